@@ -1,0 +1,105 @@
+# Top-level, non-recursive build.  Every binary lands in $(BINDIR) (bin/ by
+# default; build/asan/bin for the sanitizer build, `make SAN=1`).
+#
+#   make            build everything
+#   make test       install missing packages, build, run every test
+#   make test-asan  the same suite under ASan+UBSan
+#   make run        build and start mtad in the foreground on 127.0.0.1:2525
+#   make install PREFIX=/usr/local
+#   make clean
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+SAN     ?=
+VARIANT := $(if $(SAN),asan,release)
+BUILD   := build/$(VARIANT)
+BINDIR  := $(if $(SAN),build/asan/bin,bin)
+
+CFLAGS_WARN := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
+CPPFLAGS    := -D_GNU_SOURCE -Ilib -MMD -MP
+ifeq ($(SAN),)
+CFLAGS_OPT  := -O2 -g
+SANFLAGS    :=
+else
+CFLAGS_OPT  := -O1 -g -fno-omit-frame-pointer
+SANFLAGS    := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+endif
+ALL_CFLAGS  := $(CFLAGS_WARN) $(CFLAGS_OPT) $(SANFLAGS) $(CFLAGS)
+ALL_LDFLAGS := $(SANFLAGS) $(LDFLAGS)
+# Libraries every binary links; a program adds its own with LDLIBS_<name>
+# in its module.mk.
+BASE_LIBS   := -lresolv -ldb -lz
+
+LIB_SRC  := $(wildcard lib/*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIBMTA   := $(BUILD)/libmta.a
+
+# Programs: mtad/, console/ (mtaconsole), tools/<name>/ (one binary each).
+TOOLS    := $(notdir $(patsubst %/,%,$(dir $(wildcard tools/*/*.c))))
+TOOLS    := $(sort $(TOOLS))
+PROGRAMS := mtad $(TOOLS) $(if $(wildcard console/*.c),mtaconsole)
+SRCDIR_mtad := mtad
+SRCDIR_mtaconsole := console
+$(foreach t,$(TOOLS),$(eval SRCDIR_$(t) := tools/$(t)))
+-include $(wildcard mtad/module.mk console/module.mk tools/*/module.mk)
+
+BINS  := $(PROGRAMS:%=$(BINDIR)/%)
+LINKS := $(BINDIR)/sendmail $(BINDIR)/newaliases
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps test test-asan check-unit run install clean stress bench bench-quick
+all: $(BINS) $(LINKS) $(UNIT_BIN)
+
+deps:
+	@./scripts/deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBMTA): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+define program_rule
+$(1)_OBJ := $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard $$(SRCDIR_$(1))/*.c))
+$(BINDIR)/$(1): $$($(1)_OBJ) $(LIBMTA)
+	@mkdir -p $(BINDIR)
+	$(CC) $(ALL_LDFLAGS) -o $$@ $$($(1)_OBJ) $(LIBMTA) $$(LDLIBS_$(1)) $(BASE_LIBS)
+endef
+$(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
+
+$(LINKS): $(BINDIR)/mtad
+	ln -sf mtad $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIBMTA)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBMTA) -lcmocka $(BASE_LIBS)
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@./tests/run.sh bin build/release/tests
+
+test-asan: deps
+	@$(MAKE) --no-print-directory all SAN=1
+	@ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ./tests/run.sh build/asan/bin build/asan/tests
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@./scripts/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 bin/mtad $(DESTDIR)$(PREFIX)/sbin/mtad
+	ln -sf mtad $(DESTDIR)$(PREFIX)/sbin/sendmail
+	ln -sf mtad $(DESTDIR)$(PREFIX)/sbin/newaliases
+	for p in $(filter-out mtad,$(PROGRAMS)); do install -m 755 bin/$$p $(DESTDIR)$(PREFIX)/bin/$$p; done
+	for m in man/*.[158]; do s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
+
+clean:
+	rm -rf build bin
+
+-include $(LIB_OBJ:.o=.d) $(foreach p,$(PROGRAMS),$($(p)_OBJ:.o=.d))
