@@ -233,6 +233,19 @@ static enum smtp_result fail(struct smtp_client *c, enum smtp_result r, const ch
 	return r;
 }
 
+/* Like fail() but without the transcript note (the caller adds one). */
+static enum smtp_result set_err(struct smtp_client *c, enum smtp_result r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static enum smtp_result set_err(struct smtp_client *c, enum smtp_result r, const char *fmt, ...)
+{
+	va_list ap;
+	sb_reset(&c->err);
+	va_start(ap, fmt);
+	sb_vprintf(&c->err, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
 void smtp_client_attach_fd(struct smtp_client *c, int fd)
 {
 	smtp_client_close(c);
@@ -260,7 +273,7 @@ static enum smtp_result connect_one(struct smtp_client *c, const struct addrinfo
 {
 	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
 	if (fd < 0)
-		return fail(c, SMTP_IOERR, "socket: %s", strerror(errno));
+		return set_err(c, SMTP_IOERR, "socket: %s", strerror(errno));
 	if (source) {
 		struct addrinfo hints, *src = NULL;
 		memset(&hints, 0, sizeof(hints));
@@ -270,13 +283,13 @@ static enum smtp_result connect_one(struct smtp_client *c, const struct addrinfo
 		int e = getaddrinfo(source, NULL, &hints, &src);
 		if (e != 0) {
 			close(fd);
-			return fail(c, SMTP_IOERR, "source address %s: %s", source, gai_strerror(e));
+			return set_err(c, SMTP_IOERR, "source address %s: %s", source, gai_strerror(e));
 		}
 		if (bind(fd, src->ai_addr, src->ai_addrlen) < 0) {
 			int err = errno;
 			freeaddrinfo(src);
 			close(fd);
-			return fail(c, SMTP_IOERR, "bind %s: %s", source, strerror(err));
+			return set_err(c, SMTP_IOERR, "bind %s: %s", source, strerror(err));
 		}
 		freeaddrinfo(src);
 	}
@@ -286,7 +299,7 @@ static enum smtp_result connect_one(struct smtp_client *c, const struct addrinfo
 		if (errno != EINPROGRESS) {
 			int err = errno;
 			close(fd);
-			return fail(c, SMTP_IOERR, "connect: %s", strerror(err));
+			return set_err(c, SMTP_IOERR, "connect: %s", strerror(err));
 		}
 		struct pollfd p = { .fd = fd, .events = POLLOUT };
 		int n;
@@ -295,14 +308,14 @@ static enum smtp_result connect_one(struct smtp_client *c, const struct addrinfo
 		while (n < 0 && errno == EINTR);
 		if (n == 0) {
 			close(fd);
-			return fail(c, SMTP_IOERR, "connect: timed out");
+			return set_err(c, SMTP_IOERR, "connect: timed out");
 		}
 		int soerr = 0;
 		socklen_t sl = sizeof(soerr);
 		if (n < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr) {
 			int err = soerr ? soerr : errno;
 			close(fd);
-			return fail(c, SMTP_IOERR, "connect: %s", strerror(err));
+			return set_err(c, SMTP_IOERR, "connect: %s", strerror(err));
 		}
 	}
 	fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
@@ -712,6 +725,8 @@ enum smtp_result smtp_send_message(struct smtp_client *c, const struct smtp_msg 
 		struct smtp_reply mail_reply;
 		smtp_reply_init(&mail_reply);
 		smtp_reply_copy(&mail_reply, &c->reply);
+		if (m->mail_reply)
+			smtp_reply_copy(m->mail_reply, &c->reply);
 		for (size_t i = 0; i < m->nrcpts; i++) {
 			r = smtp_read_reply(c, c->t.rcpt);
 			if (r != SMTP_OK) {
@@ -732,6 +747,8 @@ enum smtp_result smtp_send_message(struct smtp_client *c, const struct smtp_msg 
 			return r;
 		}
 		enum smtp_result data_r = smtp_reply_result(c, 3);
+		if (m->data_reply)
+			smtp_reply_copy(m->data_reply, &c->reply);
 		if (data_r == SMTP_OK && (mail_r != SMTP_OK || ok == 0)) {
 			/* RFC 2920 3.1: DATA was accepted although the transaction
 			 * has failed; end it with an empty message we ignore. */
@@ -754,6 +771,8 @@ enum smtp_result smtp_send_message(struct smtp_client *c, const struct smtp_msg 
 	} else {
 		*phase = "mail";
 		r = smtp_mail(c, m->sender, m->mail_params);
+		if (m->mail_reply && c->reply.code)
+			smtp_reply_copy(m->mail_reply, &c->reply);
 		if (r != SMTP_OK)
 			return r;
 		*phase = "rcpt";
@@ -770,6 +789,8 @@ enum smtp_result smtp_send_message(struct smtp_client *c, const struct smtp_msg 
 			return rcpt_summary(rcpt_res, m->nrcpts);
 		*phase = "data";
 		r = smtp_data_begin(c);
+		if (m->data_reply && c->reply.code)
+			smtp_reply_copy(m->data_reply, &c->reply);
 		if (r != SMTP_OK)
 			return r;
 	}

@@ -223,6 +223,8 @@ struct smtp_msg {
 	const char *body;		/* header and body, any line endings */
 	size_t len;
 	int pipeline;
+	struct smtp_reply *mail_reply;	/* when not NULL: receives the MAIL reply */
+	struct smtp_reply *data_reply;	/* when not NULL: receives the DATA reply */
 };
 enum smtp_result smtp_send_message(struct smtp_client *c, const struct smtp_msg *m,
 				   enum smtp_result *rcpt_res, struct smtp_reply *rcpt_reply,
