@@ -180,7 +180,7 @@ int main(int argc, char **argv)
 		rc = run_script(&o);
 	else if (o.ntests)
 		rc = run_batteries(&o);
-	else if (o.nto || o.quit_after || o.data || o.body || o.json || !isatty(0))
+	else if (o.nto || o.quit_after || o.data || o.body || o.json)
 		rc = run_send(&o);
 	else
 		rc = run_interactive(&o);
