@@ -1,0 +1,467 @@
+/* collect: the passes over the logs.  Pass 0 finds the queue IDs whose
+ * lines match a non-ID query; each later pass gathers every line of the IDs
+ * found new by the pass before and, with --follow, discovers the links
+ * (hand-off "stat=Sent (ID ...)" / "queued as ID", DSN children, shared
+ * msgid=) that name further IDs, both downstream and upstream. */
+#include "loggrep.h"
+#include "diag.h"
+#include "xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAXPASS 16
+#define MAXNEEDLES 8
+
+void collect_init(struct collector *c, struct query *q, size_t nq)
+{
+	memset(c, 0, sizeof(*c));
+	c->q = q;
+	c->nq = nq;
+}
+
+static struct tx *tx_lookup(struct collector *c, struct logspan host, const char *qid,
+			    size_t qn, int create)
+{
+	char key[512];
+	if (host.n + qn + 1 > sizeof(key))
+		return NULL;
+	memcpy(key, host.p, host.n);
+	key[host.n] = '\0';
+	memcpy(key + host.n + 1, qid, qn);
+	size_t kn = host.n + 1 + qn;
+	if (!create) {
+		void **v = strmap_get(&c->txs, key, kn);
+		return v ? *v : NULL;
+	}
+	int created;
+	void **v = strmap_put(&c->txs, key, kn, &created);
+	if (created) {
+		struct tx *t = xcalloc(1, sizeof(*t));
+		t->host = xstrndup(host.p, host.n);
+		t->qid = xstrndup(qid, qn);
+		*v = t;
+	}
+	return *v;
+}
+
+static void tx_add_line(struct tx *t, const struct logline *ll, const struct source *src,
+			off_t off)
+{
+	if (t->n == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 8;
+		t->lines = xreallocarray(t->lines, t->cap, sizeof(*t->lines));
+	}
+	struct txline *l = &t->lines[t->n++];
+	l->t = logline_time(ll, src->mtime, lg_opts.year);
+	l->file = src->idx;
+	l->off = off;
+	l->text = xstrndup(ll->line, ll->len);
+	l->len = ll->len;
+}
+
+static int in_set(const struct strmap *m, struct logspan s)
+{
+	return s.p && strmap_get(m, s.p, s.n) != NULL;
+}
+
+static void want_id(struct collector *c, struct logspan id)
+{
+	if (!id.p || in_set(&c->wanted, id))
+		return;
+	*strmap_put(&c->next_ids, id.p, id.n, NULL) = (void *)1;
+}
+
+static void add_link(struct collector *c, enum linkkind kind, struct tx *from,
+		     struct logspan to_qid, struct logspan why)
+{
+	for (size_t i = 0; i < c->nlinks; i++) {
+		struct link *l = &c->links[i];
+		if (l->from == from && l->kind == kind && logspan_eq(to_qid, l->to_qid))
+			return;
+	}
+	if (c->nlinks == c->caplinks) {
+		c->caplinks = c->caplinks ? c->caplinks * 2 : 16;
+		c->links = xreallocarray(c->links, c->caplinks, sizeof(*c->links));
+	}
+	struct link *l = &c->links[c->nlinks++];
+	memset(l, 0, sizeof(*l));
+	l->kind = kind;
+	l->from = from;
+	l->to_qid = logspan_dup(to_qid);
+	l->why = logspan_dup(why);
+}
+
+static const struct logspan *msgid_of(const struct logline *ll)
+{
+	const struct logspan *m = NULL;
+	if (ll->event == LOGEV_FROM)
+		m = logline_get(ll, "msgid");
+	else if (ll->event == LOGEV_MSGID)
+		m = logline_get(ll, "message-id");
+	return m && m->n ? m : NULL;
+}
+
+static struct logspan stat_of(const struct logline *ll)
+{
+	const struct logspan *s = logline_get(ll, "stat");
+	if (!s)
+		s = logline_get(ll, "status");
+	if (s)
+		return *s;
+	struct logspan none = { NULL, 0 };
+	return none;
+}
+
+static void stat_span(const struct logline *ll, struct logspan *why)
+{
+	/* the link's reason: "stat=Sent (...)" as written */
+	struct logspan s = stat_of(ll);
+	const char *k = s.p;
+	while (k > ll->line && k[-1] != ' ')
+		k--;
+	why->p = k;
+	why->n = (size_t)(s.p + s.n - k);
+}
+
+/* Links named by a line of a transaction we collect (downstream). */
+static void discover(struct collector *c, struct tx *t, const struct logline *ll)
+{
+	struct logspan id, why;
+	if (ll->event == LOGEV_TO && logparse_sent_id(stat_of(ll), &id) == 0 &&
+	    !logspan_eq(id, t->qid)) {
+		stat_span(ll, &why);
+		add_link(c, LINK_HANDOFF, t, id, why);
+		want_id(c, id);
+	}
+	if (ll->event == LOGEV_DSN && ll->child.p) {
+		add_link(c, LINK_DSN, t, ll->child, ll->text);
+		want_id(c, ll->child);
+	}
+	const struct logspan *m = msgid_of(ll);
+	if (m) {
+		if (!t->msgid)
+			t->msgid = logspan_dup(*m);
+		if (!in_set(&c->msgids, *m)) {
+			*strmap_put(&c->msgids, m->p, m->n, NULL) = (void *)1;
+			*strmap_put(&c->next_msgids, m->p, m->n, NULL) = (void *)1;
+		}
+	}
+}
+
+/* A line of another transaction that names one of ours (upstream). */
+static void discover_upstream(struct collector *c, const struct logline *ll)
+{
+	struct logspan id, why;
+	if (!ll->qid.p || in_set(&c->wanted, ll->qid))
+		return;
+	if (ll->event == LOGEV_TO && logparse_sent_id(stat_of(ll), &id) == 0 &&
+	    in_set(&c->cur_ids, id)) {
+		struct tx *t = tx_lookup(c, ll->host, ll->qid.p, ll->qid.n, 1);
+		stat_span(ll, &why);
+		add_link(c, LINK_HANDOFF, t, id, why);
+		want_id(c, ll->qid);
+	}
+	if (ll->event == LOGEV_DSN && in_set(&c->cur_ids, ll->child)) {
+		struct tx *t = tx_lookup(c, ll->host, ll->qid.p, ll->qid.n, 1);
+		add_link(c, LINK_DSN, t, ll->child, ll->text);
+		want_id(c, ll->qid);
+	}
+	const struct logspan *m = msgid_of(ll);
+	if (m && in_set(&c->cur_msgids, *m))
+		want_id(c, ll->qid);
+}
+
+static void on_match_line(const char *line, size_t len, const struct source *src,
+			  off_t off, void *arg)
+{
+	struct collector *c = arg;
+	struct logline ll;
+	if (logparse(&ll, line, len) < 0)
+		return;
+	for (size_t i = 0; i < c->nq; i++) {
+		if (c->q[i].kind == Q_QID || !query_match(&c->q[i], &ll))
+			continue;
+		if (ll.qid.p) {
+			struct tx *t = tx_lookup(c, ll.host, ll.qid.p, ll.qid.n, 1);
+			if (t)
+				t->matched = 1;
+			want_id(c, ll.qid);
+		} else {
+			/* an ID-less line: a transaction of its own */
+			char key[64];
+			int kn = snprintf(key, sizeof(key), "#%u:%lld", src->idx, (long long)off);
+			struct tx *t = tx_lookup(c, ll.host, key, (size_t)kn, 1);
+			if (t && !t->n) {
+				free(t->qid);
+				t->qid = xstrdup("");
+				t->matched = 1;
+				tx_add_line(t, &ll, src, off);
+			}
+		}
+		return;
+	}
+}
+
+static void on_collect_line(const char *line, size_t len, const struct source *src,
+			    off_t off, void *arg)
+{
+	struct collector *c = arg;
+	struct logline ll;
+	if (logparse(&ll, line, len) < 0)
+		return;
+	if (ll.qid.p && in_set(&c->cur_ids, ll.qid)) {
+		struct tx *t = tx_lookup(c, ll.host, ll.qid.p, ll.qid.n, 1);
+		if (!t)
+			return;
+		tx_add_line(t, &ll, src, off);
+		if (lg_opts.follow)
+			discover(c, t, &ll);
+	} else if (lg_opts.follow) {
+		discover_upstream(c, &ll);
+	}
+}
+
+/* Moves next_* into cur_* and builds the needles; returns their count, or
+ * (size_t)-1 when there is nothing left to look for. */
+static size_t next_pass(struct collector *c, struct needle *nd, size_t maxnd)
+{
+	strmap_free(&c->cur_ids);
+	strmap_free(&c->cur_msgids);
+	c->cur_ids = c->next_ids;
+	c->cur_msgids = c->next_msgids;
+	strmap_init(&c->next_ids);
+	strmap_init(&c->next_msgids);
+	if (!c->cur_ids.n && !c->cur_msgids.n)
+		return (size_t)-1;
+	size_t n = 0;
+	int all = c->cur_ids.n + c->cur_msgids.n > maxnd;
+	for (int which = 0; which < 2; which++) {
+		struct strmap *m = which ? &c->cur_msgids : &c->cur_ids;
+		for (size_t i = 0; i < m->cap; i++) {
+			if (!m->keys[i])
+				continue;
+			size_t kn;
+			memcpy(&kn, m->keys[i], sizeof(kn));
+			if (!which)
+				*strmap_put(&c->wanted, m->keys[i] + sizeof(size_t), kn, NULL) = (void *)1;
+			if (!all) {
+				nd[n].s = m->keys[i] + sizeof(size_t);
+				nd[n].n = kn;
+				nd[n].icase = 0;
+				n++;
+			}
+		}
+	}
+	return all ? 0 : n;
+}
+
+int collect_run(struct collector *c, struct sources *s)
+{
+	int errors = 0;
+	struct needle nd[MAXNEEDLES];
+	size_t nn = 0;
+	int need_pass0 = 0;
+	for (size_t i = 0; i < c->nq; i++) {
+		if (c->q[i].kind == Q_QID) {
+			struct logspan id = { c->q[i].nd.s, c->q[i].nd.n };
+			want_id(c, id);
+		} else {
+			need_pass0 = 1;
+			if (nn < MAXNEEDLES)
+				nd[nn] = c->q[i].nd;
+			nn++;
+		}
+	}
+	if (need_pass0) {
+		if (nn > MAXNEEDLES)
+			nn = 0;
+		for (size_t f = 0; f < s->n; f++)
+			if (scan_source(&s->v[f], nd, nn, on_match_line, c, "matching") < 0)
+				errors++;
+	}
+	for (c->pass = 1; c->pass <= MAXPASS; c->pass++) {
+		nn = next_pass(c, nd, MAXNEEDLES);
+		if (nn == (size_t)-1)
+			break;
+		for (size_t f = 0; f < s->n; f++)
+			if (scan_source(&s->v[f], nd, nn, on_collect_line, c, "collecting") < 0)
+				errors++;
+		if (!lg_opts.follow)
+			break;
+	}
+	progress_clear();
+	return errors;
+}
+
+static int cmp_line(const void *a, const void *b)
+{
+	const struct txline *x = a, *y = b;
+	if (x->t != y->t)
+		return x->t < y->t ? -1 : 1;
+	if (x->file != y->file)
+		return x->file < y->file ? -1 : 1;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+static int cmp_tx(const void *a, const void *b)
+{
+	const struct tx *x = *(struct tx *const *)a, *y = *(struct tx *const *)b;
+	return cmp_line(&x->lines[0], &y->lines[0]);
+}
+
+static int in_window(const struct tx *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		time_t tt = t->lines[i].t;
+		if ((!lg_opts.since || tt >= lg_opts.since) &&
+		    (!lg_opts.until || tt <= lg_opts.until))
+			return 1;
+	}
+	return 0;
+}
+
+static int linked(const struct collector *c, const struct tx *a, const struct tx *b)
+{
+	for (size_t i = 0; i < c->nlinks; i++) {
+		const struct link *l = &c->links[i];
+		if ((l->from == a && l->to == b) || (l->from == b && l->to == a))
+			return 1;
+	}
+	return 0;
+}
+
+void collect_finish(struct collector *c)
+{
+	struct strmap byqid;
+	strmap_init(&byqid);
+	c->all = xcalloc(c->txs.n + 1, sizeof(*c->all));
+	c->nall = 0;
+	for (size_t i = 0; i < c->txs.cap; i++) {
+		struct tx *t = c->txs.keys[i] ? c->txs.vals[i] : NULL;
+		if (!t || !t->n)
+			continue;
+		qsort(t->lines, t->n, sizeof(*t->lines), cmp_line);
+		for (size_t k = 0; k < c->nq; k++)
+			if (c->q[k].kind == Q_QID && strcmp(t->qid, c->q[k].nd.s) == 0)
+				t->matched = 1;
+		c->all[c->nall++] = t;
+	}
+	qsort(c->all, c->nall, sizeof(*c->all), cmp_tx);
+	for (size_t i = 0; i < c->nall; i++) {
+		int created;
+		void **v = strmap_put(&byqid, c->all[i]->qid, strlen(c->all[i]->qid), &created);
+		if (created)
+			*v = c->all[i];
+	}
+	/* resolve link targets */
+	for (size_t i = 0; i < c->nlinks; i++) {
+		struct link *l = &c->links[i];
+		void **v = strmap_get(&byqid, l->to_qid, strlen(l->to_qid));
+		l->to = v ? *v : NULL;
+		if (l->to == l->from)
+			l->to = NULL;
+	}
+	/* shared msgid: chain them in time order, unless already linked */
+	if (lg_opts.follow) {
+		struct strmap first;
+		strmap_init(&first);
+		for (size_t i = 0; i < c->nall; i++) {
+			struct tx *t = c->all[i];
+			if (!t->msgid)
+				continue;
+			int created;
+			void **v = strmap_put(&first, t->msgid, strlen(t->msgid), &created);
+			if (created) {
+				*v = t;
+				continue;
+			}
+			struct tx *f = *v;	/* the previous one with this msgid */
+			*v = t;
+			if (linked(c, f, t))
+				continue;
+			char *why = xmalloc(strlen(t->msgid) + 8);
+			sprintf(why, "msgid=%s", t->msgid);
+			struct logspan q = { t->qid, strlen(t->qid) }, w = { why, strlen(why) };
+			add_link(c, LINK_MSGID, f, q, w);
+			c->links[c->nlinks - 1].to = t;
+			free(why);
+		}
+		strmap_free(&first);
+	}
+	strmap_free(&byqid);
+	/* selection: matched and inside the time window, plus what links reach */
+	for (size_t i = 0; i < c->nall; i++)
+		c->all[i]->keep = c->all[i]->matched && in_window(c->all[i]);
+	if (lg_opts.follow) {
+		int changed = 1;
+		while (changed) {
+			changed = 0;
+			for (size_t i = 0; i < c->nlinks; i++) {
+				struct link *l = &c->links[i];
+				if (!l->to || l->from->keep == l->to->keep)
+					continue;
+				if (!l->from->n || !l->to->n)
+					continue;
+				l->from->keep = l->to->keep = 1;
+				changed = 1;
+			}
+		}
+	}
+}
+
+void collect_free(struct collector *c)
+{
+	for (size_t i = 0; i < c->txs.cap; i++) {
+		struct tx *t = c->txs.keys[i] ? c->txs.vals[i] : NULL;
+		if (!t)
+			continue;
+		for (size_t k = 0; k < t->n; k++)
+			free(t->lines[k].text);
+		free(t->lines);
+		free(t->host);
+		free(t->qid);
+		free(t->msgid);
+		free(t);
+	}
+	for (size_t i = 0; i < c->nlinks; i++) {
+		free(c->links[i].to_qid);
+		free(c->links[i].why);
+	}
+	free(c->links);
+	free(c->all);
+	strmap_free(&c->txs);
+	strmap_free(&c->wanted);
+	strmap_free(&c->next_ids);
+	strmap_free(&c->msgids);
+	strmap_free(&c->next_msgids);
+	strmap_free(&c->cur_ids);
+	strmap_free(&c->cur_msgids);
+}
+
+int collect_live_line(struct collector *c, const char *line, size_t len)
+{
+	struct logline ll;
+	struct logspan id;
+	if (logparse(&ll, line, len) < 0)
+		return 0;
+	int hit = ll.qid.p && in_set(&c->wanted, ll.qid);
+	for (size_t i = 0; !hit && i < c->nq; i++)
+		hit = query_match(&c->q[i], &ll);
+	const struct logspan *m = msgid_of(&ll);
+	if (!hit && lg_opts.follow && m && in_set(&c->msgids, *m))
+		hit = 1;
+	if (!hit)
+		return 0;
+	if (ll.qid.p)
+		*strmap_put(&c->wanted, ll.qid.p, ll.qid.n, NULL) = (void *)1;
+	if (lg_opts.follow) {
+		if (ll.event == LOGEV_TO && logparse_sent_id(stat_of(&ll), &id) == 0)
+			*strmap_put(&c->wanted, id.p, id.n, NULL) = (void *)1;
+		if (ll.event == LOGEV_DSN && ll.child.p)
+			*strmap_put(&c->wanted, ll.child.p, ll.child.n, NULL) = (void *)1;
+		if (m)
+			*strmap_put(&c->msgids, m->p, m->n, NULL) = (void *)1;
+	}
+	return 1;
+}

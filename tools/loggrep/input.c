@@ -1,0 +1,406 @@
+/* input: which files to read and in what order, and the fast reader: big
+ * buffers, zlib for .gz (by magic, not by name), stdin spooled to a temp
+ * file so later passes can read it again, and a memmem prefilter so that
+ * only lines holding a needle are ever parsed. */
+#include "loggrep.h"
+#include "diag.h"
+#include "xalloc.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define CHUNK (4u << 20)
+
+void sources_add(struct sources *s, const char *path)
+{
+	s->v = xreallocarray(s->v, s->n + 1, sizeof(*s->v));
+	memset(&s->v[s->n], 0, sizeof(s->v[0]));
+	s->v[s->n].path = xstrdup(path);
+	s->v[s->n].fd = -1;
+	s->n++;
+}
+
+/* Rotation age: "x" 0, "x.1" 2, "x.2.gz" 3, "x-20240101" dated (older than
+ * the live file, ordered by date).  *baselen is the family name's length. */
+static long rot_age(const char *path, size_t *baselen)
+{
+	size_t n = strlen(path);
+	if (n > 3 && strcmp(path + n - 3, ".gz") == 0)
+		n -= 3;
+	size_t d = n;
+	while (d > 0 && isdigit((unsigned char)path[d - 1]))
+		d--;
+	if (d < n && d > 0 && path[d - 1] == '.' && n - d <= 4) {
+		*baselen = d - 1;
+		return 1 + atol(path + d);
+	}
+	if (n - d == 8 && d > 0 && path[d - 1] == '-') {
+		*baselen = d - 1;
+		return 200000000L - atol(path + d);
+	}
+	*baselen = n;
+	return 0;
+}
+
+struct sortkey {
+	size_t family;	/* index of the family's first appearance */
+	long age;
+	size_t pos;
+};
+
+static struct sortkey *sort_keys;
+
+static int cmp_src(const void *a, const void *b)
+{
+	const struct sortkey *x = &sort_keys[((const struct source *)a)->idx];
+	const struct sortkey *y = &sort_keys[((const struct source *)b)->idx];
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	if (x->age != y->age)
+		return x->age > y->age ? -1 : 1;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+void sources_sort(struct sources *s)
+{
+	sort_keys = xcalloc(s->n ? s->n : 1, sizeof(*sort_keys));
+	for (size_t i = 0; i < s->n; i++) {
+		size_t bl, bl2;
+		sort_keys[i].age = rot_age(s->v[i].path, &bl);
+		sort_keys[i].pos = i;
+		sort_keys[i].family = i;
+		for (size_t j = 0; j < i; j++) {
+			rot_age(s->v[j].path, &bl2);
+			if (bl == bl2 && strncmp(s->v[i].path, s->v[j].path, bl) == 0) {
+				sort_keys[i].family = sort_keys[j].family;
+				break;
+			}
+		}
+		s->v[i].idx = (unsigned)i;
+	}
+	qsort(s->v, s->n, sizeof(*s->v), cmp_src);
+	for (size_t i = 0; i < s->n; i++)
+		s->v[i].idx = (unsigned)i;
+	free(sort_keys);
+	sort_keys = NULL;
+}
+
+size_t sources_default(struct sources *s)
+{
+	static const char *families[] = { "mail.log", "maillog", "syslog" };
+	const char *dir = getenv("LOGGREP_LOGDIR");
+	if (!dir || !*dir)
+		dir = "/var/log";
+	for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++) {
+		DIR *d = opendir(dir);
+		if (!d)
+			return 0;
+		size_t before = s->n, fl = strlen(families[f]);
+		struct dirent *de;
+		while ((de = readdir(d)) != NULL) {
+			if (strncmp(de->d_name, families[f], fl) != 0)
+				continue;
+			const char *rest = de->d_name + fl;
+			if (*rest && *rest != '.' && *rest != '-')
+				continue;
+			char *p = xmalloc(strlen(dir) + strlen(de->d_name) + 2);
+			sprintf(p, "%s/%s", dir, de->d_name);
+			sources_add(s, p);
+			free(p);
+		}
+		closedir(d);
+		if (s->n > before)
+			return s->n - before;
+	}
+	return 0;
+}
+
+static int spool_stdin(void)
+{
+	struct stat st;
+	if (fstat(0, &st) == 0 && S_ISREG(st.st_mode))
+		return dup(0);
+	const char *tmp = getenv("TMPDIR");
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/loggrep.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	int fd = mkstemp(path);
+	if (fd < 0) {
+		msg_error("cannot create a temporary file for stdin: %s", strerror(errno));
+		return -1;
+	}
+	unlink(path);
+	char *buf = xmalloc(1 << 16);
+	for (;;) {
+		ssize_t r = read(0, buf, 1 << 16);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		for (ssize_t o = 0; o < r;) {
+			ssize_t w = write(fd, buf + o, (size_t)(r - o));
+			if (w < 0) {
+				msg_error("spooling stdin: %s", strerror(errno));
+				free(buf);
+				close(fd);
+				return -1;
+			}
+			o += w;
+		}
+	}
+	free(buf);
+	return fd;
+}
+
+int sources_open(struct sources *s)
+{
+	int errors = 0;
+	size_t out = 0;
+	time_t now = time(NULL);
+	for (size_t i = 0; i < s->n; i++) {
+		struct source *src = &s->v[i];
+		if (strcmp(src->path, "-") == 0) {
+			src->fd = spool_stdin();
+			src->mtime = now;
+		} else {
+			src->fd = open(src->path, O_RDONLY | O_CLOEXEC);
+			if (src->fd < 0)
+				msg_error("%s: %s", src->path, strerror(errno));
+			struct stat st;
+			if (src->fd >= 0 && fstat(src->fd, &st) == 0) {
+				if (S_ISDIR(st.st_mode)) {
+					msg_error("%s: is a directory", src->path);
+					close(src->fd);
+					src->fd = -1;
+				}
+				src->mtime = st.st_mtime;
+			}
+		}
+		if (src->fd < 0) {
+			errors++;
+			free(src->path);
+			continue;
+		}
+		s->v[out] = *src;
+		s->v[out].idx = (unsigned)out;
+		out++;
+	}
+	s->n = out;
+	return errors;
+}
+
+void sources_close(struct sources *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->v[i].fd >= 0)
+			close(s->v[i].fd);
+		free(s->v[i].path);
+	}
+	free(s->v);
+	s->v = NULL;
+	s->n = 0;
+}
+
+/* ---- progress on a terminal ---------------------------------------- */
+static int progress_shown;
+
+static void progress(const char *what, const struct source *src, unsigned long long bytes)
+{
+	if (!lg_opts.progress)
+		return;
+	fprintf(stderr, "\rloggrep: %s %s %llu MB   ", what, src->path, bytes >> 20);
+	progress_shown = 1;
+}
+
+void progress_clear(void)
+{
+	if (progress_shown)
+		fprintf(stderr, "\r%*s\r", 70, "");
+	progress_shown = 0;
+}
+
+/* ---- the scanner ---------------------------------------------------- */
+struct reader {
+	int fd;
+	gzFile gz;
+};
+
+static ssize_t rd(struct reader *r, char *buf, size_t n)
+{
+	if (r->gz) {
+		int got = gzread(r->gz, buf, (unsigned)n);
+		if (got < 0) {
+			int e;
+			const char *m = gzerror(r->gz, &e);
+			msg_error("gzip: %s", m);
+			return -1;
+		}
+		return got;
+	}
+	for (;;) {
+		ssize_t got = read(r->fd, buf, n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		return got;
+	}
+}
+
+static unsigned char fold[256];
+
+static void fold_init(void)
+{
+	if (fold['A'])
+		return;
+	for (int i = 0; i < 256; i++)
+		fold[i] = (unsigned char)tolower(i);
+}
+
+/* Case-insensitive memmem; the needle is already lower case. */
+static const char *memcasemem(const char *h, size_t hn, const char *nd, size_t nn)
+{
+	if (nn == 0 || nn > hn)
+		return NULL;
+	unsigned char c0 = (unsigned char)nd[0];
+	unsigned char c1 = (unsigned char)toupper(c0);
+	const char *end = h + hn - nn + 1;
+	for (const char *p = h; p < end; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c != c0 && c != c1)
+			continue;
+		size_t i = 1;
+		while (i < nn && fold[(unsigned char)p[i]] == (unsigned char)nd[i])
+			i++;
+		if (i == nn)
+			return p;
+	}
+	return NULL;
+}
+
+static int cmp_off(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Calls fn for the complete lines in buf[0..n) that hold a needle. */
+static void scan_chunk(const char *buf, size_t n, off_t base, const struct source *src,
+		       const struct needle *nd, size_t nn, line_fn fn, void *arg)
+{
+	if (nn == 0) {
+		const char *p = buf, *end = buf + n;
+		while (p < end) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			const char *le = nl ? nl : end;
+			fn(p, (size_t)(le - p), src, base + (p - buf), arg);
+			p = le + 1;
+		}
+		return;
+	}
+	size_t *hits = NULL, nh = 0, caph = 0;
+	for (size_t k = 0; k < nn; k++) {
+		const char *p = buf, *end = buf + n;
+		while (p < end) {
+			const char *h = nd[k].icase
+				? memcasemem(p, (size_t)(end - p), nd[k].s, nd[k].n)
+				: memmem(p, (size_t)(end - p), nd[k].s, nd[k].n);
+			if (!h)
+				break;
+			const char *ls = h;
+			while (ls > buf && ls[-1] != '\n')
+				ls--;
+			const char *nl = memchr(h, '\n', (size_t)(end - h));
+			const char *le = nl ? nl : end;
+			if (nn == 1) {
+				fn(ls, (size_t)(le - ls), src, base + (ls - buf), arg);
+			} else {
+				if (nh == caph) {
+					caph = caph ? caph * 2 : 64;
+					hits = xreallocarray(hits, caph, sizeof(*hits));
+				}
+				hits[nh++] = (size_t)(ls - buf);
+			}
+			p = le + 1;
+		}
+	}
+	if (nh) {
+		qsort(hits, nh, sizeof(*hits), cmp_off);
+		for (size_t i = 0; i < nh; i++) {
+			if (i && hits[i] == hits[i - 1])
+				continue;
+			const char *ls = buf + hits[i];
+			const char *nl = memchr(ls, '\n', n - hits[i]);
+			size_t len = nl ? (size_t)(nl - ls) : n - hits[i];
+			fn(ls, len, src, base + (off_t)hits[i], arg);
+		}
+	}
+	free(hits);
+}
+
+int scan_source(const struct source *src, const struct needle *nd, size_t nn,
+		line_fn fn, void *arg, const char *what)
+{
+	struct reader r = { src->fd, NULL };
+	unsigned char magic[2];
+	fold_init();
+	if (lseek(src->fd, 0, SEEK_SET) < 0) {
+		msg_error("%s: %s", src->path, strerror(errno));
+		return -1;
+	}
+	if (pread(src->fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
+		int fd2 = dup(src->fd);
+		r.gz = fd2 >= 0 ? gzdopen(fd2, "rb") : NULL;
+		if (!r.gz) {
+			msg_error("%s: cannot open as gzip", src->path);
+			if (fd2 >= 0)
+				close(fd2);
+			return -1;
+		}
+		gzbuffer(r.gz, 1u << 18);
+	}
+	size_t cap = CHUNK, have = 0;
+	char *buf = xmalloc(cap);
+	off_t base = 0;		/* file offset of buf[0] */
+	int rc = 0;
+	unsigned long long total = 0;
+	unsigned ticks = 0;
+	for (;;) {
+		if (have == cap) {	/* a line longer than the buffer */
+			cap *= 2;
+			buf = xrealloc(buf, cap);
+		}
+		ssize_t got = rd(&r, buf + have, cap - have);
+		if (got < 0) {
+			if (!r.gz)
+				msg_error("%s: %s", src->path, strerror(errno));
+			rc = -1;
+			break;
+		}
+		if (got == 0) {
+			if (have)
+				scan_chunk(buf, have, base, src, nd, nn, fn, arg);
+			break;
+		}
+		have += (size_t)got;
+		total += (unsigned long long)got;
+		if ((++ticks & 15) == 0)
+			progress(what, src, total);
+		char *last = memrchr(buf, '\n', have);
+		if (!last)
+			continue;
+		size_t done = (size_t)(last - buf) + 1;
+		scan_chunk(buf, done - 1, base, src, nd, nn, fn, arg);
+		memmove(buf, buf + done, have - done);
+		have -= done;
+		base += (off_t)done;
+	}
+	free(buf);
+	if (r.gz)
+		gzclose(r.gz);
+	return rc;
+}
