@@ -164,7 +164,7 @@ size_t output_json(FILE *out, const struct collector *c);
 /* ---- tail.c -------------------------------------------------------- */
 /* Follows the last source as it grows from where the passes stopped reading
  * (or stdin when there is no source), printing matching lines; returns only
- * on error or at the end of stdin. */
+ * on error (-1) or at the end of stdin (the number of lines printed). */
 int tail_run(struct collector *c, struct sources *s, int from_start);
 
 /* ---- progress (input.c) -------------------------------------------- */

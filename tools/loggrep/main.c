@@ -154,7 +154,11 @@ int main(int argc, char **argv)
 	collect_init(&col, q, nq);
 	size_t shown = 0;
 	if (stdin_live) {
-		errors += tail_run(&col, &(struct sources){ NULL, 0 }, 1) < 0;
+		int r = tail_run(&col, &(struct sources){ NULL, 0 }, 1);
+		if (r < 0)
+			errors++;
+		else
+			shown = (size_t)r;
 	} else {
 		errors += sources_open(&src);
 		errors += collect_run(&col, &src);

@@ -12,9 +12,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+static int printed;
+
 static void emit(struct collector *c, const char *line, size_t len)
 {
 	if (collect_live_line(c, line, len)) {
+		printed++;
 		fwrite(line, 1, len, stdout);
 		fputc('\n', stdout);
 		fflush(stdout);
@@ -63,7 +66,7 @@ static int tail_fd(struct collector *c, int fd, const char *path)
 			if (have)
 				emit(c, buf, have);
 			free(buf);
-			return 0;
+			return printed;
 		}
 		/* rotated (new inode) or truncated: start over on the new file */
 		off_t pos = lseek(fd, 0, SEEK_CUR);

@@ -1,0 +1,429 @@
+"""End-to-end tests for bin/loggrep: real binary, generated log files
+(plain, rotated, gzipped, stdin), exact output."""
+import gzip
+import json
+import os
+import re
+import select
+import shutil
+import subprocess
+import tempfile
+import time
+import unittest
+
+from harness import DATA_DIR, binpath
+
+DATA = os.path.join(DATA_DIR, "loggrep")
+ENV = dict(os.environ, TZ="UTC")
+
+
+def stamp(y, mo, d, h=12, mi=0):
+    return time.mktime((y, mo, d, h, mi, 0, 0, 0, -1))
+
+
+def read_data(name):
+    with open(os.path.join(DATA, name), "rb") as f:
+        return f.read().decode("utf-8", "surrogateescape")
+
+
+def lines_with(text, needle):
+    """The lines whose queue ID (after "tag[pid]: ") is needle ("QID: ")."""
+    return [l for l in text.splitlines() if "]: " + needle in l]
+
+
+class LoggrepCase(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="loggrep-e2e-")
+        os.environ["TZ"] = "UTC"
+        time.tzset()
+        self.lists = self.put("lists.maillog", read_data("lists.maillog"), stamp(2006, 1, 6))
+        self.int1 = self.put("int1.maillog", read_data("int1.maillog"), stamp(2006, 1, 6))
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def put(self, name, text, mtime=None, gz=False):
+        path = os.path.join(self.tmp, name)
+        data = text.encode("utf-8", "surrogateescape")
+        if gz:
+            with gzip.open(path, "wb") as f:
+                f.write(data)
+        else:
+            with open(path, "wb") as f:
+                f.write(data)
+        if mtime:
+            os.utime(path, (mtime, mtime))
+        return path
+
+    def run_lg(self, *args, stdin=None, env=None, rc=None):
+        p = subprocess.run([binpath("loggrep")] + list(args), input=stdin,
+                           capture_output=True, text=True, timeout=30,
+                           env=env or ENV, errors="surrogateescape")
+        if rc is not None:
+            self.assertEqual(p.returncode, rc, p.stderr)
+        return p
+
+    def expect(self, out, *groups):
+        """groups: lists of lines; blank line between groups."""
+        want = "\n\n".join("\n".join(g) for g in groups) + "\n"
+        self.assertEqual(out, want)
+
+
+class TestQueries(LoggrepCase):
+    def test_queue_id_whole_transaction(self):
+        p = self.run_lg("k0679Vv6002665", self.lists, rc=0)
+        self.expect(p.stdout, lines_with(read_data("lists.maillog"), "k0679Vv6002665: "))
+
+    def test_two_ids_two_transactions_blank_between(self):
+        p = self.run_lg("k0679Vv6002665", "k0679ZZz002700", self.lists, rc=0)
+        text = read_data("lists.maillog")
+        self.expect(p.stdout, lines_with(text, "k0679Vv6002665: "),
+                    lines_with(text, "k0679ZZz002700: "))
+
+    def test_lines_sorted_by_time(self):
+        # int1.maillog has a retry line written out of order
+        p = self.run_lg("k05E0K0T004746", self.int1, rc=0)
+        got = p.stdout.splitlines()
+        self.assertEqual(len(got), 5)
+        self.assertIn("23:39:33", got[-1])
+        self.assertEqual(sorted(got, key=lambda l: l[:15]), got)
+
+    def test_address_matches_sender_and_recipient(self):
+        text = read_data("lists.maillog")
+        p = self.run_lg("alice@deer-run.com", self.lists, rc=0)
+        self.expect(p.stdout, lines_with(text, "k0679VXa002668: "),
+                    lines_with(text, "k0679VXb002668: "))
+
+    def test_address_case_insensitive_and_brackets(self):
+        p1 = self.run_lg("Alice@Deer-Run.COM", self.lists, rc=0)
+        p2 = self.run_lg("<alice@deer-run.com>", self.lists, rc=0)
+        p3 = self.run_lg("alice@deer-run.com", self.lists, rc=0)
+        self.assertEqual(p1.stdout, p3.stdout)
+        self.assertEqual(p2.stdout, p3.stdout)
+
+    def test_domain_with_subdomains(self):
+        p = self.run_lg("--summary", "@sysiphus.com", self.lists, self.int1, rc=0)
+        ids = [l.split()[4] for l in p.stdout.splitlines()]
+        self.assertEqual(ids, ["k0679VWl002666", "k0679VXa002668", "k05E0K0T004746"])
+        p = self.run_lg("--summary", "@elsewhere.org", self.lists, rc=0)
+        self.assertEqual([l.split()[4] for l in p.stdout.splitlines()], ["k0679ZZz002700"])
+
+    def test_msgid(self):
+        p = self.run_lg("--summary", "<200601060709.k0679Vv6002665@lists.sysiphus.com>",
+                        self.lists, self.int1, rc=0)
+        ids = [l.split()[4] for l in p.stdout.splitlines()]
+        self.assertEqual(ids, ["k0679Vv6002665", "k0679VWl002666", "k05E0K0T004746"])
+
+    def test_client_ip_rejection_and_lost_input(self):
+        text = read_data("lists.maillog")
+        p = self.run_lg("198.51.100.7", self.lists, rc=0)
+        self.expect(p.stdout, lines_with(text, "k0679ZZz002700: "))
+
+    def test_did_not_issue_by_ip(self):
+        p = self.run_lg("--summary", "ip:127.0.0.1", self.lists, rc=0)
+        self.assertEqual(p.stdout.splitlines()[-1],
+                         "Jan  5 23:10:05 lists k067A5aa002701 from=- to=- stat=no MAIL")
+
+    def test_host_name(self):
+        p = self.run_lg("--summary", "mail.deer-run.com", self.lists, rc=0)
+        ids = [l.split()[4] for l in p.stdout.splitlines()]
+        self.assertEqual(ids, ["k0679VXa002668", "k0679VXb002668"])
+
+    def test_junk_lines_do_not_break_transactions(self):
+        text = read_data("lists.maillog")
+        self.assertIn("binary junk", text)
+        p = self.run_lg("k0679VWl002666", self.lists, rc=0)
+        self.expect(p.stdout, lines_with(text, "k0679VWl002666: "))
+
+    def test_no_match_exit_1(self):
+        p = self.run_lg("nobody@nowhere.example", self.lists, rc=1)
+        self.assertEqual(p.stdout, "")
+
+    def test_quiet(self):
+        p = self.run_lg("-q", "k0679Vv6002665", self.lists, rc=0)
+        self.assertEqual(p.stdout, "")
+        self.run_lg("-q", "k0000000000000", self.lists, rc=1)
+
+    def test_errors_exit_2(self):
+        p = self.run_lg("k0679Vv6002665", os.path.join(self.tmp, "missing.log"), rc=2)
+        self.assertIn("missing.log", p.stderr)
+        self.run_lg("--since=yesterdayish", "k0679Vv6002665", self.lists, rc=2)
+        self.run_lg(self.lists, rc=2)
+        self.run_lg("--bogus", "k0679Vv6002665", self.lists, rc=2)
+        # a match plus an unreadable file: still 2, but the match is printed
+        p = self.run_lg("k0679Vv6002665", self.lists, os.path.join(self.tmp, "nope"), rc=2)
+        self.assertIn("k0679Vv6002665", p.stdout)
+
+
+class TestInputs(LoggrepCase):
+    def rotated(self):
+        text = read_data("lists.maillog").splitlines(True)
+        d = os.path.join(self.tmp, "log")
+        os.makedirs(d)
+        # one transaction spread over three generations
+        self.put("log/mail.log.2.gz", "".join(text[0:3]), stamp(2006, 1, 6), gz=True)
+        self.put("log/mail.log.1", "".join(text[3:6]), stamp(2006, 1, 6))
+        self.put("log/mail.log", "".join(text[6:]), stamp(2006, 1, 6))
+        self.put("log/syslog", "".join(text), stamp(2006, 1, 6))   # not read: mail.log wins
+        return d
+
+    def test_rotated_default_places(self):
+        d = self.rotated()
+        env = dict(ENV, LOGGREP_LOGDIR=d)
+        p = self.run_lg("k0679VWl002666", env=env, rc=0)
+        self.expect(p.stdout, lines_with(read_data("lists.maillog"), "k0679VWl002666: "))
+
+    def test_rotated_files_named_in_any_order(self):
+        d = self.rotated()
+        p = self.run_lg("k0679VWl002666", os.path.join(d, "mail.log"),
+                        os.path.join(d, "mail.log.1"), os.path.join(d, "mail.log.2.gz"), rc=0)
+        self.expect(p.stdout, lines_with(read_data("lists.maillog"), "k0679VWl002666: "))
+
+    def test_gz_by_content(self):
+        path = self.put("compressed", read_data("int1.maillog"), stamp(2006, 1, 6), gz=True)
+        p = self.run_lg("k05E0K0T004746", path, rc=0)
+        self.assertEqual(len(p.stdout.splitlines()), 5)
+
+    def test_stdin(self):
+        p = self.run_lg("k0679Vv6002665", "-", stdin=read_data("lists.maillog"), rc=0)
+        self.expect(p.stdout, lines_with(read_data("lists.maillog"), "k0679Vv6002665: "))
+
+    def test_no_default_logs_exit_2(self):
+        env = dict(ENV, LOGGREP_LOGDIR=self.tmp + "/empty")
+        os.makedirs(self.tmp + "/empty")
+        p = self.run_lg("k0679Vv6002665", env=env, rc=2)
+        self.assertIn("no mail log", p.stderr)
+
+    def test_long_line_and_no_final_newline(self):
+        big = "x" * (9 << 20)
+        text = ("Feb  1 10:00:00 h sm-mta[1]: k11A0000000001: from=<a@b.example>, size=1, "
+                "class=0, nrcpts=1, msgid=<%s@b>, proto=ESMTP, daemon=MTA, relay=c [192.0.2.1]\n"
+                "Feb  1 10:00:01 h sm-mta[1]: k11A0000000001: to=<c@d.example>, stat=Sent" % big)
+        path = self.put("big.log", text, stamp(2006, 2, 2))
+        p = self.run_lg("--summary", "k11A0000000001", path, rc=0)
+        self.assertEqual(p.stdout,
+                         "Feb  1 10:00:00 h k11A0000000001 from=<a@b.example> to=c@d.example stat=Sent\n")
+
+
+class TestFollow(LoggrepCase):
+    MSP = "k0679Vv6002665"
+    MTA = "k0679VWl002666"
+    NEXT = "k05E0K0T004746"
+
+    def test_msp_mta_next_host(self):
+        text = read_data("lists.maillog")
+        other = read_data("int1.maillog")
+        p = self.run_lg("--follow", self.MSP, self.lists, self.int1, rc=0)
+        int1_lines = sorted(lines_with(other, self.NEXT + ": "), key=lambda l: l[:15])
+        self.expect(
+            p.stdout,
+            lines_with(text, self.MSP + ": "),
+            ["# link k0679Vv6002665 on lists -> k0679VWl002666 on lists: hand-off, "
+             "stat=Sent (k0679VWl002666 Message accepted for delivery)"]
+            + lines_with(text, self.MTA + ": "),
+            ["# link k0679VWl002666 on lists -> k05E0K0T004746 on int1: hand-off, "
+             "stat=Sent (k05E0K0T004746 Message accepted for delivery)"] + int1_lines)
+        for l in p.stdout.splitlines():
+            self.assertTrue(l == "" or l.startswith("# ") or l in text or l in other, l)
+
+    def test_follow_upstream_from_last_hop(self):
+        p = self.run_lg("--follow", "--summary", self.NEXT, self.lists, self.int1, rc=0)
+        ids = [l.split()[4] for l in p.stdout.splitlines()]
+        self.assertEqual(ids, [self.MSP, self.MTA, self.NEXT])
+
+    def test_without_follow_only_the_id(self):
+        p = self.run_lg("--summary", self.MSP, self.lists, self.int1, rc=0)
+        self.assertEqual(len(p.stdout.splitlines()), 1)
+
+    def test_dsn_child_and_unresolved_next_hop(self):
+        text = read_data("lists.maillog")
+        p = self.run_lg("--follow", "k0679VXa002668", self.lists, rc=0)
+        self.expect(
+            p.stdout,
+            lines_with(text, "k0679VXa002668: "),
+            ["# link k0679VXa002668 on lists -> k0679VXb002668 on lists: DSN, "
+             "k0679VXb002668: DSN: User unknown"]
+            + lines_with(text, "k0679VXb002668: ")
+            + ["# link k0679VXb002668 on lists -> k067AAAA009999: not in the logs read; "
+               "hand-off, stat=Sent (k067AAAA009999 Message accepted for delivery)"])
+
+    def test_msgid_link_without_handoff(self):
+        # the MSP line says only "stat=Sent": the msgid is the only link
+        log = ("Mar  1 10:00:00 h sendmail[10]: k21A000a000010: from=root, size=5, class=0, "
+               "nrcpts=1, msgid=<m1@h.example>, relay=root@localhost\n"
+               "Mar  1 10:00:00 h sm-mta[11]: k21A000b000011: from=<root@h.example>, size=300, "
+               "class=0, nrcpts=1, msgid=<m1@h.example>, proto=ESMTP, daemon=MTA, "
+               "relay=localhost [127.0.0.1]\n"
+               "Mar  1 10:00:00 h sendmail[10]: k21A000a000010: to=bob, ctladdr=root (0/0), "
+               "delay=00:00:00, mailer=relay, pri=30005, relay=[127.0.0.1], dsn=2.0.0, stat=Sent\n")
+        path = self.put("m.log", log, stamp(2006, 3, 2))
+        p = self.run_lg("--follow", "k21A000a000010", path, rc=0)
+        self.assertIn("# link k21A000a000010 on h -> k21A000b000011 on h: same msgid=<m1@h.example>\n",
+                      p.stdout)
+
+    def test_postfix_queued_as_across_hosts(self):
+        a = ("Jan 10 08:00:00 pfa postfix/smtpd[100]: 3F2A51E0A3: client=mail.a.example[192.0.2.10]\n"
+             "Jan 10 08:00:00 pfa postfix/cleanup[101]: 3F2A51E0A3: message-id=<abc@a.example>\n"
+             "Jan 10 08:00:00 pfa postfix/qmgr[102]: 3F2A51E0A3: from=<s@a.example>, size=1234, nrcpt=1 (queue active)\n"
+             "Jan 10 08:00:01 pfa postfix/smtp[103]: 3F2A51E0A3: to=<r@b.example>, relay=mx.b.example[192.0.2.20]:25, delay=0.5, delays=0.1/0/0.2/0.2, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 4B1C2D3E4F)\n"
+             "Jan 10 08:00:01 pfa postfix/qmgr[102]: 3F2A51E0A3: removed\n")
+        b = ("Jan 10 08:00:01 mxb postfix/smtpd[200]: 4B1C2D3E4F: client=pfa.a.example[192.0.2.1]\n"
+             "Jan 10 08:00:01 mxb postfix/cleanup[201]: 4B1C2D3E4F: message-id=<abc@a.example>\n"
+             "Jan 10 08:00:01 mxb postfix/local[203]: 4B1C2D3E4F: to=<r@b.example>, relay=local, delay=0.1, delays=0/0/0/0.1, dsn=2.0.0, status=sent (delivered to mailbox)\n")
+        pa = self.put("a.log", a, stamp(2006, 1, 11))
+        pb = self.put("b.log", b, stamp(2006, 1, 11))
+        p = self.run_lg("--follow", "s@a.example", pa, pb, rc=0)
+        self.assertEqual(p.stdout, a + "\n# link 3F2A51E0A3 on pfa -> 4B1C2D3E4F on mxb: hand-off, "
+                         "status=sent (250 2.0.0 Ok: queued as 4B1C2D3E4F)\n" + b)
+
+
+class TestTime(LoggrepCase):
+    def wrap_log(self):
+        log = ("Dec 31 23:59:00 h sm-mta[1]: kBVNx0aa000001: from=<a@x.example>, size=1, class=0, nrcpts=1, msgid=<1@x>, proto=ESMTP, daemon=MTA, relay=c [192.0.2.1]\n"
+               "Dec 31 23:59:01 h sm-mta[2]: kBVNx0aa000001: to=<b@y.example>, delay=00:00:01, mailer=esmtp, dsn=2.0.0, stat=Sent\n"
+               "Jan  1 00:00:05 h sm-mta[3]: k0100005b000003: from=<a@x.example>, size=1, class=0, nrcpts=1, msgid=<2@x>, proto=ESMTP, daemon=MTA, relay=c [192.0.2.1]\n"
+               "Jan  1 00:00:06 h sm-mta[4]: k0100005b000003: to=<b@y.example>, delay=00:00:01, mailer=esmtp, dsn=2.0.0, stat=Sent\n")
+        return self.put("wrap.log", log, stamp(2024, 1, 2))
+
+    def ids(self, *args):
+        p = self.run_lg("--summary", *args)
+        return [l.split()[4] for l in p.stdout.splitlines()]
+
+    def test_year_inferred_across_new_year(self):
+        path = self.wrap_log()
+        self.assertEqual(self.ids("--since=2024-01-01", "a@x.example", path), ["k0100005b000003"])
+        self.assertEqual(self.ids("--until=2023-12-31", "a@x.example", path), ["kBVNx0aa000001"])
+        self.assertEqual(self.ids("--since=2023-12-31 23:59:01", "--until=2024-01-01 00:00:05",
+                                  "a@x.example", path), ["kBVNx0aa000001", "k0100005b000003"])
+        self.assertEqual(self.ids("--since=2024-01-02", "a@x.example", path), [])
+
+    def test_json_times_carry_inferred_year(self):
+        path = self.wrap_log()
+        p = self.run_lg("--json", "a@x.example", path, rc=0)
+        objs = [json.loads(l) for l in p.stdout.splitlines()]
+        self.assertEqual([o["start"] for o in objs],
+                         ["2023-12-31T23:59:00+0000", "2024-01-01T00:00:05+0000"])
+
+    def test_forced_year(self):
+        path = self.wrap_log()
+        self.assertEqual(self.ids("--year=2030", "--since=2030-12-31", "a@x.example", path),
+                         ["kBVNx0aa000001"])
+
+    def test_until_whole_day_and_syslog_style_time(self):
+        self.assertEqual(self.ids("--year=2006", "--until=2006-01-05", "@sysiphus.com",
+                                  self.lists), ["k0679VWl002666", "k0679VXa002668"])
+        self.assertEqual(self.ids("--year=2006", "--since=Jan 5 23:10", "198.51.100.7",
+                                  self.lists), ["k0679ZZz002700"])
+        self.assertEqual(self.ids("--year=2006", "--since=Jan 5 23:11", "198.51.100.7",
+                                  self.lists), [])
+
+
+class TestOutputs(LoggrepCase):
+    def test_json(self):
+        p = self.run_lg("--json", "--follow", "k0679VWl002666", self.lists, self.int1, rc=0)
+        objs = [json.loads(l) for l in p.stdout.splitlines()]
+        self.assertEqual([o["id"] for o in objs],
+                         ["k0679Vv6002665", "k0679VWl002666", "k05E0K0T004746"])
+        mta = objs[1]
+        self.assertTrue(mta["matched"])
+        self.assertFalse(objs[0]["matched"])
+        self.assertEqual(mta["host"], "lists")
+        self.assertEqual(mta["from"], "<root@lists.sysiphus.com>")
+        self.assertEqual(mta["size"], 329)
+        self.assertEqual(mta["client"]["ip"], "127.0.0.1")
+        self.assertEqual([r["to"] for r in mta["recipients"]],
+                         ["/var/spool/mail-archives/buddies", "bob", "carol", "ted", "alice"])
+        self.assertEqual(mta["recipients"][1]["relay"]["name"], "int1.sysiphus.com")
+        links = {(l["type"], l["direction"], l["id"]) for l in mta["links"]}
+        self.assertEqual(links, {("handoff", "in", "k0679Vv6002665"),
+                                 ("handoff", "out", "k05E0K0T004746")})
+        ted = [r for r in objs[2]["recipients"] if r["to"] == "ted@sysiphus.com"][0]
+        self.assertEqual((ted["attempts"], ted["status"], ted["dsn"]), (2, "Sent", "2.0.0"))
+        self.assertEqual(len(objs[2]["lines"]), 5)
+
+    def test_summary(self):
+        p = self.run_lg("--summary", "k0679VXa002668", "k0679ZZz002700", self.lists, rc=0)
+        self.assertEqual(p.stdout,
+                         "Jan  5 23:09:31 lists k0679VXa002668 from=<alice@deer-run.com> "
+                         "to=nobody@lists.sysiphus.com stat=User unknown\n"
+                         "Jan  5 23:10:01 lists k0679ZZz002700 from=- to=- stat=ruleset "
+                         "reject=550 5.7.1 <x@elsewhere.org>... Relaying denied\n")
+
+    def test_summary_mixed_status(self):
+        log = ("Mar  1 10:00:00 h sm-mta[1]: k21A0000000001: from=<a@b.example>, size=1, class=0, nrcpts=2, msgid=<q@b>, proto=ESMTP, daemon=MTA, relay=c [192.0.2.1]\n"
+               "Mar  1 10:00:01 h sm-mta[2]: k21A0000000001: to=<x@y.example>, mailer=esmtp, dsn=2.0.0, stat=Sent (ok)\n"
+               "Mar  1 10:00:01 h sm-mta[2]: k21A0000000001: to=<z@y.example>, mailer=esmtp, dsn=4.0.0, stat=Deferred: Connection refused by y.example\n")
+        path = self.put("mixed.log", log, stamp(2006, 3, 2))
+        p = self.run_lg("--summary", "k21A0000000001", path, rc=0)
+        self.assertEqual(p.stdout, "Mar  1 10:00:00 h k21A0000000001 from=<a@b.example> "
+                         "to=x@y.example,z@y.example stat=mixed(x@y.example:Sent,z@y.example:Deferred)\n")
+
+    def test_json_and_summary_exclusive(self):
+        self.run_lg("--json", "--summary", "k0679VXa002668", self.lists, rc=2)
+
+
+class TestTail(LoggrepCase):
+    def readline(self, proc, timeout=10):
+        deadline = time.monotonic() + timeout
+        buf = b""
+        while not buf.endswith(b"\n"):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError("no output from loggrep -f: %r" % buf)
+            r, _, _ = select.select([proc.stdout], [], [], left)
+            if r:
+                c = os.read(proc.stdout.fileno(), 1)
+                if not c:
+                    raise AssertionError("loggrep -f exited")
+                buf += c
+        return buf.decode()
+
+    def test_tail_prints_new_lines_of_known_and_new_transactions(self):
+        path = self.put("live.log", read_data("lists.maillog"), stamp(2006, 1, 6))
+        proc = subprocess.Popen([binpath("loggrep"), "-f", "alice@deer-run.com", path],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
+        try:
+            first = self.readline(proc)
+            self.assertIn("k0679VXa002668: from=<alice@deer-run.com>", first)
+            for _ in range(5):   # the rest of the batch output
+                self.readline(proc)
+            new = [
+                "Jan  6 00:00:01 lists sm-mta[3000]: k0680001z003000: to=<x@y>, stat=Sent\n",
+                "Jan  6 00:00:02 lists sm-mta[2668]: k0679VXa002668: to=<late@x>, stat=Sent\n",
+                "Jan  6 00:00:03 lists sm-mta[3001]: k0680003q003001: from=<alice@deer-run.com>, size=1, class=0, nrcpts=1\n",
+                "Jan  6 00:00:04 lists sm-mta[3001]: k0680003q003001: to=<bob@x>, stat=Sent\n",
+            ]
+            with open(path, "a") as f:
+                f.writelines(new)
+            self.assertEqual(self.readline(proc), new[1])
+            self.assertEqual(self.readline(proc), new[2])
+            self.assertEqual(self.readline(proc), new[3])
+        finally:
+            proc.kill()
+            proc.wait()
+            proc.stdout.close()
+            proc.stderr.close()
+
+    def test_tail_stdin(self):
+        p = self.run_lg("-f", "k0679Vv6002665", "-", stdin=read_data("lists.maillog"), rc=0)
+        self.assertEqual(p.stdout.splitlines(),
+                         lines_with(read_data("lists.maillog"), "k0679Vv6002665: "))
+
+
+class TestDocs(unittest.TestCase):
+    def test_help_and_man_page_list_the_same_options(self):
+        p = subprocess.run([binpath("loggrep"), "--help"], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0)
+        help_opts = set(re.findall(r"(?<![\w-])(--[a-z]+|-[a-zA-Z])\b", p.stdout))
+        man = os.path.join(os.path.dirname(DATA_DIR), "..", "man", "loggrep.1")
+        with open(man) as f:
+            text = f.read()
+        man_opts = set()
+        for line in re.findall(r"^\.It Fl .*$", text, re.M):
+            man_opts |= {"-" + o.replace("\\-", "-") for o in re.findall(r"\bFl (\S+)", line)}
+        self.assertTrue(help_opts, p.stdout)
+        self.assertEqual(help_opts, man_opts)
+
+
+if __name__ == "__main__":
+    unittest.main()
