@@ -15,7 +15,7 @@ VARIANT := $(if $(SAN),asan,release)
 BUILD   := build/$(VARIANT)
 BINDIR  := $(if $(SAN),build/asan/bin,bin)
 
-CFLAGS_WARN := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
+CFLAGS_WARN := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation
 CPPFLAGS    := -D_GNU_SOURCE -Ilib -MMD -MP
 ifeq ($(SAN),)
 CFLAGS_OPT  := -O2 -g

@@ -1,3 +1,186 @@
-/* placeholder replaced by the real command line in the next commit */
+/* main: sendmail's command line.  argv[0] picks the mode as in sendmail
+ * (sendmail, newaliases, mailq); flags follow sendmail 8's. */
+#include "mtad.h"
+#include "config.h"
+#include "diag.h"
+#include "maillog.h"
+#include "timefmt.h"
+#include "xalloc.h"
+
 #include <stdio.h>
-int main(void) { fputs("mtad: not built yet\n", stderr); return 69; }
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+static const char usage_text[] =
+"usage: mtad [flags] [recipient ...]\n"
+"Modes:\n"
+"  -bd            run as a daemon in the background\n"
+"  -bD            run as a daemon in the foreground\n"
+"  -bs            speak SMTP on standard input and output\n"
+"  -bm            deliver the message on standard input (default)\n"
+"  -bp            list the queue (as mailq)\n"
+"  -bC            check the configuration and exit (ours)\n"
+"  -q[time]       run the queue once, or every time (with -bd/-bD), e.g. -q30m\n"
+"  -d0.1          print the version and the system identity\n"
+"Flags:\n"
+"  -C file        read this .mc configuration instead of the built-in one\n"
+"  -O opt=value   set a configuration option (see mtad.mc(5))\n"
+"  -o<x>[value]   sendmail's short options: -oi, -odb, -odi, -odq\n"
+"  -L tag         syslog tag (default: the program name)\n"
+"  -f sender      envelope sender (also -r)\n"
+"  -F name        full name for a From: header we add\n"
+"  -t             take recipients from To:, Cc: and Bcc: (Bcc: is removed)\n"
+"  -i             a line with a single dot does not end the message\n"
+"  -v             verbose (queue runs print what they do)\n"
+"  -Ac / -Am      accepted; the MSP queue arrives with relay delivery\n"
+"  --help, --version\n"
+"Exit codes are those of <sysexits.h>; see mtad(8).\n";
+
+static void usage(int code)
+{
+	fputs(usage_text, code == 0 ? stdout : stderr);
+	exit(code);
+}
+
+int main(int argc, char **argv)
+{
+	const char *base = strrchr(argv[0], '/');
+	base = base ? base + 1 : argv[0];
+	diag_init("mtad", DIAG_STDERR);
+	G.progname = base;
+	G.log_tag = strcmp(base, "sendmail") == 0 ? "sendmail" : "mtad";
+	char mode = strcmp(base, "mailq") == 0 ? 'p' : strcmp(base, "newaliases") == 0 ? 'i' : 'm';
+	int extract_t = 0, ignore_dots = 0, queue_once = 0, check_only = 0, identity = 0;
+	long queue_interval = 0;
+	const char *from = NULL, *fullname = NULL;
+	char **oopts = xcalloc((size_t)argc + 1, sizeof(char *));
+	size_t noopts = 0;
+	int i;
+	for (i = 1; i < argc; i++) {
+		char *a = argv[i];
+		if (a[0] != '-' || a[1] == '\0')
+			break;
+		if (strcmp(a, "--") == 0) {
+			i++;
+			break;
+		}
+		if (strcmp(a, "--help") == 0)
+			usage(0);
+		if (strcmp(a, "--version") == 0) {
+			printf("mtad " MTAD_VERSION "\n");
+			return 0;
+		}
+#define NEXTARG() (a[2] ? a + 2 : (i + 1 < argc ? argv[++i] : (usage(EX_USAGE), "")))
+		switch (a[1]) {
+		case 'b':
+			if (!a[2] || a[3] || !strchr("dDsmpiCtv", a[2])) {
+				fprintf(stderr, "mtad: unknown mode %s (see --help)\n", a);
+				return EX_USAGE;
+			}
+			mode = a[2];
+			if (mode == 'C')
+				check_only = 1;
+			break;
+		case 'q':
+			if (a[2] == '\0') {
+				queue_once = 1;
+			} else if (strchr("RSIQ!f", a[2])) {
+				/* selectors and -qf: the full forms come with the queue tools */
+				queue_once = 1;
+			} else {
+				queue_interval = time_parse_duration(a + 2, 'm');
+				if (queue_interval <= 0) {
+					fprintf(stderr, "mtad: -q%s: not a queue interval (e.g. -q30m)\n", a + 2);
+					return EX_USAGE;
+				}
+			}
+			break;
+		case 'C': G.conf_file = NEXTARG(); break;
+		case 'O': oopts[noopts++] = NEXTARG(); break;
+		case 'L': G.log_tag = NEXTARG(); break;
+		case 'f': case 'r': from = NEXTARG(); break;
+		case 'F': fullname = NEXTARG(); break;
+		case 't': extract_t = 1; break;
+		case 'i': ignore_dots = 1; break;
+		case 'v': G.verbose++; break;
+		case 'A': break;
+		case 'd':
+			if (strcmp(a, "-d0.1") == 0 || strcmp(a, "-d0") == 0)
+				identity = 1;
+			break;
+		case 'o': {
+			static char buf[64][80];
+			if (noopts >= 64)
+				break;
+			if (a[2] == 'i') {
+				ignore_dots = 1;
+			} else if (a[2] == 'd' && a[3]) {
+				snprintf(buf[noopts], sizeof(buf[0]), "DeliveryMode=%c", a[3]);
+				oopts[noopts] = buf[noopts];
+				noopts++;
+			} else if (a[2] == 'Q' && a[3]) {
+				snprintf(buf[noopts], sizeof(buf[0]), "QueueDirectory=%s", a + 3);
+				oopts[noopts] = buf[noopts];
+				noopts++;
+			} else if (a[2] == 'e' || a[2] == 'm' || a[2] == 'o') {
+				/* error mode, me-too, old headers: accepted */
+			} else {
+				fprintf(stderr, "mtad: unsupported option %s (use -O Name=value)\n", a);
+				return EX_USAGE;
+			}
+			break;
+		}
+		case 'N': case 'R': case 'V': case 'X': case 'B':
+			if (!a[2] && i + 1 < argc)
+				i++;	/* DSN and tracing arguments: accepted, not used */
+			break;
+		default:
+			fprintf(stderr, "mtad: unknown flag %s (see --help)\n", a);
+			return EX_USAGE;
+		}
+	}
+	if (conf_load(G.conf_file, oopts, noopts) < 0) {
+		fprintf(stderr, "mtad: configuration not loaded; fix the line named above%s\n",
+			check_only ? "" : " and start again");
+		return EX_CONFIG;
+	}
+	free(oopts);
+	if (identity) {
+		conf_print_identity();
+		if (mode == 'm' && i >= argc && !queue_once)
+			return 0;
+	}
+	if (check_only) {
+		if (G.verbose)
+			conf_print_changed();
+		return 0;
+	}
+	maillog_open(G.log_tag, conf_str(C_LOG_FILE), 1);
+	const char *qdir = conf_str(C_QUEUE_DIR);
+	switch (mode) {
+	case 'd':
+	case 'D':
+		return daemon_run(mode == 'd', queue_interval);
+	case 's':
+		return submit_bs();
+	case 'p':
+		return print_queue(qdir) < 0 ? EX_OSFILE : 0;
+	case 'i':
+	case 't':
+	case 'v':
+		fprintf(stderr, "mtad: -b%c: aliases and address testing are not available in this "
+			"version (mtad " MTAD_VERSION ")\n", mode);
+		return EX_UNAVAILABLE;
+	default:
+		break;
+	}
+	if (queue_once)
+		return queue_run(qdir, G.verbose) < 0 ? EX_OSFILE : 0;
+	if (i >= argc && !extract_t) {
+		fprintf(stderr, "mtad: no recipients given (name them, or use -t; --help lists modes)\n");
+		return EX_USAGE;
+	}
+	return submit_bm(argv + i, argc - i, extract_t, ignore_dots, from, fullname);
+}

@@ -1,0 +1,267 @@
+/* config: the parameter table, value parsing and storage. */
+#include "config.h"
+#include "timefmt.h"
+#include "xalloc.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define DAY 86400L
+const struct conf_param conf_params[C_COUNT] = {
+	{ C_DAEMON_PORT_OPTIONS, "DaemonPortOptions", "DAEMON_OPTIONS", CT_LIST, "Port=25, Name=MTA", 0, 0,
+	  "a listener: Port=, Addr=, Family=, Name=, M= (repeatable)" },
+	{ C_QUEUE_DIR, "QueueDirectory", "QUEUE_DIR", CT_PATH, "/var/spool/mqueue", 0, 0, "MTA queue directory" },
+	{ C_MSP_QUEUE_DIR, "MSPQueueDirectory", "MSP_QUEUE_DIR", CT_PATH, "/var/spool/clientmqueue", 0, 0, "MSP queue directory" },
+	{ C_ALIAS_FILE, "AliasFile", "ALIAS_FILE", CT_PATH, "/etc/mail/aliases", 0, 0, "aliases file" },
+	{ C_CW_FILE, "LocalHostNamesFile", "confCW_FILE", CT_PATH, "/etc/mail/local-host-names", 0, 0, "names of this host ($=w)" },
+	{ C_CR_FILE, "RelayDomainsFile", "confCR_FILE", CT_PATH, "/etc/mail/relay-domains", 0, 0, "domains we relay for ($=R)" },
+	{ C_PID_FILE, "PidFile", "confPID_FILE", CT_PATH, "/run/mtad.pid", 0, 0, "daemon pid file" },
+	{ C_LOG_FILE, "LogFile", "confLOG_FILE", CT_PATH, "", 0, 0, "log lines also written to this file" },
+	{ C_MAILBOX_DIR, "MailboxDirectory", "confMAILBOX_DIR", CT_PATH, "/var/mail", 0, 0, "local mbox spool" },
+	{ C_RESOLVER, "Resolver", "confRESOLVER", CT_STR, "", 0, 0, "DNS server to ask (addr:port)" },
+	{ C_HOSTNAME, "HostName", "confDOMAIN_NAME", CT_STR, "", 0, 0, "$j, the canonical host name" },
+	{ C_LOCAL_USER_FILE, "LocalUserFile", "confLOCAL_USER_FILE", CT_PATH, "", 0, 0,
+	  "local mailbox names besides passwd users" },
+	{ C_DELIVERY_MODE, "DeliveryMode", "confDELIVERY_MODE", CT_MODE, "b", 0, 0,
+	  "b background, i interactive, q queue only, d deferred" },
+	{ C_MAX_RCPTS, "MaxRecipientsPerMessage", "confMAX_RCPTS_PER_MESSAGE", CT_NUM, "100", 0, 100000,
+	  "recipients per transaction (0 = no limit)" },
+	{ C_MAX_MESSAGE_SIZE, "MaxMessageSize", "confMAX_MESSAGE_SIZE", CT_SIZE, "0", 0, 0x7fffffffL,
+	  "largest message accepted in bytes (0 = no limit)" },
+	{ C_MAX_HOP, "MaxHopCount", "confMAX_HOP", CT_NUM, "25", 1, 1000, "Received: headers before a loop is declared" },
+	{ C_MAX_HEADERS_LENGTH, "MaxHeadersLength", "confMAX_HEADERS_LENGTH", CT_SIZE, "32768", 1024, 16777216,
+	  "total size of a message's headers" },
+	{ C_SMTP_LOGIN_MSG, "SmtpGreetingMessage", "confSMTP_LOGIN_MSG", CT_STR, "$j mtad $v; $b", 0, 0,
+	  "greeting text; ESMTP is inserted after the first word" },
+	{ C_PRIVACY_FLAGS, "PrivacyOptions", "confPRIVACY_FLAGS", CT_STR,
+	  "authwarnings,noexpn,novrfy,noverb,noetrn", 0, 0, "privacy flags" },
+	{ C_TO_INITIAL, "Timeout.initial", "confTO_INITIAL", CT_DURATION, "5m", 1, 7 * DAY, "client: wait for greeting" },
+	{ C_TO_COMMAND, "Timeout.command", "confTO_COMMAND", CT_DURATION, "1h", 1, 7 * DAY, "server: wait for the next command" },
+	{ C_TO_DATABLOCK, "Timeout.datablock", "confTO_DATABLOCK", CT_DURATION, "1h", 1, 7 * DAY, "wait for each block of DATA" },
+	{ C_TO_DATAFINAL, "Timeout.datafinal", "confTO_DATAFINAL", CT_DURATION, "1h", 1, 7 * DAY, "client: wait for the reply to the final dot" },
+	{ C_TO_QUEUEWARN, "Timeout.queuewarn", "confTO_QUEUEWARN", CT_DURATION, "4h", 0, 365 * DAY, "send a delay DSN after" },
+	{ C_TO_QUEUERETURN, "Timeout.queuereturn", "confTO_QUEUERETURN", CT_DURATION, "5d", 0, 365 * DAY, "bounce after" },
+	{ C_TO_IDENT, "Timeout.ident", "confTO_IDENT", CT_DURATION, "0s", 0, 3600, "ident lookups (not done; accepted)" },
+	{ C_MAX_QUEUE_CHILDREN, "MaxQueueChildren", "confMAX_QUEUE_CHILDREN", CT_NUM, "4", 1, 1000,
+	  "concurrent delivery/queue-run processes" },
+	{ C_MAX_DAEMON_CHILDREN, "MaxDaemonChildren", "confMAX_DAEMON_CHILDREN", CT_NUM, "0", 0, 100000,
+	  "concurrent SMTP sessions (0 = no limit but MaxClientsPerListener)" },
+	{ C_MIN_QUEUE_AGE, "MinQueueAge", "confMIN_QUEUE_AGE", CT_DURATION, "0s", 0, 30 * DAY, "minimum time between tries" },
+	{ C_RECIPIENT_FACTOR, "RecipientFactor", "confWORK_RECIPIENT_FACTOR", CT_NUM, "30000", 0, 100000000, "priority per recipient" },
+	{ C_RETRY_FACTOR, "RetryFactor", "confWORK_TIME_FACTOR", CT_NUM, "90000", 0, 100000000, "priority added per try" },
+	{ C_MAX_CLIENTS_PER_LISTENER, "MaxClientsPerListener", "confMAX_CLIENTS", CT_NUM, "1000", 1, 100000,
+	  "sessions served at once (ours)" },
+};
+
+struct conf_value {
+	int set;
+	char *text;
+	long num;
+	char **list;
+	size_t nlist;
+};
+static struct conf_value values[C_COUNT];
+static int initialised;
+
+static void value_clear(struct conf_value *v)
+{
+	free(v->text);
+	for (size_t i = 0; i < v->nlist; i++)
+		free(v->list[i]);
+	free(v->list);
+	memset(v, 0, sizeof(*v));
+}
+
+static int parse_value(const struct conf_param *p, const char *text, struct conf_value *v,
+		       char *err, size_t errsize)
+{
+	long n = 0;
+	char *end;
+	switch (p->type) {
+	case CT_NUM:
+		errno = 0;
+		n = strtol(text, &end, 10);
+		if (errno || end == text || *end) {
+			snprintf(err, errsize, "%s: \"%s\" is not a number", p->oname, text);
+			return -1;
+		}
+		break;
+	case CT_SIZE:
+		errno = 0;
+		n = strtol(text, &end, 10);
+		if (errno || end == text) {
+			snprintf(err, errsize, "%s: \"%s\" is not a size", p->oname, text);
+			return -1;
+		}
+		if (*end == 'k' || *end == 'K') { n *= 1024; end++; }
+		else if (*end == 'm' || *end == 'M') { n *= 1024 * 1024; end++; }
+		if (*end) {
+			snprintf(err, errsize, "%s: \"%s\" is not a size", p->oname, text);
+			return -1;
+		}
+		break;
+	case CT_DURATION:
+		n = time_parse_duration(text, p->id == C_TO_IDENT ? 's' : 'm');
+		if (n < 0) {
+			snprintf(err, errsize, "%s: \"%s\" is not a duration (e.g. 30s, 5m, 4h, 5d)", p->oname, text);
+			return -1;
+		}
+		break;
+	case CT_BOOL:
+		if (!strcasecmp(text, "true") || !strcasecmp(text, "t") || !strcasecmp(text, "yes") || !strcmp(text, "1") || !*text)
+			n = 1;
+		else if (!strcasecmp(text, "false") || !strcasecmp(text, "f") || !strcasecmp(text, "no") || !strcmp(text, "0"))
+			n = 0;
+		else {
+			snprintf(err, errsize, "%s: \"%s\" is not True or False", p->oname, text);
+			return -1;
+		}
+		break;
+	case CT_MODE:
+		if (strlen(text) < 1 || !strchr("biqd", tolower((unsigned char)text[0]))) {
+			snprintf(err, errsize, "%s: \"%s\" is not one of b, i, q, d", p->oname, text);
+			return -1;
+		}
+		break;
+	default:
+		break;
+	}
+	if ((p->type == CT_NUM || p->type == CT_SIZE || p->type == CT_DURATION) &&
+	    (p->min != 0 || p->max != 0) && (n < p->min || n > p->max)) {
+		snprintf(err, errsize, "%s: %s is out of range (%ld..%ld)", p->oname, text, p->min, p->max);
+		return -1;
+	}
+	if (p->type == CT_PATH && strlen(text) > 1024) {
+		snprintf(err, errsize, "%s: path longer than 1024 bytes", p->oname);
+		return -1;
+	}
+	v->num = n;
+	if (p->type == CT_MODE) {
+		char m[2] = { (char)tolower((unsigned char)text[0]), '\0' };
+		v->text = xstrdup(m);
+	} else {
+		v->text = xstrdup(text);
+	}
+	return 0;
+}
+
+void conf_reset(void)
+{
+	for (int i = 0; i < C_COUNT; i++) {
+		char err[256];
+		value_clear(&values[i]);
+		if (parse_value(&conf_params[i], conf_params[i].defval, &values[i], err, sizeof(err)) < 0)
+			abort();	/* a bad default is a programming error */
+		if (conf_params[i].type == CT_LIST) {
+			values[i].list = xmalloc(sizeof(char *));
+			values[i].list[0] = xstrdup(conf_params[i].defval);
+			values[i].nlist = 1;
+		}
+	}
+	initialised = 1;
+}
+
+static void ensure_init(void)
+{
+	if (!initialised)
+		conf_reset();
+}
+
+const struct conf_param *conf_by_oname(const char *name)
+{
+	for (int i = 0; i < C_COUNT; i++)
+		if (strcasecmp(conf_params[i].oname, name) == 0)
+			return &conf_params[i];
+	return NULL;
+}
+
+const struct conf_param *conf_by_mcname(const char *name)
+{
+	for (int i = 0; i < C_COUNT; i++)
+		if (strcmp(conf_params[i].mcname, name) == 0)
+			return &conf_params[i];
+	return NULL;
+}
+
+int conf_set(enum conf_id id, const char *text, char *err, size_t errsize)
+{
+	ensure_init();
+	const struct conf_param *p = &conf_params[id];
+	struct conf_value nv;
+	memset(&nv, 0, sizeof(nv));
+	if (parse_value(p, text, &nv, err, errsize) < 0)
+		return -1;
+	struct conf_value *v = &values[id];
+	if (p->type == CT_LIST) {
+		if (!v->set) {		/* the first explicit value replaces the default */
+			for (size_t i = 0; i < v->nlist; i++)
+				free(v->list[i]);
+			v->nlist = 0;
+		}
+		v->list = xreallocarray(v->list, v->nlist + 1, sizeof(char *));
+		v->list[v->nlist++] = xstrdup(text);
+		free(v->text);
+		v->text = nv.text;
+	} else {
+		char **list = v->list;
+		size_t nlist = v->nlist;
+		v->list = NULL;
+		v->nlist = 0;
+		value_clear(v);
+		*v = nv;
+		v->list = list;
+		v->nlist = nlist;
+	}
+	v->set = 1;
+	return 0;
+}
+
+const char *conf_str(enum conf_id id)
+{
+	ensure_init();
+	return values[id].text ? values[id].text : "";
+}
+
+long conf_num(enum conf_id id)
+{
+	ensure_init();
+	return values[id].num;
+}
+
+size_t conf_list_count(enum conf_id id)
+{
+	ensure_init();
+	return values[id].nlist;
+}
+
+const char *conf_list_get(enum conf_id id, size_t i)
+{
+	ensure_init();
+	return i < values[id].nlist ? values[id].list[i] : NULL;
+}
+
+int conf_is_default(enum conf_id id)
+{
+	ensure_init();
+	return !values[id].set || strcmp(values[id].text, conf_params[id].defval) == 0;
+}
+
+int conf_has_flag(enum conf_id id, const char *word)
+{
+	const char *s = conf_str(id);
+	size_t wl = strlen(word);
+	while (*s) {
+		while (*s == ',' || *s == ' ' || *s == '\t')
+			s++;
+		const char *start = s;
+		while (*s && *s != ',' && *s != ' ' && *s != '\t')
+			s++;
+		if ((size_t)(s - start) == wl && strncasecmp(start, word, wl) == 0)
+			return 1;
+	}
+	return 0;
+}

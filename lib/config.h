@@ -1,0 +1,56 @@
+/* config: every configuration parameter declared once: its -O name, its .mc
+ * name, type, default and bounds.  Both the .mc reader and -O set values
+ * through conf_set(); `mtad -bC -v` prints what differs from the defaults. */
+#ifndef MTA_CONFIG_H
+#define MTA_CONFIG_H
+#include <stddef.h>
+
+enum conf_type { CT_STR, CT_PATH, CT_NUM, CT_BOOL, CT_DURATION, CT_SIZE, CT_MODE, CT_LIST };
+
+enum conf_id {
+	C_DAEMON_PORT_OPTIONS,
+	C_QUEUE_DIR, C_MSP_QUEUE_DIR, C_ALIAS_FILE, C_CW_FILE, C_CR_FILE,
+	C_PID_FILE, C_LOG_FILE, C_MAILBOX_DIR, C_RESOLVER, C_HOSTNAME,
+	C_LOCAL_USER_FILE, C_DELIVERY_MODE, C_MAX_RCPTS, C_MAX_MESSAGE_SIZE,
+	C_MAX_HOP, C_MAX_HEADERS_LENGTH, C_SMTP_LOGIN_MSG, C_PRIVACY_FLAGS,
+	C_TO_INITIAL, C_TO_COMMAND, C_TO_DATABLOCK, C_TO_DATAFINAL,
+	C_TO_QUEUEWARN, C_TO_QUEUERETURN, C_TO_IDENT, C_MAX_QUEUE_CHILDREN,
+	C_MAX_DAEMON_CHILDREN, C_MIN_QUEUE_AGE, C_RECIPIENT_FACTOR, C_RETRY_FACTOR,
+	C_MAX_CLIENTS_PER_LISTENER,
+	C_COUNT
+};
+
+struct conf_param {
+	enum conf_id id;
+	const char *oname;	/* -O name: "QueueDirectory" */
+	const char *mcname;	/* .mc name: "QUEUE_DIR", "confLOG_FILE" */
+	enum conf_type type;
+	const char *defval;
+	long min, max;		/* bounds for numbers, durations, sizes */
+	const char *doc;
+};
+
+extern const struct conf_param conf_params[C_COUNT];
+
+/* Looks a parameter up by -O name (case-insensitive; "Timeout.x" too) or by
+ * .mc name.  NULL when unknown. */
+const struct conf_param *conf_by_oname(const char *name);
+const struct conf_param *conf_by_mcname(const char *name);
+
+/* Sets the value from text.  Returns 0, or -1 with a reason in err
+ * ("value out of range 1..1000", "not a duration", ...). */
+int conf_set(enum conf_id id, const char *text, char *err, size_t errsize);
+/* Restores every default (used before loading and on SIGHUP). */
+void conf_reset(void);
+
+const char *conf_str(enum conf_id id);	/* text value; "" when empty */
+long conf_num(enum conf_id id);		/* numbers, booleans, seconds, bytes */
+/* For CT_LIST: number of values and the i-th. */
+size_t conf_list_count(enum conf_id id);
+const char *conf_list_get(enum conf_id id, size_t i);
+/* Has the value been set away from its default? */
+int conf_is_default(enum conf_id id);
+/* Does the comma-separated flags value contain this word (case-insensitive)? */
+int conf_has_flag(enum conf_id id, const char *word);
+
+#endif

@@ -1,0 +1,16 @@
+/* mbox: appending a message to a Unix mailbox the way mail.local does:
+ * dotlock (path.lock) plus an fcntl lock, a "From sender date" line, the
+ * message with "From " lines quoted as ">From ", a blank line, fsync.  On any
+ * failure the mailbox is truncated back to its old size. */
+#ifndef MTA_MBOX_H
+#define MTA_MBOX_H
+#include <stddef.h>
+#include <time.h>
+
+/* headers: the header block, LF line ends, ending in "\n" (no blank line).
+ * body_fd: read from its current offset to EOF (LF line ends).  Returns 0,
+ * or -1 with err set (always a temporary failure: the caller defers). */
+int mbox_deliver(const char *path, const char *envelope_sender, time_t when,
+		 const char *headers, size_t hlen, int body_fd, char *err, size_t errsize);
+
+#endif

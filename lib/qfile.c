@@ -1,0 +1,493 @@
+/* qfile: reading and writing sendmail 8 qf control files. */
+#include "qfile.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void qf_env_init(struct qf_env *env)
+{
+	memset(env, 0, sizeof(*env));
+	env->version = 8;
+	hdrlist_init(&env->headers);
+}
+
+void qf_env_free(struct qf_env *env)
+{
+	free(env->inode); free(env->msg); free(env->flags); free(env->bodytype);
+	free(env->envid); free(env->auth); free(env->sender); free(env->ctladdr);
+	free(env->quarantine);
+	for (size_t i = 0; i < env->nmacros; i++) {
+		free(env->macros[i].name);
+		free(env->macros[i].value);
+	}
+	free(env->macros);
+	for (size_t i = 0; i < env->nrcpts; i++) {
+		free(env->rcpts[i].addr);
+		free(env->rcpts[i].flags);
+		free(env->rcpts[i].orcpt);
+	}
+	free(env->rcpts);
+	hdrlist_free(&env->headers);
+	qf_env_init(env);
+}
+
+void qf_set(char **field, const char *value)
+{
+	free(*field);
+	*field = value ? xstrdup(value) : NULL;
+}
+
+void qf_env_add_rcpt(struct qf_env *env, const char *addr, const char *flags, const char *orcpt)
+{
+	env->rcpts = xreallocarray(env->rcpts, env->nrcpts + 1, sizeof(*env->rcpts));
+	struct qf_rcpt *r = &env->rcpts[env->nrcpts++];
+	r->addr = xstrdup(addr);
+	r->flags = xstrdup(flags ? flags : "");
+	r->orcpt = orcpt ? xstrdup(orcpt) : NULL;
+}
+
+void qf_env_set_macro(struct qf_env *env, const char *name, const char *value)
+{
+	for (size_t i = 0; i < env->nmacros; i++) {
+		if (strcmp(env->macros[i].name, name) == 0) {
+			qf_set(&env->macros[i].value, value);
+			return;
+		}
+	}
+	env->macros = xreallocarray(env->macros, env->nmacros + 1, sizeof(*env->macros));
+	env->macros[env->nmacros].name = xstrdup(name);
+	env->macros[env->nmacros].value = xstrdup(value);
+	env->nmacros++;
+}
+
+const char *qf_env_macro(const struct qf_env *env, const char *name)
+{
+	for (size_t i = 0; i < env->nmacros; i++)
+		if (strcmp(env->macros[i].name, name) == 0)
+			return env->macros[i].value;
+	return NULL;
+}
+
+void qf_path(char *buf, size_t size, const char *qdir, char type, const char *qid)
+{
+	char sub[8] = "";
+	if (type != 'h') {
+		char probe[4096];
+		char subtype = type == 't' ? 'q' : type;
+		snprintf(probe, sizeof(probe), "%s/%cf", qdir, subtype);
+		struct stat st;
+		if (stat(probe, &st) == 0 && S_ISDIR(st.st_mode))
+			snprintf(sub, sizeof(sub), "%cf/", subtype);
+	}
+	snprintf(buf, size, "%s/%s%cf%s", qdir, sub, type, qid);
+}
+
+void path_dirname(char *buf, size_t size, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (slash == NULL)
+		snprintf(buf, size, ".");
+	else if (slash == path)
+		snprintf(buf, size, "/");
+	else
+		snprintf(buf, size, "%.*s", (int)(slash - path), path);
+}
+
+int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
+}
+
+/* Appends a single-line value with CR, LF and NUL made harmless. */
+static void put_line_value(struct strbuf *sb, const char *v)
+{
+	for (; v && *v; v++)
+		sb_putc(sb, (*v == '\r' || *v == '\n') ? ' ' : *v);
+}
+
+static void put_record(struct strbuf *sb, char type, const char *v)
+{
+	if (v == NULL)
+		return;
+	sb_putc(sb, type);
+	put_line_value(sb, v);
+	sb_putc(sb, '\n');
+}
+
+/* A header value may span lines, but every continuation must begin with a
+ * blank, or the reader would take it for a record of its own. */
+static void put_header(struct strbuf *sb, const struct header *h)
+{
+	sb_puts(sb, "H??");
+	put_line_value(sb, h->name);
+	sb_putc(sb, ':');
+	for (const char *v = h->value; *v; v++) {
+		if (*v == '\r')
+			continue;
+		sb_putc(sb, *v);
+		if (*v == '\n' && v[1] != ' ' && v[1] != '\t')
+			sb_putc(sb, '\t');
+	}
+	sb_putc(sb, '\n');
+}
+
+static void qf_format(struct strbuf *sb, const struct qf_env *env)
+{
+	sb_printf(sb, "V%d\n", env->version ? env->version : 8);
+	sb_printf(sb, "T%lld\n", (long long)env->ctime);
+	sb_printf(sb, "K%lld\n", (long long)env->ktime);
+	sb_printf(sb, "N%d\n", env->ntries);
+	sb_printf(sb, "P%ld\n", env->priority);
+	put_record(sb, 'I', env->inode);
+	put_record(sb, 'M', env->msg);
+	put_record(sb, 'q', env->quarantine);
+	put_record(sb, 'F', env->flags);
+	put_record(sb, 'B', env->bodytype);
+	put_record(sb, 'Z', env->envid);
+	put_record(sb, 'A', env->auth);
+	for (size_t i = 0; i < env->nmacros; i++) {
+		sb_putc(sb, '$');
+		if (strlen(env->macros[i].name) == 1)
+			sb_puts(sb, env->macros[i].name);
+		else
+			sb_printf(sb, "{%s}", env->macros[i].name);
+		put_line_value(sb, env->macros[i].value);
+		sb_putc(sb, '\n');
+	}
+	put_record(sb, 'S', env->sender);
+	put_record(sb, 'C', env->ctladdr);
+	for (size_t i = 0; i < env->nrcpts; i++) {
+		put_record(sb, 'r', env->rcpts[i].orcpt);
+		sb_putc(sb, 'R');
+		put_line_value(sb, env->rcpts[i].flags);
+		sb_putc(sb, ':');
+		put_line_value(sb, env->rcpts[i].addr);
+		sb_putc(sb, '\n');
+	}
+	for (size_t i = 0; i < env->headers.count; i++)
+		put_header(sb, &env->headers.h[i]);
+	sb_puts(sb, ".\n");
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int qf_write(const char *qdir, const struct qf_env *env, int keep_lock, char *err, size_t errsize)
+{
+	char tf[4096], qf[4096], dir[4096];
+	qf_path(tf, sizeof(tf), qdir, 't', env->qid);
+	qf_path(qf, sizeof(qf), qdir, 'q', env->qid);
+	int fd = open(tf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(err, errsize, "cannot create %s: %s", tf, strerror(errno));
+		return -1;
+	}
+	const char *step = "lock";
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		goto fail;
+	struct strbuf sb;
+	sb_init(&sb);
+	qf_format(&sb, env);
+	step = "write";
+	int wrc = write_all(fd, sb.s, sb.len);
+	sb_free(&sb);
+	if (wrc < 0)
+		goto fail;
+	step = "fsync";
+	if (fsync(fd) < 0)
+		goto fail;
+	step = "rename";
+	if (rename(tf, qf) < 0)
+		goto fail;
+	path_dirname(dir, sizeof(dir), qf);
+	if (fsync_dir(dir) < 0) {
+		/* The rename happened but may not be durable: report, keep the file. */
+		snprintf(err, errsize, "fsync of directory %s: %s", dir, strerror(errno));
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	if (keep_lock)
+		return fd;
+	close(fd);
+	return 0;
+fail:;
+	int saved = errno;
+	snprintf(err, errsize, "%s of %s failed: %s", step, tf, strerror(saved));
+	close(fd);
+	unlink(tf);
+	errno = saved;
+	return -1;
+}
+
+static int qf_error(char *err, size_t errsize, const char *name, size_t line, const char *why)
+{
+	snprintf(err, errsize, "%s:%zu: %s", name, line, why);
+	return -1;
+}
+
+static int parse_long(const char *s, long long *out)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || end == s || *end != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Applies one logical record (continuations already joined with "\n"). */
+static int qf_record(struct qf_env *env, char *rec, const char **why, char **pending_orcpt)
+{
+	long long v;
+	char type = rec[0];
+	char *val = rec + 1;
+	switch (type) {
+	case 'V':
+		if (parse_long(val, &v) < 0 || v < 1 || v > 8) { *why = "unsupported version"; return -1; }
+		env->version = (int)v;
+		return 0;
+	case 'T':
+		if (parse_long(val, &v) < 0) { *why = "bad T (creation time) record"; return -1; }
+		env->ctime = (time_t)v;
+		return 0;
+	case 'K':
+		if (parse_long(val, &v) < 0) { *why = "bad K (last run) record"; return -1; }
+		env->ktime = (time_t)v;
+		return 0;
+	case 'N':
+		if (parse_long(val, &v) < 0 || v < 0 || v > 1000000) { *why = "bad N (tries) record"; return -1; }
+		env->ntries = (int)v;
+		return 0;
+	case 'P':
+		if (parse_long(val, &v) < 0) { *why = "bad P (priority) record"; return -1; }
+		env->priority = (long)v;
+		return 0;
+	case 'I': qf_set(&env->inode, val); return 0;
+	case 'M': qf_set(&env->msg, val); return 0;
+	case 'F': qf_set(&env->flags, val); return 0;
+	case 'B': qf_set(&env->bodytype, val); return 0;
+	case 'Z': qf_set(&env->envid, val); return 0;
+	case 'A': qf_set(&env->auth, val); return 0;
+	case 'S': qf_set(&env->sender, val); return 0;
+	case 'C': qf_set(&env->ctladdr, val); return 0;
+	case 'q': qf_set(&env->quarantine, val); return 0;
+	case 'd': case 'Q': case '!': case 'E': case 'j':
+		return 0;	/* sendmail records we accept and do not use */
+	case 'r':
+		free(*pending_orcpt);
+		*pending_orcpt = xstrdup(val);
+		return 0;
+	case 'R': {
+		char *colon = strchr(val, ':');
+		char *flags = "";
+		char *addr = val;
+		if (colon) {
+			*colon = '\0';
+			flags = val;
+			addr = colon + 1;
+		}
+		if (*addr == '\0') { *why = "empty recipient"; return -1; }
+		qf_env_add_rcpt(env, addr, flags, *pending_orcpt);
+		free(*pending_orcpt);
+		*pending_orcpt = NULL;
+		return 0;
+	}
+	case '$': {
+		char *name, *value;
+		if (val[0] == '{') {
+			char *close = strchr(val, '}');
+			if (!close || close == val + 1) { *why = "bad macro record"; return -1; }
+			*close = '\0';
+			name = val + 1;
+			value = close + 1;
+		} else if (val[0] != '\0') {
+			char one[2] = { val[0], '\0' };
+			qf_env_set_macro(env, one, val + 1);
+			return 0;
+		} else {
+			*why = "bad macro record";
+			return -1;
+		}
+		qf_env_set_macro(env, name, value);
+		return 0;
+	}
+	case 'H': {
+		/* H?flags?Name: value  (the ?flags? part is optional) */
+		char *h = val;
+		if (*h == '?') {
+			char *q = strchr(h + 1, '?');
+			if (!q) { *why = "bad header record"; return -1; }
+			h = q + 1;
+		}
+		char *colon = strchr(h, ':');
+		if (!colon || colon == h) { *why = "bad header record"; return -1; }
+		*colon = '\0';
+		hdrlist_add(&env->headers, h, colon + 1);
+		return 0;
+	}
+	default:
+		*why = "unknown record type";
+		return -1;
+	}
+}
+
+int qf_parse(const char *text, size_t len, const char *name, struct qf_env *env,
+	     char *err, size_t errsize)
+{
+	struct strbuf rec;
+	size_t pos = 0, lineno = 0, rec_line = 0;
+	int have = 0, done = 0, rc = 0;
+	char *pending_orcpt = NULL;
+	const char *why = NULL;
+
+	sb_init(&rec);
+	while (pos < len && !done) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		if (nl == NULL) {
+			rc = qf_error(err, errsize, name, lineno + 1, "truncated line (no newline)");
+			goto out;
+		}
+		size_t llen = (size_t)(nl - (text + pos));
+		const char *line = text + pos;
+		pos += llen + 1;
+		lineno++;
+		if (memchr(line, '\0', llen)) {
+			rc = qf_error(err, errsize, name, lineno, "NUL byte in queue file");
+			goto out;
+		}
+		if (llen > 0 && (line[0] == ' ' || line[0] == '\t')) {
+			if (!have) {
+				rc = qf_error(err, errsize, name, lineno, "continuation line with no record");
+				goto out;
+			}
+			sb_putc(&rec, '\n');
+			sb_append(&rec, line, llen);
+			continue;
+		}
+		if (have) {
+			if (qf_record(env, rec.s, &why, &pending_orcpt) < 0) {
+				rc = qf_error(err, errsize, name, rec_line, why);
+				goto out;
+			}
+			have = 0;
+		}
+		if (llen == 1 && line[0] == '.') {
+			done = 1;
+			break;
+		}
+		if (llen == 0) {
+			rc = qf_error(err, errsize, name, lineno, "empty line");
+			goto out;
+		}
+		sb_reset(&rec);
+		sb_append(&rec, line, llen);
+		rec_line = lineno;
+		have = 1;
+	}
+	if (!done) {
+		rc = qf_error(err, errsize, name, lineno, "truncated queue file (no \".\" terminator)");
+		goto out;
+	}
+	if (env->sender == NULL) {
+		rc = qf_error(err, errsize, name, lineno, "no sender (S) record");
+		goto out;
+	}
+out:
+	free(pending_orcpt);
+	sb_free(&rec);
+	return rc;
+}
+
+int qf_read(const char *path, struct qf_env *env, char *err, size_t errsize)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errsize, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	struct strbuf sb;
+	sb_init(&sb);
+	char buf[16384];
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		if (sb.len + (size_t)n > 64 * 1024 * 1024) {
+			snprintf(err, errsize, "%s: queue file larger than 64 MB", path);
+			close(fd);
+			sb_free(&sb);
+			return -1;
+		}
+		sb_append(&sb, buf, (size_t)n);
+	}
+	int saved = errno;
+	close(fd);
+	if (n < 0) {
+		snprintf(err, errsize, "%s: %s", path, strerror(saved));
+		sb_free(&sb);
+		return -1;
+	}
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	int rc = qf_parse(sb.s, sb.len, path, env, err, errsize);
+	if (rc == 0 && strncmp(base, "qf", 2) == 0)
+		snprintf(env->qid, sizeof(env->qid), "%s", base + 2);
+	sb_free(&sb);
+	return rc;
+}
+
+static int scan_one(const char *dir, void (*fn)(const char *, void *), void *arg)
+{
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return -1;
+	int n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != 'q' || de->d_name[1] != 'f' || !qid_valid(de->d_name + 2))
+			continue;
+		fn(de->d_name + 2, arg);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+int qf_scan(const char *qdir, void (*fn)(const char *qid, void *arg), void *arg)
+{
+	char sub[4096];
+	snprintf(sub, sizeof(sub), "%s/qf", qdir);
+	struct stat st;
+	if (stat(sub, &st) == 0 && S_ISDIR(st.st_mode))
+		return scan_one(sub, fn, arg);
+	return scan_one(qdir, fn, arg);
+}

@@ -1,0 +1,394 @@
+/* conf_load: loads the .mc configuration and -O options into lib/config,
+ * works out $j, and reads the small files that decide what is local
+ * (local-host-names, relay-domains, the local user file). */
+#include "mtad.h"
+#include "config.h"
+#include "diag.h"
+#include "mc.h"
+#include "xalloc.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <netdb.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct mtad_globals G;
+
+struct name_set {
+	char **names;
+	size_t count;
+};
+static struct name_set local_domains, relay_domains, local_users;
+
+static void set_add(struct name_set *set, const char *name)
+{
+	set->names = xreallocarray(set->names, set->count + 1, sizeof(char *));
+	set->names[set->count] = xstrdup(name);
+	for (char *p = set->names[set->count]; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	set->count++;
+}
+
+static void set_clear(struct name_set *set)
+{
+	for (size_t i = 0; i < set->count; i++)
+		free(set->names[i]);
+	free(set->names);
+	set->names = NULL;
+	set->count = 0;
+}
+
+static int set_has(const struct name_set *set, const char *name)
+{
+	for (size_t i = 0; i < set->count; i++)
+		if (strcasecmp(set->names[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Reads a file of names, one a line, '#' comments; a missing file is fine
+ * (optional, as sendmail's -o), an unreadable one is a warning. */
+static void set_load_file(struct name_set *set, const char *path)
+{
+	if (!path || !*path)
+		return;
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		if (errno != ENOENT)
+			msg_warn("%s: %s (ignored)", path, strerror(errno));
+		return;
+	}
+	char line[1024];
+	int lineno = 0;
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			msg_warn("%s:%d: line too long (ignored)", path, lineno);
+			int c;
+			while ((c = fgetc(f)) != EOF && c != '\n')
+				;
+			continue;
+		}
+		char *p = line;
+		while (isspace((unsigned char)*p))
+			p++;
+		if (*p == '#' || *p == '\0')
+			continue;
+		char *e = p;
+		while (*e && !isspace((unsigned char)*e))
+			e++;
+		*e = '\0';
+		set_add(set, p);
+	}
+	fclose(f);
+}
+
+/* ---- .mc macros ---- */
+
+static int warn_unsupported(const struct mc_call *c, const char *what)
+{
+	msg_warn("%s:%d: unsupported %s%s%s%s (ignored)", c->file, c->line, c->name,
+		 c->nargs ? "(`" : "", c->nargs ? c->args[0] : "", c->nargs ? "')" : "");
+	(void)what;
+	return 0;
+}
+
+static int mc_apply(const struct mc_call *c, void *arg)
+{
+	(void)arg;
+	char err[512];
+	if (strcmp(c->name, "define") == 0) {
+		if (c->nargs < 1 || !*c->args[0]) {
+			msg_error("%s:%d: define() without a name", c->file, c->line);
+			return -1;
+		}
+		const struct conf_param *p = conf_by_mcname(c->args[0]);
+		if (p == NULL) {
+			msg_warn("%s:%d: unknown or unsupported define `%s' (ignored)", c->file, c->line, c->args[0]);
+			return 0;
+		}
+		if (conf_set(p->id, c->nargs > 1 ? c->args[1] : "", err, sizeof(err)) < 0) {
+			msg_error("%s:%d: %s", c->file, c->line, err);
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(c->name, "DAEMON_OPTIONS") == 0) {
+		struct strbuf sb;
+		sb_init(&sb);
+		for (size_t i = 0; i < c->nargs; i++)
+			sb_printf(&sb, "%s%s", i ? ", " : "", c->args[i]);
+		struct listen_opts lo;
+		int rc = listen_opts_parse(sb.s, &lo, err, sizeof(err));
+		if (rc == 0)
+			rc = conf_set(C_DAEMON_PORT_OPTIONS, sb.s, err, sizeof(err));
+		sb_free(&sb);
+		if (rc < 0) {
+			msg_error("%s:%d: DAEMON_OPTIONS: %s", c->file, c->line, err);
+			return -1;
+		}
+		return 0;
+	}
+	if (strncmp(c->name, "LOCAL_RULE", 10) == 0 || strcmp(c->name, "LOCAL_CONFIG") == 0 ||
+	    strcmp(c->name, "LOCAL_NET_CONFIG") == 0) {
+		msg_error("%s:%d: unsupported %s: rewriting rules and raw .cf text are not "
+			  "supported; express the policy with FEATUREs and maps", c->file, c->line, c->name);
+		return -1;
+	}
+	/* Accepted without effect: they only set up m4 or name the OS. */
+	static const char *const harmless[] = { "include", "VERSIONID", "OSTYPE", "DOMAIN",
+		"divert", "undefine", "MAILER_DEFINITIONS", NULL };
+	for (int i = 0; harmless[i]; i++)
+		if (strcmp(c->name, harmless[i]) == 0)
+			return 0;
+	if (strcmp(c->name, "MAILER") == 0) {
+		if (c->nargs && (strcmp(c->args[0], "local") == 0 || strcmp(c->args[0], "smtp") == 0))
+			return 0;
+		return warn_unsupported(c, "mailer");
+	}
+	if (isupper((unsigned char)c->name[0]))
+		return warn_unsupported(c, "macro");
+	return 0;
+}
+
+static int load_mc(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		msg_error("cannot open configuration %s: %s", path, strerror(errno));
+		return -1;
+	}
+	struct strbuf sb;
+	sb_init(&sb);
+	char buf[8192];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+		sb_append(&sb, buf, n);
+		if (sb.len > 4 * 1024 * 1024) {
+			msg_error("%s: configuration larger than 4 MB", path);
+			fclose(f);
+			sb_free(&sb);
+			return -1;
+		}
+	}
+	int bad = ferror(f);
+	fclose(f);
+	if (bad) {
+		msg_error("cannot read %s", path);
+		sb_free(&sb);
+		return -1;
+	}
+	char err[512] = "";
+	int rc = mc_parse(sb.s, sb.len, path, mc_apply, NULL, err, sizeof(err));
+	if (rc < 0 && err[0])
+		msg_error("%s", err);
+	sb_free(&sb);
+	return rc;
+}
+
+static void find_hostname(void)
+{
+	const char *conf = conf_str(C_HOSTNAME);
+	if (*conf) {
+		snprintf(G.hostname, sizeof(G.hostname), "%s", conf);
+		return;
+	}
+	char name[256];
+	if (gethostname(name, sizeof(name)) < 0)
+		snprintf(name, sizeof(name), "localhost");
+	name[sizeof(name) - 1] = '\0';
+	snprintf(G.hostname, sizeof(G.hostname), "%s", name);
+	if (!strchr(name, '.')) {
+		struct addrinfo hints = { .ai_flags = AI_CANONNAME }, *ai = NULL;
+		if (getaddrinfo(name, NULL, &hints, &ai) == 0 && ai && ai->ai_canonname &&
+		    strchr(ai->ai_canonname, '.'))
+			snprintf(G.hostname, sizeof(G.hostname), "%s", ai->ai_canonname);
+		if (ai)
+			freeaddrinfo(ai);
+	}
+}
+
+int conf_load(const char *mc_path, char **oopts, size_t noopts)
+{
+	conf_reset();
+	if (mc_path && load_mc(mc_path) < 0)
+		return -1;
+	for (size_t i = 0; i < noopts; i++) {
+		char *eq = strchr(oopts[i], '=');
+		char name[128];
+		if (!eq || eq == oopts[i] || (size_t)(eq - oopts[i]) >= sizeof(name)) {
+			msg_error("-O %s: expected Option=value", oopts[i]);
+			return -1;
+		}
+		snprintf(name, sizeof(name), "%.*s", (int)(eq - oopts[i]), oopts[i]);
+		const struct conf_param *p = conf_by_oname(name);
+		if (p == NULL) {
+			msg_error("-O %s: unknown option %s (see mtad.mc(5) for the list)", oopts[i], name);
+			return -1;
+		}
+		char err[512];
+		if (p->id == C_DAEMON_PORT_OPTIONS) {
+			struct listen_opts lo;
+			if (listen_opts_parse(eq + 1, &lo, err, sizeof(err)) < 0) {
+				msg_error("-O %s: %s", oopts[i], err);
+				return -1;
+			}
+		}
+		if (conf_set(p->id, eq + 1, err, sizeof(err)) < 0) {
+			msg_error("-O %s", err);
+			return -1;
+		}
+	}
+	find_hostname();
+	set_clear(&local_domains);
+	set_clear(&relay_domains);
+	set_clear(&local_users);
+	set_add(&local_domains, G.hostname);
+	set_add(&local_domains, "localhost");
+	set_add(&local_domains, "localhost.localdomain");
+	set_load_file(&local_domains, conf_str(C_CW_FILE));
+	set_load_file(&relay_domains, conf_str(C_CR_FILE));
+	set_load_file(&local_users, conf_str(C_LOCAL_USER_FILE));
+	return 0;
+}
+
+int conf_is_local_domain(const char *domain)
+{
+	if (domain == NULL || *domain == '\0')
+		return 1;
+	size_t len = strlen(domain);
+	if (domain[len - 1] == '.') {		/* a trailing dot is the same name */
+		char copy[512];
+		snprintf(copy, sizeof(copy), "%.*s", (int)(len - 1), domain);
+		return set_has(&local_domains, copy);
+	}
+	if (domain[0] == '[') {
+		/* [127.0.0.1] and [::1] name us; other literals do not */
+		return strcmp(domain, "[127.0.0.1]") == 0 || strcasecmp(domain, "[IPv6:::1]") == 0;
+	}
+	return set_has(&local_domains, domain);
+}
+
+int conf_is_relay_domain(const char *domain)
+{
+	if (domain == NULL)
+		return 0;
+	return set_has(&relay_domains, domain);
+}
+
+int conf_is_local_user(const char *local)
+{
+	if (set_has(&local_users, local))
+		return 1;
+	char lower[256];
+	snprintf(lower, sizeof(lower), "%s", local);
+	for (char *p = lower; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return getpwnam(lower) != NULL;
+}
+
+int listen_opts_parse(const char *text, struct listen_opts *lo, char *err, size_t errsize)
+{
+	memset(lo, 0, sizeof(*lo));
+	lo->port = 25;
+	lo->family = AF_INET;
+	snprintf(lo->name, sizeof(lo->name), "MTA");
+	char *copy = xstrdup(text), *save = NULL;
+	int rc = 0;
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		while (isspace((unsigned char)*tok))
+			tok++;
+		char *end = tok + strlen(tok);
+		while (end > tok && isspace((unsigned char)end[-1]))
+			*--end = '\0';
+		if (!*tok)
+			continue;
+		char *eq = strchr(tok, '=');
+		if (!eq) {
+			snprintf(err, errsize, "\"%s\": expected Key=value", tok);
+			rc = -1;
+			break;
+		}
+		*eq = '\0';
+		const char *v = eq + 1;
+		if (!strcasecmp(tok, "Port") || !strcasecmp(tok, "P")) {
+			if (!strcasecmp(v, "smtp"))
+				lo->port = 25;
+			else if (!strcasecmp(v, "submission"))
+				lo->port = 587;
+			else {
+				char *e;
+				long p = strtol(v, &e, 10);
+				if (*e || e == v || p < 0 || p > 65535) {
+					snprintf(err, errsize, "Port=%s: not a port number (0-65535)", v);
+					rc = -1;
+					break;
+				}
+				lo->port = (int)p;
+			}
+		} else if (!strcasecmp(tok, "Addr") || !strcasecmp(tok, "A")) {
+			snprintf(lo->addr, sizeof(lo->addr), "%s", v);
+		} else if (!strcasecmp(tok, "Family") || !strcasecmp(tok, "F")) {
+			if (!strcasecmp(v, "inet"))
+				lo->family = AF_INET;
+			else if (!strcasecmp(v, "inet6"))
+				lo->family = AF_INET6;
+			else {
+				snprintf(err, errsize, "Family=%s: expected inet or inet6", v);
+				rc = -1;
+				break;
+			}
+		} else if (!strcasecmp(tok, "Name") || !strcasecmp(tok, "N")) {
+			snprintf(lo->name, sizeof(lo->name), "%s", v);
+		} else if (!strcasecmp(tok, "Modifiers") || !strcasecmp(tok, "M")) {
+			snprintf(lo->modifiers, sizeof(lo->modifiers), "%s", v);
+		} else {
+			/* sendmail has more keys (Listen, SndBufSize...): accepted */
+		}
+	}
+	if (rc == 0 && lo->addr[0] && strchr(lo->addr, ':'))
+		lo->family = AF_INET6;
+	free(copy);
+	return rc;
+}
+
+void conf_print_changed(void)
+{
+	for (int i = 0; i < C_COUNT; i++) {
+		const struct conf_param *p = &conf_params[i];
+		if (p->type == CT_LIST) {
+			if (conf_is_default(p->id) && conf_list_count(p->id) == 1 &&
+			    strcmp(conf_list_get(p->id, 0), p->defval) == 0)
+				continue;
+			for (size_t j = 0; j < conf_list_count(p->id); j++)
+				printf("O %s=%s\n", p->oname, conf_list_get(p->id, j));
+			continue;
+		}
+		if (!conf_is_default(p->id))
+			printf("O %s=%s\n", p->oname, conf_str(p->id));
+	}
+}
+
+void conf_print_identity(void)
+{
+	char shortname[256];
+	snprintf(shortname, sizeof(shortname), "%s", G.hostname);
+	char *dot = strchr(shortname, '.');
+	const char *domain = dot ? dot + 1 : "";
+	if (dot)
+		*dot = '\0';
+	printf("Version " MTAD_VERSION "\n");
+	printf(" Compiled with: DNSMAP LOG MAP_REGEX NAMED_BIND NETINET NETINET6 NEWDB PIPELINING\n");
+	printf("\n============ SYSTEM IDENTITY (after readcf) ============\n");
+	printf("      (short domain name) $w = %s\n", shortname);
+	printf("  (canonical domain name) $j = %s\n", G.hostname);
+	printf("         (subdomain name) $m = %s\n", domain);
+	printf("              (node name) $k = %s\n", G.hostname);
+	printf("========================================================\n\n");
+}

@@ -1,0 +1,432 @@
+/* daemon: listeners, the event loop (one epoll loop serves every session;
+ * no fork per connection or message), timeouts, signals, and the delivery
+ * processes: newly queued IDs are batched to a forked runner (at most
+ * MaxQueueChildren at once), and -q<interval> forks full queue runs. */
+#include "mtad.h"
+#include "config.h"
+#include "diag.h"
+#include "maillog.h"
+#include "xalloc.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_LISTENERS 16
+#define READ_CHUNK 16384
+#define OUT_HIGH_WATER 65536
+#define BATCH_MAX 256
+
+struct listener {
+	int fd;
+	char name[32];
+};
+
+struct conn {
+	int fd;
+	struct smtpd_session *s;
+	size_t out_off;		/* bytes of the output already written */
+	time_t deadline;
+	int want_out;
+	struct conn *next, *prev;
+};
+
+static struct listener listeners[MAX_LISTENERS];
+static int nlisteners;
+static int epfd = -1, sigfd = -1;
+static struct conn *conns;
+static size_t nconns;
+static char **pending;		/* queued IDs waiting for a runner */
+static size_t npending;
+static int nrunners;
+static int stopping;
+
+static void queued(const char *qid)
+{
+	char mode = conf_str(C_DELIVERY_MODE)[0];
+	if (mode == 'q' || mode == 'd')
+		return;
+	pending = xreallocarray(pending, npending + 1, sizeof(char *));
+	pending[npending++] = xstrdup(qid);
+}
+
+static int open_listener(const char *spec)
+{
+	struct listen_opts lo;
+	char err[256];
+	if (listen_opts_parse(spec, &lo, err, sizeof(err)) < 0) {
+		msg_error("DaemonPortOptions %s: %s", spec, err);
+		return -1;
+	}
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	memset(&ss, 0, sizeof(ss));
+	if (lo.family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)lo.port);
+		if (lo.addr[0] && inet_pton(AF_INET6, lo.addr, &s6->sin6_addr) != 1) {
+			msg_error("DaemonPortOptions: Addr=%s is not an IPv6 address", lo.addr);
+			return -1;
+		}
+		if (!lo.addr[0])
+			s6->sin6_addr = in6addr_any;
+		sl = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)lo.port);
+		if (lo.addr[0] && inet_pton(AF_INET, lo.addr, &s4->sin_addr) != 1) {
+			msg_error("DaemonPortOptions: Addr=%s is not an IPv4 address", lo.addr);
+			return -1;
+		}
+		if (!lo.addr[0])
+			s4->sin_addr.s_addr = htonl(INADDR_ANY);
+		sl = sizeof(*s4);
+	}
+	int fd = socket(lo.family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		msg_error("socket: %s", strerror(errno));
+		return -1;
+	}
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 512) < 0) {
+		msg_error("cannot listen on %s port %d: %s%s", lo.addr[0] ? lo.addr : "*", lo.port,
+			  strerror(errno), errno == EACCES ? " (ports below 1024 need root; set Port=)" :
+			  errno == EADDRINUSE ? " (another mail server is running there?)" : "");
+		close(fd);
+		return -1;
+	}
+	getsockname(fd, (struct sockaddr *)&ss, &sl);
+	int port = ntohs(lo.family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+				  : ((struct sockaddr_in *)&ss)->sin_port);
+	if (nlisteners == MAX_LISTENERS) {
+		msg_error("too many listeners (at most %d)", MAX_LISTENERS);
+		close(fd);
+		return -1;
+	}
+	listeners[nlisteners].fd = fd;
+	snprintf(listeners[nlisteners].name, sizeof(listeners[nlisteners].name), "%s", lo.name);
+	nlisteners++;
+	fprintf(stderr, "mtad: listening on %s port %d (%s)\n", lo.addr[0] ? lo.addr : "*", port, lo.name);
+	return 0;
+}
+
+static void conn_close(struct conn *c)
+{
+	epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	smtpd_free(c->s);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	nconns--;
+	free(c);
+}
+
+/* Writes what the session has to say; returns -1 when the peer is gone. */
+static int conn_flush(struct conn *c)
+{
+	struct strbuf *out = smtpd_output(c->s);
+	while (c->out_off < out->len) {
+		ssize_t w = send(c->fd, out->s + c->out_off, out->len - c->out_off, MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				break;
+			return -1;
+		}
+		c->out_off += (size_t)w;
+	}
+	if (c->out_off == out->len) {
+		sb_reset(out);
+		c->out_off = 0;
+	}
+	int want = out->len > 0;
+	if (want != c->want_out) {
+		struct epoll_event ev = { .events = EPOLLIN | (want ? EPOLLOUT : 0), .data.ptr = c };
+		epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
+		c->want_out = want;
+	}
+	return 0;
+}
+
+static time_t session_deadline(struct conn *c)
+{
+	return time(NULL) + (smtpd_in_data(c->s) ? conf_num(C_TO_DATABLOCK) : conf_num(C_TO_COMMAND));
+}
+
+static void accept_on(struct listener *l)
+{
+	for (;;) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+				msg_warn("accept: %s", strerror(errno));
+			return;
+		}
+		long max = conf_num(C_MAX_DAEMON_CHILDREN);
+		if ((max > 0 && (long)nconns >= max) || (long)nconns >= conf_num(C_MAX_CLIENTS_PER_LISTENER)) {
+			static const char busy[] = "421 4.3.2 Too many sessions, try again later\r\n";
+			if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL) < 0) {
+				/* the client is gone already */
+			}
+			close(fd);
+			continue;
+		}
+		struct conn *c = xcalloc(1, sizeof(*c));
+		c->fd = fd;
+		c->s = smtpd_new(fd, (struct sockaddr *)&ss, sl, l->name, 0);
+		smtpd_greet(c->s);
+		c->deadline = session_deadline(c);
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+		epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+		c->next = conns;
+		if (conns)
+			conns->prev = c;
+		conns = c;
+		nconns++;
+		if (conn_flush(c) < 0)
+			conn_close(c);
+	}
+}
+
+static void conn_event(struct conn *c, uint32_t events)
+{
+	if (events & EPOLLOUT) {
+		if (conn_flush(c) < 0) {
+			smtpd_eof(c->s, 0);
+			conn_close(c);
+			return;
+		}
+	}
+	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		goto check_done;
+	/* back-pressure: a client that does not read its replies is not read */
+	if (smtpd_output(c->s)->len > OUT_HIGH_WATER)
+		return;
+	char buf[READ_CHUNK];
+	ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		smtpd_eof(c->s, 0);
+		conn_flush(c);
+		conn_close(c);
+		return;
+	}
+	smtpd_input(c->s, buf, (size_t)n);
+	c->deadline = session_deadline(c);
+	if (conn_flush(c) < 0) {
+		smtpd_eof(c->s, 0);
+		conn_close(c);
+		return;
+	}
+check_done:
+	if (smtpd_done(c->s) && smtpd_output(c->s)->len == 0)
+		conn_close(c);
+}
+
+static void check_timeouts(void)
+{
+	time_t now = time(NULL);
+	struct conn *c = conns, *next;
+	for (; c; c = next) {
+		next = c->next;
+		if (now >= c->deadline) {
+			smtpd_eof(c->s, 1);
+			conn_flush(c);
+			conn_close(c);
+		}
+	}
+}
+
+/* In a forked child: drop what belongs to the parent's loop. */
+static void child_detach(void)
+{
+	for (int i = 0; i < nlisteners; i++)
+		close(listeners[i].fd);
+	for (struct conn *c = conns; c; c = c->next)
+		close(c->fd);
+	close(epfd);
+	close(sigfd);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static void start_runner(int full_run)
+{
+	size_t take = npending < BATCH_MAX ? npending : BATCH_MAX;
+	pid_t pid = fork();
+	if (pid < 0) {
+		msg_warn("fork of delivery process failed: %s; mail stays queued", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		child_detach();
+		const char *qdir = conf_str(C_QUEUE_DIR);
+		if (full_run) {
+			queue_run(qdir, 0);
+		} else {
+			for (size_t i = 0; i < take; i++)
+				deliver_message(qdir, pending[i]);
+		}
+		_exit(0);
+	}
+	nrunners++;
+	if (!full_run) {
+		for (size_t i = 0; i < take; i++)
+			free(pending[i]);
+		memmove(pending, pending + take, (npending - take) * sizeof(char *));
+		npending -= take;
+	}
+}
+
+static void handle_signals(void)
+{
+	struct signalfd_siginfo si;
+	while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			while (waitpid(-1, NULL, WNOHANG) > 0)
+				nrunners--;
+			break;
+		case SIGTERM:
+		case SIGINT:
+			stopping = 1;
+			break;
+		case SIGHUP:
+			maillog(NULL, "SIGHUP: restart with the new configuration is not supported; "
+				"stop and start mtad to apply changes");
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static int write_pidfile(void)
+{
+	const char *path = conf_str(C_PID_FILE);
+	if (!*path)
+		return 0;
+	FILE *f = fopen(path, "w");
+	if (f == NULL) {
+		msg_warn("cannot write pid file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	fprintf(f, "%ld\n", (long)getpid());
+	fclose(f);
+	return 0;
+}
+
+int daemon_run(int background, long queue_interval)
+{
+	for (size_t i = 0; i < conf_list_count(C_DAEMON_PORT_OPTIONS); i++)
+		if (open_listener(conf_list_get(C_DAEMON_PORT_OPTIONS, i)) < 0)
+			return EX_OSERR;
+	fflush(stderr);
+	if (background) {
+		pid_t pid = fork();
+		if (pid < 0) {
+			msg_error("fork: %s", strerror(errno));
+			return EX_OSERR;
+		}
+		if (pid > 0)
+			_exit(0);
+		setsid();
+		int devnull = open("/dev/null", O_RDWR);
+		if (devnull >= 0) {
+			dup2(devnull, 0);
+			dup2(devnull, 1);
+			dup2(devnull, 2);
+			if (devnull > 2)
+				close(devnull);
+		}
+		diag_set_dest(DIAG_SYSLOG);
+	}
+	write_pidfile();
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (sigfd < 0 || epfd < 0) {
+		msg_error("event loop set-up failed: %s", strerror(errno));
+		return EX_OSERR;
+	}
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+	epoll_ctl(epfd, EPOLL_CTL_ADD, sigfd, &ev);
+	for (int i = 0; i < nlisteners; i++) {
+		struct epoll_event lev = { .events = EPOLLIN, .data.ptr = &listeners[i] };
+		epoll_ctl(epfd, EPOLL_CTL_ADD, listeners[i].fd, &lev);
+	}
+	smtpd_queued_hook = queued;
+	maillog(NULL, "starting daemon (" MTAD_VERSION "): SMTP%s", queue_interval > 0 ? "+queueing" : "");
+	time_t next_run = queue_interval > 0 ? time(NULL) : 0;
+	while (!stopping) {
+		if (next_run && time(NULL) >= next_run && nrunners < conf_num(C_MAX_QUEUE_CHILDREN)) {
+			start_runner(1);
+			next_run = time(NULL) + queue_interval;
+		}
+		while (npending > 0 && nrunners < conf_num(C_MAX_QUEUE_CHILDREN))
+			start_runner(0);
+		struct epoll_event evs[64];
+		int n = epoll_wait(epfd, evs, 64, 1000);
+		if (n < 0 && errno != EINTR) {
+			msg_error("epoll_wait: %s", strerror(errno));
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			void *p = evs[i].data.ptr;
+			if (p == NULL) {
+				handle_signals();
+				continue;
+			}
+			if (p >= (void *)listeners && p < (void *)(listeners + MAX_LISTENERS)) {
+				accept_on((struct listener *)p);
+				continue;
+			}
+			conn_event((struct conn *)p, evs[i].events);
+		}
+		check_timeouts();
+	}
+	/* SIGTERM: no new sessions; open sessions end without a 250, so the
+	 * client keeps responsibility for anything not yet accepted. */
+	for (int i = 0; i < nlisteners; i++)
+		close(listeners[i].fd);
+	while (conns) {
+		smtpd_eof(conns->s, 0);
+		conn_close(conns);
+	}
+	maillog(NULL, "stopping daemon, reason=signal");
+	const char *pidf = conf_str(C_PID_FILE);
+	if (*pidf)
+		unlink(pidf);
+	return 0;
+}

@@ -1,0 +1,116 @@
+/* enqueue: writing one message into the queue.  The body goes to df as it
+ * arrives (bounded memory); the commit fsyncs df, then writes qf through
+ * lib/qfile (tf, fsync, rename, directory fsync).  Until the commit returns
+ * 0 the message does not exist; on any failure nothing is left behind. */
+#include "mtad.h"
+#include "diag.h"
+#include "qid.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DF_FLUSH_AT 65536
+
+int enqueue_begin(struct enqueue *eq, const char *qdir, char *err, size_t errsize)
+{
+	memset(eq, 0, sizeof(*eq));
+	snprintf(eq->qdir, sizeof(eq->qdir), "%s", qdir);
+	eq->df_fd = -1;
+	char path[2048];
+	for (int tries = 0; tries < 10; tries++) {
+		qid_new(eq->qid, time(NULL), getpid());
+		qf_path(path, sizeof(path), qdir, 'd', eq->qid);
+		eq->df_fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (eq->df_fd >= 0 || errno != EEXIST)
+			break;
+	}
+	if (eq->df_fd < 0) {
+		snprintf(err, errsize, "cannot create %s: %s", path, strerror(errno));
+		return -1;
+	}
+	sb_init(&eq->dfbuf);
+	return 0;
+}
+
+static int df_flush(struct enqueue *eq)
+{
+	const char *p = eq->dfbuf.s;
+	size_t n = eq->dfbuf.len;
+	while (n > 0) {
+		ssize_t w = write(eq->df_fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			snprintf(eq->errbuf, sizeof(eq->errbuf), "write to df%s: %s", eq->qid, strerror(errno));
+			eq->failed = 1;
+			sb_reset(&eq->dfbuf);
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	sb_reset(&eq->dfbuf);
+	return 0;
+}
+
+void enqueue_body(struct enqueue *eq, const char *data, size_t len)
+{
+	if (eq->failed)
+		return;
+	sb_append(&eq->dfbuf, data, len);
+	eq->body_bytes += (long)len;
+	if (eq->dfbuf.len >= DF_FLUSH_AT)
+		df_flush(eq);
+}
+
+int enqueue_commit(struct enqueue *eq, struct qf_env *env, char *err, size_t errsize)
+{
+	if (!eq->failed)
+		df_flush(eq);
+	if (!eq->failed && fsync(eq->df_fd) < 0) {
+		snprintf(eq->errbuf, sizeof(eq->errbuf), "fsync of df%s: %s", eq->qid, strerror(errno));
+		eq->failed = 1;
+	}
+	if (eq->failed) {
+		snprintf(err, errsize, "%s", eq->errbuf);
+		enqueue_abort(eq);
+		return -1;
+	}
+	struct stat st;
+	if (fstat(eq->df_fd, &st) == 0) {
+		char inode[96];
+		snprintf(inode, sizeof(inode), "%u/%u/%llu", major(st.st_dev), minor(st.st_dev),
+			 (unsigned long long)st.st_ino);
+		qf_set(&env->inode, inode);
+	}
+	snprintf(env->qid, sizeof(env->qid), "%s", eq->qid);
+	if (env->ctime == 0)
+		env->ctime = time(NULL);
+	if (qf_write(eq->qdir, env, 0, err, errsize) < 0) {
+		enqueue_abort(eq);
+		return -1;
+	}
+	close(eq->df_fd);
+	eq->df_fd = -1;
+	sb_free(&eq->dfbuf);
+	return 0;
+}
+
+void enqueue_abort(struct enqueue *eq)
+{
+	if (eq->df_fd >= 0) {
+		char path[2048];
+		close(eq->df_fd);
+		eq->df_fd = -1;
+		qf_path(path, sizeof(path), eq->qdir, 'd', eq->qid);
+		unlink(path);
+	}
+	if (eq->dfbuf.s)
+		sb_free(&eq->dfbuf);
+}

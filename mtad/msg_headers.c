@@ -1,0 +1,65 @@
+/* msg_headers: the headers mtad adds to every message it accepts:
+ * Received: at the top, and Message-Id:/Date: when missing (as sendmail
+ * does), plus From: for local submissions. */
+#include "mtad.h"
+#include "timefmt.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static char msgid_buf[512];
+
+const char *msg_complete_headers(struct header_list *hl, const char *qid, const struct msg_meta *m)
+{
+	char date[64];
+	time_t now = time(NULL);
+	time_rfc5322(date, sizeof(date), now);
+	struct strbuf rcv;
+	sb_init(&rcv);
+	if (m->local_submission) {
+		sb_printf(&rcv, " (from %s@localhost)\n\tby %s (mtad " MTAD_VERSION ") id %s",
+			  m->sender && *m->sender ? m->sender : "MAILER-DAEMON", G.hostname, qid);
+	} else {
+		sb_printf(&rcv, " from %s (%s [%s])\n\tby %s (mtad " MTAD_VERSION ") with %s id %s",
+			  m->helo && *m->helo ? m->helo : "unknown", m->client_name ? m->client_name : "",
+			  m->client_ip ? m->client_ip : "", G.hostname, m->proto ? m->proto : "SMTP", qid);
+	}
+	if (m->nrcpts == 1 && m->first_rcpt)
+		sb_printf(&rcv, "\n\tfor %s", m->first_rcpt);
+	sb_printf(&rcv, "; %s", date);
+	hdrlist_insert(hl, 0, "Received", rcv.s);
+	sb_free(&rcv);
+
+	long idx = hdrlist_find(hl, "Message-Id", 0);
+	if (idx < 0) {
+		struct tm tm;
+		char stamp[32];
+		gmtime_r(&now, &tm);
+		strftime(stamp, sizeof(stamp), "%Y%m%d%H%M", &tm);
+		snprintf(msgid_buf, sizeof(msgid_buf), "<%s.%s@%s>", stamp, qid, G.hostname);
+		char value[600];
+		snprintf(value, sizeof(value), " %s", msgid_buf);
+		hdrlist_add(hl, "Message-Id", value);
+	} else {
+		char *v = hdr_unfold(hl->h[idx].value);
+		snprintf(msgid_buf, sizeof(msgid_buf), "%s", v);
+		free(v);
+	}
+	if (hdrlist_find(hl, "Date", 0) < 0) {
+		char value[80];
+		snprintf(value, sizeof(value), " %s", date);
+		hdrlist_add(hl, "Date", value);
+	}
+	if (m->local_submission && hdrlist_find(hl, "From", 0) < 0) {
+		char value[600];
+		const char *s = m->sender && *m->sender ? m->sender : "MAILER-DAEMON";
+		if (strchr(s, '@'))
+			snprintf(value, sizeof(value), " %s", s);
+		else
+			snprintf(value, sizeof(value), " %s@%s", s, G.hostname);
+		hdrlist_add(hl, "From", value);
+	}
+	return msgid_buf[0] ? msgid_buf : NULL;
+}

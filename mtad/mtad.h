@@ -1,0 +1,121 @@
+/* mtad: declarations shared by the daemon's modules.
+ *
+ * Data flow (who owns what):
+ *   smtpd.c / submit.c  receive a message and hand it to enqueue.c, which
+ *                       writes df (body) while it arrives and, at the end,
+ *                       qf (envelope + headers) atomically and fsynced; only
+ *                       then does the client get 250.
+ *   daemon.c            runs the listeners and the event loop, and forks
+ *                       delivery processes for newly queued IDs (DeliveryMode
+ *                       b) and periodic queue runs (-q30m).
+ *   deliver.c           delivers one queued message under an exclusive lock
+ *                       on its qf: local recipients through lib/mbox, logs
+ *                       one to= line per attempt, then removes the files or
+ *                       rewrites qf with the deferral reason.
+ *   queue_run.c         -q: every qf in the queue, through deliver.c.
+ *   printqueue.c        -bp: the listing, through lib/qfile. */
+#ifndef MTAD_H
+#define MTAD_H
+#include <netinet/in.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include "qfile.h"
+#include "strbuf.h"
+
+#define MTAD_VERSION "0.1.0"
+
+/* Identity and the run-time settings derived from the configuration. */
+struct mtad_globals {
+	char hostname[256];	/* $j */
+	const char *progname;
+	const char *conf_file;	/* NULL: built-in configuration */
+	const char *log_tag;
+	int verbose;
+	int foreground;
+};
+extern struct mtad_globals G;
+
+/* conf_load.c */
+int conf_load(const char *mc_path, char **oopts, size_t noopts);
+int conf_is_local_domain(const char *domain);
+int conf_is_relay_domain(const char *domain);
+int conf_is_local_user(const char *local);
+void conf_print_changed(void);
+void conf_print_identity(void);
+
+/* listener options parsed from DaemonPortOptions */
+struct listen_opts {
+	char addr[64];
+	int port;
+	int family;
+	char name[32];
+	char modifiers[32];
+};
+int listen_opts_parse(const char *text, struct listen_opts *lo, char *err, size_t errsize);
+
+/* enqueue.c: one message being written into the queue */
+struct enqueue {
+	char qdir[1024];
+	char qid[QID_MAXLEN];
+	int df_fd;
+	long body_bytes;	/* df size */
+	int failed;		/* a write to df failed: the message gets a 4xx */
+	char errbuf[256];
+	struct strbuf dfbuf;	/* write buffer for df */
+};
+int enqueue_begin(struct enqueue *eq, const char *qdir, char *err, size_t errsize);
+void enqueue_body(struct enqueue *eq, const char *data, size_t len);
+/* Completes env (qid, inode, times) and commits qf; 0 or -1 with err. */
+int enqueue_commit(struct enqueue *eq, struct qf_env *env, char *err, size_t errsize);
+void enqueue_abort(struct enqueue *eq);
+
+/* Message header completion shared by SMTP and local submission. */
+struct msg_meta {
+	const char *helo;	/* NULL for local submissions */
+	const char *client_name;
+	const char *client_ip;
+	const char *proto;	/* "SMTP", "ESMTP", NULL (local) */
+	const char *first_rcpt;	/* for "for <r>" when there is one recipient */
+	int nrcpts;
+	int local_submission;
+	const char *sender;	/* envelope sender without brackets */
+};
+/* Adds Received: (top), and Message-Id:/Date: (and From: for local
+ * submissions) when missing.  Returns the Message-Id value. */
+const char *msg_complete_headers(struct header_list *hl, const char *qid, const struct msg_meta *m);
+
+/* deliver.c */
+enum deliver_result { DELIVER_DONE, DELIVER_DEFERRED, DELIVER_LOCKED, DELIVER_ERROR };
+enum deliver_result deliver_message(const char *qdir, const char *qid);
+
+/* queue_run.c */
+int queue_run(const char *qdir, int verbose);
+
+/* printqueue.c */
+int print_queue(const char *qdir);
+
+/* smtpd.c: an SMTP session over a byte stream */
+struct smtpd_session;
+struct smtpd_session *smtpd_new(int fd_out, const struct sockaddr *peer, socklen_t peerlen,
+				const char *daemon_name, int local_bs);
+/* Feeds received bytes; replies are queued in the session's output. */
+void smtpd_input(struct smtpd_session *s, const char *data, size_t len);
+/* Connection closed by the client or timed out. */
+void smtpd_eof(struct smtpd_session *s, int timed_out);
+int smtpd_done(const struct smtpd_session *s);	/* QUIT handled or fatal error */
+struct strbuf *smtpd_output(struct smtpd_session *s);
+int smtpd_in_data(const struct smtpd_session *s);
+void smtpd_free(struct smtpd_session *s);
+void smtpd_greet(struct smtpd_session *s);
+/* The daemon learns of new queue IDs through this hook. */
+extern void (*smtpd_queued_hook)(const char *qid);
+
+/* daemon.c */
+int daemon_run(int background, long queue_interval);
+
+/* submit.c */
+int submit_bs(void);
+int submit_bm(char **rcpts, int nrcpts, int extract_t, int ignore_dots, const char *from,
+	      const char *fullname);
+
+#endif

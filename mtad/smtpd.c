@@ -1,0 +1,555 @@
+/* smtpd: the SMTP server session, as a state machine over bytes in and
+ * replies out, so the same code serves the daemon's event loop and -bs on
+ * stdin/stdout.  Commands go through a table ({verb, handler, flags});
+ * DATA is its own strict automaton in smtpd_data.c. */
+#include "smtpd_int.h"
+#include "config.h"
+#include "diag.h"
+#include "maillog.h"
+#include "smtp_cmd.h"
+#include "timefmt.h"
+#include "xalloc.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+void (*smtpd_queued_hook)(const char *qid);
+
+#define MAX_BAD_COMMANDS 25
+
+void smtpd_reply(struct smtpd_session *s, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	sb_vprintf(&s->out, fmt, ap);
+	va_end(ap);
+	sb_puts(&s->out, "\r\n");
+}
+
+static const char *state_name(enum smtpd_state st)
+{
+	switch (st) {
+	case SS_GREET: return "greeting";
+	case SS_READY: return "ready";
+	case SS_MAIL: return "mail";
+	case SS_RCPT: return "rcpt";
+	case SS_DATA: return "data";
+	case SS_CLOSED: return "closed";
+	}
+	return "?";
+}
+
+void smtpd_enter_state(struct smtpd_session *s, enum smtpd_state st)
+{
+	if (G.verbose > 1)
+		msg_info("session %s: %s -> %s", s->client_ip, state_name(s->state), state_name(st));
+	s->state = st;
+}
+
+void smtpd_reset_transaction(struct smtpd_session *s)
+{
+	free(s->sender);
+	s->sender = NULL;
+	free(s->sender_given);
+	s->sender_given = NULL;
+	for (size_t i = 0; i < s->nrcpts; i++)
+		free(s->rcpts[i]);
+	free(s->rcpts);
+	s->rcpts = NULL;
+	s->nrcpts = 0;
+	free(s->body_type);
+	s->body_type = NULL;
+	if (s->state != SS_GREET && s->state != SS_CLOSED)
+		smtpd_enter_state(s, SS_READY);
+}
+
+/* Expands $j, $v, $b in the greeting and inserts ESMTP after the first word. */
+static void greeting_text(struct strbuf *out)
+{
+	const char *tmpl = conf_str(C_SMTP_LOGIN_MSG);
+	struct strbuf exp;
+	sb_init(&exp);
+	for (const char *p = tmpl; *p; p++) {
+		if (*p == '$' && p[1]) {
+			char date[64];
+			switch (p[1]) {
+			case 'j': sb_puts(&exp, G.hostname); p++; continue;
+			case 'v': case 'Z': sb_puts(&exp, MTAD_VERSION); p++; continue;
+			case 'b':
+				time_rfc5322(date, sizeof(date), time(NULL));
+				sb_puts(&exp, date);
+				p++;
+				continue;
+			default: break;
+			}
+		}
+		sb_putc(&exp, *p);
+	}
+	const char *sp = strchr(exp.s, ' ');
+	if (strstr(exp.s, "ESMTP"))
+		sb_puts(out, exp.s);
+	else if (sp)
+		sb_printf(out, "%.*s ESMTP%s", (int)(sp - exp.s), exp.s, sp);
+	else
+		sb_printf(out, "%s ESMTP", exp.s);
+	sb_free(&exp);
+}
+
+struct smtpd_session *smtpd_new(int fd_out, const struct sockaddr *peer, socklen_t peerlen,
+				const char *daemon_name, int local_bs)
+{
+	struct smtpd_session *s = xcalloc(1, sizeof(*s));
+	(void)fd_out;
+	sb_init(&s->in);
+	sb_init(&s->out);
+	sb_init(&s->line);
+	sb_init(&s->hdrtext);
+	s->local_bs = local_bs;
+	s->daemon_name = daemon_name ? xstrdup(daemon_name) : NULL;
+	s->state = SS_GREET;
+	if (local_bs || peer == NULL) {
+		struct passwd *pw = getpwuid(getuid());
+		snprintf(s->client_ip, sizeof(s->client_ip), "127.0.0.1");
+		snprintf(s->client_name, sizeof(s->client_name), "localhost");
+		snprintf(s->relay, sizeof(s->relay), "%s@localhost", pw ? pw->pw_name : "unknown");
+		s->trusted = 1;
+		return s;
+	}
+	char host[NI_MAXHOST] = "";
+	if (getnameinfo(peer, peerlen, s->client_ip, sizeof(s->client_ip), NULL, 0, NI_NUMERICHOST) != 0)
+		snprintf(s->client_ip, sizeof(s->client_ip), "unknown");
+	if (strncmp(s->client_ip, "::ffff:", 7) == 0)
+		memmove(s->client_ip, s->client_ip + 7, strlen(s->client_ip + 7) + 1);
+	/* Reverse lookup (blocking: the resolver is local for loopback; an
+	 * asynchronous lookup comes with the DNS work of the relay issue). */
+	if (getnameinfo(peer, peerlen, host, sizeof(host), NULL, 0, NI_NAMEREQD) == 0)
+		snprintf(s->client_name, sizeof(s->client_name), "%s", host);
+	if (s->client_name[0])
+		snprintf(s->relay, sizeof(s->relay), "%s [%s]", s->client_name, s->client_ip);
+	else
+		snprintf(s->relay, sizeof(s->relay), "[%s]", s->client_ip);
+	/* Only the loopback addresses 127.0.0.1 and ::1 are trusted implicitly. */
+	s->trusted = strcmp(s->client_ip, "127.0.0.1") == 0 || strcmp(s->client_ip, "::1") == 0;
+	return s;
+}
+
+void smtpd_greet(struct smtpd_session *s)
+{
+	struct strbuf g;
+	sb_init(&g);
+	greeting_text(&g);
+	smtpd_reply(s, "220 %s", g.s);
+	sb_free(&g);
+	smtpd_enter_state(s, SS_READY);
+}
+
+/* ---- command handlers ---- */
+
+static void cmd_helo(struct smtpd_session *s, enum smtp_verb v, const char *arg)
+{
+	if (!*arg) {
+		smtpd_reply(s, "501 5.0.0 %s requires domain address", v == SMTP_EHLO ? "EHLO" : "HELO");
+		return;
+	}
+	char helo[256];
+	size_t n = 0;
+	for (const char *p = arg; *p && *p != ' ' && n + 1 < sizeof(helo); p++)
+		helo[n++] = (*p < ' ' || *p == 127) ? '?' : *p;
+	helo[n] = '\0';
+	snprintf(s->helo, sizeof(s->helo), "%s", helo);
+	s->esmtp = v == SMTP_EHLO;
+	smtpd_reset_transaction(s);
+	const char *who = s->client_name[0] ? s->client_name : "";
+	if (!s->esmtp) {
+		smtpd_reply(s, "250 %s Hello %s%s[%s], pleased to meet you", G.hostname, who,
+			    *who ? " " : "", s->client_ip);
+		return;
+	}
+	smtpd_reply(s, "250-%s Hello %s%s[%s], pleased to meet you", G.hostname, who,
+		    *who ? " " : "", s->client_ip);
+	smtpd_reply(s, "250-ENHANCEDSTATUSCODES");
+	smtpd_reply(s, "250-PIPELINING");
+	if (!conf_has_flag(C_PRIVACY_FLAGS, "noexpn"))
+		smtpd_reply(s, "250-EXPN");
+	if (!conf_has_flag(C_PRIVACY_FLAGS, "noverb"))
+		smtpd_reply(s, "250-VERB");
+	smtpd_reply(s, "250-8BITMIME");
+	if (conf_num(C_MAX_MESSAGE_SIZE) > 0)
+		smtpd_reply(s, "250-SIZE %ld", conf_num(C_MAX_MESSAGE_SIZE));
+	else
+		smtpd_reply(s, "250-SIZE");
+	if (!conf_has_flag(C_PRIVACY_FLAGS, "noetrn"))
+		smtpd_reply(s, "250-ETRN");
+	smtpd_reply(s, "250 HELP");
+}
+
+static void cmd_mail(struct smtpd_session *s, const char *arg)
+{
+	if (s->sender) {
+		smtpd_reply(s, "503 5.5.0 Sender already specified");
+		return;
+	}
+	if (!s->helo[0] && conf_has_flag(C_PRIVACY_FLAGS, "needmailhelo")) {
+		smtpd_reply(s, "503 5.0.0 Polite people say HELO first");
+		return;
+	}
+	struct smtp_mailrcpt mr;
+	int code;
+	const char *why;
+	if (smtp_parse_mailrcpt(arg, "FROM", &mr, &code, &why) < 0) {
+		if (code == 553)
+			smtpd_reply(s, "553 5.1.7 %s... %s", arg, why);
+		else
+			smtpd_reply(s, "%d %s", code, why);
+		return;
+	}
+	for (size_t i = 0; i < mr.nparams; i++) {
+		const struct esmtp_param *p = &mr.params[i];
+		if (strcmp(p->key, "SIZE") == 0) {
+			char *end;
+			long sz = p->value ? strtol(p->value, &end, 10) : -1;
+			if (!p->value || *end || sz < 0) {
+				smtpd_reply(s, "501 5.5.2 SIZE requires a number");
+				goto out;
+			}
+			long max = conf_num(C_MAX_MESSAGE_SIZE);
+			if (max > 0 && sz > max) {
+				smtpd_reply(s, "552 5.3.4 Message size exceeds fixed maximum message size (%ld)", max);
+				goto out;
+			}
+		} else if (strcmp(p->key, "BODY") == 0) {
+			if (!p->value || (strcasecmp(p->value, "7BIT") && strcasecmp(p->value, "8BITMIME"))) {
+				smtpd_reply(s, "501 5.5.4 Unknown BODY type %s", p->value ? p->value : "");
+				goto out;
+			}
+			free(s->body_type);
+			s->body_type = xstrdup(p->value);
+		} else {
+			smtpd_reply(s, "555 5.5.4 %s parameter unrecognized", p->key);
+			goto out;
+		}
+	}
+	if (!mr.path.null && !strchr(mr.path.addr, '@') && !s->local_bs) {
+		smtpd_reply(s, "553 5.5.4 %s... Domain name required for sender address %s",
+			    mr.path.bracketed ? arg + 5 : mr.path.addr, mr.path.addr);
+		goto out;
+	}
+	s->sender = xstrdup(mr.path.addr);
+	if (mr.path.bracketed) {
+		size_t len = strlen(mr.path.addr) + 3;
+		s->sender_given = xmalloc(len);
+		snprintf(s->sender_given, len, "<%s>", mr.path.addr);
+	} else {
+		s->sender_given = xstrdup(mr.path.addr);
+	}
+	s->mail_count++;
+	smtpd_enter_state(s, SS_MAIL);
+	smtpd_reply(s, "250 2.1.0 %s... Sender ok", s->sender_given);
+out:
+	smtp_mailrcpt_free(&mr);
+}
+
+static void cmd_rcpt(struct smtpd_session *s, const char *arg)
+{
+	if (!s->sender) {
+		smtpd_reply(s, "503 5.0.0 Need MAIL before RCPT");
+		return;
+	}
+	struct smtp_mailrcpt mr;
+	int code;
+	const char *why;
+	if (smtp_parse_mailrcpt(arg, "TO", &mr, &code, &why) < 0) {
+		if (code == 553)
+			smtpd_reply(s, "553 5.1.3 %s... %s", arg, why);
+		else
+			smtpd_reply(s, "%d %s", code, why);
+		return;
+	}
+	char given[ADDR_MAXLEN + 3];
+	snprintf(given, sizeof(given), mr.path.bracketed ? "<%s>" : "%s", mr.path.addr);
+	if (mr.nparams > 0) {
+		smtpd_reply(s, "555 5.5.4 %s parameter unrecognized", mr.params[0].key);
+		goto out;
+	}
+	if (mr.path.null) {
+		smtpd_reply(s, "553 5.1.3 <>... User address required");
+		goto out;
+	}
+	long max = conf_num(C_MAX_RCPTS);
+	if (max > 0 && (long)s->nrcpts >= max) {
+		smtpd_reply(s, "452 4.5.3 Too many recipients");
+		goto out;
+	}
+	char *local, *domain;
+	addr_split(mr.path.addr, &local, &domain);
+	int ok = 1;
+	if (conf_is_local_domain(domain)) {
+		if (!*local || !conf_is_local_user(local)) {
+			smtpd_reply(s, "550 5.1.1 %s... User unknown", given);
+			ok = 0;
+		}
+	} else if (!s->trusted && !conf_is_relay_domain(domain)) {
+		smtpd_reply(s, "550 5.7.1 %s... Relaying denied", given);
+		maillog(NULL, "ruleset=check_rcpt, arg1=%s, relay=%s, reject=550 5.7.1 %s... Relaying denied",
+			given, s->relay, given);
+		ok = 0;
+	}
+	free(local);
+	free(domain);
+	if (ok) {
+		s->rcpts = xreallocarray(s->rcpts, s->nrcpts + 1, sizeof(char *));
+		s->rcpts[s->nrcpts++] = xstrdup(given);
+		smtpd_enter_state(s, SS_RCPT);
+		smtpd_reply(s, "250 2.1.5 %s... Recipient ok", given);
+	}
+out:
+	smtp_mailrcpt_free(&mr);
+}
+
+static void cmd_data(struct smtpd_session *s, const char *arg)
+{
+	(void)arg;
+	if (!s->sender) {
+		smtpd_reply(s, "503 5.0.0 Need MAIL command");
+		return;
+	}
+	if (s->nrcpts == 0) {
+		smtpd_reply(s, "503 5.0.0 Need RCPT (recipient)");
+		return;
+	}
+	smtpd_data_begin(s);
+}
+
+static void cmd_help(struct smtpd_session *s)
+{
+	smtpd_reply(s, "214-2.0.0 This is mtad version " MTAD_VERSION);
+	smtpd_reply(s, "214-2.0.0 Topics:");
+	smtpd_reply(s, "214-2.0.0 \tHELO\tEHLO\tMAIL\tRCPT\tDATA");
+	smtpd_reply(s, "214-2.0.0 \tRSET\tNOOP\tQUIT\tHELP\tVRFY");
+	smtpd_reply(s, "214-2.0.0 \tEXPN\tVERB\tETRN");
+	smtpd_reply(s, "214-2.0.0 To report bugs in the implementation see the mtad(8) manual page.");
+	smtpd_reply(s, "214 2.0.0 End of HELP info");
+}
+
+static void cmd_vrfy(struct smtpd_session *s, enum smtp_verb v, const char *arg)
+{
+	if (conf_has_flag(C_PRIVACY_FLAGS, v == SMTP_VRFY ? "novrfy" : "noexpn") ||
+	    conf_has_flag(C_PRIVACY_FLAGS, "goaway")) {
+		if (v == SMTP_VRFY)
+			smtpd_reply(s, "252 2.5.2 Cannot VRFY user; try RCPT to attempt delivery (or try finger)");
+		else
+			smtpd_reply(s, "502 5.7.0 Sorry, we do not allow this operation");
+		return;
+	}
+	struct smtp_path path;
+	const char *end, *why;
+	if (!*arg || addr_parse_path(arg, &path, &end, &why) < 0) {
+		smtpd_reply(s, "501 5.5.2 Argument required");
+		return;
+	}
+	char *local, *domain;
+	addr_split(path.addr, &local, &domain);
+	if (conf_is_local_domain(domain) && conf_is_local_user(local))
+		smtpd_reply(s, "250 2.1.5 <%s@%s>", local, G.hostname);
+	else if (conf_is_local_domain(domain))
+		smtpd_reply(s, "550 5.1.1 %s... User unknown", path.addr);
+	else
+		smtpd_reply(s, "252 2.1.5 <%s>", path.addr);
+	free(local);
+	free(domain);
+	addr_path_free(&path);
+}
+
+/* Printable form of a line for "Command unrecognized" replies and logs. */
+static void quote_line(char *buf, size_t size, const char *line)
+{
+	size_t n = 0;
+	for (const unsigned char *p = (const unsigned char *)line; *p && n + 5 < size; p++) {
+		if (*p < ' ' || *p >= 127)
+			n += (size_t)snprintf(buf + n, size - n, "\\%03o", *p);
+		else
+			buf[n++] = (char)*p;
+	}
+	buf[n] = '\0';
+	if (strlen(line) > 100 && size > 104)
+		snprintf(buf + 100, size - 100, "...");
+}
+
+static void bad_command(struct smtpd_session *s)
+{
+	if (++s->bad_commands >= MAX_BAD_COMMANDS) {
+		smtpd_reply(s, "421 4.7.0 %s Too many bad commands; closing connection", G.hostname);
+		maillog(NULL, "%s: possible SMTP attack: command=%s, count=%d", s->relay, "UNKNOWN", s->bad_commands);
+		s->done = 1;
+		smtpd_enter_state(s, SS_CLOSED);
+	}
+}
+
+/* Commands after which a client must wait for our reply: more input already
+ * buffered behind them, in a session without PIPELINING (or before 354),
+ * is improper pipelining, the trick SMTP smuggling relies on. */
+static int must_wait_after(enum smtp_verb v, int esmtp)
+{
+	if (v == SMTP_DATA || v == SMTP_EHLO || v == SMTP_HELO || v == SMTP_QUIT)
+		return 1;
+	return !esmtp;
+}
+
+static void smtpd_command(struct smtpd_session *s, const char *line, int more_pending)
+{
+	const char *arg;
+	enum smtp_verb v = smtp_split(line, &arg);
+	char q[256];
+	if (v == SMTP_MAIL || v == SMTP_RCPT || v == SMTP_DATA)
+		s->last_cmd = v;
+	if (more_pending && must_wait_after(v, s->esmtp) && v != SMTP_QUIT) {
+		quote_line(q, sizeof(q), smtp_verb_name(v));
+		maillog(NULL, "improper command pipelining after %s from %s", q, s->relay);
+		smtpd_reply(s, "554 5.5.0 Improper use of SMTP command pipelining");
+		s->done = 1;
+		smtpd_enter_state(s, SS_CLOSED);
+		return;
+	}
+	switch (v) {
+	case SMTP_HELO:
+	case SMTP_EHLO: cmd_helo(s, v, arg); break;
+	case SMTP_MAIL: cmd_mail(s, arg); break;
+	case SMTP_RCPT: cmd_rcpt(s, arg); break;
+	case SMTP_DATA: cmd_data(s, arg); break;
+	case SMTP_RSET:
+		smtpd_reset_transaction(s);
+		smtpd_reply(s, "250 2.0.0 Reset state");
+		break;
+	case SMTP_NOOP: smtpd_reply(s, "250 2.0.0 OK"); break;
+	case SMTP_HELP: cmd_help(s); break;
+	case SMTP_QUIT:
+		smtpd_reply(s, "221 2.0.0 %s closing connection", G.hostname);
+		s->quit = 1;
+		s->done = 1;
+		smtpd_enter_state(s, SS_CLOSED);
+		break;
+	case SMTP_VRFY:
+	case SMTP_EXPN: s->mail_count++; cmd_vrfy(s, v, arg); break;
+	case SMTP_VERB:
+		if (conf_has_flag(C_PRIVACY_FLAGS, "noverb"))
+			smtpd_reply(s, "502 5.7.0 Verbose unavailable");
+		else
+			smtpd_reply(s, "250 2.0.0 Verbose mode");
+		break;
+	case SMTP_ETRN:
+		s->mail_count++;
+		smtpd_reply(s, "502 5.7.0 Sorry, we do not allow this operation");
+		break;
+	default:
+		quote_line(q, sizeof(q), line);
+		smtpd_reply(s, "500 5.5.1 Command unrecognized: \"%s\"", q);
+		bad_command(s);
+		break;
+	}
+}
+
+/* Command mode: splits input into lines (CRLF, or a bare LF as hand-typed
+ * sessions send), bounded at SMTP_CMD_MAXLEN. */
+static size_t command_input(struct smtpd_session *s, const char *data, size_t len)
+{
+	size_t i = 0;
+	while (i < len && s->state != SS_DATA && !s->done) {
+		const char *nl = memchr(data + i, '\n', len - i);
+		size_t chunk = nl ? (size_t)(nl - (data + i)) : len - i;
+		if (!s->overlong) {
+			if (s->line.len + chunk > SMTP_CMD_MAXLEN) {
+				s->overlong = 1;
+				sb_reset(&s->line);
+			} else {
+				sb_append(&s->line, data + i, chunk);
+			}
+		}
+		i += chunk;
+		if (!nl)
+			break;
+		i++;	/* the LF */
+		if (s->overlong) {
+			s->overlong = 0;
+			smtpd_reply(s, "500 5.5.1 Command line too long (limit %d octets)", SMTP_CMD_MAXLEN);
+			bad_command(s);
+			continue;
+		}
+		if (s->line.len > 0 && s->line.s[s->line.len - 1] == '\r')
+			sb_truncate(&s->line, s->line.len - 1);
+		if (memchr(s->line.s, '\0', s->line.len)) {
+			sb_reset(&s->line);
+			smtpd_reply(s, "500 5.5.1 NUL character in command");
+			bad_command(s);
+			continue;
+		}
+		char *cmd = xstrdup(s->line.s);
+		sb_reset(&s->line);
+		smtpd_command(s, cmd, i < len);
+		free(cmd);
+	}
+	return i;
+}
+
+void smtpd_input(struct smtpd_session *s, const char *data, size_t len)
+{
+	while (len > 0 && !s->done) {
+		size_t used;
+		if (s->state == SS_DATA)
+			used = smtpd_data_input(s, data, len);
+		else
+			used = command_input(s, data, len);
+		data += used;
+		len -= used;
+		if (used == 0)
+			break;
+	}
+}
+
+void smtpd_eof(struct smtpd_session *s, int timed_out)
+{
+	if (s->quit || s->eof_logged)
+		return;
+	s->eof_logged = 1;
+	const char *after = s->state == SS_DATA ? "data" : s->last_cmd == SMTP_RCPT ? "rcpt"
+			  : s->last_cmd == SMTP_MAIL ? "mail" : s->last_cmd == SMTP_DATA ? "data" : "connect";
+	const char *qid = s->state == SS_DATA && s->eq_open ? s->eq.qid : NULL;
+	if (timed_out) {
+		smtpd_reply(s, "421 4.4.2 %s Error: timeout exceeded", G.hostname);
+		maillog(qid ? qid : "NOQUEUE", "timeout waiting for input from %s during %s",
+			s->relay, s->state == SS_DATA ? "message collect" : "server cmd read");
+	} else if (s->mail_count == 0 && s->state != SS_DATA) {
+		maillog("NOQUEUE", "%s did not issue MAIL/EXPN/VRFY/ETRN during connection to %s",
+			s->relay, s->daemon_name ? s->daemon_name : "MTA");
+	} else {
+		maillog(qid, "lost input channel from %s to %s after %s", s->relay,
+			s->daemon_name ? s->daemon_name : "MTA", after);
+	}
+	if (s->state == SS_DATA)
+		smtpd_data_abort(s);
+	s->done = 1;
+	smtpd_enter_state(s, SS_CLOSED);
+}
+
+int smtpd_done(const struct smtpd_session *s) { return s->done; }
+int smtpd_in_data(const struct smtpd_session *s) { return s->state == SS_DATA; }
+struct strbuf *smtpd_output(struct smtpd_session *s) { return &s->out; }
+
+void smtpd_free(struct smtpd_session *s)
+{
+	if (s->state == SS_DATA)
+		smtpd_data_abort(s);
+	smtpd_reset_transaction(s);
+	sb_free(&s->in);
+	sb_free(&s->out);
+	sb_free(&s->line);
+	sb_free(&s->hdrtext);
+	free(s->daemon_name);
+	free(s);
+}

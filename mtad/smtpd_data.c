@@ -1,0 +1,258 @@
+/* smtpd_data: the DATA automaton.  Only CR LF "." CR LF ends a message.
+ * A bare LF or bare CR never ends it and never starts a new command: the
+ * message is read to its real end and then refused (554 5.6.11), so one
+ * transaction can never be split into two (SMTP smuggling).  Headers are
+ * kept in memory up to MaxHeadersLength; the body streams to df. */
+#include "smtpd_int.h"
+#include "config.h"
+#include "diag.h"
+#include "maillog.h"
+#include "xalloc.h"
+#include <strings.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define TEXT_LINE_MAX (SMTP_TEXT_MAXLEN - 2)	/* octets before CRLF */
+
+void smtpd_data_begin(struct smtpd_session *s)
+{
+	char err[512];
+	if (enqueue_begin(&s->eq, conf_str(C_QUEUE_DIR), err, sizeof(err)) < 0) {
+		msg_error("%s", err);
+		smtpd_reply(s, "451 4.3.0 Cannot create queue file; try again later");
+		return;
+	}
+	s->eq_open = 1;
+	s->in_headers = 1;
+	s->prev_crlf = 1;
+	s->pending_cr = 0;
+	s->bare_lf = s->bare_cr = s->long_line = s->too_big = s->headers_too_big = s->nul_byte = 0;
+	s->msg_bytes = 0;
+	sb_reset(&s->hdrtext);
+	sb_reset(&s->line);
+	smtpd_enter_state(s, SS_DATA);
+	smtpd_reply(s, "354 Enter mail, end with \".\" on a line by itself");
+}
+
+void smtpd_data_abort(struct smtpd_session *s)
+{
+	if (s->eq_open)
+		enqueue_abort(&s->eq);
+	s->eq_open = 0;
+	sb_reset(&s->hdrtext);
+	sb_reset(&s->line);
+}
+
+static void body_line(struct smtpd_session *s, const char *text, size_t len)
+{
+	if (len > 0 && text[0] == '.') {	/* dot-unstuffing */
+		text++;
+		len--;
+	}
+	enqueue_body(&s->eq, text, len);
+	enqueue_body(&s->eq, "\n", 1);
+}
+
+static void message_line(struct smtpd_session *s, const char *text, size_t len)
+{
+	s->msg_bytes += (long)len + 1;
+	long max = conf_num(C_MAX_MESSAGE_SIZE);
+	if (max > 0 && s->msg_bytes > max)
+		s->too_big = 1;
+	if (s->too_big)
+		return;
+	if (s->in_headers) {
+		if (len == 0) {
+			s->in_headers = 0;
+			return;
+		}
+		if ((s->hdrtext.len > 0 && hdr_is_continuation(text, len)) || hdr_name_len(text, len) > 0) {
+			if (s->hdrtext.len + len + 1 > (size_t)conf_num(C_MAX_HEADERS_LENGTH))
+				s->headers_too_big = 1;
+			else {
+				sb_append(&s->hdrtext, text, len);
+				sb_putc(&s->hdrtext, '\n');
+			}
+			return;
+		}
+		s->in_headers = 0;	/* not a header: the body begins here */
+	}
+	body_line(s, text, len);
+}
+
+static const char *reject_reason(struct smtpd_session *s, char *buf, size_t size)
+{
+	if (s->bare_lf || s->bare_cr)
+		return "554 5.6.11 Bare LF or CR in message data; lines must end with CRLF";
+	if (s->nul_byte)
+		return "554 5.6.0 NUL character in message data";
+	if (s->too_big) {
+		snprintf(buf, size, "552 5.3.4 Message size exceeds fixed maximum message size (%ld)",
+			 conf_num(C_MAX_MESSAGE_SIZE));
+		return buf;
+	}
+	if (s->long_line) {
+		snprintf(buf, size, "552 5.6.0 Line too long in message data (limit %d octets)", SMTP_TEXT_MAXLEN);
+		return buf;
+	}
+	if (s->headers_too_big) {
+		snprintf(buf, size, "552 5.6.0 Headers too large (%ld max)", conf_num(C_MAX_HEADERS_LENGTH));
+		return buf;
+	}
+	return NULL;
+}
+
+static void data_finish(struct smtpd_session *s)
+{
+	char buf[512], err[512];
+	const char *reject = reject_reason(s, buf, sizeof(buf));
+	struct qf_env env;
+	qf_env_init(&env);
+	hdr_parse_block(&env.headers, s->hdrtext.s, s->hdrtext.len);
+	size_t hops = hdrlist_count(&env.headers, "Received");
+	if (!reject && (long)hops >= conf_num(C_MAX_HOP)) {
+		snprintf(buf, sizeof(buf), "554 5.4.6 Too many hops %zu (%ld max): from %s via %s, to %s",
+			 hops + 1, conf_num(C_MAX_HOP), s->sender_given, G.hostname, s->rcpts[0]);
+		reject = buf;
+	}
+	if (reject) {
+		maillog(s->eq.qid, "%s; from=%s, relay=%s", reject + 4, s->sender_given, s->relay);
+		smtpd_reply(s, "%s", reject);
+		goto done;
+	}
+	struct msg_meta meta = {
+		.helo = s->helo[0] ? s->helo : NULL,
+		.client_name = s->client_name,
+		.client_ip = s->client_ip,
+		.proto = s->esmtp ? "ESMTP" : "SMTP",
+		.first_rcpt = s->rcpts[0],
+		.nrcpts = (int)s->nrcpts,
+		.local_submission = 0,
+		.sender = s->sender,
+	};
+	const char *msgid = msg_complete_headers(&env.headers, s->eq.qid, &meta);
+	char *sender = xmalloc(strlen(s->sender) + 3);
+	sprintf(sender, "<%s>", s->sender);
+	qf_set(&env.sender, sender);
+	free(sender);
+	for (size_t i = 0; i < s->nrcpts; i++)
+		qf_env_add_rcpt(&env, s->rcpts[i], "P", NULL);
+	env.priority = s->msg_bytes + conf_num(C_RECIPIENT_FACTOR) * (long)s->nrcpts;
+	env.ctime = time(NULL);
+	env.ktime = 0;
+	if (s->body_type && strcasecmp(s->body_type, "8BITMIME") == 0)
+		qf_set(&env.bodytype, "8BITMIME");
+	qf_env_set_macro(&env, "_", s->relay);
+	qf_env_set_macro(&env, "r", s->esmtp ? "ESMTP" : "SMTP");
+	if (s->helo[0])
+		qf_env_set_macro(&env, "s", s->helo);
+	if (s->daemon_name)
+		qf_env_set_macro(&env, "daemon_name", s->daemon_name);
+	char qid[QID_MAXLEN];
+	snprintf(qid, sizeof(qid), "%s", s->eq.qid);
+	char *msgid_copy = msgid ? xstrdup(msgid) : NULL;
+	if (enqueue_commit(&s->eq, &env, err, sizeof(err)) < 0) {
+		s->eq_open = 0;
+		int nospace = errno == ENOSPC || errno == EDQUOT;
+		msg_error("%s: queue write failed: %s", qid, err);
+		maillog(qid, "SYSERR: queue write failed: %s", err);
+		if (nospace)
+			smtpd_reply(s, "452 4.3.1 Insufficient disk space; try again later");
+		else
+			smtpd_reply(s, "451 4.3.0 Error writing queue file; try again later");
+		free(msgid_copy);
+		goto done_env;
+	}
+	s->eq_open = 0;
+	struct maillog_from f = {
+		.sender = s->sender_given, .size = s->msg_bytes, .class = 0,
+		.nrcpts = (int)s->nrcpts, .msgid = msgid_copy,
+		.proto = s->local_bs ? (s->esmtp ? "ESMTP" : "SMTP") : (s->esmtp ? "ESMTP" : "SMTP"),
+		.daemon = s->local_bs ? NULL : s->daemon_name, .relay = s->relay,
+	};
+	maillog_from_line(qid, &f);
+	free(msgid_copy);
+	smtpd_reply(s, "250 2.0.0 %s Message accepted for delivery", qid);
+	if (smtpd_queued_hook)
+		smtpd_queued_hook(qid);
+	goto done_env;
+done:
+	smtpd_data_abort(s);
+done_env:
+	qf_env_free(&env);
+	s->eq_open = 0;
+	sb_reset(&s->hdrtext);
+	smtpd_reset_transaction(s);
+}
+
+/* Called at each line end; returns 1 when the message is complete. */
+static int line_end(struct smtpd_session *s, int crlf)
+{
+	if (crlf && s->prev_crlf && s->line.len == 1 && s->line.s[0] == '.' && !s->long_line_cur) {
+		sb_reset(&s->line);
+		data_finish(s);
+		return 1;
+	}
+	s->prev_crlf = crlf;
+	if (!crlf)
+		s->bare_lf = 1;
+	message_line(s, s->line.s, s->line.len);
+	sb_reset(&s->line);
+	s->long_line_cur = 0;
+	return 0;
+}
+
+static void line_append(struct smtpd_session *s, const char *p, size_t n)
+{
+	if (s->line.len + n > TEXT_LINE_MAX) {
+		s->long_line = 1;
+		s->long_line_cur = 1;
+		if (s->line.len < TEXT_LINE_MAX)
+			sb_append(&s->line, p, TEXT_LINE_MAX - s->line.len);
+		return;
+	}
+	sb_append(&s->line, p, n);
+}
+
+size_t smtpd_data_input(struct smtpd_session *s, const char *data, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		char c = data[i];
+		if (s->pending_cr) {
+			s->pending_cr = 0;
+			if (c == '\n') {
+				i++;
+				if (line_end(s, 1))
+					return i;
+				continue;
+			}
+			s->bare_cr = 1;
+			line_append(s, "\r", 1);
+		}
+		if (c == '\r') {
+			s->pending_cr = 1;
+			i++;
+			continue;
+		}
+		if (c == '\n') {
+			i++;
+			line_end(s, 0);
+			continue;
+		}
+		/* a run of ordinary bytes */
+		size_t j = i;
+		while (j < len && data[j] != '\r' && data[j] != '\n') {
+			if (data[j] == '\0')
+				s->nul_byte = 1;
+			j++;
+		}
+		line_append(s, data + i, j - i);
+		i = j;
+	}
+	return i;
+}

@@ -1,0 +1,52 @@
+/* smtpd_int: the SMTP session's internals, shared by smtpd.c (commands)
+ * and smtpd_data.c (the DATA automaton). */
+#ifndef SMTPD_INT_H
+#define SMTPD_INT_H
+#include "mtad.h"
+#include "smtp_cmd.h"
+
+enum smtpd_state { SS_GREET, SS_READY, SS_MAIL, SS_RCPT, SS_DATA, SS_CLOSED };
+
+struct smtpd_session {
+	enum smtpd_state state;
+	struct strbuf in;
+	struct strbuf out;
+	struct strbuf line;	/* the line being assembled */
+	int overlong;		/* discarding the rest of a too-long command line */
+	int done, quit, eof_logged;
+	int local_bs;
+	int trusted;		/* may relay */
+	int esmtp;
+	int bad_commands;
+	int mail_count;		/* MAIL/EXPN/VRFY/ETRN seen (for the NOQUEUE log line) */
+	enum smtp_verb last_cmd;
+	char *daemon_name;
+	char client_ip[64];
+	char client_name[256];
+	char relay[340];	/* "name [ip]" for logs */
+	char helo[256];
+	/* transaction */
+	char *sender;		/* without brackets; "" for <> */
+	char *sender_given;	/* as given, for logs and replies */
+	char **rcpts;		/* as given */
+	size_t nrcpts;
+	char *body_type;
+	/* DATA automaton */
+	struct enqueue eq;
+	int eq_open;
+	int in_headers;
+	int prev_crlf;		/* the previous line ended in CRLF (or DATA just began) */
+	int pending_cr;		/* the last byte seen was a CR */
+	int bare_lf, bare_cr, long_line, long_line_cur, too_big, headers_too_big, nul_byte;
+	long msg_bytes;
+	struct strbuf hdrtext;
+};
+
+void smtpd_reply(struct smtpd_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void smtpd_enter_state(struct smtpd_session *s, enum smtpd_state st);
+void smtpd_reset_transaction(struct smtpd_session *s);
+void smtpd_data_begin(struct smtpd_session *s);
+size_t smtpd_data_input(struct smtpd_session *s, const char *data, size_t len);
+void smtpd_data_abort(struct smtpd_session *s);
+
+#endif
