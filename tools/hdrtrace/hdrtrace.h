@@ -1,0 +1,130 @@
+/* hdrtrace: the types shared by its files.
+ *   input.c    files, mboxes, Maildirs, stdin -> one message at a time
+ *   chain.c    a message -> hop chains (Received:, X-Received:, returned)
+ *   trust.c    --trusted specs; which hosts and addresses are ours
+ *   verdict.c  first untrusted hop and the verdicts
+ *   dns.c      optional live PTR/forward/DNSBL checks (--dns)
+ *   out_text.c the hop table; out_json.c the --json lines
+ *   main.c     options and exit codes */
+#ifndef HDRTRACE_H
+#define HDRTRACE_H
+#include "header.h"
+#include "received.h"
+
+#include <stddef.h>
+#include <time.h>
+
+/* exit codes (also in man/hdrtrace.1) */
+#define HT_EXIT_CLEAN 0		/* read everything, no verdict */
+#define HT_EXIT_VERDICT 1	/* at least one verdict */
+#define HT_EXIT_USAGE 64	/* EX_USAGE */
+#define HT_EXIT_NOINPUT 66	/* EX_NOINPUT: a file could not be read */
+
+struct dns_result {
+	int done;		/* lookups were made for this hop */
+	char *ptr;		/* live PTR of from_ip, or NULL */
+	int fwd_ok;		/* ptr resolves back to from_ip */
+	char *listed;		/* DNSBL zones listing from_ip, comma-separated */
+	char *error;		/* why lookups failed (timeout ...) */
+};
+
+struct hop {
+	struct received r;
+	int n;			/* 1 = origin */
+	int trusted_by;		/* the receiving host is one of ours */
+	int trusted_from;	/* the sending host (rDNS or IP) is one of ours */
+	int has_time;
+	time_t t;		/* UTC */
+	int zone_assumed;	/* no zone written: borrowed from a neighbour */
+	int has_delay;
+	long delay;		/* seconds since the hop below */
+	int has_total;
+	long total;		/* seconds since the oldest dated hop */
+	struct dns_result dns;
+};
+
+struct chain {
+	struct hop *hops;	/* origin first */
+	size_t n;
+};
+
+struct verdict {
+	const char *code;
+	char *text;
+	int hop;		/* 0: the message as a whole */
+	const char *chain;	/* "hops" or "returned_message" */
+	const char *severity;	/* "info", "warning", "alert" */
+};
+
+struct message {
+	const char *source;	/* file name, "-" for stdin */
+	size_t index;		/* 1-based position in an mbox/Maildir */
+	char *envelope_from;	/* mbox From_ line sender */
+	struct header_list hl;
+	char *message_id, *from, *subject, *date;
+	struct chain hops;
+	struct chain xrecv;
+	int has_returned;
+	struct header_list returned_hl;
+	struct chain returned;
+	int is_bounce;
+	const char *bounce_why;
+	int first_untrusted;	/* hop number, 0 if none */
+	char *untrusted_note;	/* why there is none, when --trusted given */
+	struct verdict *v;
+	size_t nv, vcap;
+};
+
+struct options {
+	int json;
+	int color;
+	int block_ip;		/* print only the IP to block */
+	long tolerance;		/* seconds, for time-reversal */
+	int dns;
+	const char *resolver;
+	int dns_timeout;
+	const char **dnsbl;
+	size_t ndnsbl;
+};
+
+/* input.c: calls fn for every message found in path ("-" = stdin).
+ * Returns 0, or -1 after a diagnostic when path cannot be read. */
+typedef void (*message_fn)(const char *buf, size_t len, const char *source, size_t index,
+			   void *arg);
+int input_read(const char *path, message_fn fn, void *arg);
+
+/* chain.c */
+void message_load(struct message *m, const char *buf, size_t len);
+void message_free(struct message *m);
+void chain_build(struct chain *c, const struct header_list *hl, const char *name);
+void chain_free(struct chain *c);
+char *domain_of_addr(const char *addr);	/* lower-cased, or NULL */
+
+/* trust.c */
+int trust_add(const char *spec);	/* -1 if spec is not a domain/IP/CIDR */
+int trust_add_file(const char *path);	/* -1 with errno */
+int trust_explicit(void);		/* --trusted was given */
+void trust_implicit_from(const struct chain *c);
+const char *trust_describe(void);	/* for the output: "deer-run.com, 10.0.0.0/8" */
+int trust_host(const char *host);
+int trust_ip(const char *ip);
+void trust_mark(struct chain *c);
+const char *org_domain(const char *host, char *buf, size_t size);
+int ip_private(const char *ip);		/* private, loopback, link-local, CGN */
+int ip_loopback(const char *ip);
+void trust_reset(void);
+
+/* verdict.c */
+void verdicts_run(struct message *m, const struct options *o);
+void verdict_add(struct message *m, const char *code, const char *severity, const char *chain,
+		 int hop, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* dns.c */
+void dns_check_chain(struct chain *c, const struct options *o);
+
+/* out_text.c, out_json.c */
+void out_text(const struct message *m, const struct options *o, int multi);
+void out_json(const struct message *m, const struct options *o);
+void out_block_ip(const struct message *m);
+
+#endif

@@ -1,0 +1,225 @@
+/* out_text: the hop table for people.  Columns are sized to their widest
+ * cell (counting UTF-8 characters, not bytes); colour only when asked
+ * (main decides: a terminal, NO_COLOR unset, or --color=always). */
+#include "hdrtrace.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum { C_MARK, C_NUM, C_HELO, C_RDNS, C_IP, C_BY, C_WITH, C_ID, C_DATE, C_DELAY, C_TOTAL, NCOL };
+
+static const char *const titles[NCOL] = {
+	"", "#", "HELO", "RDNS", "IP", "BY", "WITH", "ID", "DATE (UTC)", "DELAY", "TOTAL",
+};
+
+#define RED "\033[1;31m"
+#define YEL "\033[33m"
+#define CYA "\033[36m"
+#define GRN "\033[32m"
+#define BLD "\033[1m"
+#define OFF "\033[0m"
+
+static size_t width(const char *s)
+{
+	size_t w = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if ((*p & 0xc0) != 0x80)
+			w++;
+	return w;
+}
+
+static void dur(long s, char *buf, size_t n)
+{
+	const char *sign = s < 0 ? "-" : "";
+	long a = s < 0 ? -s : s;
+	if (a < 60)
+		snprintf(buf, n, "%s%lds", sign, a);
+	else if (a < 3600)
+		snprintf(buf, n, "%s%ldm%02lds", sign, a / 60, a % 60);
+	else if (a < 86400)
+		snprintf(buf, n, "%s%ldh%02ldm", sign, a / 3600, a % 3600 / 60);
+	else
+		snprintf(buf, n, "%s%ldd%02ldh", sign, a / 86400, a % 86400 / 3600);
+}
+
+static const char *d(const char *s)
+{
+	return s && *s ? s : "-";
+}
+
+static void cells(const struct hop *h, int first_untrusted, char *cell[NCOL])
+{
+	const struct received *r = &h->r;
+	char buf[64];
+	cell[C_MARK] = xstrdup(h->n == first_untrusted ? "!" :
+			       (h->trusted_by && h->trusted_from) ? "T" : " ");
+	snprintf(buf, sizeof(buf), "%d", h->n);
+	cell[C_NUM] = xstrdup(buf);
+	if (!r->parsed) {
+		cell[C_HELO] = xstrdup("(unparsed)");
+		for (int c = C_RDNS; c <= C_ID; c++)
+			cell[c] = xstrdup("-");
+	} else {
+		cell[C_HELO] = xstrdup(d(r->from_helo));
+		cell[C_RDNS] = xstrdup(d(r->from_rdns));
+		cell[C_IP] = xstrdup(d(r->from_ip));
+		cell[C_BY] = xstrdup(d(r->by));
+		cell[C_WITH] = xstrdup(d(r->with));
+		cell[C_ID] = xstrdup(d(r->id));
+	}
+	if (h->has_time) {
+		struct tm tm;
+		gmtime_r(&h->t, &tm);
+		strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
+		if (h->zone_assumed)
+			strcat(buf, "?");
+		cell[C_DATE] = xstrdup(buf);
+	} else {
+		cell[C_DATE] = xstrdup("-");
+	}
+	if (h->has_delay) {
+		dur(h->delay, buf, sizeof(buf));
+		cell[C_DELAY] = xstrdup(buf);
+	} else {
+		cell[C_DELAY] = xstrdup("-");
+	}
+	if (h->has_total) {
+		dur(h->total, buf, sizeof(buf));
+		cell[C_TOTAL] = xstrdup(buf);
+	} else {
+		cell[C_TOTAL] = xstrdup("-");
+	}
+}
+
+static void pad(struct strbuf *o, const char *s, size_t w, int last)
+{
+	sb_puts(o, s);
+	if (last)
+		return;
+	for (size_t i = width(s); i < w + 2; i++)
+		sb_putc(o, ' ');
+}
+
+static void table(struct strbuf *o, const char *title, const struct chain *c, int first_untrusted,
+		  int color)
+{
+	if (c->n == 0)
+		return;
+	char *(*rows)[NCOL] = xcalloc(c->n, sizeof(*rows));
+	size_t w[NCOL];
+	for (int k = 0; k < NCOL; k++)
+		w[k] = width(titles[k]);
+	for (size_t i = 0; i < c->n; i++) {
+		cells(&c->hops[i], first_untrusted, rows[i]);
+		for (int k = 0; k < NCOL; k++)
+			if (width(rows[i][k]) > w[k])
+				w[k] = width(rows[i][k]);
+	}
+	if (title)
+		sb_printf(o, "%s%s%s\n", color ? BLD : "", title, color ? OFF : "");
+	if (color)
+		sb_puts(o, BLD);
+	for (int k = 0; k < NCOL; k++)
+		pad(o, titles[k], w[k], k == NCOL - 1);
+	if (color)
+		sb_puts(o, OFF);
+	sb_putc(o, '\n');
+	for (size_t i = 0; i < c->n; i++) {
+		const struct hop *h = &c->hops[i];
+		const char *on = !color ? "" : h->n == first_untrusted ? RED :
+					 (h->trusted_by && h->trusted_from) ? GRN : "";
+		sb_puts(o, on);
+		for (int k = 0; k < NCOL; k++) {
+			pad(o, rows[i][k], w[k], k == NCOL - 1);
+			free(rows[i][k]);
+		}
+		if (*on)
+			sb_puts(o, OFF);
+		sb_putc(o, '\n');
+	}
+	for (size_t i = 0; i < c->n; i++)
+		if (!c->hops[i].r.parsed)
+			sb_printf(o, "  hop %d as written: %s\n", c->hops[i].n, c->hops[i].r.raw);
+	free(rows);
+}
+
+void out_block_ip(const struct message *m)
+{
+	if (m->first_untrusted) {
+		const char *ip = m->hops.hops[m->first_untrusted - 1].r.from_ip;
+		printf("%s\n", ip ? ip : "-");
+	}
+}
+
+void out_text(const struct message *m, const struct options *o, int multi)
+{
+	struct strbuf s;
+	sb_init(&s);
+	int color = o->color;
+	if (multi)
+		sb_printf(&s, "%s==> %s (message %zu) <==%s\n", color ? BLD : "", m->source, m->index,
+			  color ? OFF : "");
+	if (m->from)
+		sb_printf(&s, "From:       %s\n", m->from);
+	if (m->subject)
+		sb_printf(&s, "Subject:    %s\n", m->subject);
+	if (m->message_id)
+		sb_printf(&s, "Message-Id: %s\n", m->message_id);
+	sb_printf(&s, "Trusted:    %s%s\n", *trust_describe() ? trust_describe() : "(none)",
+		  trust_explicit() ? "" : " (assumed from the newest hop; use --trusted)");
+	if (m->hops.n == 0)
+		sb_puts(&s, "no Received: fields\n");
+	else
+		sb_printf(&s, "%zu Received: field%s, origin first:\n", m->hops.n,
+			  m->hops.n == 1 ? "" : "s");
+	table(&s, NULL, &m->hops, m->first_untrusted, color);
+	if (trust_explicit()) {
+		if (m->first_untrusted) {
+			const struct hop *h = &m->hops.hops[m->first_untrusted - 1];
+			sb_printf(&s, "%sFirst untrusted hop: %d: %s%s%s%s%s, HELO %s, received by %s id %s%s\n",
+				  color ? RED : "", h->n, d(h->r.from_ip),
+				  h->r.from_rdns ? " (" : "", h->r.from_rdns ? h->r.from_rdns : "",
+				  h->r.from_rdns ? ")" : "", "", d(h->r.from_helo), d(h->r.by),
+				  d(h->r.id), color ? OFF : "");
+			sb_printf(&s, "Block:      %s\n", d(h->r.from_ip));
+		} else {
+			sb_printf(&s, "First untrusted hop: none (%s)\n",
+				  m->untrusted_note ? m->untrusted_note : "");
+		}
+	}
+	if (m->xrecv.n) {
+		sb_putc(&s, '\n');
+		table(&s, "X-Received: (origin first)", &m->xrecv, 0, color);
+	}
+	if (m->has_returned) {
+		sb_putc(&s, '\n');
+		table(&s, "Returned message, Received: origin first", &m->returned, 0, color);
+		if (m->returned.n == 0)
+			sb_puts(&s, "Returned message: no Received: fields\n");
+	}
+	sb_putc(&s, '\n');
+	if (m->nv == 0) {
+		sb_puts(&s, "Verdicts: none\n");
+	} else {
+		size_t cw = 0;
+		for (size_t i = 0; i < m->nv; i++)
+			if (strlen(m->v[i].code) > cw)
+				cw = strlen(m->v[i].code);
+		sb_puts(&s, "Verdicts:\n");
+		for (size_t i = 0; i < m->nv; i++) {
+			const struct verdict *v = &m->v[i];
+			const char *on = !color ? "" : !strcmp(v->severity, "alert") ? RED :
+						 !strcmp(v->severity, "warning") ? YEL : CYA;
+			sb_printf(&s, "  %s%-*s%s  %-7s  %s\n", on, (int)cw, v->code, color ? OFF : "",
+				  v->severity, v->text);
+		}
+	}
+	if (multi)
+		sb_putc(&s, '\n');
+	fwrite(s.s, 1, s.len, stdout);
+	sb_free(&s);
+}
