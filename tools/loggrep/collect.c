@@ -11,7 +11,7 @@
 #include <string.h>
 
 #define MAXPASS 16
-#define MAXNEEDLES 8
+#define MAXNEEDLES 4
 
 void collect_init(struct collector *c, struct query *q, size_t nq)
 {
@@ -203,11 +203,38 @@ static void on_match_line(const char *line, size_t len, const struct source *src
 	}
 }
 
+/* Without needles every line comes here: skip, before parsing, the lines
+ * whose queue ID is not looked for and that cannot name one that is. */
+static int worth_parsing(const struct collector *c, const char *line, size_t len)
+{
+	static const char *const linkers[] = {
+		"stat=Sent", "status=sent", ": DSN:", "notification: ", "msgid=",
+		"message-id=",
+	};
+	const char *p = memmem(line, len, ": ", 2), *end = line + len;
+	if (p) {
+		const char *q = p += 2;
+		while (q < end && ((*q >= '0' && *q <= '9') || (*q >= 'A' && *q <= 'Z') ||
+				   (*q >= 'a' && *q <= 'z')))
+			q++;
+		if (q < end && *q == ':' && strmap_get(&c->cur_ids, p, (size_t)(q - p)))
+			return 1;
+	}
+	if (!lg_opts.follow)
+		return 0;
+	for (size_t i = 0; i < sizeof(linkers) / sizeof(linkers[0]); i++)
+		if (memmem(line, len, linkers[i], strlen(linkers[i])))
+			return 1;
+	return 0;
+}
+
 static void on_collect_line(const char *line, size_t len, const struct source *src,
 			    off_t off, void *arg)
 {
 	struct collector *c = arg;
 	struct logline ll;
+	if (c->all_lines && !worth_parsing(c, line, len))
+		return;
 	if (logparse(&ll, line, len) < 0)
 		return;
 	if (ll.qid.p && in_set(&c->cur_ids, ll.qid)) {
@@ -284,6 +311,7 @@ int collect_run(struct collector *c, struct sources *s)
 		nn = next_pass(c, nd, MAXNEEDLES);
 		if (nn == (size_t)-1)
 			break;
+		c->all_lines = nn == 0;
 		for (size_t f = 0; f < s->n; f++)
 			if (scan_source(&s->v[f], nd, nn, on_collect_line, c, "collecting") < 0)
 				errors++;

@@ -261,23 +261,38 @@ static void fold_init(void)
 		fold[i] = (unsigned char)tolower(i);
 }
 
-/* Case-insensitive memmem; the needle is already lower case. */
-static const char *memcasemem(const char *h, size_t hn, const char *nd, size_t nn)
+/* Case-insensitive Boyer-Moore-Horspool; the needle is already lower case
+ * and skip[] comes from skip_init().  Mail logs hold few candidates, so the
+ * average step is close to the needle's length. */
+static void skip_init(size_t skip[256], const char *nd, size_t nn)
+{
+	for (int i = 0; i < 256; i++)
+		skip[i] = nn;
+	for (size_t i = 0; i + 1 < nn; i++) {
+		unsigned char c = (unsigned char)nd[i];
+		skip[c] = nn - 1 - i;
+		skip[(unsigned char)toupper(c)] = nn - 1 - i;
+	}
+}
+
+static const char *memcasemem(const char *h, size_t hn, const char *nd, size_t nn,
+			      const size_t skip[256])
 {
 	if (nn == 0 || nn > hn)
 		return NULL;
-	unsigned char c0 = (unsigned char)nd[0];
-	unsigned char c1 = (unsigned char)toupper(c0);
-	const char *end = h + hn - nn + 1;
-	for (const char *p = h; p < end; p++) {
-		unsigned char c = (unsigned char)*p;
-		if (c != c0 && c != c1)
-			continue;
-		size_t i = 1;
-		while (i < nn && fold[(unsigned char)p[i]] == (unsigned char)nd[i])
-			i++;
-		if (i == nn)
-			return p;
+	const unsigned char *uh = (const unsigned char *)h;
+	unsigned char last = (unsigned char)nd[nn - 1];
+	size_t pos = 0;
+	while (pos + nn <= hn) {
+		unsigned char c = uh[pos + nn - 1];
+		if (fold[c] == last) {
+			size_t i = 0;
+			while (i + 1 < nn && fold[uh[pos + i]] == (unsigned char)nd[i])
+				i++;
+			if (i + 1 == nn)
+				return h + pos;
+		}
+		pos += skip[c];
 	}
 	return NULL;
 }
@@ -290,7 +305,8 @@ static int cmp_off(const void *a, const void *b)
 
 /* Calls fn for the complete lines in buf[0..n) that hold a needle. */
 static void scan_chunk(const char *buf, size_t n, off_t base, const struct source *src,
-		       const struct needle *nd, size_t nn, line_fn fn, void *arg)
+		       const struct needle *nd, size_t nn, line_fn fn, void *arg,
+		       size_t (*skips)[256])
 {
 	if (nn == 0) {
 		const char *p = buf, *end = buf + n;
@@ -307,7 +323,7 @@ static void scan_chunk(const char *buf, size_t n, off_t base, const struct sourc
 		const char *p = buf, *end = buf + n;
 		while (p < end) {
 			const char *h = nd[k].icase
-				? memcasemem(p, (size_t)(end - p), nd[k].s, nd[k].n)
+				? memcasemem(p, (size_t)(end - p), nd[k].s, nd[k].n, skips[k])
 				: memmem(p, (size_t)(end - p), nd[k].s, nd[k].n);
 			if (!h)
 				break;
@@ -363,6 +379,10 @@ int scan_source(const struct source *src, const struct needle *nd, size_t nn,
 		}
 		gzbuffer(r.gz, 1u << 18);
 	}
+	size_t (*skips)[256] = xcalloc(nn ? nn : 1, sizeof(*skips));
+	for (size_t k = 0; k < nn; k++)
+		if (nd[k].icase)
+			skip_init(skips[k], nd[k].s, nd[k].n);
 	size_t cap = CHUNK, have = 0;
 	char *buf = xmalloc(cap);
 	off_t base = 0;		/* file offset of buf[0] */
@@ -383,7 +403,7 @@ int scan_source(const struct source *src, const struct needle *nd, size_t nn,
 		}
 		if (got == 0) {
 			if (have)
-				scan_chunk(buf, have, base, src, nd, nn, fn, arg);
+				scan_chunk(buf, have, base, src, nd, nn, fn, arg, skips);
 			break;
 		}
 		have += (size_t)got;
@@ -394,12 +414,13 @@ int scan_source(const struct source *src, const struct needle *nd, size_t nn,
 		if (!last)
 			continue;
 		size_t done = (size_t)(last - buf) + 1;
-		scan_chunk(buf, done - 1, base, src, nd, nn, fn, arg);
+		scan_chunk(buf, done - 1, base, src, nd, nn, fn, arg, skips);
 		memmove(buf, buf + done, have - done);
 		have -= done;
 		base += (off_t)done;
 	}
 	free(buf);
+	free(skips);
 	if (r.gz)
 		gzclose(r.gz);
 	return rc;

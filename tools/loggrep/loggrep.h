@@ -145,6 +145,7 @@ struct collector {
 	struct tx **all;	/* output order after collect_finish */
 	size_t nall;
 	int pass;
+	int all_lines;		/* this pass has no needles: prefilter by ID */
 };
 
 void collect_init(struct collector *c, struct query *q, size_t nq);
