@@ -14,6 +14,7 @@ command -v cc >/dev/null     || need="$need gcc"
 command -v make >/dev/null   || need="$need make"
 command -v python3 >/dev/null || need="$need python3"
 command -v swaks >/dev/null  || need="$need swaks"
+[ -x /usr/sbin/smtp-sink ]   || need="$need postfix"
 command -v db5.3_dump >/dev/null || need="$need db5.3-util"
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" = 0 ]; then
