@@ -555,6 +555,13 @@ static int lead_comment(struct received *r, const char *c)
 	if (common_comment(r, c))
 		return 0;
 	c = skip_blanks(c);
+	if (has_prefix_ci(c, "from ")) {
+		/* sendmail's submission form: "(from user@localhost) by host" */
+		const char *u = skip_blanks(c + 5);
+		size_t n = strcspn(u, " ");
+		set_once(&r->from_ident, u, n);
+		return 0;
+	}
 	if (!has_prefix_ci(c, "qmail "))
 		return 0;
 	const char *inv = strstr(c, "invoked");

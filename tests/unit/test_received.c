@@ -110,6 +110,12 @@ static const struct rcase cases[] = {
 	  1, "laptop.example.org", "dsl-9.isp.example", "203.0.113.77", "smtp.example.org",
 	  "ESMTPSA", "41AB7c8x012345", "friend@example.com", "2024-01-02 09:11:12",
 	  RCV_MTA_SENDMAIL, .auth = "bits=0", .ident = "user" },
+	{ "sendmail_submit_from_comment",
+	  "(from mary@localhost)\n"
+	  "\tby int1.sysiphus.com (8.13.4/8.13.4/Submit) id jBM300a1234;\n"
+	  "\tWed, 21 Dec 2005 19:00:00 -0800 (PST)",
+	  1, NULL, NULL, NULL, "int1.sysiphus.com", NULL, "jBM300a1234", NULL,
+	  "2005-12-22 03:00:00", RCV_MTA_SENDMAIL, .ident = "mary@localhost" },
 	/* --- Postfix */
 	{ "postfix_tls",
 	  "from mail.example.org (mail.example.org [203.0.113.25])\n"

@@ -180,10 +180,10 @@ void out_text(const struct message *m, const struct options *o, int multi)
 	if (trust_explicit()) {
 		if (m->first_untrusted) {
 			const struct hop *h = &m->hops.hops[m->first_untrusted - 1];
-			sb_printf(&s, "%sFirst untrusted hop: %d: %s%s%s%s%s, HELO %s, received by %s id %s%s\n",
+			sb_printf(&s, "%sFirst untrusted hop: %d: %s%s%s%s, HELO %s, received by %s id %s%s\n",
 				  color ? RED : "", h->n, d(h->r.from_ip),
 				  h->r.from_rdns ? " (" : "", h->r.from_rdns ? h->r.from_rdns : "",
-				  h->r.from_rdns ? ")" : "", "", d(h->r.from_helo), d(h->r.by),
+				  h->r.from_rdns ? ")" : "", d(h->r.from_helo), d(h->r.by),
 				  d(h->r.id), color ? OFF : "");
 			sb_printf(&s, "Block:      %s\n", d(h->r.from_ip));
 		} else {
