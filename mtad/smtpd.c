@@ -392,14 +392,14 @@ static void bad_command(struct smtpd_session *s)
 	}
 }
 
-/* Commands after which a client must wait for our reply: more input already
- * buffered behind them, in a session without PIPELINING (or before 354),
- * is improper pipelining, the trick SMTP smuggling relies on. */
+/* Commands after which a client must wait for our reply: text sent before
+ * the 354 to DATA (the trick SMTP smuggling relies on), or any command
+ * pipelined in a HELO session, where PIPELINING was never offered. */
 static int must_wait_after(enum smtp_verb v, int esmtp)
 {
-	if (v == SMTP_DATA || v == SMTP_EHLO || v == SMTP_HELO || v == SMTP_QUIT)
+	if (v == SMTP_DATA)
 		return 1;
-	return !esmtp;
+	return !esmtp && v != SMTP_EHLO;
 }
 
 static void smtpd_command(struct smtpd_session *s, const char *line, int more_pending)
@@ -409,7 +409,7 @@ static void smtpd_command(struct smtpd_session *s, const char *line, int more_pe
 	char q[256];
 	if (v == SMTP_MAIL || v == SMTP_RCPT || v == SMTP_DATA)
 		s->last_cmd = v;
-	if (more_pending && must_wait_after(v, s->esmtp) && v != SMTP_QUIT) {
+	if (more_pending && !s->local_bs && must_wait_after(v, s->esmtp) && v != SMTP_QUIT) {
 		quote_line(q, sizeof(q), smtp_verb_name(v));
 		maillog(NULL, "improper command pipelining after %s from %s", q, s->relay);
 		smtpd_reply(s, "554 5.5.0 Improper use of SMTP command pipelining");
