@@ -163,7 +163,8 @@ class MboxFormat(MtadTestCase):
         body = box.split("\n\n", 1)[1]
         self.assertEqual(body, ">From the start\nnot From here\n.\n\n")
         send(m, ["alice@mx.test.example"], "Subject: second\r\n\r\nsecond\r\n.\r\n")
-        wait_for(lambda: m.mbox("alice").count(b"\n\nFrom s@example.org ") == 1, what="second append")
+        wait_for(lambda: len(m.log_lines("stat=Sent")) == 2, what="second delivery logged")
+        self.assertEqual(m.mbox("alice").count(b"\n\nFrom s@example.org "), 1)
         self.assertFalse(os.path.exists(os.path.join(m.maildir, "alice.lock")))
 
 
@@ -172,7 +173,7 @@ class LocalSubmission(MtadTestCase):
         m = self.new_mtad(start=False)
         r = m.run("-bs", input="EHLO me\r\nMAIL FROM:<u@example.org>\r\nRCPT TO:<bob@mx.test.example>\r\n"
                                  "DATA\r\nSubject: bs\r\n\r\nvia -bs\r\n.\r\nQUIT\r\n")
-        out = r.stdout.split("\r\n")
+        out = r.stdout.splitlines()
         self.assertTrue(out[0].startswith("220 mx.test.example ESMTP"))
         self.assertIn("250 2.1.5 <bob@mx.test.example>... Recipient ok", out)
         self.assertTrue(any(re.fullmatch(r"250 2\.0\.0 \S+ Message accepted for delivery", l) for l in out))
