@@ -177,7 +177,7 @@ class LocalSubmission(MtadTestCase):
         self.assertTrue(out[0].startswith("220 mx.test.example ESMTP"))
         self.assertIn("250 2.1.5 <bob@mx.test.example>... Recipient ok", out)
         self.assertTrue(any(re.fullmatch(r"250 2\.0\.0 \S+ Message accepted for delivery", l) for l in out))
-        self.assertEqual(out[-2], "221 2.0.0 mx.test.example closing connection")
+        self.assertEqual(out[-1], "221 2.0.0 mx.test.example closing connection")
         self.assertIn(b"via -bs", m.mbox("bob"))
 
     def test_bm_adds_headers_and_t_extracts_removing_bcc(self):
