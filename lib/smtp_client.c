@@ -666,6 +666,27 @@ enum smtp_result smtp_rset(struct smtp_client *c)
 	return smtp_command(c, c->t.other, 2, "RSET");
 }
 
+enum smtp_result smtp_starttls(struct smtp_client *c)
+{
+	enum smtp_result r = smtp_command(c, c->t.other, 2, "STARTTLS");
+	if (r != SMTP_OK)
+		return r;
+	if (c->reply.code != 220)
+		return fail(c, SMTP_PROTO, "STARTTLS answered %d, not 220", c->reply.code);
+	if (c->ilen > c->ioff)
+		return fail(c, SMTP_PROTO, "server sent data after its STARTTLS reply "
+			    "(plaintext injection)");
+	c->esmtp = 0;
+	memset(&c->ext, 0, sizeof(c->ext));
+	return SMTP_OK;
+}
+
+void smtp_client_set_io(struct smtp_client *c, const struct smtp_io *io)
+{
+	c->io = *io;
+	c->ilen = c->ioff = 0;
+}
+
 enum smtp_result smtp_quit(struct smtp_client *c)
 {
 	enum smtp_result r = smtp_command(c, c->t.other, 2, "QUIT");

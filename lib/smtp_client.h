@@ -204,6 +204,13 @@ enum smtp_result smtp_data_begin(struct smtp_client *c);
  * the final reply (t.data_term). */
 enum smtp_result smtp_data_body(struct smtp_client *c, const char *body, size_t len);
 enum smtp_result smtp_rset(struct smtp_client *c);
+/* STARTTLS (RFC 3207): sends the command and expects 220.  Any bytes the
+ * server sent after that reply, before the TLS handshake, are a plaintext
+ * injection attempt (CVE-2011-0411 class): SMTP_PROTO.  On SMTP_OK the
+ * caller performs the handshake, installs its layer with
+ * smtp_client_set_io(), and says EHLO again (the extensions are cleared). */
+enum smtp_result smtp_starttls(struct smtp_client *c);
+void smtp_client_set_io(struct smtp_client *c, const struct smtp_io *io);
 enum smtp_result smtp_quit(struct smtp_client *c);
 
 /* One whole transaction.  Per-recipient results go to rcpt_res[i] and,

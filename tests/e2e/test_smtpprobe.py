@@ -49,8 +49,10 @@ class TestServer(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     daemon_threads = True
 
-    def __init__(self, handler, naive=False, refuse=None, name="mx.probe.test"):
+    def __init__(self, handler, naive=False, refuse=None, name="mx.probe.test", tls=None):
         super().__init__(("127.0.0.1", 0), handler)
+        self.tls = tls             # an ssl.SSLContext: offer STARTTLS
+        self.tls_used = False
         self.naive = naive
         self.refuse = refuse or {}
         self.name = name
@@ -133,6 +135,8 @@ class SmtpHandler(socketserver.StreamRequestHandler):
                     self.say("250-%s hello" % srv.name)
                     self.say("250-PIPELINING")
                     self.say("250-SIZE 100000")
+                    if srv.tls and not srv.tls_used:
+                        self.say("250-STARTTLS")
                     self.say("250 8BITMIME")
             elif verb == "HELO":
                 if not self.refused("helo"):
@@ -172,6 +176,14 @@ class SmtpHandler(socketserver.StreamRequestHandler):
                 with srv.lock:
                     srv.messages.append((sender, rcpts, data))
                 self.say("250 2.0.0 queued")
+                sender, rcpts = None, []
+            elif line.upper() == "STARTTLS" and srv.tls:
+                self.say("220 2.0.0 ready to start TLS")
+                conn = srv.tls.wrap_socket(self.connection, server_side=True)
+                self.connection = conn
+                self.rfile = conn.makefile("rb")
+                self.wfile = conn.makefile("wb")
+                srv.tls_used = True
                 sender, rcpts = None, []
             elif verb == "RSET":
                 sender, rcpts = None, []
@@ -375,6 +387,44 @@ class QuickSendTest(ServerTestCase):
         r = probe("--data", "@" + msg, "--to", "alice@mx.probe.test", "127.0.0.1:%d" % s.port)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(s.messages[0][2], b"Subject: from a file\r\n\r\n..\r\nbody\r\n")
+
+
+@unittest.skipUnless(shutil.which("openssl"), "no openssl command")
+class StartTlsTest(ServerTestCase):
+    def tls_context(self):
+        import ssl
+        key, crt = self.path("key.pem"), self.path("crt.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                        "-subj", "/CN=mx.probe.test", "-days", "1", "-keyout", key,
+                        "-out", crt], check=True, capture_output=True, timeout=60)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(crt, key)
+        return ctx
+
+    def test_starttls_send(self):
+        s = self.server(tls=self.tls_context())
+        tr = self.path("t")
+        r = probe("--starttls", "--json", "--transcript", tr, "--to", "alice@mx.probe.test",
+                  "127.0.0.1:%d" % s.port)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertTrue(s.tls_used)
+        self.assertEqual(len(s.messages), 1)
+        j = json.loads(r.stdout)
+        self.assertEqual([x["phase"] for x in j["steps"]][:4],
+                         ["banner", "ehlo", "starttls", "ehlo"])
+        with open(tr) as f:
+            t = f.read()
+        self.assertRegex(t, r"\* TLS established: TLSv1\.[23] .*certificate not verified")
+        # after TLS the EHLO reply no longer offers STARTTLS, and the
+        # transaction went through the TLS layer
+        self.assertNotIn("STARTTLS", j["steps"][3]["text"])
+
+    def test_starttls_not_offered_is_exit_29(self):
+        s = self.server()
+        r = probe("--starttls", "--to", "alice@mx.probe.test", "127.0.0.1:%d" % s.port)
+        self.assertEqual(r.returncode, 29)
+        self.assertIn("does not offer STARTTLS", r.stdout)
+        self.assertEqual(s.messages, [])
 
 
 class ScriptTest(ServerTestCase):

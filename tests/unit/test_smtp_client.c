@@ -384,6 +384,26 @@ static void test_session_failures(void **state)
 	pair_close(&p);
 }
 
+static void test_starttls_injection(void **state)
+{
+	(void)state;
+	struct pair p;
+	pair_open(&p, "220 2.0.0 ready\r\n");
+	p.c.ext.flags = SMTP_EXT_STARTTLS;
+	assert_int_equal(smtp_starttls(&p.c), SMTP_OK);
+	assert_int_equal(p.c.ext.flags, 0);
+	pair_close(&p);
+	/* a reply pipelined behind the 220 would be read as if it came
+	 * through TLS: refuse it */
+	pair_open(&p, "220 2.0.0 ready\r\n250 injected\r\n");
+	assert_int_equal(smtp_starttls(&p.c), SMTP_PROTO);
+	assert_non_null(strstr(p.c.err.s, "injection"));
+	pair_close(&p);
+	pair_open(&p, "454 4.7.0 TLS not available\r\n");
+	assert_int_equal(smtp_starttls(&p.c), SMTP_TEMP);
+	pair_close(&p);
+}
+
 static void test_timeout(void **state)
 {
 	(void)state;
@@ -421,6 +441,7 @@ int main(void)
 		cmocka_unit_test(test_session_plain),
 		cmocka_unit_test(test_session_pipelined),
 		cmocka_unit_test(test_session_failures),
+		cmocka_unit_test(test_starttls_injection),
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_connect_refused),
 	};

@@ -348,7 +348,6 @@ int battery_greetpause(const struct opts *o, struct report *rep)
 	sb_printf(&sent, "EHLO %s (before the greeting)", probe_helo_name(o));
 	smtp_write_raw(&c, line.s, line.len, c.t.other);
 	enum smtp_result r1 = smtp_read_reply(&c, c.t.greeting);
-	int code1 = r1 == SMTP_OK ? c.reply.code : 0;
 	reply_summary(&recv, &c, r1);
 	if (r1 != SMTP_OK || smtp_reply_class(&c.reply) != 2) {
 		verdict = "safe";	/* refused, or hung up */
@@ -358,7 +357,6 @@ int battery_greetpause(const struct opts *o, struct report *rep)
 		reply_summary(&recv, &c, r2);
 		verdict = (r2 == SMTP_OK && smtp_reply_class(&c.reply) == 2) ? "VULNERABLE" : "safe";
 	}
-	(void)code1;
 	report_case(rep, "talk-before-greeting", sent.s, recv.s, verdict);
 	if (c.fd >= 0)
 		smtp_quit(&c);

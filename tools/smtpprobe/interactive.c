@@ -129,6 +129,15 @@ int run_interactive(const struct opts *o)
 		sb_puts(&out, line);
 		sb_append(&out, "\r\n", 2);
 		record_send(rec, ">", line, strlen(line));
+		if (strcasecmp(line, "STARTTLS") == 0) {
+			/* The command, the 220, the handshake (transcript notes). */
+			free(line);
+			sb_free(&out);
+			if (probe_starttls(o, &c) != 0 && (c.fd < 0 || c.eof))
+				break;
+			record_reply(rec, &c);
+			continue;
+		}
 		int is_data = strcasecmp(line, "DATA") == 0;
 		int is_quit = strcasecmp(line, "QUIT") == 0;
 		free(line);
@@ -176,6 +185,8 @@ int run_interactive(const struct opts *o)
 out:
 	if (rec)
 		fclose(rec);
+	smtp_client_close(&c);
+	probe_tls_close();
 	smtp_client_free(&c);
 	return rc;
 }

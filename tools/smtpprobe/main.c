@@ -23,7 +23,7 @@ static const char usage_text[] =
 "      --from-ip ADDR      local address to connect from\n"
 "      --helo NAME         name for EHLO/HELO (default: this host's name)\n"
 "      --timeout SECONDS   timeout for each step (default 30)\n"
-"      --starttls          (not supported in this build; exits 29)\n"
+"      --starttls          STARTTLS after EHLO (quick send), then EHLO again\n"
 "Quick send:\n"
 "  -f, --from ADDR         envelope sender (default probe@HELO-NAME; \"\" is <>)\n"
 "  -t, --to ADDR           recipient (repeatable)\n"
@@ -52,7 +52,7 @@ static const char usage_text[] =
 "Without --to, --script or --test: an interactive session.\n"
 "Exit: 0 ok, 1 usage, 2 connect, 3 internal, 21 banner, 22 helo, 23 mail,\n"
 "24 no recipient accepted, 25 data, 26 message refused after the dot,\n"
-"29 tls, 30 script expectation unmet, 40 a battery found the server vulnerable.\n";
+"29 STARTTLS failed, 30 script expectation unmet, 40 a battery found the server vulnerable.\n";
 
 enum {
 	OPT_FROM_IP = 256, OPT_HELO, OPT_TIMEOUT, OPT_STARTTLS, OPT_HEADER, OPT_BODY, OPT_DATA,
@@ -169,10 +169,6 @@ int main(int argc, char **argv)
 		usage_error("--body and --data exclude each other");
 	if ((o.script != NULL) + (o.ntests > 0) > 1)
 		usage_error("--script and --test exclude each other");
-	if (o.starttls) {
-		fputs("smtpprobe: STARTTLS is not supported by this build\n", stderr);
-		return EXIT_PROBE_TLS;
-	}
 
 	out_init(&o);
 	int rc;

@@ -1,1 +1,1 @@
-LDLIBS_smtpprobe := -lreadline
+LDLIBS_smtpprobe := -lreadline -lssl -lcrypto

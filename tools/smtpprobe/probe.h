@@ -8,6 +8,7 @@
  *   smuggle.c     the smuggling battery
  *   limits.c      the limits battery
  *   interactive.c readline session (and --record)
+ *   tls.c         STARTTLS through OpenSSL
  * Every SMTP byte goes through lib/smtp_client. */
 #ifndef SMTPPROBE_PROBE_H
 #define SMTPPROBE_PROBE_H
@@ -95,6 +96,10 @@ const char *probe_helo_name(const struct opts *o);
 /* Reads a whole file ("-" = stdin) into sb; -1 on error. */
 int read_file(const char *path, struct strbuf *sb);
 enum phase phase_parse(const char *s);
+
+/* tls.c: STARTTLS and the handshake; 0 or EXIT_PROBE_TLS. */
+int probe_starttls(const struct opts *o, struct smtp_client *c);
+void probe_tls_close(void);
 
 int run_send(const struct opts *o);
 int run_script(const struct opts *o);

@@ -228,6 +228,25 @@ int run_send(const struct opts *o)
 		rc = EXIT_PROBE_HELO;
 		goto quit;
 	}
+	if (o->starttls) {
+		if (!(c.ext.flags & SMTP_EXT_STARTTLS))
+			out_transcript(NULL, SMTP_DIR_INFO, "server does not offer STARTTLS", 30);
+		if (!(c.ext.flags & SMTP_EXT_STARTTLS) || probe_starttls(o, &c) != 0) {
+			if (c.reply.code)
+				add_step(&s, "starttls", NULL, &c.reply, SMTP_PROTO);
+			failed = PH_HELO;
+			rc = EXIT_PROBE_TLS;
+			goto quit;
+		}
+		add_step(&s, "starttls", NULL, &c.reply, SMTP_OK);
+		r = smtp_ehlo(&c, probe_helo_name(o));
+		add_step(&s, "ehlo", NULL, &c.reply, r);
+		if (r != SMTP_OK) {
+			failed = PH_HELO;
+			rc = EXIT_PROBE_HELO;
+			goto quit;
+		}
+	}
 	if (stop == PH_HELO)
 		goto quit;
 
@@ -319,6 +338,7 @@ quit:
 	}
 done:
 	smtp_client_close(&c);
+	probe_tls_close();
 	if (o->json)
 		print_json(o, &c, &s, rc, failed);
 	else if (rc != EXIT_PROBE_OK && !o->quiet)
