@@ -1,0 +1,387 @@
+"""End-to-end tests for bin/mailq: queues built by a real mtad in queue-only
+mode (-odq), then mailq run as a process and its output, the queue files
+and the mail log checked exactly."""
+import fcntl
+import json
+import os
+import re
+import subprocess
+import time
+
+from harness import MtadTestCase, binpath
+
+ENV = dict(os.environ, TZ="UTC")
+HEADER = "-----Q-ID----- --Size-- -----Q-Time----- ------------Sender/Recipient-----------"
+BODY = "Subject: x\n\nbody\n"          # df: "body\n", 5 bytes
+EX_USAGE, EX_TEMPFAIL = 64, 75
+
+
+def qtime(secs):
+    return time.strftime("%a %b %e %H:%M", time.gmtime(secs))
+
+
+class MailqCase(MtadTestCase):
+    def setUp(self):
+        super().setUp()
+        self.m = self.new_mtad(start=False)
+
+    def queue(self, *rcpts, sender=None, body=BODY):
+        """Queues one message through mtad -odq; returns its queue ID."""
+        before = set(self.m.queue_files())
+        args = ["-odq"] + (["-f", sender] if sender else []) + list(rcpts)
+        r = self.m.run(*args, input=body, env=ENV)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        new = sorted(set(self.m.queue_files()) - before)
+        self.assertEqual(len(new), 1)
+        return new[0][2:]
+
+    def mailq(self, *args, rc=0, input=None, stdin=None):
+        p = subprocess.run([binpath("mailq"), "-C", self.m.mc] + list(args), input=input,
+                           stdin=stdin, capture_output=True, text=True, timeout=30, env=ENV)
+        if rc is not None:
+            self.assertEqual(p.returncode, rc, p.stdout + p.stderr)
+        return p
+
+    def qf(self, qid, qdir=None):
+        with open(os.path.join(qdir or self.m.queue, "qf" + qid)) as f:
+            return f.read()
+
+    def edit_qf(self, qid, fn):
+        path = os.path.join(self.m.queue, "qf" + qid)
+        with open(path) as f:
+            text = f.read()
+        with open(path, "w") as f:
+            f.write(fn(text))
+
+    def ctime(self, qid):
+        return int(re.search(r"^T(\d+)$", self.qf(qid), re.M).group(1))
+
+    def entry(self, qid, sender, rcpts, mark=" ", size=5, extra=()):
+        lines = ["%-14s%s%8d %s %s" % (qid, mark, size, qtime(self.ctime(qid)), sender)]
+        lines += list(extra)
+        lines += ["\t\t\t\t\t " + r for r in rcpts]
+        return lines
+
+    def listing(self, qdir, *entries):
+        n = len(entries)
+        out = ["\t\t%s (%d request%s)" % (qdir, n, "" if n == 1 else "s"), HEADER]
+        for e in entries:
+            out += e
+        out.append("\t\tTotal requests: %d" % n)
+        return "\n".join(out) + "\n"
+
+    def three(self):
+        """a: local, b: two recipients, c: from carol to a remote domain."""
+        a = self.queue("alice@mx.test.example")
+        b = self.queue("bob@mx.test.example", "friend@remote.example")
+        c = self.queue("dave@Dead.Example", sender="carol@mx.test.example")
+        return a, b, c
+
+
+class TestListing(MailqCase):
+    def test_empty_queue(self):
+        p = self.mailq()
+        self.assertEqual(p.stdout, "%s is empty\n\t\tTotal requests: 0\n" % self.m.queue)
+
+    def test_listing_exact_and_same_as_mtad_bp(self):
+        a, b, c = self.three()
+        p = self.mailq()
+        want = self.listing(self.m.queue,
+                            self.entry(a, "<root@mx.test.example>", ["alice@mx.test.example"]),
+                            self.entry(b, "<root@mx.test.example>",
+                                       ["bob@mx.test.example", "friend@remote.example"]),
+                            self.entry(c, "<carol@mx.test.example>", ["dave@Dead.Example"]))
+        self.assertEqual(p.stdout, want)
+        self.assertEqual(self.m.run("-bp", env=ENV).stdout, p.stdout)
+        self.assertEqual(self.mailq("-bp").stdout, p.stdout)
+
+    def test_deferral_reason_line(self):
+        a, b, c = self.three()
+        r = self.m.run("-q", env=ENV)           # a real queue run: local mail delivered
+        self.assertEqual(r.returncode, 0, r.stderr)
+        p = self.mailq()
+        why = "         (Deferred: remote delivery to %s not available)"
+        want = self.listing(self.m.queue,
+                            self.entry(b, "<root@mx.test.example>", ["friend@remote.example"],
+                                       extra=[why % "remote.example"]),
+                            self.entry(c, "<carol@mx.test.example>", ["dave@Dead.Example"],
+                                       extra=[why % "Dead.Example"]))
+        self.assertEqual(p.stdout, want)
+        self.assertEqual(self.m.run("-bp", env=ENV).stdout, p.stdout)
+
+    def test_msp_queue_and_other_queue_dirs(self):
+        a = self.queue("alice@mx.test.example")
+        for f in ("qf", "df"):
+            os.rename(os.path.join(self.m.queue, f + a), os.path.join(self.m.mspqueue, f + a))
+        self.assertEqual(self.mailq().stdout, "%s is empty\n\t\tTotal requests: 0\n" % self.m.queue)
+        want = self.listing(self.m.mspqueue,
+                            ["%-14s %8d %s <root@mx.test.example>" % (a, 5, qtime(self.ctime_in(a))),
+                             "\t\t\t\t\t alice@mx.test.example"])
+        self.assertEqual(self.mailq("-Ac").stdout, want)
+        self.assertEqual(self.mailq("-OQueueDirectory=" + self.m.mspqueue).stdout, want)
+        self.assertEqual(self.mailq("-O", "QueueDirectory=" + self.m.mspqueue).stdout, want)
+        self.assertEqual(self.mailq("-oQ" + self.m.mspqueue).stdout, want)
+
+    def ctime_in(self, qid):
+        return int(re.search(r"^T(\d+)$", self.qf(qid, self.m.mspqueue), re.M).group(1))
+
+    def test_locked_message_is_starred(self):
+        a = self.queue("alice@mx.test.example")
+        with open(os.path.join(self.m.queue, "qf" + a)) as f:
+            fcntl.flock(f, fcntl.LOCK_EX)       # what a delivery holds
+            out = self.mailq().stdout
+        self.assertEqual(out, self.listing(self.m.queue, self.entry(
+            a, "<root@mx.test.example>", ["alice@mx.test.example"], mark="*")))
+        # and the lock was not kept by mailq: a delivery can take it now
+        with open(os.path.join(self.m.queue, "qf" + a)) as f:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+    def test_too_young_is_marked_dash(self):
+        a = self.queue("friend@remote.example")
+        self.m.run("-q", env=ENV)               # tried now: K is set
+        p = self.mailq("-OMinQueueAge=1h")
+        self.assertRegex(p.stdout.split("\n")[2], r"^%s-       5 " % a)
+        self.assertRegex(self.mailq().stdout.split("\n")[2], r"^%s        5 " % a)
+
+    def test_unreadable_and_hostile_files_are_named_and_skipped(self):
+        a = self.queue("alice@mx.test.example")
+        bad = "k0550J0U003615"
+        with open(os.path.join(self.m.queue, "qf" + bad), "w") as f:
+            f.write("V8\nT1136438825\nSroot\n")        # no "." terminator
+        hostile = self.queue("bob@mx.test.example")
+        self.edit_qf(hostile, lambda t: t.replace("S<root@mx.test.example>",
+                                                  "S<evil\x1b[2J\x07@x.example>"))
+        p = self.mailq()
+        lines = p.stdout.split("\n")
+        self.assertEqual(lines[0], "\t\t%s (3 requests)" % self.m.queue)
+        self.assertEqual(lines[2:4], self.entry(a, "<root@mx.test.example>",
+                                                ["alice@mx.test.example"]))
+        self.assertEqual(lines[4:6], self.entry(hostile, "<evil?[2J?@x.example>",
+                                                ["bob@mx.test.example"]))
+        self.assertRegex(lines[6], r"^%s  \(unreadable queue file: .*/qf%s:\d+: .*\)$" % (bad, bad))
+        self.assertEqual(lines[7], "\t\tTotal requests: 3")
+        self.assertNotIn("\x1b", p.stdout)
+        # scripts get the name on stderr
+        p = self.mailq("--ids")
+        self.assertIn("%s: skipped: " % bad, p.stderr)
+        # only -qI can name a damaged file
+        self.assertEqual(self.mailq("-qRalice", "--ids").stdout, a + "\n")
+
+
+class TestSelection(MailqCase):
+    def ids(self, *args):
+        return self.mailq(*(list(args) + ["--ids"])).stdout.split()
+
+    def test_selectors(self):
+        a, b, c = self.three()
+        self.assertEqual(self.ids(), [a, b, c])
+        self.assertEqual(self.ids("-qI" + b[-6:]), [b])
+        self.assertEqual(self.ids("-qI!" + b[-6:]), [a, c])
+        self.assertEqual(self.ids("-qI", b), [b])           # separate argument
+        self.assertEqual(self.ids("-qRremote.example"), [b])
+        self.assertEqual(self.ids("-qRDEAD.example"), [c])   # case-insensitive
+        self.assertEqual(self.ids("-qR!mx.test.example"), [b, c])  # some rcpt elsewhere
+        self.assertEqual(self.ids("-qScarol"), [c])
+        self.assertEqual(self.ids("-qS!carol"), [a, b])
+        self.assertEqual(self.ids("-qI" + a, "-qI" + c), [a, c])   # same kind: OR
+        self.assertEqual(self.ids("-qRmx.test", "-qSroot"), [a, b])  # kinds: AND
+        self.assertEqual(self.ids("-qRdead", "-qSroot"), [])
+        self.assertEqual(self.mailq("-qRremote", "--count").stdout, "1\n")
+        self.assertEqual(self.mailq("--count").stdout, "3\n")
+
+    def test_selected_listing_counts_the_selection(self):
+        a, b, c = self.three()
+        self.assertEqual(self.mailq("-qScarol").stdout, self.listing(
+            self.m.queue, self.entry(c, "<carol@mx.test.example>", ["dave@Dead.Example"])))
+
+    def test_older_younger(self):
+        a, b, c = self.three()
+        now = int(time.time())
+        self.edit_qf(a, lambda t: re.sub(r"^T\d+$", "T%d" % (now - 3 * 3600), t, flags=re.M))
+        self.edit_qf(b, lambda t: re.sub(r"^T\d+$", "T%d" % (now - 30 * 60), t, flags=re.M))
+        self.assertEqual(self.ids("--older", "2h"), [a])
+        self.assertEqual(self.ids("--older=10m"), [a, b])
+        self.assertEqual(self.ids("--older", "20"), [a, b])        # bare: minutes
+        self.assertEqual(self.ids("--younger", "1h"), [b, c])
+        self.assertEqual(self.ids("--older", "10m", "--younger", "1h"), [b])
+
+    def test_reason(self):
+        a, b, c = self.three()
+        self.m.run("-q", env=ENV)
+        self.assertEqual(self.ids("--reason", "dead\\.example"), [c])
+        self.assertEqual(self.ids("--reason", "^Deferred: remote"), [b, c])
+        self.assertEqual(self.ids("--reason", "refused"), [])
+
+    def test_held_selection(self):
+        a, b, c = self.three()
+        self.mailq("-qI" + b, "--hold", "spam review")
+        self.mailq("-qI" + c, "--hold", "virus")
+        self.assertEqual(self.ids("-qQ"), [b, c])
+        self.assertEqual(self.ids("-qQspam"), [b])
+        self.assertEqual(self.ids("-qQ!spam"), [c])
+
+    def test_bad_usage(self):
+        for args in (["--older", "soon"], ["--reason", "(x"], ["-qR"], ["-q30m"],
+                     ["--frobnicate"], ["--ids", "--json"], ["--hold"], ["--yes"],
+                     ["--count", "--delete"], ["-bd"]):
+            p = self.mailq(*args, rc=EX_USAGE)
+            self.assertIn("mailq", p.stderr)
+            self.assertEqual(p.stdout, "")
+
+    def test_bad_config(self):
+        p = subprocess.run([binpath("mailq"), "-C", os.path.join(self.tmp, "nope.mc")],
+                           capture_output=True, text=True, env=ENV)
+        self.assertEqual(p.returncode, 78)
+        p = subprocess.run([binpath("mailq"), "-OQueueDirectory=" + os.path.join(self.tmp, "nope")],
+                           capture_output=True, text=True, env=ENV)
+        self.assertEqual(p.returncode, 72)
+        self.assertIn("cannot read queue directory", p.stderr)
+
+
+class TestOutputs(MailqCase):
+    def test_json_matches_files(self):
+        a, b, c = self.three()
+        self.m.run("-q", env=ENV)
+        self.mailq("-qI" + c, "--hold", "check: dead")
+        p = self.mailq("--json")
+        objs = [json.loads(l) for l in p.stdout.splitlines()]
+        self.assertEqual([o["id"] for o in objs], [b, c])
+        ob, oc = objs
+        self.assertEqual(ob["sender"], "<root@mx.test.example>")
+        self.assertEqual(ob["size"], 5)
+        self.assertEqual(ob["queued"], self.ctime(b))
+        self.assertEqual(ob["queued_text"], qtime(self.ctime(b)))
+        self.assertEqual(ob["tries"], 1)
+        self.assertEqual(ob["status"], "deferred")
+        self.assertEqual(ob["mark"], " ")
+        self.assertFalse(ob["held"])
+        self.assertEqual(ob["reason"], "Deferred: remote delivery to remote.example not available")
+        self.assertEqual(ob["queue"], self.m.queue)
+        k = int(re.search(r"^K(\d+)$", self.qf(b), re.M).group(1))
+        self.assertEqual(ob["last_attempt"], k)
+        self.assertEqual(ob["recipients"], [{"address": "friend@remote.example", "state": "deferred",
+                                             "tries": 1, "flags": "P", "orcpt": None}])
+        self.assertEqual(oc["status"], "held")
+        self.assertEqual(oc["mark"], "X")
+        self.assertTrue(oc["held"])
+        self.assertEqual(oc["hold_reason"], "check: dead")
+        self.assertEqual(oc["sender"], "<carol@mx.test.example>")
+        self.assertEqual(oc["recipients"][0]["state"], "held")
+
+    def test_summary_table(self):
+        a, b, c = self.three()
+        d = self.queue("x@remote.example", "y@REMOTE.example")
+        now = int(time.time())
+        self.edit_qf(c, lambda t: re.sub(r"^T\d+$", "T%d" % (now - 2 * 86400), t, flags=re.M))
+        self.edit_qf(d, lambda t: re.sub(r"^T\d+$", "T%d" % (now - 15 * 60), t, flags=re.M))
+        p = self.mailq("--summary")
+        row = lambda name, *n: ("%20s %6d" % (name, n[0])) + "".join(" %5d" % x for x in n[1:])
+        want = [("%20s %6s" % ("", "T")) + "".join(" %5d" % x for x in
+                                                  (5, 10, 20, 40, 80, 160, 320, 640, 1280)) + " 1280+",
+                row("TOTAL", 4, 2, 0, 1, 0, 0, 0, 0, 0, 0, 1),
+                row("mx.test.example", 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+                row("remote.example", 2, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0),
+                row("dead.example", 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1)]
+        self.assertEqual(p.stdout, "\n".join(want) + "\n")
+
+
+class TestActions(MailqCase):
+    def test_hold_and_release(self):
+        a, b, c = self.three()
+        p = self.mailq("-qRremote", "--hold", "Spam review")
+        self.assertEqual(p.stdout, "%s: held (Spam review)\n" % b)
+        self.assertIn("\nqSpam review\n", self.qf(b))
+        self.assertNotIn("\nq", self.qf(a))
+        self.assertEqual(self.mailq("-qI" + b).stdout, self.listing(self.m.queue, self.entry(
+            b, "<root@mx.test.example>", ["bob@mx.test.example", "friend@remote.example"],
+            mark="X", extra=["     QUARANTINE: Spam review"])))
+        self.m.wait_log(r"mailq\[\d+\]: %s: quarantine=Spam review$" % b)
+        # a queue run leaves held mail alone
+        self.m.run("-q", env=ENV)
+        self.assertNotIn(b"Subject: x", self.m.mbox("bob"))
+        self.assertIn(b"Subject: x", self.m.mbox("alice"))
+        self.assertIn("qf" + b, self.m.queue_files())
+        # release: only held mail is touched
+        p = self.mailq("--release")
+        self.assertEqual(p.stdout, "%s: released\n" % b)
+        self.assertNotIn("\nq", self.qf(b))
+        self.m.wait_log(r"mailq\[\d+\]: %s: unquarantine$" % b)
+        self.m.run("-q", env=ENV)
+        self.assertIn(b"Subject: x", self.m.mbox("bob"))
+        self.assertEqual(self.mailq("--release").stdout, "")
+
+    def test_locked_message_is_skipped_with_a_note(self):
+        a, b, c = self.three()
+        before = self.qf(b)
+        with open(os.path.join(self.m.queue, "qf" + b)) as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            p = self.mailq("--hold", "x", rc=EX_TEMPFAIL)
+            self.assertIn("%s: being delivered (queue file locked); skipped" % b, p.stderr)
+            self.assertEqual(p.stdout, "%s: held (x)\n%s: held (x)\n" % (a, c))
+            p = self.mailq("-qI" + b, "--delete", "--yes", rc=EX_TEMPFAIL)
+            self.assertIn("%s: being delivered" % b, p.stderr)
+        self.assertEqual(self.qf(b), before)
+        self.assertIn("df" + b, os.listdir(self.m.queue))
+
+    def test_delete_needs_yes_off_a_terminal(self):
+        a, b, c = self.three()
+        p = self.mailq("-qI" + a, "--delete", rc=EX_USAGE, stdin=subprocess.DEVNULL)
+        self.assertIn("add --yes", p.stderr)
+        self.assertIn("qf" + a, self.m.queue_files())
+        p = self.mailq("-qRremote", "-qRdead", "--delete", "--yes")
+        self.assertEqual(p.stdout, "%s: deleted\n%s: deleted\n" % (b, c))
+        self.assertEqual(self.m.queue_files(), ["qf" + a])
+        self.assertEqual(self.m.queue_files("df"), ["df" + a])
+        self.m.wait_log(r"mailq\[\d+\]: %s: removed by mailq: from=<root@mx.test.example>, "
+                        r"size=5, nrcpts=2$" % b)
+        self.m.wait_log(r"mailq\[\d+\]: %s: removed by mailq: from=<carol@mx.test.example>, "
+                        r"size=5, nrcpts=1$" % c)
+
+    def test_delete_asks_on_a_terminal(self):
+        a, b, c = self.three()
+        for answer, rc, left in (("n\n", 1, 3), ("y\n", 0, 2)):
+            master, slave = os.openpty()
+            try:
+                os.write(master, answer.encode())
+                p = self.mailq("-qI" + a, "--delete", rc=rc, stdin=slave)
+            finally:
+                os.close(slave)
+                os.close(master)
+            self.assertIn("delete 1 message from %s? [y/N]" % self.m.queue, p.stderr)
+            self.assertEqual(len(self.m.queue_files()), left)
+        self.assertNotIn("qf" + a, self.m.queue_files())
+
+    def test_delete_damaged_file(self):
+        bad = "k0550J0U003615"
+        with open(os.path.join(self.m.queue, "qf" + bad), "w") as f:
+            f.write("garbage\n")
+        p = self.mailq("-qI" + bad, "--delete", "--yes")
+        self.assertEqual(p.stdout, "%s: deleted\n" % bad)
+        self.assertEqual(self.m.queue_files(), [])
+
+    def test_flush_by_id(self):
+        a, b, c = self.three()
+        d = self.queue("carol@mx.test.example")
+        p = self.mailq("-qI" + a, "--flush")
+        self.assertEqual(p.stdout, "%s: no longer queued\n" % a)
+        self.assertIn(b"Subject: x", self.m.mbox("alice"))
+        # only the selection was delivered
+        self.assertEqual(self.m.mbox("carol"), b"")
+        self.assertEqual(self.m.queue_files(), sorted("qf" + x for x in (b, c, d)))
+        p = self.mailq("-qRremote", "--flush")
+        self.assertEqual(p.stdout, "%s: still queued (Deferred: remote delivery to "
+                                   "remote.example not available)\n" % b)
+        self.assertIn(b"Subject: x", self.m.mbox("bob"))     # its local recipient
+        self.assertEqual(self.m.mbox("carol"), b"")
+
+
+class TestDocs(MailqCase):
+    def test_help_and_man_page_name_every_flag(self):
+        p = self.mailq("--help")
+        flags = set(re.findall(r"(?<![\w-])(--[a-z]+|-[A-Za-z][a-z]?)", p.stdout))
+        self.assertGreater(len(flags), 20)
+        man = os.path.join(os.path.dirname(__file__), "..", "..", "man", "mailq.1")
+        with open(man) as f:
+            text = re.sub(r"\bFl (\S+)", r"-\1", f.read().replace("\\&", ""))
+        for flag in sorted(flags):
+            self.assertIn(flag, text, "man page lacks " + flag)
