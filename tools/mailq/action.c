@@ -223,6 +223,13 @@ static const char *find_mtad(char *buf, size_t size)
 {
 	if (mq.mtad)
 		return mq.mtad;
+	/* next to mailq as it was run, then next to the file it links to */
+	const char *slash0 = mq.argv0 ? strrchr(mq.argv0, '/') : NULL;
+	if (slash0) {
+		snprintf(buf, size, "%.*s/mtad", (int)(slash0 - mq.argv0), mq.argv0);
+		if (access(buf, X_OK) == 0)
+			return buf;
+	}
 	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n > 0) {

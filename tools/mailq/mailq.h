@@ -21,6 +21,7 @@ struct mq_opts {
 	int yes;		/* --yes */
 	const char *log_tag;	/* -L */
 	const char *mtad;	/* --mtad PATH */
+	const char *argv0;
 	time_t now;
 };
 extern struct mq_opts mq;

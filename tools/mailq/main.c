@@ -86,6 +86,7 @@ int main(int argc, char **argv)
 {
 	diag_init("mailq", DIAG_STDERR);
 	mq.log_tag = "mailq";
+	mq.argv0 = argv[0];
 	mq.oopts = xcalloc((size_t)argc + 1, sizeof(char *));
 	struct queue_select sel;
 	qsel_init(&sel);
