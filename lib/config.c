@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,8 +98,11 @@ static int parse_value(const struct conf_param *p, const char *text, struct conf
 			snprintf(err, errsize, "%s: \"%s\" is not a size", p->oname, text);
 			return -1;
 		}
-		if (*end == 'k' || *end == 'K') { n *= 1024; end++; }
-		else if (*end == 'm' || *end == 'M') { n *= 1024 * 1024; end++; }
+		long mult = 1;
+		if (*end == 'k' || *end == 'K') { mult = 1024; end++; }
+		else if (*end == 'm' || *end == 'M') { mult = 1024 * 1024; end++; }
+		/* saturate rather than overflow: the bounds check below rejects it */
+		n = n > LONG_MAX / mult ? LONG_MAX : n < LONG_MIN / mult ? LONG_MIN : n * mult;
 		if (*end) {
 			snprintf(err, errsize, "%s: \"%s\" is not a size", p->oname, text);
 			return -1;

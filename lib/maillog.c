@@ -68,10 +68,26 @@ static void write_file_line(const char *text)
 	sb_free(&sb);
 }
 
+/* log lines are one line: neutralise anything a client could inject */
+static void put_escaped(struct strbuf *sb, const char *text)
+{
+	for (const char *p = text; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c < ' ' || c == 127)
+			sb_printf(sb, "\\%03o", c);
+		else
+			sb_putc(sb, (char)c);
+	}
+}
+
 static void maillog_diag_hook(int prio, const char *msg)
 {
 	(void)prio;
-	write_file_line(msg);
+	struct strbuf sb;
+	sb_init(&sb);
+	put_escaped(&sb, msg);
+	write_file_line(sb.s);
+	sb_free(&sb);
 }
 
 static void emit(const char *qid, const char *text)
@@ -80,14 +96,7 @@ static void emit(const char *qid, const char *text)
 	sb_init(&sb);
 	if (qid)
 		sb_printf(&sb, "%s: ", qid);
-	/* log lines are one line: neutralise anything a client could inject */
-	for (const char *p = text; *p; p++) {
-		unsigned char c = (unsigned char)*p;
-		if (c < ' ' || c == 127)
-			sb_printf(&sb, "\\%03o", c);
-		else
-			sb_putc(&sb, (char)c);
-	}
+	put_escaped(&sb, text);
 	if (log_syslog)
 		syslog(LOG_INFO, "%s", sb.s);
 	write_file_line(sb.s);
