@@ -121,7 +121,7 @@ static int forward_ok(const char *name, const char *ip)
 	return ok;
 }
 
-void dns_check_chain(struct chain *c, const struct options *o)
+void dns_check_chain(struct hopchain *c, const struct options *o)
 {
 	for (size_t i = 0; i < c->n; i++) {
 		struct hop *h = &c->hops[i];

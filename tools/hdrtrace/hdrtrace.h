@@ -9,6 +9,7 @@
 #ifndef HDRTRACE_H
 #define HDRTRACE_H
 #include "header.h"
+#include "hopchain.h"
 #include "received.h"
 
 #include <stddef.h>
@@ -19,34 +20,6 @@
 #define HT_EXIT_VERDICT 1	/* at least one verdict */
 #define HT_EXIT_USAGE 64	/* EX_USAGE */
 #define HT_EXIT_NOINPUT 66	/* EX_NOINPUT: a file could not be read */
-
-struct dns_result {
-	int done;		/* lookups were made for this hop */
-	char *ptr;		/* live PTR of from_ip, or NULL */
-	int fwd_ok;		/* ptr resolves back to from_ip */
-	char *listed;		/* DNSBL zones listing from_ip, comma-separated */
-	char *error;		/* why lookups failed (timeout ...) */
-};
-
-struct hop {
-	struct received r;
-	int n;			/* 1 = origin */
-	int trusted_by;		/* the receiving host is one of ours */
-	int trusted_from;	/* the sending host (rDNS or IP) is one of ours */
-	int has_time;
-	time_t t;		/* UTC */
-	int zone_assumed;	/* no zone written: borrowed from a neighbour */
-	int has_delay;
-	long delay;		/* seconds since the hop below */
-	int has_total;
-	long total;		/* seconds since the oldest dated hop */
-	struct dns_result dns;
-};
-
-struct chain {
-	struct hop *hops;	/* origin first */
-	size_t n;
-};
 
 struct verdict {
 	const char *code;
@@ -62,11 +35,11 @@ struct message {
 	char *envelope_from;	/* mbox From_ line sender */
 	struct header_list hl;
 	char *message_id, *from, *subject, *date;
-	struct chain hops;
-	struct chain xrecv;
+	struct hopchain hops;
+	struct hopchain xrecv;
 	int has_returned;
 	struct header_list returned_hl;
-	struct chain returned;
+	struct hopchain returned;
 	int is_bounce;
 	const char *bounce_why;
 	int first_untrusted;	/* hop number, 0 if none */
@@ -96,19 +69,17 @@ int input_read(const char *path, message_fn fn, void *arg);
 /* chain.c */
 void message_load(struct message *m, const char *buf, size_t len);
 void message_free(struct message *m);
-void chain_build(struct chain *c, const struct header_list *hl, const char *name);
-void chain_free(struct chain *c);
 char *domain_of_addr(const char *addr);	/* lower-cased, or NULL */
 
 /* trust.c */
 int trust_add(const char *spec);	/* -1 if spec is not a domain/IP/CIDR */
 int trust_add_file(const char *path);	/* -1 with errno */
 int trust_explicit(void);		/* --trusted was given */
-void trust_implicit_from(const struct chain *c);
+void trust_implicit_from(const struct hopchain *c);
 const char *trust_describe(void);	/* for the output: "deer-run.com, 10.0.0.0/8" */
 int trust_host(const char *host);
 int trust_ip(const char *ip);
-void trust_mark(struct chain *c);
+void trust_mark(struct hopchain *c);
 const char *org_domain(const char *host, char *buf, size_t size);
 int ip_private(const char *ip);		/* private, loopback, link-local, CGN */
 int ip_loopback(const char *ip);
@@ -120,7 +91,7 @@ void verdict_add(struct message *m, const char *code, const char *severity, cons
 		 int hop, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 /* dns.c */
-void dns_check_chain(struct chain *c, const struct options *o);
+void dns_check_chain(struct hopchain *c, const struct options *o);
 
 /* out_text.c, out_json.c */
 void out_text(const struct message *m, const struct options *o, int multi);

@@ -161,7 +161,7 @@ static void hop_json(struct strbuf *o, const struct hop *h, int trust_known)
 	sb_putc(o, '}');
 }
 
-static void chain_json(struct strbuf *o, const struct chain *c, int trust_known)
+static void chain_json(struct strbuf *o, const struct hopchain *c, int trust_known)
 {
 	sb_putc(o, '[');
 	for (size_t i = 0; i < c->n; i++) {

@@ -104,7 +104,7 @@ static void pad(struct strbuf *o, const char *s, size_t w, int last)
 		sb_putc(o, ' ');
 }
 
-static void table(struct strbuf *o, const char *title, const struct chain *c, int first_untrusted,
+static void table(struct strbuf *o, const char *title, const struct hopchain *c, int first_untrusted,
 		  int color)
 {
 	if (c->n == 0)

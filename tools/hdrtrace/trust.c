@@ -279,7 +279,7 @@ const char *org_domain(const char *host, char *buf, size_t size)
 	return buf;
 }
 
-void trust_implicit_from(const struct chain *c)
+void trust_implicit_from(const struct hopchain *c)
 {
 	if (explicit_given)
 		return;
@@ -340,7 +340,7 @@ int ip_private(const char *ip)
 	return ip_loopback(ip);
 }
 
-void trust_mark(struct chain *c)
+void trust_mark(struct hopchain *c)
 {
 	for (size_t i = 0; i < c->n; i++) {
 		struct hop *h = &c->hops[i];

@@ -56,7 +56,7 @@ static int has_from(const struct received *r)
 
 static void first_untrusted(struct message *m)
 {
-	const struct chain *c = &m->hops;
+	const struct hopchain *c = &m->hops;
 	struct strbuf note;
 	sb_init(&note);
 	m->first_untrusted = 0;
@@ -201,7 +201,7 @@ static void check_helo(struct message *m, const struct hop *h, const char *chain
 	}
 }
 
-static void check_chain(struct message *m, struct chain *c, const char *chain,
+static void check_chain(struct message *m, struct hopchain *c, const char *chain,
 			const struct options *o)
 {
 	char hn[32];
@@ -292,7 +292,7 @@ static void check_backscatter(struct message *m)
 {
 	if (!m->is_bounce || !m->has_returned || m->returned.n == 0)
 		return;
-	const struct chain *c = &m->returned;
+	const struct hopchain *c = &m->returned;
 	for (size_t i = 0; i < c->n; i++) {
 		const struct hop *h = &c->hops[i];
 		if (h->trusted_by || (has_from(&h->r) && h->trusted_from))
