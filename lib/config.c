@@ -56,6 +56,21 @@ const struct conf_param conf_params[C_COUNT] = {
 	{ C_RETRY_FACTOR, "RetryFactor", "confWORK_TIME_FACTOR", CT_NUM, "90000", 0, 100000000, "priority added per try" },
 	{ C_MAX_CLIENTS_PER_LISTENER, "MaxClientsPerListener", "confMAX_CLIENTS", CT_NUM, "1000", 1, 100000,
 	  "sessions served at once (ours)" },
+	{ C_SMART_HOST, "SmartHost", "SMART_HOST", CT_STR, "", 0, 0,
+	  "send all non-local mail to this host ([host] skips MX; host:port ours)" },
+	{ C_MAIL_HUB, "MailHub", "MAIL_HUB", CT_STR, "", 0, 0, "send local mail to this host" },
+	{ C_MAILERTABLE, "MailerTable", "FEATURE(mailertable)", CT_STR, "", 0, 0,
+	  "map of domain -> mailer:host (\"hash /etc/mail/mailertable\")" },
+	{ C_MIME_FORMAT_ERRORS, "SendMimeErrors", "confMIME_FORMAT_ERRORS", CT_BOOL, "True", 0, 0,
+	  "DSNs as RFC 3464 multipart/report (False: plain text)" },
+	{ C_MSP_HOST, "MSPHost", "FEATURE(msp)", CT_STR, "", 0, 0,
+	  "MSP mode: submit over SMTP to this MTA (\"[127.0.0.1]\"; [host]:port ours)" },
+	{ C_TO_CONNECT, "Timeout.connect", "confTO_CONNECT", CT_DURATION, "5m", 1, 7 * DAY, "client: connect" },
+	{ C_TO_HELO, "Timeout.helo", "confTO_HELO", CT_DURATION, "5m", 1, 7 * DAY, "client: reply to EHLO/HELO" },
+	{ C_TO_MAIL, "Timeout.mail", "confTO_MAIL", CT_DURATION, "10m", 1, 7 * DAY, "client: reply to MAIL" },
+	{ C_TO_RCPT, "Timeout.rcpt", "confTO_RCPT", CT_DURATION, "1h", 1, 7 * DAY, "client: reply to RCPT" },
+	{ C_TO_DATAINIT, "Timeout.datainit", "confTO_DATAINIT", CT_DURATION, "5m", 1, 7 * DAY, "client: reply to DATA" },
+	{ C_TO_QUIT, "Timeout.quit", "confTO_QUIT", CT_DURATION, "2m", 1, 7 * DAY, "client: reply to QUIT" },
 };
 
 struct conf_value {

@@ -72,24 +72,31 @@ static res_state resolver(void)
 	return &res_state_buf;
 }
 
-/* Runs a query; fills the parsed message. */
+/* Runs a query and classifies the answer by its response code: no answer
+ * at all (no server reachable, timeout) is temporary, NXDOMAIN permanent. */
 static enum dns_status query(const char *name, int type, unsigned char *ans, int anslen,
 			     ns_msg *msg)
 {
 	res_state rs = resolver();
 	if (rs == NULL)
 		return DNS_ERROR;
-	int len = res_nquery(rs, name, ns_c_in, type, ans, anslen);
-	if (len < 0) {
-		switch (rs->res_h_errno) {
-		case HOST_NOT_FOUND: return DNS_NXDOMAIN;
-		case NO_DATA: return DNS_NODATA;
-		case TRY_AGAIN: return DNS_TEMPFAIL;
-		default: return DNS_TEMPFAIL;
-		}
-	}
+	unsigned char q[NS_PACKETSZ];
+	int qlen = res_nmkquery(rs, ns_o_query, name, ns_c_in, type, NULL, 0, NULL, q, sizeof(q));
+	if (qlen < 0)
+		return DNS_NXDOMAIN;	/* a name that cannot be put in a query does not exist */
+	int len = res_nsend(rs, q, qlen, ans, anslen);
+	if (len < 0)
+		return DNS_TEMPFAIL;
 	if (ns_initparse(ans, len, msg) < 0)
 		return DNS_ERROR;
+	switch (ns_msg_getflag(*msg, ns_f_rcode)) {
+	case ns_r_noerror:
+		break;
+	case ns_r_nxdomain:
+		return DNS_NXDOMAIN;
+	default:
+		return DNS_TEMPFAIL;	/* SERVFAIL, REFUSED, ... */
+	}
 	return ns_msg_count(*msg, ns_s_an) > 0 ? DNS_OK : DNS_NODATA;
 }
 

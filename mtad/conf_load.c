@@ -4,6 +4,7 @@
 #include "mtad.h"
 #include "config.h"
 #include "diag.h"
+#include "dns.h"
 #include "mc.h"
 #include "xalloc.h"
 
@@ -135,6 +136,22 @@ static int mc_apply(const struct mc_call *c, void *arg)
 		}
 		return 0;
 	}
+	if (strcmp(c->name, "FEATURE") == 0 && c->nargs >= 1) {
+		const char *f = c->args[0];
+		const char *farg = c->nargs > 1 && *c->args[1] ? c->args[1] : NULL;
+		int rc = 0;
+		if (strcmp(f, "mailertable") == 0)
+			rc = conf_set(C_MAILERTABLE, farg ? farg : "hash /etc/mail/mailertable", err, sizeof(err));
+		else if (strcmp(f, "msp") == 0)
+			rc = conf_set(C_MSP_HOST, farg ? farg : "[127.0.0.1]", err, sizeof(err));
+		else
+			return warn_unsupported(c, "feature");
+		if (rc < 0) {
+			msg_error("%s:%d: FEATURE(`%s'): %s", c->file, c->line, f, err);
+			return -1;
+		}
+		return 0;
+	}
 	if (strncmp(c->name, "LOCAL_RULE", 10) == 0 || strcmp(c->name, "LOCAL_CONFIG") == 0 ||
 	    strcmp(c->name, "LOCAL_NET_CONFIG") == 0) {
 		msg_error("%s:%d: unsupported %s: rewriting rules and raw .cf text are not "
@@ -244,6 +261,10 @@ int conf_load(const char *mc_path, char **oopts, size_t noopts)
 			msg_error("-O %s", err);
 			return -1;
 		}
+	}
+	if (dns_set_server(conf_str(C_RESOLVER)) < 0) {
+		msg_error("Resolver=%s: expected an IPv4 address, optionally with :port", conf_str(C_RESOLVER));
+		return -1;
 	}
 	find_hostname();
 	set_clear(&local_domains);

@@ -52,6 +52,7 @@ static char **pending;		/* queued IDs waiting for a runner */
 static size_t npending;
 static int nrunners;
 static int stopping;
+static int restarting;
 
 static void queued(const char *qid)
 {
@@ -286,7 +287,7 @@ static void start_runner(int full_run)
 		child_detach();
 		const char *qdir = conf_str(C_QUEUE_DIR);
 		if (full_run) {
-			queue_run(qdir, 0);
+			queue_run(qdir, 0, NULL, 1);
 		} else {
 			for (size_t i = 0; i < take; i++)
 				deliver_message(qdir, pending[i]);
@@ -316,8 +317,8 @@ static void handle_signals(void)
 			stopping = 1;
 			break;
 		case SIGHUP:
-			maillog(NULL, "SIGHUP: restart with the new configuration is not supported; "
-				"stop and start mtad to apply changes");
+			restarting = 1;
+			stopping = 1;
 			break;
 		default:
 			break;
@@ -340,7 +341,7 @@ static int write_pidfile(void)
 	return 0;
 }
 
-int daemon_run(int background, long queue_interval)
+int daemon_run(int background, long queue_interval, char **argv)
 {
 	for (size_t i = 0; i < conf_list_count(C_DAEMON_PORT_OPTIONS); i++)
 		if (open_listener(conf_list_get(C_DAEMON_PORT_OPTIONS, i)) < 0)
@@ -423,6 +424,20 @@ int daemon_run(int background, long queue_interval)
 	while (conns) {
 		smtpd_eof(conns->s, 0);
 		conn_close(conns);
+	}
+	if (restarting) {
+		/* SIGHUP: as sendmail, start again from the top with the same
+		 * command line, so the configuration is read anew.  Listeners are
+		 * closed above; the pid stays the same. */
+		maillog(NULL, "restarting %s due to signal", "/proc/self/exe");
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		close(sigfd);
+		close(epfd);
+		execv("/proc/self/exe", argv);
+		msg_error("cannot restart: %s; exiting", strerror(errno));
+		return EX_OSERR;
 	}
 	maillog(NULL, "stopping daemon, reason=signal");
 	const char *pidf = conf_str(C_PID_FILE);

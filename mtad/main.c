@@ -4,6 +4,7 @@
 #include "config.h"
 #include "diag.h"
 #include "maillog.h"
+#include "queue_select.h"
 #include "timefmt.h"
 #include "xalloc.h"
 
@@ -23,6 +24,9 @@ static const char usage_text[] =
 "  -bp            list the queue (as mailq)\n"
 "  -bC            check the configuration and exit (ours)\n"
 "  -q[time]       run the queue once, or every time (with -bd/-bD), e.g. -q30m\n"
+"  -qR/-qS/-qI[!]sub  run only messages whose recipient/sender/ID contains sub\n"
+"  -qQ[sub]       run held (quarantined) messages\n"
+"  -qf            run the queue once in the foreground\n"
 "  -d0.1          print the version and the system identity\n"
 "Flags:\n"
 "  -C file        read this .mc configuration instead of the built-in one\n"
@@ -54,6 +58,8 @@ int main(int argc, char **argv)
 	char mode = strcmp(base, "mailq") == 0 ? 'p' : strcmp(base, "newaliases") == 0 ? 'i' : 'm';
 	int extract_t = 0, ignore_dots = 0, queue_once = 0, check_only = 0, identity = 0;
 	long queue_interval = 0;
+	struct queue_select sel;
+	qsel_init(&sel);
 	const char *from = NULL, *fullname = NULL;
 	char **oopts = xcalloc((size_t)argc + 1, sizeof(char *));
 	size_t noopts = 0;
@@ -86,8 +92,14 @@ int main(int argc, char **argv)
 		case 'q':
 			if (a[2] == '\0') {
 				queue_once = 1;
-			} else if (strchr("RSIQ!f", a[2])) {
-				/* selectors and -qf: the full forms come with the queue tools */
+			} else if (a[2] == 'f' && a[3] == '\0') {
+				queue_once = 1;		/* -qf: in the foreground, as -q is */
+			} else if (strchr("RSIQ!", a[2])) {
+				char err[256];
+				if (qsel_parse_q(&sel, a + 2, err, sizeof(err)) < 0) {
+					fprintf(stderr, "mtad: %s: %s\n", a, err);
+					return EX_USAGE;
+				}
 				queue_once = 1;
 			} else {
 				queue_interval = time_parse_duration(a + 2, 'm');
@@ -162,7 +174,7 @@ int main(int argc, char **argv)
 	switch (mode) {
 	case 'd':
 	case 'D':
-		return daemon_run(mode == 'd', queue_interval);
+		return daemon_run(mode == 'd', queue_interval, argv);
 	case 's':
 		return submit_bs();
 	case 'p':
@@ -177,7 +189,7 @@ int main(int argc, char **argv)
 		break;
 	}
 	if (queue_once)
-		return queue_run(qdir, G.verbose) < 0 ? EX_OSFILE : 0;
+		return queue_run(qdir, G.verbose, &sel, 0) < 0 ? EX_OSFILE : 0;
 	if (i >= argc && !extract_t) {
 		fprintf(stderr, "mtad: no recipients given (name them, or use -t; --help lists modes)\n");
 		return EX_USAGE;

@@ -84,12 +84,20 @@ struct msg_meta {
  * submissions) when missing.  Returns the Message-Id value. */
 const char *msg_complete_headers(struct header_list *hl, const char *qid, const struct msg_meta *m);
 
+/* mailertable.c: fills r from the mailertable when it has an entry for
+ * domain or a parent domain (".parent"), or the "." default; 0 if none. */
+struct route;
+int mailertable_route(const char *domain, struct route *r);
+
 /* deliver.c */
 enum deliver_result { DELIVER_DONE, DELIVER_DEFERRED, DELIVER_LOCKED, DELIVER_ERROR };
 enum deliver_result deliver_message(const char *qdir, const char *qid);
 
-/* queue_run.c */
-int queue_run(const char *qdir, int verbose);
+/* queue_run.c: one pass over the queue; sel (NULL: everything) picks
+ * messages as -qR/-qS/-qI do; honour_age skips messages tried less than
+ * MinQueueAge ago (periodic runs; an explicit -q flushes). */
+struct queue_select;
+int queue_run(const char *qdir, int verbose, const struct queue_select *sel, int honour_age);
 
 /* printqueue.c */
 int print_queue(const char *qdir);
@@ -111,7 +119,7 @@ void smtpd_greet(struct smtpd_session *s);
 extern void (*smtpd_queued_hook)(const char *qid);
 
 /* daemon.c */
-int daemon_run(int background, long queue_interval);
+int daemon_run(int background, long queue_interval, char **argv);
 
 /* submit.c */
 int submit_bs(void);

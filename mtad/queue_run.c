@@ -1,7 +1,10 @@
 /* queue_run: one pass over the queue (-q), delivering every message that
  * is not locked by another runner. */
 #include "mtad.h"
+#include "config.h"
 #include "diag.h"
+#include "queue_select.h"
+#include <time.h>
 #include "xalloc.h"
 
 #include <stdio.h>
@@ -20,12 +23,33 @@ static void collect(const char *qid, void *arg)
 	l->ids[l->n++] = xstrdup(qid);
 }
 
+/* Selection (-qR/-qS/-qI...) and MinQueueAge: a message tried less than
+ * min_age ago waits for a later run. */
+static int wanted(const char *qdir, const char *qid, const struct queue_select *sel, long min_age,
+		  time_t now)
+{
+	if ((sel == NULL || qsel_empty(sel)) && min_age <= 0)
+		return 1;
+	if (sel && qsel_id_only(sel) && min_age <= 0)
+		return qsel_match(sel, qid, NULL, now);
+	char path[2048], err[512];
+	qf_path(path, sizeof(path), qdir, 'q', qid);
+	struct qf_env env;
+	qf_env_init(&env);
+	int ok = qf_read(path, &env, err, sizeof(err)) == 0;
+	int yes = sel ? qsel_match(sel, qid, ok ? &env : NULL, now) : 1;
+	if (yes && ok && min_age > 0 && env.ktime > 0 && now - env.ktime < min_age)
+		yes = 0;
+	qf_env_free(&env);
+	return yes;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int queue_run(const char *qdir, int verbose)
+int queue_run(const char *qdir, int verbose, const struct queue_select *sel, int honour_age)
 {
 	struct idlist l = { NULL, 0 };
 	if (qf_scan(qdir, collect, &l) < 0) {
@@ -33,6 +57,17 @@ int queue_run(const char *qdir, int verbose)
 		return -1;
 	}
 	qsort(l.ids, l.n, sizeof(char *), cmp_str);	/* IDs sort by age */
+	size_t keep = 0;
+	time_t now = time(NULL);
+	long min_age = conf_num(C_MIN_QUEUE_AGE);
+	for (size_t i = 0; i < l.n; i++) {
+		if (!wanted(qdir, l.ids[i], sel, honour_age ? min_age : 0, now)) {
+			free(l.ids[i]);
+			continue;
+		}
+		l.ids[keep++] = l.ids[i];
+	}
+	l.n = keep;
 	for (size_t i = 0; i < l.n; i++) {
 		if (verbose) {
 			char path[2048];

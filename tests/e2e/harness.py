@@ -81,6 +81,8 @@ class Mtad:
             "define(`confMAILBOX_DIR', `%s')dnl\n"
             "define(`confLOCAL_USER_FILE', `%s')dnl\n"
             "define(`confPID_FILE', `%s')dnl\n"
+            "dnl no test asks the machine's resolver: remote domains defer\n"
+            "define(`confRESOLVER', `127.0.0.1:1')dnl\n"
             "DAEMON_OPTIONS(`Port=0, Addr=%s, Name=%s')dnl\n"
             "%s"
         ) % (self.hostname, self.queue, self.mspqueue, self.logfile, self.maildir,

@@ -100,7 +100,7 @@ class TestListing(MailqCase):
         r = self.m.run("-q", env=ENV)           # a real queue run: local mail delivered
         self.assertEqual(r.returncode, 0, r.stderr)
         p = self.mailq()
-        why = "         (Deferred: remote delivery to %s not available)"
+        why = "         (Deferred: host map: lookup (%s): deferred)"
         want = self.listing(self.m.queue,
                             self.entry(b, "<root@mx.test.example>", ["friend@remote.example"],
                                        extra=[why % "remote.example"]),
@@ -209,7 +209,7 @@ class TestSelection(MailqCase):
         a, b, c = self.three()
         self.m.run("-q", env=ENV)
         self.assertEqual(self.ids("--reason", "dead\\.example"), [c])
-        self.assertEqual(self.ids("--reason", "^Deferred: remote"), [b, c])
+        self.assertEqual(self.ids("--reason", "^Deferred: host map"), [b, c])
         self.assertEqual(self.ids("--reason", "refused"), [])
 
     def test_held_selection(self):
@@ -255,7 +255,7 @@ class TestOutputs(MailqCase):
         self.assertEqual(ob["status"], "deferred")
         self.assertEqual(ob["mark"], " ")
         self.assertFalse(ob["held"])
-        self.assertEqual(ob["reason"], "Deferred: remote delivery to remote.example not available")
+        self.assertEqual(ob["reason"], "Deferred: host map: lookup (remote.example): deferred")
         self.assertEqual(ob["queue"], self.m.queue)
         k = int(re.search(r"^K(\d+)$", self.qf(b), re.M).group(1))
         self.assertEqual(ob["last_attempt"], k)
@@ -369,8 +369,8 @@ class TestActions(MailqCase):
         self.assertEqual(self.m.mbox("carol"), b"")
         self.assertEqual(self.m.queue_files(), sorted("qf" + x for x in (b, c, d)))
         p = self.mailq("-qRremote", "--flush")
-        self.assertEqual(p.stdout, "%s: still queued (Deferred: remote delivery to "
-                                   "remote.example not available)\n" % b)
+        self.assertEqual(p.stdout, "%s: still queued (Deferred: host map: lookup "
+                                   "(remote.example): deferred)\n" % b)
         self.assertIn(b"Subject: x", self.m.mbox("bob"))     # its local recipient
         self.assertEqual(self.m.mbox("carol"), b"")
 

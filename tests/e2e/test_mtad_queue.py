@@ -85,13 +85,14 @@ class QueueDurability(MtadTestCase):
     def test_deferred_remote_recipient_shows_reason(self):
         m = self.new_mtad()
         qid = send(m, ["friend@elsewhere.example"], "Subject: r\r\n\r\nx\r\n.\r\n")
-        m.wait_log(qid + r": to=<friend@elsewhere\.example>.*mailer=esmtp.*dsn=4\.4\.0, stat=Deferred: ")
-        wait_for(lambda: "(Deferred: remote delivery to elsewhere.example not available)" in m.run("-bp").stdout,
+        m.wait_log(qid + r": to=<friend@elsewhere\.example>, delay=.*, mailer=esmtp, pri=\d+, "
+                         r"dsn=4\.4\.3, stat=Deferred: host map: lookup \(elsewhere\.example\): deferred$")
+        wait_for(lambda: "(Deferred: host map: lookup (elsewhere.example): deferred)" in m.run("-bp").stdout,
                  what="-bp deferral text")
         with open(os.path.join(m.queue, "qf" + qid)) as f:
             text = f.read()
         self.assertIn("\nN1\n", text)
-        self.assertIn("\nMDeferred: remote delivery to elsewhere.example not available\n", text)
+        self.assertIn("\nMDeferred: host map: lookup (elsewhere.example): deferred\n", text)
 
     def test_corrupt_queue_file_is_set_aside(self):
         m = self.new_mtad(mc_extra=QUEUE_ONLY)
@@ -243,11 +244,11 @@ class Configuration(MtadTestCase):
         self.assertIn("%s:2: unterminated argument list of DAEMON_OPTIONS()" % p, r.stderr)
 
     def test_unknown_define_warns_and_rulesets_refused(self):
-        p = self.mc("define(`confNO_SUCH_THING', `1')dnl\nFEATURE(`mailertable')dnl\n")
+        p = self.mc("define(`confNO_SUCH_THING', `1')dnl\nFEATURE(`no_such_feature')dnl\n")
         r = self.run_mtad("-C", p, "-bC")
         self.assertEqual(r.returncode, 0)
         self.assertIn(":1: unknown or unsupported define `confNO_SUCH_THING' (ignored)", r.stderr)
-        self.assertIn(":2: unsupported FEATURE(`mailertable') (ignored)", r.stderr)
+        self.assertIn(":2: unsupported FEATURE(`no_such_feature') (ignored)", r.stderr)
         p = self.mc("LOCAL_RULESETS\nSLocal_check_rcpt\n")
         r = self.run_mtad("-C", p, "-bC")
         self.assertEqual(r.returncode, 78)

@@ -1,0 +1,34 @@
+/* deliver_int: what deliver.c shares with the mailers (deliver_smtp.c) and
+ * the DSN writer (dsn.c). */
+#ifndef DELIVER_INT_H
+#define DELIVER_INT_H
+#include "mtad.h"
+#include "route.h"
+
+enum rcpt_result { R_SENT, R_DEFER, R_FAIL };
+
+struct rcpt_outcome {
+	enum rcpt_result result;
+	char dsn[16];		/* "2.0.0", "4.4.1", "5.1.1" */
+	char stat[1024];	/* the stat= text */
+	char relay[300];	/* the relay= text, "" for local */
+	char mailer[16];
+	char remote_mta[256];	/* for DSNs: the host that answered */
+	char diag[600];		/* for DSNs: "550 5.1.1 <x>... User unknown" */
+};
+
+/* The message as SMTP sends it: headers from qf, a blank line, df. */
+int deliver_message_text(const struct qf_env *env, int df_fd, struct strbuf *out);
+
+/* Delivers env->rcpts[idx[0..n)] (all routed to r) over SMTP. */
+void deliver_smtp_group(const struct qf_env *env, int df_fd, const struct route *r,
+			const size_t *idx, size_t n, struct rcpt_outcome *out);
+
+/* Queues a DSN for the recipients whose outcome is R_FAIL (failed=1) or
+ * R_DEFER (failed=0: a delay warning).  Returns 0 with the child's ID, or
+ * -1 (logged).  A DSN of a message with the null sender goes to postmaster;
+ * a failed DSN to postmaster is only logged (no loop). */
+int dsn_queue(const struct qf_env *env, const struct rcpt_outcome *outcomes, int failed,
+	      char *child_qid, size_t child_size);
+
+#endif

@@ -1,0 +1,317 @@
+/* deliver_smtp: the esmtp/smtp/relay mailers: next hops from the route
+ * (MX records in preference order, or the host itself for [host]), one
+ * connection per host for all recipients routed there, through the shared
+ * client in lib/smtp_client. */
+#include "deliver_int.h"
+#include "addr.h"
+#include "config.h"
+#include "dns.h"
+#include "smtp_client.h"
+#include "xalloc.h"
+#include <strings.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_HOPS 16
+
+struct hop {
+	char name[DNS_NAME_MAX];	/* as shown in relay=: "mx.example." or "[1.2.3.4]" */
+	char addr[64];
+};
+
+static void transcript(void *arg, enum smtp_dir dir, const char *data, size_t len)
+{
+	(void)arg;
+	if (dir == SMTP_DIR_SEND) {
+		while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+			len--;
+		/* the message itself is not echoed, only commands */
+		if (memchr(data, '\n', len))
+			return;
+		printf(">>> %.*s\n", (int)len, data);
+	} else if (dir == SMTP_DIR_RECV) {
+		printf("%.*s\n", (int)len, data);
+	}
+	fflush(stdout);
+}
+
+static int is_ip_literal(const char *h)
+{
+	unsigned char buf[16];
+	return inet_pton(AF_INET, h, buf) == 1 || inet_pton(AF_INET6, h, buf) == 1;
+}
+
+static void add_addrs(const char *host, int mx_name, struct hop *hops, size_t *nh)
+{
+	if (is_ip_literal(host)) {
+		snprintf(hops[*nh].name, sizeof(hops[*nh].name), "[%s]", host);
+		snprintf(hops[*nh].addr, sizeof(hops[*nh].addr), "%s", host);
+		(*nh)++;
+		return;
+	}
+	struct sockaddr_storage ss[8];
+	size_t n = 0;
+	if (dns_addrs(host, ss, 8, &n) != DNS_OK)
+		return;
+	for (size_t i = 0; i < n && *nh < MAX_HOPS; i++) {
+		char ip[64];
+		if (ss[i].ss_family == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss[i])->sin_addr, ip, sizeof(ip));
+		else
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss[i])->sin6_addr, ip, sizeof(ip));
+		snprintf(hops[*nh].name, sizeof(hops[*nh].name), mx_name ? "%s." : "[%s]", host);
+		snprintf(hops[*nh].addr, sizeof(hops[*nh].addr), "%s", ip);
+		(*nh)++;
+	}
+}
+
+/* Fills the next hops; returns R_SENT when there are some, or the failure. */
+static enum rcpt_result next_hops(const struct route *r, struct hop *hops, size_t *nh,
+				  char *why, size_t whysize, char *dsn)
+{
+	*nh = 0;
+	if (r->no_mx) {
+		add_addrs(r->host, 0, hops, nh);
+		if (*nh == 0) {
+			snprintf(why, whysize, "Deferred: Name server: %s: host name lookup failure", r->host);
+			snprintf(dsn, 16, "4.4.3");
+			return R_DEFER;
+		}
+		return R_SENT;
+	}
+	struct dns_mx mx[MAX_HOPS];
+	size_t nmx = 0;
+	int null_mx = 0;
+	enum dns_status st = dns_mx(r->host, mx, MAX_HOPS, &nmx, &null_mx);
+	if (st == DNS_OK && null_mx) {
+		snprintf(why, whysize, "%s does not accept mail (null MX)", r->host);
+		snprintf(dsn, 16, "5.1.10");
+		return R_FAIL;
+	}
+	if (st == DNS_NXDOMAIN) {
+		snprintf(why, whysize, "Host unknown (Name server: %s: host not found)", r->host);
+		snprintf(dsn, 16, "5.1.2");
+		return R_FAIL;
+	}
+	if (st == DNS_TEMPFAIL || st == DNS_ERROR) {
+		snprintf(why, whysize, "Deferred: host map: lookup (%s): deferred", r->host);
+		snprintf(dsn, 16, "4.4.3");
+		return R_DEFER;
+	}
+	if (st == DNS_NODATA) {		/* no MX: the domain's own addresses */
+		snprintf(mx[0].host, sizeof(mx[0].host), "%s", r->host);
+		nmx = 1;
+	}
+	for (size_t i = 0; i < nmx && *nh < MAX_HOPS; i++)
+		add_addrs(mx[i].host, 1, hops, nh);
+	if (*nh == 0) {
+		snprintf(why, whysize, "Deferred: Name server: %s: host name lookup failure", r->host);
+		snprintf(dsn, 16, "4.4.3");
+		return R_DEFER;
+	}
+	return R_SENT;
+}
+
+static void timeouts_from_config(struct smtp_timeouts *t)
+{
+	smtp_timeouts_rfc5321(t);
+	t->connect = (int)conf_num(C_TO_CONNECT) * 1000;
+	t->greeting = (int)conf_num(C_TO_INITIAL) * 1000;
+	t->helo = (int)conf_num(C_TO_HELO) * 1000;
+	t->mail = (int)conf_num(C_TO_MAIL) * 1000;
+	t->rcpt = (int)conf_num(C_TO_RCPT) * 1000;
+	t->data_init = (int)conf_num(C_TO_DATAINIT) * 1000;
+	t->data_block = (int)conf_num(C_TO_DATABLOCK) * 1000;
+	t->data_term = (int)conf_num(C_TO_DATAFINAL) * 1000;
+	t->other = (int)conf_num(C_TO_QUIT) * 1000;
+}
+
+/* Reply text without the code: "2.0.0 ID Message accepted" -> kept whole
+ * after the code, as sendmail puts it in stat=Sent (...). */
+static void reply_text(const struct smtp_reply *rep, char *buf, size_t size)
+{
+	const char *t = rep->text.s ? rep->text.s : "";
+	const char *nl = strchr(t, '\n');
+	size_t len = nl ? (size_t)(nl - t) : strlen(t);
+	size_t esc = smtp_esc_parse(t, NULL, 0);
+	if (esc && esc < len && t[esc] == ' ')
+		snprintf(buf, size, "%.*s", (int)(len - esc - 1), t + esc + 1);
+	else
+		snprintf(buf, size, "%.*s", (int)len, t);
+}
+
+static void set_outcome(struct rcpt_outcome *o, enum rcpt_result res, const struct smtp_reply *rep,
+			const struct hop *h, const char *mailer)
+{
+	char text[800];
+	reply_text(rep, text, sizeof(text));
+	o->result = res;
+	snprintf(o->mailer, sizeof(o->mailer), "%s", mailer);
+	snprintf(o->relay, sizeof(o->relay), "%s [%s]", h->name, h->addr);
+	snprintf(o->remote_mta, sizeof(o->remote_mta), "%s", h->name);
+	snprintf(o->diag, sizeof(o->diag), "%d %s%s%s", rep->code, rep->esc, rep->esc[0] ? " " : "", text);
+	if (rep->esc[0])
+		snprintf(o->dsn, sizeof(o->dsn), "%s", rep->esc);
+	else
+		snprintf(o->dsn, sizeof(o->dsn), "%d.0.0", rep->code / 100);
+	if (res == R_SENT)
+		snprintf(o->stat, sizeof(o->stat), "Sent (%s)", text);
+	else if (res == R_DEFER)
+		snprintf(o->stat, sizeof(o->stat), "Deferred: %d %s%s%s", rep->code, rep->esc,
+			 rep->esc[0] ? " " : "", text);
+	else
+		snprintf(o->stat, sizeof(o->stat), "%s", text);
+}
+
+void deliver_smtp_group(const struct qf_env *env, int df_fd, const struct route *r,
+			const size_t *idx, size_t n, struct rcpt_outcome *out)
+{
+	struct hop hops[MAX_HOPS];
+	size_t nh = 0;
+	char why[600], dsn[16] = "4.0.0";
+	for (size_t i = 0; i < n; i++) {
+		memset(&out[i], 0, sizeof(out[i]));
+		snprintf(out[i].mailer, sizeof(out[i].mailer), "%s", r->mailer);
+	}
+	enum rcpt_result hr = next_hops(r, hops, &nh, why, sizeof(why), dsn);
+	if (hr != R_SENT) {
+		for (size_t i = 0; i < n; i++) {
+			out[i].result = hr;
+			snprintf(out[i].dsn, sizeof(out[i].dsn), "%s", dsn);
+			snprintf(out[i].stat, sizeof(out[i].stat), "%s", why);
+			snprintf(out[i].diag, sizeof(out[i].diag), "%s", why);
+		}
+		return;
+	}
+	struct strbuf body;
+	sb_init(&body);
+	if (deliver_message_text(env, df_fd, &body) < 0) {
+		for (size_t i = 0; i < n; i++) {
+			out[i].result = R_DEFER;
+			snprintf(out[i].dsn, sizeof(out[i].dsn), "4.3.0");
+			snprintf(out[i].stat, sizeof(out[i].stat), "Deferred: cannot read the data file");
+		}
+		sb_free(&body);
+		return;
+	}
+	char sender[ADDR_MAXLEN + 3];
+	size_t sl = strlen(env->sender);
+	if (sl >= 2 && env->sender[0] == '<' && env->sender[sl - 1] == '>')
+		snprintf(sender, sizeof(sender), "%.*s", (int)(sl - 2), env->sender + 1);
+	else
+		snprintf(sender, sizeof(sender), "%s", env->sender);
+	const char **rcpts = xcalloc(n, sizeof(char *));
+	char **bare = xcalloc(n, sizeof(char *));
+	for (size_t i = 0; i < n; i++) {
+		const char *a = env->rcpts[idx[i]].addr;
+		size_t al = strlen(a);
+		bare[i] = (al >= 2 && a[0] == '<' && a[al - 1] == '>') ? xstrndup(a + 1, al - 2) : xstrdup(a);
+		rcpts[i] = bare[i];
+	}
+	char params[64];
+	snprintf(params, sizeof(params), "SIZE=%zu%s", body.len,
+		 env->bodytype && strcasecmp(env->bodytype, "8BITMIME") == 0 ? " BODY=8BITMIME" : "");
+	char port[8];
+	snprintf(port, sizeof(port), "%d", r->port);
+	struct smtp_timeouts t;
+	timeouts_from_config(&t);
+	snprintf(why, sizeof(why), "Deferred: no usable address for %s", r->host);
+	int done = 0;
+	for (size_t h = 0; h < nh && !done; h++) {
+		struct smtp_client c;
+		smtp_client_init(&c, &t);
+		if (G.verbose) {
+			printf("%s... Connecting to %s via %s...\n", rcpts[0], hops[h].name, r->mailer);
+			smtp_client_set_transcript(&c, transcript, NULL);
+		}
+		enum smtp_result res = smtp_connect(&c, hops[h].addr, port, NULL, AF_UNSPEC);
+		if (res != SMTP_OK) {
+			snprintf(why, sizeof(why), "Deferred: Connection refused by %s", hops[h].name);
+			smtp_client_free(&c);
+			continue;
+		}
+		res = smtp_greeting(&c);
+		if (res == SMTP_OK)
+			res = smtp_ehlo(&c, G.hostname);
+		if (res != SMTP_OK) {
+			if (c.reply.code)
+				snprintf(why, sizeof(why), "Deferred: %d %s", c.reply.code, c.reply.text.s);
+			else
+				snprintf(why, sizeof(why), "Deferred: %s with %s", c.err.s[0] ? c.err.s : "Connection lost",
+					 hops[h].name);
+			smtp_client_free(&c);
+			continue;
+		}
+		enum smtp_result *rr = xcalloc(n, sizeof(*rr));
+		struct smtp_reply *rreply = xcalloc(n, sizeof(*rreply));
+		struct smtp_reply mail_reply, data_reply;
+		smtp_reply_init(&mail_reply);
+		smtp_reply_init(&data_reply);
+		for (size_t i = 0; i < n; i++)
+			smtp_reply_init(&rreply[i]);
+		struct smtp_msg m = { .sender = sender, .mail_params = params, .rcpts = rcpts, .nrcpts = n,
+				      .body = body.s, .len = body.len, .pipeline = 1,
+				      .mail_reply = &mail_reply, .data_reply = &data_reply };
+		const char *phase = NULL;
+		res = smtp_send_message(&c, &m, rr, rreply, &phase);
+		int is_rcpt = phase && strcmp(phase, "rcpt") == 0;
+		if (res == SMTP_IOERR && mail_reply.code == 0) {
+			/* lost before anything was decided: the next host may do better */
+			snprintf(why, sizeof(why), "Deferred: %s with %s", c.err.s[0] ? c.err.s : "Connection lost",
+				 hops[h].name);
+		} else if (res == SMTP_OK) {
+			for (size_t i = 0; i < n; i++) {
+				if (rr[i] == SMTP_OK)
+					set_outcome(&out[i], R_SENT, &c.reply, &hops[h], r->mailer);
+				else
+					set_outcome(&out[i], smtp_result_is_perm(rr[i]) ? R_FAIL : R_DEFER,
+						    &rreply[i], &hops[h], r->mailer);
+			}
+			done = 1;
+		} else if (res == SMTP_IOERR || res == SMTP_PROTO) {
+			for (size_t i = 0; i < n; i++) {
+				out[i].result = R_DEFER;
+				snprintf(out[i].dsn, sizeof(out[i].dsn), "4.4.2");
+				snprintf(out[i].stat, sizeof(out[i].stat), "Deferred: %s with %s",
+					 c.err.s[0] ? c.err.s : "Connection lost", hops[h].name);
+				snprintf(out[i].relay, sizeof(out[i].relay), "%s [%s]", hops[h].name, hops[h].addr);
+			}
+			done = 1;
+		} else {
+			for (size_t i = 0; i < n; i++) {
+				const struct smtp_reply *which = is_rcpt ? &rreply[i] : &c.reply;
+				enum smtp_result ri = is_rcpt ? rr[i] : res;
+				set_outcome(&out[i], smtp_result_is_perm(ri) ? R_FAIL : R_DEFER, which,
+					    &hops[h], r->mailer);
+			}
+			done = 1;
+		}
+		if (c.fd >= 0 && res != SMTP_IOERR)
+			smtp_quit(&c);
+		for (size_t i = 0; i < n; i++)
+			smtp_reply_free(&rreply[i]);
+		smtp_reply_free(&mail_reply);
+		smtp_reply_free(&data_reply);
+		free(rreply);
+		free(rr);
+		smtp_client_free(&c);
+	}
+	if (!done) {
+		for (size_t i = 0; i < n; i++) {
+			out[i].result = R_DEFER;
+			snprintf(out[i].dsn, sizeof(out[i].dsn), "4.4.1");
+			snprintf(out[i].stat, sizeof(out[i].stat), "%s", why);
+			snprintf(out[i].diag, sizeof(out[i].diag), "%s", why);
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		free(bare[i]);
+	free(bare);
+	free(rcpts);
+	sb_free(&body);
+}

@@ -1,0 +1,66 @@
+/* mailertable: sendmail's FEATURE(`mailertable'): "domain mailer:host"
+ * entries looked up for the domain, then for each parent as ".parent",
+ * then "." as the default.  Values: "esmtp:[10.1.1.10]", "relay:host",
+ * "smtp:host:2526" (port: ours), "local:", "error:5.7.1:550 text".
+ * The map is opened once and lib/map reopens it when the file changes. */
+#include "mtad.h"
+#include "config.h"
+#include "diag.h"
+#include "map.h"
+#include "route.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct map *table;
+static char table_spec[1100];
+
+static struct map *mailertable(void)
+{
+	const char *spec = conf_str(C_MAILERTABLE);
+	if (!*spec)
+		return NULL;
+	if (table && strcmp(spec, table_spec) == 0)
+		return table;
+	if (table)
+		map_close(table);
+	char err[512];
+	table = map_open(spec, err, sizeof(err));
+	if (table == NULL)
+		msg_warn("mailertable: %s", err);
+	snprintf(table_spec, sizeof(table_spec), "%s", spec);
+	return table;
+}
+
+static int try_key(struct map *m, const char *key, const char *domain, struct route *r)
+{
+	char *value = NULL, err[512];
+	int rc = map_lookup(m, key, &value, err, sizeof(err));
+	if (rc == MAP_TEMPFAIL) {
+		msg_warn("mailertable lookup of %s: %s", key, err);
+		return 0;
+	}
+	if (rc != MAP_FOUND)
+		return 0;
+	int ok = route_parse_spec(value, "esmtp", r) == 0;
+	if (!ok)
+		msg_warn("mailertable: bad entry for %s: \"%s\" (expected mailer:host)", key, value);
+	if (ok && r->kind == ROUTE_SMTP && r->host[0] == '\0')
+		snprintf(r->host, sizeof(r->host), "%s", domain);
+	free(value);
+	return ok;
+}
+
+int mailertable_route(const char *domain, struct route *r)
+{
+	struct map *m = mailertable();
+	if (m == NULL || domain == NULL)
+		return 0;
+	if (try_key(m, domain, domain, r))
+		return 1;
+	for (const char *p = strchr(domain, '.'); p; p = strchr(p + 1, '.'))
+		if (try_key(m, p, domain, r))
+			return 1;
+	return try_key(m, ".", domain, r);
+}
