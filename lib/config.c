@@ -71,6 +71,10 @@ const struct conf_param conf_params[C_COUNT] = {
 	{ C_TO_RCPT, "Timeout.rcpt", "confTO_RCPT", CT_DURATION, "1h", 1, 7 * DAY, "client: reply to RCPT" },
 	{ C_TO_DATAINIT, "Timeout.datainit", "confTO_DATAINIT", CT_DURATION, "5m", 1, 7 * DAY, "client: reply to DATA" },
 	{ C_TO_QUIT, "Timeout.quit", "confTO_QUIT", CT_DURATION, "2m", 1, 7 * DAY, "client: reply to QUIT" },
+	{ C_ESMTP_MAILER_ARGS, "EsmtpMailerArgs", "ESMTP_MAILER_ARGS", CT_STR, "TCP $h", 0, 0,
+	  "smtp/esmtp mailers: \"TCP $h [port]\"" },
+	{ C_RELAY_MAILER_ARGS, "RelayMailerArgs", "RELAY_MAILER_ARGS", CT_STR, "TCP $h", 0, 0,
+	  "relay mailer: \"TCP $h [port]\"" },
 };
 
 struct conf_value {

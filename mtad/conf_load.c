@@ -279,6 +279,11 @@ int conf_load(const char *mc_path, char **oopts, size_t noopts)
 	return 0;
 }
 
+const char *mtad_queue_dir(void)
+{
+	return conf_str(G.msp ? C_MSP_QUEUE_DIR : C_QUEUE_DIR);
+}
+
 int conf_is_local_domain(const char *domain)
 {
 	if (domain == NULL || *domain == '\0')

@@ -285,7 +285,7 @@ static void start_runner(int full_run)
 	}
 	if (pid == 0) {
 		child_detach();
-		const char *qdir = conf_str(C_QUEUE_DIR);
+		const char *qdir = mtad_queue_dir();
 		if (full_run) {
 			queue_run(qdir, 0, NULL, 1);
 		} else {

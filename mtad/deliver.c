@@ -143,7 +143,8 @@ static void log_outcomes(const struct qf_env *env, const size_t *idx, size_t n,
 			logged[j] = 1;
 		}
 		struct maillog_to t = {
-			.to = to.s, .delay = (long)(now - env->ctime), .xdelay = (long)(now - start),
+			.to = to.s, .ctladdr = env->ctladdr, .delay = (long)(now - env->ctime),
+			.xdelay = (long)(now - start),
 			.mailer = o->mailer, .pri = env->priority, .relay = o->relay[0] ? o->relay : NULL,
 			.dsn = o->dsn, .stat = o->stat,
 		};

@@ -211,6 +211,13 @@ void deliver_smtp_group(const struct qf_env *env, int df_fd, const struct route 
 		const char *a = env->rcpts[idx[i]].addr;
 		size_t al = strlen(a);
 		bare[i] = (al >= 2 && a[0] == '<' && a[al - 1] == '>') ? xstrndup(a + 1, al - 2) : xstrdup(a);
+		if (!strchr(bare[i], '@')) {	/* a bare local name is ours: qualify it */
+			size_t ql = strlen(bare[i]) + strlen(G.hostname) + 2;
+			char *q = xmalloc(ql);
+			snprintf(q, ql, "%s@%s", bare[i], G.hostname);
+			free(bare[i]);
+			bare[i] = q;
+		}
 		rcpts[i] = bare[i];
 	}
 	char params[64];

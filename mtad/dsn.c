@@ -114,7 +114,7 @@ int dsn_queue(const struct qf_env *env, const struct rcpt_outcome *o, int failed
 	}
 	struct enqueue eq;
 	char err[512];
-	if (enqueue_begin(&eq, conf_str(C_QUEUE_DIR), err, sizeof(err)) < 0) {
+	if (enqueue_begin(&eq, mtad_queue_dir(), err, sizeof(err)) < 0) {
 		maillog(env->qid, "SYSERR: cannot queue DSN: %s", err);
 		return -1;
 	}

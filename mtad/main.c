@@ -38,7 +38,7 @@ static const char usage_text[] =
 "  -t             take recipients from To:, Cc: and Bcc: (Bcc: is removed)\n"
 "  -i             a line with a single dot does not end the message\n"
 "  -v             verbose (queue runs print what they do)\n"
-"  -Ac / -Am      accepted; the MSP queue arrives with relay delivery\n"
+"  -Ac / -Am      act as the MSP (client queue, relay to the MTA) or as the MTA\n"
 "  --help, --version\n"
 "Exit codes are those of <sysexits.h>; see mtad(8).\n";
 
@@ -58,6 +58,7 @@ int main(int argc, char **argv)
 	char mode = strcmp(base, "mailq") == 0 ? 'p' : strcmp(base, "newaliases") == 0 ? 'i' : 'm';
 	int extract_t = 0, ignore_dots = 0, queue_once = 0, check_only = 0, identity = 0;
 	long queue_interval = 0;
+	int want_msp = -1;	/* -1: as the configuration says */
 	struct queue_select sel;
 	qsel_init(&sel);
 	const char *from = NULL, *fullname = NULL;
@@ -117,7 +118,16 @@ int main(int argc, char **argv)
 		case 't': extract_t = 1; break;
 		case 'i': ignore_dots = 1; break;
 		case 'v': G.verbose++; break;
-		case 'A': break;
+		case 'A':
+			if (strcmp(a, "-Ac") == 0)
+				want_msp = 1;
+			else if (strcmp(a, "-Am") == 0)
+				want_msp = 0;
+			else {
+				fprintf(stderr, "mtad: %s: expected -Ac or -Am\n", a);
+				return EX_USAGE;
+			}
+			break;
 		case 'd':
 			if (strcmp(a, "-d0.1") == 0 || strcmp(a, "-d0") == 0)
 				identity = 1;
@@ -170,7 +180,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	maillog_open(G.log_tag, conf_str(C_LOG_FILE), 1);
-	const char *qdir = conf_str(C_QUEUE_DIR);
+	G.msp = want_msp >= 0 ? want_msp : *conf_str(C_MSP_HOST) != '\0';
+	const char *qdir = conf_str(G.msp ? C_MSP_QUEUE_DIR : C_QUEUE_DIR);
 	switch (mode) {
 	case 'd':
 	case 'D':
@@ -190,6 +201,14 @@ int main(int argc, char **argv)
 	}
 	if (queue_once)
 		return queue_run(qdir, G.verbose, &sel, 0) < 0 ? EX_OSFILE : 0;
+	if (queue_interval > 0 && i >= argc && !extract_t) {
+		/* a persistent queue runner without a listener (sendmail -Ac -q30m) */
+		maillog(NULL, "starting queue runner (" MTAD_VERSION "): every %lds for %s", queue_interval, qdir);
+		for (;;) {
+			queue_run(qdir, G.verbose, &sel, 1);
+			sleep((unsigned)queue_interval);
+		}
+	}
 	if (i >= argc && !extract_t) {
 		fprintf(stderr, "mtad: no recipients given (name them, or use -t; --help lists modes)\n");
 		return EX_USAGE;

@@ -32,10 +32,12 @@ struct mtad_globals {
 	const char *log_tag;
 	int verbose;
 	int foreground;
+	int msp;		/* -Ac or FEATURE(msp): the MSP queue, everything relayed to the MTA */
 };
 extern struct mtad_globals G;
 
 /* conf_load.c */
+const char *mtad_queue_dir(void);	/* the MSP queue with -Ac, else the MTA queue */
 int conf_load(const char *mc_path, char **oopts, size_t noopts);
 int conf_is_local_domain(const char *domain);
 int conf_is_relay_domain(const char *domain);

@@ -9,6 +9,18 @@
 #include <string.h>
 #include <strings.h>
 
+/* The port of a mailer from its *_MAILER_ARGS ("TCP $h 2525"); 25 when
+ * none is given or the text is not of that form. */
+static int mailer_port(const char *mailer)
+{
+	const char *args = conf_str(strcmp(mailer, "relay") == 0 ? C_RELAY_MAILER_ARGS : C_ESMTP_MAILER_ARGS);
+	char tcp[8], h[8];
+	int port = 25;
+	if (sscanf(args, "%7s %7s %d", tcp, h, &port) == 3 && port > 0 && port <= 65535)
+		return port;
+	return 25;
+}
+
 int route_parse_spec(const char *spec, const char *default_mailer, struct route *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -38,6 +50,7 @@ int route_parse_spec(const char *spec, const char *default_mailer, struct route 
 		r->kind = ROUTE_LOCAL;
 		return 0;
 	}
+	r->port = mailer_port(r->mailer);
 	char h[300];
 	snprintf(h, sizeof(h), "%s", host);
 	char *port = NULL;
@@ -81,6 +94,11 @@ void route_address(const char *addr, struct route *r)
 	char *local, *domain;
 	addr_split(addr, &local, &domain);
 	memset(r, 0, sizeof(*r));
+	if (G.msp) {		/* the MSP hands everything to its MTA */
+		if (route_parse_spec(conf_str(C_MSP_HOST)[0] ? conf_str(C_MSP_HOST) : "[127.0.0.1]",
+				     "relay", r) == 0)
+			goto out;
+	}
 	if (conf_is_local_domain(domain)) {
 		const char *hub = conf_str(C_MAIL_HUB);
 		if (*hub && route_parse_spec(hub, "relay", r) == 0)
@@ -97,7 +115,7 @@ void route_address(const char *addr, struct route *r)
 	r->kind = ROUTE_SMTP;
 	snprintf(r->mailer, sizeof(r->mailer), "esmtp");
 	snprintf(r->host, sizeof(r->host), "%s", domain);
-	r->port = 25;
+	r->port = mailer_port("esmtp");
 out:
 	free(local);
 	free(domain);

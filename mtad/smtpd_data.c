@@ -21,7 +21,7 @@
 void smtpd_data_begin(struct smtpd_session *s)
 {
 	char err[512];
-	if (enqueue_begin(&s->eq, conf_str(C_QUEUE_DIR), err, sizeof(err)) < 0) {
+	if (enqueue_begin(&s->eq, mtad_queue_dir(), err, sizeof(err)) < 0) {
 		msg_error("%s", err);
 		smtpd_reply(s, "451 4.3.0 Cannot create queue file; try again later");
 		return;

@@ -33,7 +33,7 @@ static void deliver_now(const char *qid)
 	char mode = conf_str(C_DELIVERY_MODE)[0];
 	if (mode == 'q' || mode == 'd')
 		return;
-	deliver_message(conf_str(C_QUEUE_DIR), qid);
+	deliver_message(mtad_queue_dir(), qid);
 }
 
 static int write_all(int fd, const char *p, size_t n)
@@ -185,7 +185,7 @@ int submit_bm(char **rcpts, int nrcpts, int extract_t, int ignore_dots, const ch
 	const char *sender = from && *from ? from : user;
 	char err[512];
 	struct enqueue eq;
-	if (enqueue_begin(&eq, conf_str(C_QUEUE_DIR), err, sizeof(err)) < 0) {
+	if (enqueue_begin(&eq, mtad_queue_dir(), err, sizeof(err)) < 0) {
 		fprintf(stderr, "mtad: cannot queue the message: %s\n", err);
 		return EX_TEMPFAIL;
 	}
@@ -219,7 +219,7 @@ int submit_bm(char **rcpts, int nrcpts, int extract_t, int ignore_dots, const ch
 	for (size_t i = 0; i < rl.n; i++) {
 		char *local, *domain;
 		addr_split(rl.v[i], &local, &domain);
-		if (conf_is_local_domain(domain) && !conf_is_local_user(local)) {
+		if (!G.msp && conf_is_local_domain(domain) && !conf_is_local_user(local)) {
 			fprintf(stderr, "%s... User unknown\n", rl.v[i]);
 			bad++;
 		} else {
@@ -258,6 +258,9 @@ int submit_bm(char **rcpts, int nrcpts, int extract_t, int ignore_dots, const ch
 	char relay[300];
 	snprintf(relay, sizeof(relay), "%s@localhost", user);
 	qf_env_set_macro(&env, "_", relay);
+	char ctl[300];
+	snprintf(ctl, sizeof(ctl), "%s (%ld/%ld)", user, (long)getuid(), (long)getgid());
+	qf_set(&env.ctladdr, ctl);
 	qf_env_set_macro(&env, "r", "local");
 	char qid[QID_MAXLEN];
 	snprintf(qid, sizeof(qid), "%s", eq.qid);

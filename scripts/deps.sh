@@ -14,8 +14,10 @@ command -v cc >/dev/null     || need="$need gcc"
 command -v make >/dev/null   || need="$need make"
 command -v python3 >/dev/null || need="$need python3"
 command -v swaks >/dev/null  || need="$need swaks"
+command -v dnsmasq >/dev/null || [ -x /usr/sbin/dnsmasq ] || need="$need dnsmasq-base"
 [ -x /usr/sbin/smtp-sink ]   || need="$need postfix"
 command -v db5.3_dump >/dev/null || need="$need db5.3-util"
+command -v tmux >/dev/null || need="$need tmux"
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" = 0 ]; then
 	echo "deps: installing:$need" >&2

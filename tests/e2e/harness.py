@@ -50,11 +50,12 @@ class Mtad:
     """One mtad instance with all of its state under a private directory."""
 
     def __init__(self, workdir, hostname="mx.test.example", users=DEFAULT_USERS,
-                 mc_extra="", name="MTA", addr="127.0.0.1", tag="mtad-test"):
+                 mc_extra="", name="MTA", addr="127.0.0.1", tag="mtad-test", port=0):
         self.dir = workdir
         self.hostname = hostname
         self.tag = tag
         self.addr = addr
+        self.fixed_port = port
         self.queue = os.path.join(workdir, "mqueue")
         self.mspqueue = os.path.join(workdir, "clientmqueue")
         self.maildir = os.path.join(workdir, "mail")
@@ -83,10 +84,11 @@ class Mtad:
             "define(`confPID_FILE', `%s')dnl\n"
             "dnl no test asks the machine's resolver: remote domains defer\n"
             "define(`confRESOLVER', `127.0.0.1:1')dnl\n"
-            "DAEMON_OPTIONS(`Port=0, Addr=%s, Name=%s')dnl\n"
+            "DAEMON_OPTIONS(`Port=%d, Addr=%s, Name=%s')dnl\n"
             "%s"
         ) % (self.hostname, self.queue, self.mspqueue, self.logfile, self.maildir,
-             self.userfile, os.path.join(self.dir, "mtad.pid"), self.addr, name, extra)
+             self.userfile, os.path.join(self.dir, "mtad.pid"), self.fixed_port, self.addr,
+             name, extra)
 
     # -- running ---------------------------------------------------------
     def start(self, *extra_args, timeout=10.0):
@@ -252,3 +254,75 @@ class MtadTestCase(unittest.TestCase):
         if start:
             m.start()
         return m
+
+
+def free_port(addr="127.0.0.1"):
+    """A port that was free a moment ago, for a daemon that must come back
+    on the same port after a restart."""
+    s = socket.socket()
+    s.bind((addr, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Dnsmasq:
+    """A real DNS server (Debian's dnsmasq) on a loopback port, answering
+    only from the records given: authoritative for `domains`, so unknown
+    names there get NXDOMAIN."""
+
+    def __init__(self, workdir, mx=(), hosts=(), a=(), txt=(), domains=("test",)):
+        import shutil as _sh
+        self.exe = _sh.which("dnsmasq") or "/usr/sbin/dnsmasq"
+        self.port = free_port()
+        self.args = [self.exe, "--no-daemon", "--port=%d" % self.port,
+                     "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv",
+                     "--no-hosts", "--conf-file=/dev/null", "--log-facility=-",
+                     "--pid-file=", "--user=%s" % _current_user()]
+        for d in domains:
+            self.args.append("--local=/%s/" % d)
+        for dom, host, pref in mx:
+            self.args.append("--mx-host=%s,%s,%d" % (dom, host, pref))
+        for name, ip in hosts:
+            self.args.append("--host-record=%s,%s" % (name, ip))
+        for name, ip in a:
+            self.args.append("--address=/%s/%s" % (name, ip))
+        for name, text in txt:
+            self.args.append("--txt-record=%s,%s" % (name, text))
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        # ready when it answers: poll with a real query until it does
+        import struct
+
+        def answers():
+            q = struct.pack(">HHHHHH", 1234, 0x0100, 1, 0, 0, 0) + b"\x04test\x00\x00\x01\x00\x01"
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.settimeout(0.2)
+            try:
+                s.sendto(q, ("127.0.0.1", self.port))
+                return s.recv(512)[:2] == q[:2]
+            except OSError:
+                return False
+            finally:
+                s.close()
+        wait_for(answers, 10, "dnsmasq to answer")
+        return self
+
+    def stop(self):
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.proc.stderr.close()
+            self.proc = None
+
+    @property
+    def server(self):
+        return "127.0.0.1:%d" % self.port
+
+
+def _current_user():
+    import pwd
+    return pwd.getpwuid(os.getuid()).pw_name
