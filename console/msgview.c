@@ -38,6 +38,7 @@ static void vadd(struct msgview *v, int attr, const char *fmt, ...)
 	sb_vprintf(&sb, fmt, ap);
 	va_end(ap);
 	v->l[v->n].text = sb_steal(&sb);
+	sb_free(&sb);	/* sb_steal leaves a fresh empty buffer */
 	v->l[v->n].attr = attr;
 	v->n++;
 }

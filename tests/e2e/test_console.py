@@ -21,11 +21,20 @@ class ConsoleCase(MtadTestCase):
         super().setUp()
         self.sock = "mtaconsole-test-%d-%s" % (os.getpid(), self.id().rsplit(".", 1)[-1])
         self.tmux_started = False
+        self.quit_checked = False
 
     def tearDown(self):
-        if self.tmux_started:
-            self.tmux("kill-server", check=False)
-        super().tearDown()
+        try:
+            if self.tmux_started and not self.quit_checked:
+                # every session ends cleanly: SIGINT quits, the terminal is
+                # restored and the exit status is 0 (under ASan: no leak)
+                self.keys("C-c")
+                s = self.wait_text("TTY-")
+                self.assertIn("TTY-RESTORED rc=0", s)
+        finally:
+            if self.tmux_started:
+                self.tmux("kill-server", check=False)
+            super().tearDown()
 
     # -- tmux -----------------------------------------------------------------
     def tmux(self, *args, check=True):
@@ -40,7 +49,7 @@ class ConsoleCase(MtadTestCase):
         prints whether the terminal settings after it exited are the ones it
         found, then waits on cat so that the pane stays readable."""
         argv = " ".join("'%s'" % a for a in [binpath("mtaconsole"), "-C", m.mc] + list(extra))
-        script = ('a=$(stty -g); %s; rc=$?; b=$(stty -g); '
+        script = ('trap : INT; a=$(stty -g); %s; rc=$?; b=$(stty -g); '
                   'if [ "$a" = "$b" ]; then echo "TTY-RESTORED rc=$rc"; '
                   'else echo "TTY-CHANGED rc=$rc"; fi; exec cat' % argv)
         self.tmux("new-session", "-d", "-s", "c", "-x", str(x), "-y", str(y),
@@ -55,7 +64,7 @@ class ConsoleCase(MtadTestCase):
         self.tmux("send-keys", "-t", "c", *keys)
 
     def type(self, text):
-        self.tmux("send-keys", "-t", "c", "-l", text)
+        self.tmux("send-keys", "-t", "c", "-l", "--", text)
 
     def wait_screen(self, pred, what, timeout=10.0):
         last = [""]
@@ -241,6 +250,24 @@ class ConsoleActions(ConsoleCase):
         wait_for(lambda: m.queue_files() == ["qf" + ids["alice"]], 10, "only alice left")
 
 
+    def test_colon_runs_mailq_and_shows_its_output(self):
+        m, ids = self.setup_queue()
+        self.start_console(m)
+        self.wait_text(ids["alice"])
+        self.keys(":")
+        self.wait_screen(lambda s: s.rstrip().endswith(":mailq"), "the : prompt")
+        self.type("-qRcarol --ids")
+        self.keys("Enter")
+        s = self.wait_text("mailq output")
+        lines = [l.strip() for l in s.splitlines()]
+        self.assertIn(ids["carol"], lines)
+        self.assertNotIn(ids["alice"], lines)
+        self.keys("Escape")
+        self.wait_text("3/3 msgs")
+        self.keys("b")
+        self.wait_text("no bounce action")
+
+
 class ConsoleScreen(ConsoleCase):
     def test_quit_restores_the_terminal(self):
         m, ids = self.setup_queue()
@@ -249,6 +276,7 @@ class ConsoleScreen(ConsoleCase):
         self.assertEqual(self.tmux("display", "-p", "-t", "c", "#{alternate_on}").strip(), "1")
         self.keys("q")
         s = self.wait_text("TTY-RESTORED rc=0")
+        self.quit_checked = True
         self.assertNotIn(ids["alice"], s)
         self.assertEqual(self.tmux("display", "-p", "-t", "c", "#{alternate_on}").strip(), "0")
         self.assertEqual(self.tmux("display", "-p", "-t", "c", "#{cursor_flag}").strip(), "1")
