@@ -294,6 +294,38 @@ class ConsoleScreen(ConsoleCase):
         self.keys("Enter")
         self.wait_text("Recipients (1)")
 
+    def colour_codes(self):
+        """The SGR colour parameters (30-37, 40-47, 38;5, 48;5) on screen."""
+        raw = self.tmux("capture-pane", "-p", "-e", "-t", "c")
+        codes = set()
+        for params in re.findall(r"\x1b\[([0-9;]*)m", raw):
+            for p in params.split(";"):
+                if p.isdigit() and (30 <= int(p) <= 48 or 90 <= int(p) <= 107) and \
+                        int(p) not in (39, 49):  # 39/49: the default colours
+                    codes.add(int(p))
+        return codes
+
+    def test_colour_only_when_wanted_and_available(self):
+        m, ids = self.setup_queue()
+        self.start_console(m)
+        self.wait_text(ids["alice"])
+        self.assertTrue(self.colour_codes(), "no colour on a colour terminal")
+        self.keys("q")
+        self.wait_text("TTY-RESTORED rc=0")
+        self.quit_checked = True
+        self.tmux("kill-server")
+        for extra, env in ((["--no-color"], ""), ([], "TERM=vt100 ")):
+            self.sock += "x"
+            argv = " ".join("'%s'" % a for a in [binpath("mtaconsole"), "-C", m.mc] + extra)
+            self.tmux("new-session", "-d", "-s", "c", "-x", "80", "-y", "24",
+                      "sh", "-c", "%s%s; echo EXIT=$?; exec cat" % (env, argv))
+            self.wait_text(ids["alice"])
+            self.assertEqual(self.colour_codes(), set(), "colours with %s%s" % (env, extra))
+            self.keys("q")
+            self.wait_text("EXIT=0")  # vt100 has no alternate screen to leave
+            self.tmux("kill-server")
+        self.tmux_started = False
+
     def test_panes_and_help(self):
         m, ids = self.setup_queue()
         self.start_console(m)
