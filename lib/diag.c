@@ -45,8 +45,11 @@ static void diag_emit(int prio, const char *label, const char *fmt, va_list ap)
 	}
 	if (diag_dest & DIAG_SYSLOG)
 		syslog(prio, "%s%s%s", label ? label : "", label ? ": " : "", buf);
-	if (diag_hook)
-		diag_hook(prio, buf);
+	if (diag_hook) {
+		char labelled[2100];
+		snprintf(labelled, sizeof(labelled), "%s%s%s", label ? label : "", label ? ": " : "", buf);
+		diag_hook(prio, labelled);
+	}
 }
 
 #define DIAG_BODY(prio, label) \

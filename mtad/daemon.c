@@ -104,6 +104,8 @@ static int open_listener(const char *spec)
 	}
 	int one = 1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (lo.family == AF_INET6)	/* so an inet and an inet6 listener can share a port */
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 512) < 0) {
 		msg_error("cannot listen on %s port %d: %s%s", lo.addr[0] ? lo.addr : "*", lo.port,
 			  strerror(errno), errno == EACCES ? " (ports below 1024 need root; set Port=)" :

@@ -32,7 +32,7 @@ static const char usage_text[] =
 "  -C file        read this .mc configuration instead of the built-in one\n"
 "  -O opt=value   set a configuration option (see mtad.mc(5))\n"
 "  -o<x>[value]   sendmail's short options: -oi, -odb, -odi, -odq\n"
-"  -L tag         syslog tag (default: the program name)\n"
+"  -L tag         syslog tag (default: mtad; sendmail when run as sendmail)\n"
 "  -f sender      envelope sender (also -r)\n"
 "  -F name        full name for a From: header we add\n"
 "  -t             take recipients from To:, Cc: and Bcc: (Bcc: is removed)\n"
@@ -41,6 +41,15 @@ static const char usage_text[] =
 "  -Ac / -Am      act as the MSP (client queue, relay to the MTA) or as the MTA\n"
 "  --help, --version\n"
 "Exit codes are those of <sysexits.h>; see mtad(8).\n";
+
+/* "-odq" -> "DeliveryMode=q": sendmail's one-letter options as -O ones. */
+static char *short_option(const char *name, const char *value)
+{
+	size_t n = strlen(name) + strlen(value) + 2;
+	char *s = xmalloc(n);
+	snprintf(s, n, "%s=%s", name, value);
+	return s;
+}
 
 static void usage(int code)
 {
@@ -132,20 +141,13 @@ int main(int argc, char **argv)
 			if (strcmp(a, "-d0.1") == 0 || strcmp(a, "-d0") == 0)
 				identity = 1;
 			break;
-		case 'o': {
-			static char buf[64][80];
-			if (noopts >= 64)
-				break;
+		case 'o':
 			if (a[2] == 'i') {
 				ignore_dots = 1;
 			} else if (a[2] == 'd' && a[3]) {
-				snprintf(buf[noopts], sizeof(buf[0]), "DeliveryMode=%c", a[3]);
-				oopts[noopts] = buf[noopts];
-				noopts++;
+				oopts[noopts++] = short_option("DeliveryMode", a + 3);
 			} else if (a[2] == 'Q' && a[3]) {
-				snprintf(buf[noopts], sizeof(buf[0]), "QueueDirectory=%s", a + 3);
-				oopts[noopts] = buf[noopts];
-				noopts++;
+				oopts[noopts++] = short_option("QueueDirectory", a + 3);
 			} else if (a[2] == 'e' || a[2] == 'm' || a[2] == 'o') {
 				/* error mode, me-too, old headers: accepted */
 			} else {
@@ -153,7 +155,6 @@ int main(int argc, char **argv)
 				return EX_USAGE;
 			}
 			break;
-		}
 		case 'N': case 'R': case 'V': case 'X': case 'B':
 			if (!a[2] && i + 1 < argc)
 				i++;	/* DSN and tracing arguments: accepted, not used */

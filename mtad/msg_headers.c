@@ -19,11 +19,12 @@ const char *msg_complete_headers(struct header_list *hl, const char *qid, const 
 	struct strbuf rcv;
 	sb_init(&rcv);
 	if (m->local_submission) {
-		sb_printf(&rcv, " (from %s@localhost)\n\tby %s (mtad " MTAD_VERSION ") id %s",
-			  m->sender && *m->sender ? m->sender : "MAILER-DAEMON", G.hostname, qid);
+		const char *who = m->login ? m->login : m->sender && *m->sender ? m->sender : "MAILER-DAEMON";
+		sb_printf(&rcv, " (from %s@localhost)\n\tby %s (mtad " MTAD_VERSION ") id %s", who, G.hostname, qid);
 	} else {
-		sb_printf(&rcv, " from %s (%s [%s])\n\tby %s (mtad " MTAD_VERSION ") with %s id %s",
-			  m->helo && *m->helo ? m->helo : "unknown", m->client_name ? m->client_name : "",
+		const char *name = m->client_name ? m->client_name : "";
+		sb_printf(&rcv, " from %s (%s%s[%s])\n\tby %s (mtad " MTAD_VERSION ") with %s id %s",
+			  m->helo && *m->helo ? m->helo : "unknown", name, *name ? " " : "",
 			  m->client_ip ? m->client_ip : "", G.hostname, m->proto ? m->proto : "SMTP", qid);
 	}
 	if (m->nrcpts == 1 && m->first_rcpt)

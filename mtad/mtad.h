@@ -81,6 +81,7 @@ struct msg_meta {
 	int nrcpts;
 	int local_submission;
 	const char *sender;	/* envelope sender without brackets */
+	const char *login;	/* local submissions: the invoking user */
 };
 /* Adds Received: (top), and Message-Id:/Date: (and From: for local
  * submissions) when missing.  Returns the Message-Id value. */

@@ -185,9 +185,31 @@ static void cmd_helo(struct smtpd_session *s, enum smtp_verb v, const char *arg)
 		smtpd_reply(s, "250-SIZE %ld", conf_num(C_MAX_MESSAGE_SIZE));
 	else
 		smtpd_reply(s, "250-SIZE");
-	if (!conf_has_flag(C_PRIVACY_FLAGS, "noetrn"))
-		smtpd_reply(s, "250-ETRN");
 	smtpd_reply(s, "250 HELP");
+}
+
+/* The address part of a MAIL/RCPT argument for an error reply: what follows
+ * the colon, up to the first blank outside <...>, bounded. */
+static const char *mail_arg_addr(const char *arg)
+{
+	static char buf[ADDR_MAXLEN + 8];
+	const char *p = strchr(arg, ':');
+	p = p ? p + 1 : arg;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	size_t n = 0;
+	int in_angle = 0;
+	for (; *p && n + 1 < sizeof(buf); p++) {
+		if (*p == '<')
+			in_angle = 1;
+		else if (*p == '>')
+			in_angle = 0;
+		else if ((*p == ' ' || *p == '\t') && !in_angle)
+			break;
+		buf[n++] = (*p < ' ' || *p == 127) ? '?' : *p;
+	}
+	buf[n] = '\0';
+	return buf;
 }
 
 static void cmd_mail(struct smtpd_session *s, const char *arg)
@@ -205,7 +227,7 @@ static void cmd_mail(struct smtpd_session *s, const char *arg)
 	const char *why;
 	if (smtp_parse_mailrcpt(arg, "FROM", &mr, &code, &why) < 0) {
 		if (code == 553)
-			smtpd_reply(s, "553 5.1.7 %s... %s", arg, why);
+			smtpd_reply(s, "553 5.1.7 %s... %s", mail_arg_addr(arg), why);
 		else
 			smtpd_reply(s, "%d %s", code, why);
 		return;
@@ -237,8 +259,8 @@ static void cmd_mail(struct smtpd_session *s, const char *arg)
 		}
 	}
 	if (!mr.path.null && !strchr(mr.path.addr, '@') && !s->local_bs) {
-		smtpd_reply(s, "553 5.5.4 %s... Domain name required for sender address %s",
-			    mr.path.bracketed ? arg + 5 : mr.path.addr, mr.path.addr);
+		smtpd_reply(s, "553 5.5.4 %s%s%s... Domain name required for sender address %s",
+			    mr.path.bracketed ? "<" : "", mr.path.addr, mr.path.bracketed ? ">" : "", mr.path.addr);
 		goto out;
 	}
 	s->sender = xstrdup(mr.path.addr);
@@ -267,7 +289,7 @@ static void cmd_rcpt(struct smtpd_session *s, const char *arg)
 	const char *why;
 	if (smtp_parse_mailrcpt(arg, "TO", &mr, &code, &why) < 0) {
 		if (code == 553)
-			smtpd_reply(s, "553 5.1.3 %s... %s", arg, why);
+			smtpd_reply(s, "553 5.1.3 %s... %s", mail_arg_addr(arg), why);
 		else
 			smtpd_reply(s, "%d %s", code, why);
 		return;
@@ -297,7 +319,7 @@ static void cmd_rcpt(struct smtpd_session *s, const char *arg)
 		}
 	} else if (!s->trusted && !conf_is_relay_domain(domain)) {
 		smtpd_reply(s, "550 5.7.1 %s... Relaying denied", given);
-		maillog(NULL, "ruleset=check_rcpt, arg1=%s, relay=%s, reject=550 5.7.1 %s... Relaying denied",
+		maillog("NOQUEUE", "ruleset=check_rcpt, arg1=%s, relay=%s, reject=550 5.7.1 %s... Relaying denied",
 			given, s->relay, given);
 		ok = 0;
 	}
@@ -386,7 +408,7 @@ static void bad_command(struct smtpd_session *s)
 {
 	if (++s->bad_commands >= MAX_BAD_COMMANDS) {
 		smtpd_reply(s, "421 4.7.0 %s Too many bad commands; closing connection", G.hostname);
-		maillog(NULL, "%s: possible SMTP attack: command=%s, count=%d", s->relay, "UNKNOWN", s->bad_commands);
+		maillog("NOQUEUE", "%s: possible SMTP attack: command=%s, count=%d", s->relay, "UNKNOWN", s->bad_commands);
 		s->done = 1;
 		smtpd_enter_state(s, SS_CLOSED);
 	}
@@ -411,7 +433,7 @@ static void smtpd_command(struct smtpd_session *s, const char *line, int more_pe
 		s->last_cmd = v;
 	if (more_pending && !s->local_bs && must_wait_after(v, s->esmtp) && v != SMTP_QUIT) {
 		quote_line(q, sizeof(q), smtp_verb_name(v));
-		maillog(NULL, "improper command pipelining after %s from %s", q, s->relay);
+		maillog("NOQUEUE", "improper command pipelining after %s from %s", q, s->relay);
 		smtpd_reply(s, "554 5.5.0 Improper use of SMTP command pipelining");
 		s->done = 1;
 		smtpd_enter_state(s, SS_CLOSED);
@@ -464,7 +486,8 @@ static size_t command_input(struct smtpd_session *s, const char *data, size_t le
 		const char *nl = memchr(data + i, '\n', len - i);
 		size_t chunk = nl ? (size_t)(nl - (data + i)) : len - i;
 		if (!s->overlong) {
-			if (s->line.len + chunk > SMTP_CMD_MAXLEN) {
+			/* the limit counts the line end: the CR is in the line, +1 for the LF */
+			if (s->line.len + chunk + 1 > SMTP_CMD_MAXLEN) {
 				s->overlong = 1;
 				sb_reset(&s->line);
 			} else {

@@ -52,6 +52,7 @@ static void body_line(struct smtpd_session *s, const char *text, size_t len)
 	if (len > 0 && text[0] == '.') {	/* dot-unstuffing */
 		text++;
 		len--;
+		s->msg_bytes--;		/* size= counts the message, not its transport */
 	}
 	enqueue_body(&s->eq, text, len);
 	enqueue_body(&s->eq, "\n", 1);

@@ -239,7 +239,7 @@ int submit_bm(char **rcpts, int nrcpts, int extract_t, int ignore_dots, const ch
 		return bad ? EX_NOUSER : EX_USAGE;
 	}
 	struct msg_meta meta = { .local_submission = 1, .sender = sender, .nrcpts = (int)env.nrcpts,
-				 .first_rcpt = env.rcpts[0].addr };
+				 .first_rcpt = env.rcpts[0].addr, .login = user };
 	if (fullname && hdrlist_find(&env.headers, "From", 0) < 0) {
 		char value[600];
 		snprintf(value, sizeof(value), " %s <%s%s%s>", fullname, sender,

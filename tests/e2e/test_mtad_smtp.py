@@ -116,6 +116,9 @@ class SmtpDialogue(MtadTestCase):
         code, lines = c.cmd("MAIL FROM:<" + "a" * 600 + "@example.org>")
         self.assertEqual(lines[0], "500 5.5.1 Command line too long (limit 512 octets)")
         self.assertEqual(c.cmd("NOOP")[0], 250)   # the session goes on
+        # the limit is 512 octets with the CRLF: 510 characters pass, 511 do not
+        self.assertEqual(c.cmd("NOOP " + "x" * 505)[0], 250)
+        self.assertEqual(c.cmd("NOOP " + "x" * 506)[0], 500)
         code, lines = c.cmd("MAIL FROM:<" + "a" * 300 + "@example.org>")
         self.assertEqual(code, 553)
         self.assertIn("Address too long", lines[0])
