@@ -301,9 +301,10 @@ static void edit_done(void)
 			return;
 		}
 		reload();
-		set_status(0, con.filter.text[0] ? "filter: %s (%zu of %zu)" : "%sfilter cleared",
-			   con.filter.text, con.q.n, con.q.ql.scanned);
-		if (!con.filter.text[0])
+		if (con.filter.text[0])
+			set_status(0, "filter: %s (%zu of %zu)", con.filter.text, con.q.n,
+				   con.q.ql.scanned);
+		else
 			set_status(0, "filter cleared (%zu messages)", con.q.n);
 		break;
 	case EDIT_COMMAND:

@@ -156,7 +156,7 @@ static void add_hops(struct msgview *v, const struct header_list *hl)
 			continue;
 		}
 		char from[256], delay[32] = "";
-		snprintf(from, sizeof(from), "%s%s%s%s%s", nz(r->from_helo ? r->from_helo : r->from_rdns),
+		snprintf(from, sizeof(from), "%s%s%s%s%s", nz(r->from_helo ? r->from_helo : r->from_rdns ? r->from_rdns : r->from_ident),
 			 r->from_ip ? " [" : "", r->from_ip ? r->from_ip : "", r->from_ip ? "]" : "",
 			 r->rdns_forged ? " (forged?)" : "");
 		if (h->has_delay)
