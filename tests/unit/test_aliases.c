@@ -606,12 +606,44 @@ static void test_expand_both_sources(void **state)
 	free(p);
 }
 
+/* Seed 003's aliases, copied from a web page, separate with U+00A0 and
+ * single-quote the include: both are read as the seed intends. */
+static void test_seed003_nbsp(void **state)
+{
+	const char *dir = *state;
+	char *p = write_file(dir, "aliases",
+			     "mailer-daemon:\xc2\xa0  postmaster\n"
+			     "postmaster:\xc2\xa0  root\n"
+			     "root:\xc2\xa0  marc,\n"
+			     "admin-list:\xc2\xa0  ':include:/home/mailings/admin-list'\n");
+	struct alias_file af;
+	struct rec r;
+	sb_init(&r.s);
+	char err[256];
+	assert_int_equal(alias_file_read(p, &af, rec_report, &r, err, sizeof(err)), 0);
+	assert_string_equal(r.s.s, "");
+	assert_int_equal(af.n, 4);
+	assert_string_equal(alias_file_find(&af, "mailer-daemon")->rhs, "postmaster");
+	assert_string_equal(alias_file_find(&af, "root")->rhs, "marc,");
+	struct alias_list l;
+	assert_int_equal(alias_parse_rhs(alias_file_find(&af, "admin-list")->rhs, &l, err,
+					 sizeof(err)), 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.v[0].kind, ALIAS_INCLUDE);
+	assert_string_equal(l.v[0].text, "/home/mailings/admin-list");
+	alias_list_free(&l);
+	alias_file_free(&af);
+	sb_free(&r.s);
+	free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_rhs),
 		cmocka_unit_test_setup_teardown(test_file_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_seed003_nbsp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rebuild_db, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expand_text_and_db, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expand_both_sources, setup, teardown),
