@@ -16,6 +16,7 @@
 #include "xalloc.h"
 
 #include <ctype.h>
+#include <pwd.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -61,6 +62,23 @@ static int mailbox_name(char *buf, size_t size, const char *local)
 	return 0;
 }
 
+/* Run as root, a new mailbox is created owned by its user, as mail.local
+ * does, so that the user can read it. */
+static void give_mailbox(const char *path, const char *user)
+{
+	if (geteuid() != 0)
+		return;
+	struct passwd *pw = getpwnam(user);
+	if (pw == NULL)
+		return;
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;		/* it exists already (or cannot be made: delivery says why) */
+	if (fchown(fd, pw->pw_uid, pw->pw_gid) < 0)
+		msg_warn("cannot give mailbox %s to %s: %s", path, user, strerror(errno));
+	close(fd);
+}
+
 static void deliver_local(const struct qf_env *env, int df_fd, const char *rcpt, struct rcpt_outcome *o)
 {
 	char addr[ADDR_MAXLEN + 3], box[256], path[2048], err[512];
@@ -76,6 +94,7 @@ static void deliver_local(const struct qf_env *env, int df_fd, const char *rcpt,
 		goto out;
 	}
 	snprintf(path, sizeof(path), "%s/%s", conf_str(C_MAILBOX_DIR), box);
+	give_mailbox(path, box);
 	struct strbuf hdr;
 	sb_init(&hdr);
 	char sender[ADDR_MAXLEN + 3];

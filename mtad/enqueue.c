@@ -93,7 +93,14 @@ int enqueue_commit(struct enqueue *eq, struct qf_env *env, char *err, size_t err
 	if (env->ctime == 0)
 		env->ctime = time(NULL);
 	if (qf_write(eq->qdir, env, 0, err, errsize) < 0) {
+		/* the rename may have happened before the directory fsync failed:
+		 * the client gets a 4xx, so no qf of this message may stay */
+		int saved = errno;
+		char qf[2048];
+		qf_path(qf, sizeof(qf), eq->qdir, 'q', eq->qid);
+		unlink(qf);
 		enqueue_abort(eq);
+		errno = saved;
 		return -1;
 	}
 	close(eq->df_fd);
