@@ -77,8 +77,10 @@ class ConsoleCase(MtadTestCase):
         except AssertionError:
             raise AssertionError("timed out waiting for %s; screen:\n%s" % (what, last[0]))
 
-    def wait_text(self, text, timeout=10.0):
-        return self.wait_screen(lambda s: text in s, repr(text), timeout)
+    def wait_text(self, *texts, timeout=10.0):
+        """Waits until every text is on screen at once (a capture may catch
+        the console between two updates, so all are checked together)."""
+        return self.wait_screen(lambda s: all(t in s for t in texts), repr(texts), timeout)
 
     # -- the queue ------------------------------------------------------------
     def queue_mail(self, m, rcpt, subject, body="body\n"):
@@ -114,20 +116,16 @@ class ConsoleQueue(ConsoleCase):
     def test_queue_lists_ids_and_enter_opens_the_message(self):
         m, ids = self.setup_queue()
         self.start_console(m)
-        s = self.wait_screen(lambda s: all(i in s for i in ids.values()), "the three IDs")
-        self.assertIn("3/3 msgs", s)
-        self.assertIn("queued", s)
+        self.wait_screen(lambda s: all(i in s for i in ids.values()) and "3/3 msgs" in s and
+                         "queued" in s, "the three IDs")
         # the oldest first: Home then Enter opens alice's message
         self.keys("Home", "Enter")
-        s = self.wait_text("Message " + ids["alice"])
-        self.assertIn("Recipients (1)", s)
+        s = self.wait_text("Message " + ids["alice"], "Recipients (1)", "Subject: to alice",
+                           "Sender")
         self.assertRegex(s, r"(?m)^\s+alice\s")
-        self.assertIn("Subject: to alice", s)
-        self.assertIn("Sender", s)
         # further down: the hops and the log history (from=, through logparse)
         self.keys("End")
-        s = self.wait_text("Log history")
-        self.assertIn("from=", s)
+        s = self.wait_text("Log history", "from=")
         self.assertNotIn("the body for alice", s)  # only on request
         self.keys("B")
         self.wait_text("the body for alice")
@@ -141,23 +139,20 @@ class ConsoleQueue(ConsoleCase):
         self.keys("/")
         self.type("R:bob")
         self.keys("Enter")
-        s = self.wait_text("1/3 msgs")
-        self.assertIn(ids["bob"], s)
-        self.assertNotIn(ids["alice"], s)
-        self.assertNotIn(ids["carol"], s)
+        self.wait_screen(lambda s: "1/3 msgs" in s and ids["bob"] in s and
+                         ids["alice"] not in s and ids["carol"] not in s, "only bob")
         # negation: everything but bob
         self.keys("/", "C-u")
         self.type("R:!bob")
         self.keys("Enter")
-        s = self.wait_text("2/3 msgs")
-        self.assertNotIn(ids["bob"], s)
-        self.assertIn(ids["alice"], s)
+        self.wait_screen(lambda s: "2/3 msgs" in s and ids["alice"] in s and
+                         ids["carol"] in s and ids["bob"] not in s, "all but bob")
         # plain text matches a recipient too; a bad selector is refused
         self.keys("/", "C-u")
         self.type("carol")
         self.keys("Enter")
-        s = self.wait_text("1/3 msgs")
-        self.assertIn(ids["carol"], s)
+        self.wait_screen(lambda s: "1/3 msgs" in s and ids["carol"] in s and
+                         ids["alice"] not in s, "only carol")
         self.keys("/", "C-u", "Enter")
         self.wait_text("3/3 msgs")
 
@@ -166,8 +161,7 @@ class ConsoleQueue(ConsoleCase):
         self.start_console(m)
         self.wait_text("3/3 msgs")
         new = self.queue_mail(m, "alice", "later")
-        s = self.wait_text(new)
-        self.assertIn("4/4 msgs", s)
+        self.wait_text(new, "4/4 msgs")
 
     def test_sort_by_size_puts_the_largest_first(self):
         m, ids = self.setup_queue()
@@ -177,11 +171,11 @@ class ConsoleQueue(ConsoleCase):
         rows = lambda s: [l for l in s.splitlines() if re.match(r"^[0-9A-Za-z]{14}", l)]
         self.assertNotEqual(rows(self.screen())[0][:14], big)
         self.keys("s")
-        s = self.wait_text("sort:size")
-        self.assertEqual(rows(s)[0][:14], big)
+        self.wait_screen(lambda s: "sort:size" in s and rows(s) and rows(s)[0][:14] == big,
+                         "the big message first")
         self.keys("r")
-        s = self.wait_text("sort:size(rev)")
-        self.assertEqual(rows(s)[-1][:14], big)
+        self.wait_screen(lambda s: "sort:size(rev)" in s and len(rows(s)) == 4 and
+                         rows(s)[-1][:14] == big, "the big message last")
 
 
 class ConsoleActions(ConsoleCase):
@@ -191,8 +185,7 @@ class ConsoleActions(ConsoleCase):
         self.wait_text(ids["bob"])
         self.select(ids["bob"])
         self.keys("h")
-        s = self.wait_text("(y/n)")
-        self.assertIn("mailq -C %s -qI%s --hold" % (m.mc, ids["bob"]), s)
+        self.wait_text("(y/n)", "mailq -C %s -qI%s --hold" % (m.mc, ids["bob"]))
         self.assertNotIn("\nq", self.qf_text(m, ids["bob"]))  # nothing yet
         self.keys("y")
         wait_for(lambda: re.search(r"(?m)^q", self.qf_text(m, ids["bob"])), 10, "the q record")
@@ -227,8 +220,7 @@ class ConsoleActions(ConsoleCase):
         self.wait_text(ids["carol"])
         self.select(ids["carol"])
         self.keys("f")
-        s = self.wait_text("(y/n)")
-        self.assertIn("-qI%s --flush" % ids["carol"], s)
+        self.wait_text("(y/n)", "-qI%s --flush" % ids["carol"])
         self.keys("y")
         wait_for(lambda: "qf" + ids["carol"] not in m.queue_files(), 20, "carol's qf gone")
         self.assertIn(b"the body for carol", m.mbox("carol"))
@@ -258,7 +250,7 @@ class ConsoleActions(ConsoleCase):
         self.wait_screen(lambda s: s.rstrip().endswith(":mailq"), "the : prompt")
         self.type("-qRcarol --ids")
         self.keys("Enter")
-        s = self.wait_text("mailq output")
+        s = self.wait_text("mailq output", ids["carol"])
         lines = [l.strip() for l in s.splitlines()]
         self.assertIn(ids["carol"], lines)
         self.assertNotIn(ids["alice"], lines)
@@ -331,14 +323,12 @@ class ConsoleScreen(ConsoleCase):
         self.start_console(m)
         self.wait_text(ids["alice"])
         self.keys("2")
-        s = self.wait_text("TOTAL")
-        self.assertRegex(s, r"(?m)^TOTAL\s+3\s+3\b")
+        self.wait_screen(lambda s: re.search(r"(?m)^TOTAL\s+3\s+3\b", s), "the TOTAL row")
         self.keys("3")
         self.wait_text("from=")
         self.keys("4")
-        s = self.wait_text("Daemon     pid")
-        self.assertIn("running", s)
-        self.assertRegex(s, r"received\s+\d+\s+[1-9]")
+        self.wait_screen(lambda s: re.search(r"Daemon +pid \d+ running", s) and
+                         re.search(r"received\s+\d+\s+[1-9]", s), "the daemon pane")
         self.keys("?")
         s = self.wait_text("Actions")
         self.keys("x")
