@@ -25,7 +25,7 @@ struct name_set {
 	char **names;
 	size_t count;
 };
-static struct name_set local_domains, relay_domains, local_users;
+static struct name_set local_domains, relay_domains, local_users, virtual_domains;
 
 static void set_add(struct name_set *set, const char *name)
 {
@@ -100,6 +100,97 @@ static int warn_unsupported(const struct mc_call *c, const char *what)
 	return 0;
 }
 
+/* FEATURE(name[, args]) sets the parameter whose .mc name is
+ * "FEATURE(name)"; these are the arguments a bare FEATURE(name) means. */
+static const struct {
+	const char *name;
+	const char *defarg;
+} feature_defaults[] = {
+	{ "mailertable", "hash /etc/mail/mailertable" },
+	{ "access_db", "hash /etc/mail/access" },
+	{ "virtusertable", "hash /etc/mail/virtusertable" },
+	{ "domaintable", "hash /etc/mail/domaintable" },
+	{ "genericstable", "hash /etc/mail/genericstable" },
+	{ "msp", "[127.0.0.1]" },
+	{ "delay_checks", "on" },
+	{ "greet_pause", "0" },
+	{ "dnsbl", "blackholes.mail-abuse.org" },
+	{ "local_procmail", "/usr/bin/procmail" },
+	{ NULL, NULL },
+};
+
+static int mc_feature(const struct mc_call *c)
+{
+	char key[160], err[512];
+	const char *f = c->args[0];
+	snprintf(key, sizeof(key), "FEATURE(%s)", f);
+	const struct conf_param *p = conf_by_mcname(key);
+	if (p == NULL) {
+		/* features that only undo an m4 default, or that we do anyway */
+		static const char *const noops[] = { "always_add_domain_if_local", "no_default_msa",
+			"redirect", "use_ct_file", "smrsh", "blacklist_recipients", NULL };
+		for (int i = 0; noops[i]; i++)
+			if (strcmp(f, noops[i]) == 0)
+				return 0;
+		return warn_unsupported(c, "feature");
+	}
+	const char *arg = c->nargs > 1 && *c->args[1] ? c->args[1] : NULL;
+	if (arg == NULL)
+		for (int i = 0; feature_defaults[i].name; i++)
+			if (strcmp(feature_defaults[i].name, f) == 0)
+				arg = feature_defaults[i].defarg;
+	char value[1024];
+	if (p->type == CT_BOOL)
+		snprintf(value, sizeof(value), "True");
+	else if (p->id == C_DNSBL)
+		snprintf(value, sizeof(value), "%s%s%s", arg ? arg : "", c->nargs > 2 ? "|" : "",
+			 c->nargs > 2 ? c->args[2] : "");
+	else
+		snprintf(value, sizeof(value), "%s", arg ? arg : "");
+	if (p->id == C_NULLCLIENT && !value[0]) {
+		msg_error("%s:%d: FEATURE(`nullclient') needs the hub's name", c->file, c->line);
+		return -1;
+	}
+	if (conf_set(p->id, value, err, sizeof(err)) < 0) {
+		msg_error("%s:%d: FEATURE(`%s'): %s", c->file, c->line, f, err);
+		return -1;
+	}
+	/* the warnings m4 prints for these */
+	if (p->id == C_PROMISCUOUS_RELAY)
+		fprintf(stderr, "*** WARNING: FEATURE(`promiscuous_relay') configures your system as open relay.  "
+			"Do NOT use it on a server that is connected to the Internet!\n");
+	if (p->id == C_GREET_PAUSE && !*conf_str(C_ACCESS_DB))
+		fprintf(stderr, "*** WARNING: FEATURE(`greet_pause') before FEATURE(`access_db')"
+			"-- greet_pause will not use access_db!\n");
+	return 0;
+}
+
+/* Macros that set a parameter: MASQUERADE_AS(`x'), EXPOSED_USER(`a b'),
+ * VIRTUSER_DOMAIN_FILE(`-o /path'), ... */
+static int mc_macro(const struct mc_call *c, const struct conf_param *p)
+{
+	char err[512];
+	const char *arg = c->nargs ? c->args[0] : "";
+	if (p->type == CT_PATH && strncmp(arg, "-o", 2) == 0) {	/* optional: we treat files so anyway */
+		arg += 2;
+		while (*arg == ' ' || *arg == '\t')
+			arg++;
+	}
+	if (p->type != CT_LIST)
+		return conf_set(p->id, arg, err, sizeof(err)) < 0
+			? (msg_error("%s:%d: %s: %s", c->file, c->line, c->name, err), -1) : 0;
+	char *copy = xstrdup(arg), *save = NULL;
+	int rc = 0;
+	for (char *w = strtok_r(copy, " \t\n,", &save); w && rc == 0; w = strtok_r(NULL, " \t\n,", &save)) {
+		if (conf_set(p->id, w, err, sizeof(err)) < 0) {
+			msg_error("%s:%d: %s: %s", c->file, c->line, c->name, err);
+			rc = -1;
+		}
+	}
+	free(copy);
+	return rc;
+}
+
 static int mc_apply(const struct mc_call *c, void *arg)
 {
 	(void)arg;
@@ -136,22 +227,16 @@ static int mc_apply(const struct mc_call *c, void *arg)
 		}
 		return 0;
 	}
-	if (strcmp(c->name, "FEATURE") == 0 && c->nargs >= 1) {
-		const char *f = c->args[0];
-		const char *farg = c->nargs > 1 && *c->args[1] ? c->args[1] : NULL;
-		int rc = 0;
-		if (strcmp(f, "mailertable") == 0)
-			rc = conf_set(C_MAILERTABLE, farg ? farg : "hash /etc/mail/mailertable", err, sizeof(err));
-		else if (strcmp(f, "msp") == 0)
-			rc = conf_set(C_MSP_HOST, farg ? farg : "[127.0.0.1]", err, sizeof(err));
-		else
-			return warn_unsupported(c, "feature");
-		if (rc < 0) {
-			msg_error("%s:%d: FEATURE(`%s'): %s", c->file, c->line, f, err);
-			return -1;
-		}
+	if (strcmp(c->name, "FEATURE") == 0 && c->nargs >= 1)
+		return mc_feature(c);
+	if (strcmp(c->name, "INPUT_MAIL_FILTER") == 0 || strcmp(c->name, "MAIL_FILTER") == 0) {
+		msg_warn("%s:%d: %s(`%s'): mail filters (milter) are not supported yet; the filter is not used",
+			 c->file, c->line, c->name, c->nargs ? c->args[0] : "");
 		return 0;
 	}
+	const struct conf_param *mp = conf_by_mcname(c->name);
+	if (mp && strcmp(c->name, "DAEMON_OPTIONS") != 0)
+		return mc_macro(c, mp);
 	if (strncmp(c->name, "LOCAL_RULE", 10) == 0 || strcmp(c->name, "LOCAL_CONFIG") == 0 ||
 	    strcmp(c->name, "LOCAL_NET_CONFIG") == 0) {
 		msg_error("%s:%d: unsupported %s: rewriting rules and raw .cf text are not "
@@ -270,6 +355,10 @@ int conf_load(const char *mc_path, char **oopts, size_t noopts)
 	set_clear(&local_domains);
 	set_clear(&relay_domains);
 	set_clear(&local_users);
+	set_clear(&virtual_domains);
+	set_load_file(&virtual_domains, conf_str(C_VIRTUSER_DOMAIN_FILE));
+	for (size_t i = 0; i < conf_list_count(C_LOCAL_DOMAIN); i++)
+		set_add(&local_domains, conf_list_get(C_LOCAL_DOMAIN, i));
 	set_add(&local_domains, G.hostname);
 	set_add(&local_domains, "localhost");
 	set_add(&local_domains, "localhost.localdomain");
@@ -299,6 +388,27 @@ int conf_is_local_domain(const char *domain)
 		return strcmp(domain, "[127.0.0.1]") == 0 || strcasecmp(domain, "[IPv6:::1]") == 0;
 	}
 	return set_has(&local_domains, domain);
+}
+
+/* relay-domains lines that are IP prefixes ("10.1.1", "192.168") let those
+ * clients relay; they match on octet boundaries only. */
+int conf_client_in_relay_domains(const char *ip)
+{
+	size_t iplen = strlen(ip);
+	for (size_t i = 0; i < relay_domains.count; i++) {
+		const char *e = relay_domains.names[i];
+		if (strspn(e, "0123456789.") != strlen(e) && !strchr(e, ':'))
+			continue;
+		size_t n = strlen(e);
+		if (n <= iplen && strncmp(ip, e, n) == 0 && (ip[n] == '\0' || ip[n] == '.' || ip[n] == ':'))
+			return 1;
+	}
+	return 0;
+}
+
+int conf_is_virtual_domain(const char *domain)
+{
+	return domain && (set_has(&virtual_domains, domain) || domaintable_has(domain));
 }
 
 int conf_is_relay_domain(const char *domain)

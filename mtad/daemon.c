@@ -40,6 +40,8 @@ struct conn {
 	size_t out_off;		/* bytes of the output already written */
 	time_t deadline;
 	int want_out;
+	long long greet_at;	/* GreetPause: when to greet (ms), 0 once greeted */
+	long long accepted_at;
 	struct conn *next, *prev;
 };
 
@@ -176,6 +178,34 @@ static time_t session_deadline(struct conn *c)
 	return time(NULL) + (smtpd_in_data(c->s) ? conf_num(C_TO_DATABLOCK) : conf_num(C_TO_COMMAND));
 }
 
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Greets the sessions whose GreetPause is over; returns the milliseconds
+ * until the next one is due (or max_wait). */
+static int greet_due(int max_wait)
+{
+	long long now = now_ms(), next = now + max_wait;
+	for (struct conn *c = conns, *n; c; c = n) {
+		n = c->next;
+		if (!c->greet_at)
+			continue;
+		if (c->greet_at <= now) {
+			c->greet_at = 0;
+			smtpd_greet(c->s);
+			if (conn_flush(c) < 0)
+				conn_close(c);
+		} else if (c->greet_at < next) {
+			next = c->greet_at;
+		}
+	}
+	return (int)(next - now);
+}
+
 static void accept_on(struct listener *l)
 {
 	for (;;) {
@@ -199,7 +229,12 @@ static void accept_on(struct listener *l)
 		struct conn *c = xcalloc(1, sizeof(*c));
 		c->fd = fd;
 		c->s = smtpd_new(fd, (struct sockaddr *)&ss, sl, l->name, 0);
-		smtpd_greet(c->s);
+		c->accepted_at = now_ms();
+		long pause = smtpd_greet_pause(c->s);
+		if (pause > 0)
+			c->greet_at = c->accepted_at + pause;
+		else
+			smtpd_greet(c->s);
 		c->deadline = session_deadline(c);
 		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
 		epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
@@ -236,6 +271,10 @@ static void conn_event(struct conn *c, uint32_t events)
 		conn_flush(c);
 		conn_close(c);
 		return;
+	}
+	if (c->greet_at) {		/* talked before the greeting */
+		c->greet_at = 0;
+		smtpd_greet_reject(c->s, (long)(now_ms() - c->accepted_at));
 	}
 	smtpd_input(c->s, buf, (size_t)n);
 	c->deadline = session_deadline(c);
@@ -400,7 +439,7 @@ int daemon_run(int background, long queue_interval, char **argv)
 		while (npending > 0 && nrunners < conf_num(C_MAX_QUEUE_CHILDREN))
 			start_runner(0);
 		struct epoll_event evs[64];
-		int n = epoll_wait(epfd, evs, 64, 1000);
+		int n = epoll_wait(epfd, evs, 64, greet_due(1000));
 		if (n < 0 && errno != EINTR) {
 			msg_error("epoll_wait: %s", strerror(errno));
 			break;

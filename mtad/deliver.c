@@ -8,6 +8,7 @@
  * and the recipients still pending.  A crash between a delivery and the
  * rewrite can deliver twice, never lose. */
 #include "deliver_int.h"
+#include "local.h"
 #include "addr.h"
 #include "config.h"
 #include "diag.h"
@@ -79,29 +80,45 @@ static void give_mailbox(const char *path, const char *user)
 	close(fd);
 }
 
-static void deliver_local(const struct qf_env *env, int df_fd, const char *rcpt, struct rcpt_outcome *o)
+/* The headers as a local mailer writes them: Return-Path first. */
+static void local_headers(const struct qf_env *env, const char *sender, struct strbuf *hdr)
+{
+	sb_printf(hdr, "Return-Path: <%s>\n", sender);
+	for (size_t i = 0; i < env->headers.count; i++)
+		sb_printf(hdr, "%s:%s\n", env->headers.h[i].name, env->headers.h[i].value);
+}
+
+static void outcome_set(struct rcpt_outcome *o, enum rcpt_result r, const char *dsn, const char *stat,
+			const char *diag)
+{
+	o->result = r;
+	snprintf(o->dsn, sizeof(o->dsn), "%s", dsn);
+	snprintf(o->stat, sizeof(o->stat), "%s", stat);
+	snprintf(o->diag, sizeof(o->diag), "%s", diag ? diag : "");
+}
+
+static void log_outcomes(const struct qf_env *env, const size_t *idx, size_t n,
+			 const struct rcpt_outcome *out, time_t start);
+
+static void deliver_local(const struct qf_env *env, int df_fd, const char *target, const char *shown,
+			  const char *sender, struct rcpt_outcome *o)
 {
 	char addr[ADDR_MAXLEN + 3], box[256], path[2048], err[512];
-	strip_brackets(addr, sizeof(addr), rcpt);
+	strip_brackets(addr, sizeof(addr), target);
 	char *local, *domain;
 	addr_split(addr, &local, &domain);
 	snprintf(o->mailer, sizeof(o->mailer), "local");
 	if (!conf_is_local_user(local) || mailbox_name(box, sizeof(box), local) < 0) {
-		o->result = R_FAIL;
-		snprintf(o->stat, sizeof(o->stat), "User unknown");
-		snprintf(o->dsn, sizeof(o->dsn), "5.1.1");
-		snprintf(o->diag, sizeof(o->diag), "550 5.1.1 %s... User unknown", rcpt);
+		char diag[600];
+		snprintf(diag, sizeof(diag), "550 5.1.1 %s... User unknown", shown);
+		outcome_set(o, R_FAIL, "5.1.1", "User unknown", diag);
 		goto out;
 	}
 	snprintf(path, sizeof(path), "%s/%s", conf_str(C_MAILBOX_DIR), box);
 	give_mailbox(path, box);
 	struct strbuf hdr;
 	sb_init(&hdr);
-	char sender[ADDR_MAXLEN + 3];
-	strip_brackets(sender, sizeof(sender), env->sender);
-	sb_printf(&hdr, "Return-Path: <%s>\n", sender);
-	for (size_t i = 0; i < env->headers.count; i++)
-		sb_printf(&hdr, "%s:%s\n", env->headers.h[i].name, env->headers.h[i].value);
+	local_headers(env, sender, &hdr);
 	int rc = -1;
 	if (lseek(df_fd, 0, SEEK_SET) == 0)
 		rc = mbox_deliver(path, sender, time(NULL), hdr.s, hdr.len, df_fd, err, sizeof(err));
@@ -109,18 +126,57 @@ static void deliver_local(const struct qf_env *env, int df_fd, const char *rcpt,
 		snprintf(err, sizeof(err), "cannot rewind data file: %s", strerror(errno));
 	sb_free(&hdr);
 	if (rc < 0) {
-		o->result = R_DEFER;
-		snprintf(o->stat, sizeof(o->stat), "Deferred: %s", err);
-		snprintf(o->dsn, sizeof(o->dsn), "4.2.0");
-		snprintf(o->diag, sizeof(o->diag), "%s", err);
+		char stat[700];
+		snprintf(stat, sizeof(stat), "Deferred: %s", err);
+		outcome_set(o, R_DEFER, "4.2.0", stat, err);
 	} else {
-		o->result = R_SENT;
-		snprintf(o->stat, sizeof(o->stat), "Sent");
-		snprintf(o->dsn, sizeof(o->dsn), "2.0.0");
+		outcome_set(o, R_SENT, "2.0.0", "Sent", NULL);
 	}
 out:
 	free(local);
 	free(domain);
+}
+
+static void deliver_file(const struct qf_env *env, int df_fd, const char *path, const char *sender,
+			 struct rcpt_outcome *o)
+{
+	char err[512];
+	snprintf(o->mailer, sizeof(o->mailer), "*file*");
+	struct strbuf hdr;
+	sb_init(&hdr);
+	local_headers(env, sender, &hdr);
+	int rc = local_deliver_file(path, sender, hdr.s, hdr.len, df_fd, err, sizeof(err));
+	sb_free(&hdr);
+	if (rc < 0) {
+		char stat[700];
+		snprintf(stat, sizeof(stat), "Deferred: %s", err);
+		outcome_set(o, R_DEFER, "4.2.0", stat, err);
+	} else {
+		outcome_set(o, R_SENT, "2.0.0", "Sent", NULL);
+	}
+}
+
+static void deliver_prog(const struct qf_env *env, int df_fd, const char *command, const char *sender,
+			 const char *rcpt, struct rcpt_outcome *o)
+{
+	char err[512];
+	snprintf(o->mailer, sizeof(o->mailer), "prog");
+	struct strbuf hdr;
+	sb_init(&hdr);
+	local_headers(env, sender, &hdr);
+	int rc = local_deliver_prog(command, sender, rcpt, hdr.s, hdr.len, df_fd, err, sizeof(err));
+	sb_free(&hdr);
+	char stat[700];
+	if (rc == 0)
+		outcome_set(o, R_SENT, "2.0.0", "Sent", NULL);
+	else if (rc == 1) {
+		snprintf(stat, sizeof(stat), "Deferred: %s", err);
+		outcome_set(o, R_DEFER, "4.3.0", stat, err);
+	} else {
+		char diag[600];
+		snprintf(diag, sizeof(diag), "554 5.3.0 %s", err);
+		outcome_set(o, R_FAIL, "5.3.0", err, diag);
+	}
 }
 
 /* mailertable "error:D.S.N:CODE text" (or "error:CODE text") */
@@ -175,51 +231,228 @@ static void log_outcomes(const struct qf_env *env, const size_t *idx, size_t n,
 	free(logged);
 }
 
-/* Routes and delivers every recipient; fills out[]. */
-static void deliver_all(const struct qf_env *env, int df_fd, struct rcpt_outcome *out)
+/* What one recipient of the attempt is, after alias and virtual expansion.
+ * env->rcpts[i].addr is what logs and DSNs name; target what is delivered. */
+struct item {
+	enum alias_kind kind;	/* ALIAS_ADDRESS, ALIAS_LOCAL, ALIAS_FILE, ALIAS_PROGRAM, ALIAS_ERROR */
+	char *target;
+	char *sender;		/* envelope sender for this item, no brackets */
+	struct route route;
+};
+
+/* Routes and delivers every item; fills out[]. */
+static void deliver_all(const struct qf_env *env, int df_fd, struct item *items, struct rcpt_outcome *out)
 {
 	size_t n = env->nrcpts;
-	struct route *routes = xcalloc(n ? n : 1, sizeof(*routes));
 	int *done = xcalloc(n ? n : 1, sizeof(int));
 	size_t *idx = xcalloc(n ? n : 1, sizeof(size_t));
-	for (size_t i = 0; i < n; i++) {
-		char addr[ADDR_MAXLEN + 3];
-		strip_brackets(addr, sizeof(addr), env->rcpts[i].addr);
-		route_address(addr, &routes[i]);
-	}
+	const char **targets = xcalloc(n ? n : 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		if (items[i].kind == ALIAS_ADDRESS || items[i].kind == ALIAS_LOCAL)
+			route_address(items[i].target, &items[i].route);
 	for (size_t i = 0; i < n; i++) {
 		if (done[i])
 			continue;
 		time_t start = time(NULL);
 		size_t k = 0;
-		if (routes[i].kind == ROUTE_LOCAL) {
+		struct item *it = &items[i];
+		idx[k++] = i;
+		done[i] = 1;
+		if (it->kind == ALIAS_ERROR) {
+			struct route r = { .kind = ROUTE_ERROR };
+			snprintf(r.error, sizeof(r.error), "%s", it->target);
+			route_error(&r, &out[i]);
+		} else if (it->kind == ALIAS_FILE) {
+			deliver_file(env, df_fd, it->target, it->sender, &out[i]);
+		} else if (it->kind == ALIAS_PROGRAM) {
+			deliver_prog(env, df_fd, it->target, it->sender, env->rcpts[i].addr, &out[i]);
+		} else if (it->route.kind == ROUTE_LOCAL || it->kind == ALIAS_LOCAL) {
 			if (G.verbose)
 				printf("%s... Connecting to local...\n", env->rcpts[i].addr);
-			deliver_local(env, df_fd, env->rcpts[i].addr, &out[i]);
-			idx[k++] = i;
-			done[i] = 1;
-		} else if (routes[i].kind == ROUTE_ERROR) {
-			route_error(&routes[i], &out[i]);
-			idx[k++] = i;
-			done[i] = 1;
+			deliver_local(env, df_fd, it->target, env->rcpts[i].addr, it->sender, &out[i]);
+		} else if (it->route.kind == ROUTE_ERROR) {
+			route_error(&it->route, &out[i]);
 		} else {
-			for (size_t j = i; j < n; j++) {
-				if (!done[j] && route_same(&routes[i], &routes[j])) {
+			for (size_t j = i + 1; j < n; j++) {
+				if (!done[j] && (items[j].kind == ALIAS_ADDRESS) && route_same(&it->route, &items[j].route) &&
+				    strcmp(it->sender, items[j].sender) == 0) {
 					idx[k++] = j;
 					done[j] = 1;
 				}
 			}
 			struct rcpt_outcome *group = xcalloc(k, sizeof(*group));
-			deliver_smtp_group(env, df_fd, &routes[i], idx, k, group);
+			for (size_t g = 0; g < k; g++)
+				targets[g] = items[idx[g]].target;
+			deliver_smtp_group(env, df_fd, &it->route, it->sender, targets, k, group);
 			for (size_t g = 0; g < k; g++)
 				out[idx[g]] = group[g];
 			free(group);
 		}
 		log_outcomes(env, idx, k, out, start);
 	}
+	free(targets);
 	free(idx);
 	free(done);
-	free(routes);
+}
+
+/* ---- expansion: virtusertable/domaintable, then aliases ---- */
+
+struct expansion {
+	struct qf_rcpt *rcpts;
+	struct item *items;
+	size_t n, cap;
+	const char *sender;
+};
+
+static void add_item(struct expansion *x, const char *shown, const char *flags, enum alias_kind kind,
+		     const char *target, const char *sender)
+{
+	if (x->n == x->cap) {
+		x->cap = x->cap ? x->cap * 2 : 8;
+		x->rcpts = xreallocarray(x->rcpts, x->cap, sizeof(*x->rcpts));
+		x->items = xreallocarray(x->items, x->cap, sizeof(*x->items));
+	}
+	x->rcpts[x->n].addr = xstrdup(shown);
+	x->rcpts[x->n].flags = xstrdup(flags);
+	x->rcpts[x->n].orcpt = NULL;
+	memset(&x->items[x->n], 0, sizeof(x->items[x->n]));
+	x->items[x->n].kind = kind;
+	x->items[x->n].target = xstrdup(target);
+	x->items[x->n].sender = xstrdup(sender);
+	x->n++;
+}
+
+struct alias_ctx {
+	struct expansion *x;
+	size_t first;		/* where this recipient's targets start */
+};
+
+static int alias_cb(void *ctx, const struct alias_target *t)
+{
+	struct alias_ctx *ac = ctx;
+	char owner[ADDR_MAXLEN + 3];
+	const char *sender = ac->x->sender;
+	if (t->owner) {
+		snprintf(owner, sizeof(owner), "%s@%s", t->owner, G.hostname);
+		sender = owner;
+	}
+	if (t->kind == ALIAS_INCLUDE)
+		return 0;
+	/* a target already expanded is written back with the A flag, so a retry
+	 * does not expand it again; file and program targets keep their mark */
+	char shown[1100];
+	if (t->kind == ALIAS_PROGRAM)
+		snprintf(shown, sizeof(shown), "|%s", t->text);
+	else if (t->kind == ALIAS_LOCAL)
+		snprintf(shown, sizeof(shown), "\\%s", t->text);
+	else if (t->kind == ALIAS_ERROR)
+		snprintf(shown, sizeof(shown), "error:%s", t->text);
+	else
+		snprintf(shown, sizeof(shown), "%s", t->text);
+	add_item(ac->x, shown, "PA", t->kind, t->text, sender);
+	return 0;
+}
+
+static int domain_is_local(void *ctx, const char *domain)
+{
+	(void)ctx;
+	return conf_is_local_domain(domain);
+}
+
+/* An already-expanded recipient (A flag) is delivered as it is. */
+static void add_expanded(struct expansion *x, const struct qf_rcpt *r)
+{
+	const char *a = r->addr;
+	if (a[0] == '|')
+		add_item(x, a, r->flags, ALIAS_PROGRAM, a + 1, x->sender);
+	else if (a[0] == '/')
+		add_item(x, a, r->flags, ALIAS_FILE, a, x->sender);
+	else if (a[0] == '\\')
+		add_item(x, a, r->flags, ALIAS_LOCAL, a + 1, x->sender);
+	else if (strncmp(a, "error:", 6) == 0)
+		add_item(x, a, r->flags, ALIAS_ERROR, a + 6, x->sender);
+	else
+		add_item(x, a, r->flags, ALIAS_ADDRESS, a, x->sender);
+}
+
+static void expand_one(struct expansion *x, const struct qf_rcpt *r)
+{
+	if (strchr(r->flags, 'A')) {
+		add_expanded(x, r);
+		return;
+	}
+	char addr[ADDR_MAXLEN + 3], rewritten[1100];
+	strip_brackets(addr, sizeof(addr), r->addr);
+	int vr = virtual_rewrite(addr, rewritten, sizeof(rewritten));
+	if (vr == 1) {
+		add_item(x, r->addr, r->flags, ALIAS_ERROR, rewritten, x->sender);
+		return;
+	}
+	if (vr < 0) {
+		add_item(x, r->addr, r->flags, ALIAS_ERROR, "4.3.0:451 virtusertable lookup failed", x->sender);
+		return;
+	}
+	char *local, *domain;
+	addr_split(rewritten, &local, &domain);
+	struct aliases *al = conf_is_local_domain(domain) && !*conf_str(C_NULLCLIENT) && !G.msp
+		? local_aliases() : NULL;
+	if (al) {
+		struct alias_ctx ac = { x, x->n };
+		struct alias_expand_opts opts = { .maxdepth = 10, .is_local_domain = domain_is_local };
+		char err[512];
+		int rc = alias_expand(al, local, &opts, alias_cb, &ac, err, sizeof(err));
+		if (rc == ALIAS_FOUND) {
+			goto out;
+		}
+		/* discard what an expansion that failed had produced */
+		while (x->n > ac.first) {
+			x->n--;
+			free(x->rcpts[x->n].addr);
+			free(x->rcpts[x->n].flags);
+			free(x->items[x->n].target);
+			free(x->items[x->n].sender);
+		}
+		if (rc == ALIAS_PERMFAIL || rc == ALIAS_TEMPFAIL) {
+			char e[700];
+			snprintf(e, sizeof(e), "%s:%s %s", rc == ALIAS_PERMFAIL ? "5.3.0" : "4.3.0",
+				 rc == ALIAS_PERMFAIL ? "554" : "451", err);
+			maillog(NULL, "alias %s: %s", local, err);
+			add_item(x, r->addr, r->flags, ALIAS_ERROR, e, x->sender);
+			goto out;
+		}
+	}
+	add_item(x, r->addr, r->flags, ALIAS_ADDRESS, rewritten, x->sender);
+out:
+	free(local);
+	free(domain);
+}
+
+/* Replaces env->rcpts by the expanded list; items[] runs alongside. */
+static struct item *expand_recipients(struct qf_env *env)
+{
+	char sender[ADDR_MAXLEN + 3];
+	strip_brackets(sender, sizeof(sender), env->sender);
+	struct expansion x = { .sender = sender };
+	for (size_t i = 0; i < env->nrcpts; i++)
+		expand_one(&x, &env->rcpts[i]);
+	for (size_t i = 0; i < env->nrcpts; i++) {
+		free(env->rcpts[i].addr);
+		free(env->rcpts[i].flags);
+		free(env->rcpts[i].orcpt);
+	}
+	free(env->rcpts);
+	env->rcpts = x.rcpts;
+	env->nrcpts = x.n;
+	return x.items;
+}
+
+static void free_items(struct item *items, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(items[i].target);
+		free(items[i].sender);
+	}
+	free(items);
 }
 
 static void quarantine_bad(const char *qdir, const char *qid, const char *qfpath, const char *why)
@@ -337,8 +570,10 @@ enum deliver_result deliver_message(const char *qdir, const char *qid)
 	}
 	env.ntries++;
 	env.priority += conf_num(C_RETRY_FACTOR);
+	struct item *items = expand_recipients(&env);
 	struct rcpt_outcome *out = xcalloc(env.nrcpts ? env.nrcpts : 1, sizeof(*out));
-	deliver_all(&env, df_fd, out);
+	size_t nitems_all = env.nrcpts;
+	deliver_all(&env, df_fd, items, out);
 	close(df_fd);
 	expire_deferrals(&env, out);
 
@@ -392,6 +627,7 @@ enum deliver_result deliver_message(const char *qdir, const char *qid)
 		result = DELIVER_DEFERRED;
 	}
 	free(out);
+	free_items(items, nitems_all);
 	qf_env_free(&env);
 	close(fd);
 	for (int c = 0; c < 2; c++)

@@ -20,9 +20,10 @@ struct rcpt_outcome {
 /* The message as SMTP sends it: headers from qf, a blank line, df. */
 int deliver_message_text(const struct qf_env *env, int df_fd, struct strbuf *out);
 
-/* Delivers env->rcpts[idx[0..n)] (all routed to r) over SMTP. */
+/* Delivers the message to rcpts[0..n) (all routed to r) over SMTP, with
+ * sender (no brackets; "" for the null sender) in MAIL FROM. */
 void deliver_smtp_group(const struct qf_env *env, int df_fd, const struct route *r,
-			const size_t *idx, size_t n, struct rcpt_outcome *out);
+			const char *sender, const char *const *rcpts, size_t n, struct rcpt_outcome *out);
 
 /* Queues a DSN for the recipients whose outcome is R_FAIL (failed=1) or
  * R_DEFER (failed=0: a delay warning).  Returns 0 with the child's ID, or

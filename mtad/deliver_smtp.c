@@ -169,7 +169,7 @@ static void set_outcome(struct rcpt_outcome *o, enum rcpt_result res, const stru
 }
 
 void deliver_smtp_group(const struct qf_env *env, int df_fd, const struct route *r,
-			const size_t *idx, size_t n, struct rcpt_outcome *out)
+			const char *sender, const char *const *given, size_t n, struct rcpt_outcome *out)
 {
 	struct hop hops[MAX_HOPS];
 	size_t nh = 0;
@@ -199,16 +199,10 @@ void deliver_smtp_group(const struct qf_env *env, int df_fd, const struct route 
 		sb_free(&body);
 		return;
 	}
-	char sender[ADDR_MAXLEN + 3];
-	size_t sl = strlen(env->sender);
-	if (sl >= 2 && env->sender[0] == '<' && env->sender[sl - 1] == '>')
-		snprintf(sender, sizeof(sender), "%.*s", (int)(sl - 2), env->sender + 1);
-	else
-		snprintf(sender, sizeof(sender), "%s", env->sender);
 	const char **rcpts = xcalloc(n, sizeof(char *));
 	char **bare = xcalloc(n, sizeof(char *));
 	for (size_t i = 0; i < n; i++) {
-		const char *a = env->rcpts[idx[i]].addr;
+		const char *a = given[i];
 		size_t al = strlen(a);
 		bare[i] = (al >= 2 && a[0] == '<' && a[al - 1] == '>') ? xstrndup(a + 1, al - 2) : xstrdup(a);
 		if (!strchr(bare[i], '@')) {	/* a bare local name is ours: qualify it */

@@ -3,6 +3,7 @@
 #include "mtad.h"
 #include "config.h"
 #include "diag.h"
+#include "aliases.h"
 #include "maillog.h"
 #include "queue_select.h"
 #include "timefmt.h"
@@ -22,6 +23,7 @@ static const char usage_text[] =
 "  -bs            speak SMTP on standard input and output\n"
 "  -bm            deliver the message on standard input (default)\n"
 "  -bp            list the queue (as mailq)\n"
+"  -bi            rebuild the aliases database (as newaliases)\n"
 "  -bC            check the configuration and exit (ours)\n"
 "  -q[time]       run the queue once, or every time (with -bd/-bD), e.g. -q30m\n"
 "  -qR/-qS/-qI[!]sub  run only messages whose recipient/sender/ID contains sub\n"
@@ -191,7 +193,17 @@ int main(int argc, char **argv)
 		return submit_bs();
 	case 'p':
 		return print_queue(qdir) < 0 ? EX_OSFILE : 0;
-	case 'i':
+	case 'i': {
+		char err[512];
+		const char *af = conf_str(C_ALIAS_FILE);
+		int rc = aliases_rebuild(af, err, sizeof(err));
+		if (rc < 0) {
+			fprintf(stderr, "mtad: %s\n", err);
+			return EX_CANTCREAT;
+		}
+		maillog(NULL, "alias database %s rebuilt by %s", af, G.progname);
+		return rc == 0 ? 0 : EX_DATAERR;
+	}
 	case 't':
 	case 'v':
 		fprintf(stderr, "mtad: -b%c: aliases and address testing are not available in this "

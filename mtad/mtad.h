@@ -41,6 +41,16 @@ const char *mtad_queue_dir(void);	/* the MSP queue with -Ac, else the MTA queue 
 int conf_load(const char *mc_path, char **oopts, size_t noopts);
 int conf_is_local_domain(const char *domain);
 int conf_is_relay_domain(const char *domain);
+int conf_client_in_relay_domains(const char *ip);
+/* VIRTUSER_DOMAIN_FILE domains and domaintable keys: ours, though not local */
+int conf_is_virtual_domain(const char *domain);
+/* virtual.c */
+int domaintable_has(const char *domain);
+/* Rewrites a recipient through the domaintable and the virtusertable
+ * (repeatedly, as sendmail does).  Returns 0 and the result in out (equal to
+ * addr when nothing applies), 1 with an "error:" text (code and message) in
+ * out, or -1 on a temporary map failure. */
+int virtual_rewrite(const char *addr, char *out, size_t size);
 int conf_is_local_user(const char *local);
 void conf_print_changed(void);
 void conf_print_identity(void);
@@ -118,6 +128,10 @@ struct strbuf *smtpd_output(struct smtpd_session *s);
 int smtpd_in_data(const struct smtpd_session *s);
 void smtpd_free(struct smtpd_session *s);
 void smtpd_greet(struct smtpd_session *s);
+/* GreetPause: the client talked first; it gets a 554 greeting and every
+ * mail command is refused. */
+void smtpd_greet_reject(struct smtpd_session *s, long waited_ms);
+long smtpd_greet_pause(const struct smtpd_session *s);
 /* The daemon learns of new queue IDs through this hook. */
 extern void (*smtpd_queued_hook)(const char *qid);
 

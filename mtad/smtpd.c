@@ -3,6 +3,8 @@
  * stdin/stdout.  Commands go through a table ({verb, handler, flags});
  * DATA is its own strict automaton in smtpd_data.c. */
 #include "smtpd_int.h"
+#include "local.h"
+#include "policy.h"
 #include "config.h"
 #include "diag.h"
 #include "maillog.h"
@@ -137,7 +139,18 @@ struct smtpd_session *smtpd_new(int fd_out, const struct sockaddr *peer, socklen
 		snprintf(s->relay, sizeof(s->relay), "[%s]", s->client_ip);
 	/* Only the loopback addresses 127.0.0.1 and ::1 are trusted implicitly. */
 	s->trusted = strcmp(s->client_ip, "127.0.0.1") == 0 || strcmp(s->client_ip, "::1") == 0;
+	policy_connect(s);
 	return s;
+}
+
+void smtpd_greet_reject(struct smtpd_session *s, long waited_ms)
+{
+	smtpd_reply(s, "554 %s ESMTP not accepting messages", G.hostname);
+	maillog("NOQUEUE", "rejecting commands from %s due to pre-greeting traffic after %ld seconds",
+		s->relay, waited_ms / 1000);
+	s->greet_rejected = 1;
+	s->mail_count++;	/* logged already: no "did not issue MAIL" line */
+	smtpd_enter_state(s, SS_READY);
 }
 
 void smtpd_greet(struct smtpd_session *s)
@@ -214,6 +227,10 @@ static const char *mail_arg_addr(const char *arg)
 
 static void cmd_mail(struct smtpd_session *s, const char *arg)
 {
+	if (s->greet_rejected) {
+		smtpd_reply(s, "550 5.0.0 Command rejected");
+		return;
+	}
 	if (s->sender) {
 		smtpd_reply(s, "503 5.5.0 Sender already specified");
 		return;
@@ -258,7 +275,7 @@ static void cmd_mail(struct smtpd_session *s, const char *arg)
 			goto out;
 		}
 	}
-	if (!mr.path.null && !strchr(mr.path.addr, '@') && !s->local_bs) {
+	if (!mr.path.null && !strchr(mr.path.addr, '@') && !s->local_bs && !conf_num(C_ACCEPT_UNQUALIFIED)) {
 		smtpd_reply(s, "553 5.5.4 %s%s%s... Domain name required for sender address %s",
 			    mr.path.bracketed ? "<" : "", mr.path.addr, mr.path.bracketed ? ">" : "", mr.path.addr);
 		goto out;
@@ -271,11 +288,64 @@ static void cmd_mail(struct smtpd_session *s, const char *arg)
 	} else {
 		s->sender_given = xstrdup(mr.path.addr);
 	}
+	char reply[600];
+	if (policy_mail(s, s->sender_given, s->sender, reply, sizeof(reply)) < 0) {
+		smtpd_reply(s, "%s", reply);
+		smtpd_reset_transaction(s);
+		goto out;
+	}
 	s->mail_count++;
 	smtpd_enter_state(s, SS_MAIL);
 	smtpd_reply(s, "250 2.1.0 %s... Sender ok", s->sender_given);
 out:
 	smtp_mailrcpt_free(&mr);
+}
+
+/* Policy, then existence: a recipient in one of our domains must be a
+ * mailbox or an alias once the virtusertable has had its say. */
+static int rcpt_acceptable(struct smtpd_session *s, const char *given, const char *addr)
+{
+	char reply[700], rewritten[1100];
+	if (policy_rcpt(s, given, addr, reply, sizeof(reply)) < 0) {
+		smtpd_reply(s, "%s", reply);
+		return 0;
+	}
+	int vr = virtual_rewrite(addr, rewritten, sizeof(rewritten));
+	if (vr < 0) {
+		smtpd_reply(s, "451 4.3.0 %s... Temporary lookup failure, try again later", given);
+		return 0;
+	}
+	if (vr == 1) {		/* "D.S.N:CODE text" from an error: entry */
+		const char *colon = strchr(rewritten, ':');
+		char dsn[16] = "5.1.1";
+		const char *rest = rewritten;
+		if (colon && colon - rewritten < (long)sizeof(dsn)) {
+			snprintf(dsn, sizeof(dsn), "%.*s", (int)(colon - rewritten), rewritten);
+			rest = colon + 1;
+		}
+		int code = atoi(rest);
+		const char *text = strchr(rest, ' ');
+		smtpd_reply(s, "%d %s %s... %s", code >= 400 && code < 600 ? code : 550, dsn, given,
+			    text ? text + 1 : "User unknown");
+		return 0;
+	}
+	char *local, *domain;
+	addr_split(rewritten, &local, &domain);
+	int ok = 1;
+	if (conf_is_local_domain(domain)) {
+		if (!*local || !local_name_known(local)) {
+			smtpd_reply(s, "550 5.1.1 %s... User unknown", given);
+			ok = 0;
+		}
+	} else if (domain && conf_is_virtual_domain(domain) && strcasecmp(rewritten, addr) == 0 &&
+		   !conf_is_relay_domain(domain)) {
+		/* a virtual domain with no entry for this user */
+		smtpd_reply(s, "550 5.1.1 %s... User unknown", given);
+		ok = 0;
+	}
+	free(local);
+	free(domain);
+	return ok;
 }
 
 static void cmd_rcpt(struct smtpd_session *s, const char *arg)
@@ -296,6 +366,10 @@ static void cmd_rcpt(struct smtpd_session *s, const char *arg)
 	}
 	char given[ADDR_MAXLEN + 3];
 	snprintf(given, sizeof(given), mr.path.bracketed ? "<%s>" : "%s", mr.path.addr);
+	if (s->greet_rejected) {
+		smtpd_reply(s, "550 5.0.0 Command rejected");
+		goto out;
+	}
 	if (mr.nparams > 0) {
 		smtpd_reply(s, "555 5.5.4 %s parameter unrecognized", mr.params[0].key);
 		goto out;
@@ -309,22 +383,7 @@ static void cmd_rcpt(struct smtpd_session *s, const char *arg)
 		smtpd_reply(s, "452 4.5.3 Too many recipients");
 		goto out;
 	}
-	char *local, *domain;
-	addr_split(mr.path.addr, &local, &domain);
-	int ok = 1;
-	if (conf_is_local_domain(domain)) {
-		if (!*local || !conf_is_local_user(local)) {
-			smtpd_reply(s, "550 5.1.1 %s... User unknown", given);
-			ok = 0;
-		}
-	} else if (!s->trusted && !conf_is_relay_domain(domain)) {
-		smtpd_reply(s, "550 5.7.1 %s... Relaying denied", given);
-		maillog("NOQUEUE", "ruleset=check_rcpt, arg1=%s, relay=%s, reject=550 5.7.1 %s... Relaying denied",
-			given, s->relay, given);
-		ok = 0;
-	}
-	free(local);
-	free(domain);
+	int ok = rcpt_acceptable(s, given, mr.path.addr);
 	if (ok) {
 		s->rcpts = xreallocarray(s->rcpts, s->nrcpts + 1, sizeof(char *));
 		s->rcpts[s->nrcpts++] = xstrdup(given);
@@ -338,6 +397,10 @@ out:
 static void cmd_data(struct smtpd_session *s, const char *arg)
 {
 	(void)arg;
+	if (s->greet_rejected) {
+		smtpd_reply(s, "550 5.0.0 Command rejected");
+		return;
+	}
 	if (!s->sender) {
 		smtpd_reply(s, "503 5.0.0 Need MAIL command");
 		return;
@@ -431,13 +494,13 @@ static void smtpd_command(struct smtpd_session *s, const char *line, int more_pe
 	char q[256];
 	if (v == SMTP_MAIL || v == SMTP_RCPT || v == SMTP_DATA)
 		s->last_cmd = v;
-	if (more_pending && !s->local_bs && must_wait_after(v, s->esmtp) && v != SMTP_QUIT) {
+	if (more_pending && !s->local_bs && !s->pipelining_logged && must_wait_after(v, s->esmtp) &&
+	    v != SMTP_QUIT) {
+		/* noticed and logged; the commands are still answered in order, as
+		 * sendmail does (only CRLF.CRLF ends DATA, so nothing is smuggled) */
 		quote_line(q, sizeof(q), smtp_verb_name(v));
 		maillog("NOQUEUE", "improper command pipelining after %s from %s", q, s->relay);
-		smtpd_reply(s, "554 5.5.0 Improper use of SMTP command pipelining");
-		s->done = 1;
-		smtpd_enter_state(s, SS_CLOSED);
-		return;
+		s->pipelining_logged = 1;
 	}
 	switch (v) {
 	case SMTP_HELO:
@@ -561,6 +624,7 @@ void smtpd_eof(struct smtpd_session *s, int timed_out)
 }
 
 int smtpd_done(const struct smtpd_session *s) { return s->done; }
+long smtpd_greet_pause(const struct smtpd_session *s) { return policy_greet_pause(s); }
 int smtpd_in_data(const struct smtpd_session *s) { return s->state == SS_DATA; }
 struct strbuf *smtpd_output(struct smtpd_session *s) { return &s->out; }
 

@@ -155,6 +155,12 @@ static void data_finish(struct smtpd_session *s)
 		qf_env_set_macro(&env, "daemon_name", s->daemon_name);
 	char qid[QID_MAXLEN];
 	snprintf(qid, sizeof(qid), "%s", s->eq.qid);
+	if (s->discard) {	/* access DISCARD: the client is told yes, nothing is kept */
+		maillog(qid, "discarded: from=%s, relay=%s", s->sender_given, s->relay);
+		smtpd_reply(s, "250 2.0.0 %s Message accepted for delivery", qid);
+		smtpd_data_abort(s);
+		goto done_env;
+	}
 	char *msgid_copy = msgid ? xstrdup(msgid) : NULL;
 	if (enqueue_commit(&s->eq, &env, err, sizeof(err)) < 0) {
 		s->eq_open = 0;

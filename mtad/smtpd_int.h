@@ -2,6 +2,7 @@
  * and smtpd_data.c (the DATA automaton). */
 #ifndef SMTPD_INT_H
 #define SMTPD_INT_H
+#include "access.h"
 #include "mtad.h"
 #include "smtp_cmd.h"
 
@@ -31,6 +32,14 @@ struct smtpd_session {
 	char **rcpts;		/* as given */
 	size_t nrcpts;
 	char *body_type;
+	/* policy (policy.c) */
+	struct access_result conn_acc;	/* Connect: entry */
+	char dnsbl_reply[400];		/* "550 5.7.1 ..." when the client is listed */
+	struct access_result from_acc;	/* From: entry of the current sender */
+	int sender_dns;			/* 0 resolves, 1 temporary failure, 2 does not exist */
+	int discard;			/* DISCARD: accept and drop */
+	int greet_rejected;		/* talked before the greeting (greet_pause) */
+	int pipelining_logged;
 	/* DATA automaton */
 	struct enqueue eq;
 	int eq_open;

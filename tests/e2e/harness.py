@@ -84,6 +84,8 @@ class Mtad:
             "define(`confPID_FILE', `%s')dnl\n"
             "dnl no test asks the machine's resolver: remote domains defer\n"
             "define(`confRESOLVER', `127.0.0.1:1')dnl\n"
+            "dnl so senders' domains need not resolve (tests for the check turn it off)\n"
+            "FEATURE(`accept_unresolvable_domains')dnl\n"
             "DAEMON_OPTIONS(`Port=%d, Addr=%s, Name=%s')dnl\n"
             "%s"
         ) % (self.hostname, self.queue, self.mspqueue, self.logfile, self.maildir,

@@ -1,0 +1,234 @@
+/* policy: SMTP-time decisions, in sendmail's order.
+ *
+ *   connect  Connect: entries (REJECT, ERROR, OK, RELAY); DNSBL zones
+ *   MAIL     (unless delay_checks) the connect verdict, the DNSBL verdict,
+ *            From: entries, then the sender's domain must resolve
+ *   RCPT     To: entries; with delay_checks the sender checks above, with
+ *            friend/hater exceptions from Spam: entries; relay control;
+ *            the recipient must exist when it is local */
+#include "policy.h"
+#include "smtpd_int.h"
+#include "addr.h"
+#include "config.h"
+#include "dns.h"
+#include "maillog.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static void dnsbl_check(struct smtpd_session *s)
+{
+	struct in_addr in;
+	if (inet_pton(AF_INET, s->client_ip, &in) != 1)
+		return;		/* IPv6 DNSBLs: not looked up */
+	const unsigned char *o = (const unsigned char *)&in;
+	for (size_t i = 0; i < conf_list_count(C_DNSBL); i++) {
+		const char *entry = conf_list_get(C_DNSBL, i);
+		char zone[256], msg[300] = "";
+		const char *bar = strchr(entry, '|');
+		snprintf(zone, sizeof(zone), "%.*s", bar ? (int)(bar - entry) : (int)strlen(entry), entry);
+		if (bar)
+			snprintf(msg, sizeof(msg), "%s", bar + 1);
+		char name[300], answers[4][16];
+		size_t n = 0;
+		snprintf(name, sizeof(name), "%u.%u.%u.%u.%s", o[3], o[2], o[1], o[0], zone);
+		if (dns_a_text(name, answers, 4, &n) != DNS_OK || n == 0)
+			continue;
+		/* $&{client_addr} in the message is the client's address */
+		char text[400] = "";
+		if (msg[0]) {
+			size_t t = 0;
+			for (const char *p = msg; *p && t + 1 < sizeof(text); p++) {
+				if (strncmp(p, "$&{client_addr}", 15) == 0) {
+					t += (size_t)snprintf(text + t, sizeof(text) - t, "%s", s->client_ip);
+					p += 14;
+				} else {
+					text[t++] = *p;
+				}
+			}
+			text[t] = '\0';
+		} else {
+			snprintf(text, sizeof(text), "Rejected: %s listed at %s", s->client_ip, zone);
+		}
+		snprintf(s->dnsbl_reply, sizeof(s->dnsbl_reply), "550 5.7.1 %s", text);
+		maillog("NOQUEUE", "%s listed at %s (%s)", s->relay, zone, answers[0]);
+		return;
+	}
+}
+
+void policy_connect(struct smtpd_session *s)
+{
+	if (s->local_bs)
+		return;
+	access_connect(s->client_ip, s->client_name, &s->conn_acc);
+	if (s->conn_acc.action == ACC_OK || s->conn_acc.action == ACC_RELAY)
+		return;
+	if (conf_list_count(C_DNSBL) > 0)
+		dnsbl_check(s);
+}
+
+long policy_greet_pause(const struct smtpd_session *s)
+{
+	if (s->local_bs || s->trusted)
+		return 0;
+	long ms = access_enabled() ? access_greet_pause(s->client_ip, s->client_name) : -1;
+	return ms >= 0 ? ms : conf_num(C_GREET_PAUSE);
+}
+
+/* The sender's domain must exist (FEATURE(accept_unresolvable_domains)
+ * turns this off): 0 fine, 1 temporary failure, 2 no such domain. */
+static int sender_domain_check(const char *addr)
+{
+	if (conf_num(C_ACCEPT_UNRESOLVABLE) || !*addr)
+		return 0;
+	char *local, *domain;
+	addr_split(addr, &local, &domain);
+	int rc = 0;
+	if (domain && !conf_is_local_domain(domain) && domain[0] != '[') {
+		struct dns_mx mx[4];
+		size_t n = 0;
+		int null_mx = 0;
+		enum dns_status st = dns_mx(domain, mx, 4, &n, &null_mx);
+		if (st == DNS_NODATA) {
+			struct sockaddr_storage ss[2];
+			st = dns_addrs(domain, ss, 2, &n);
+			if (st == DNS_NODATA)
+				st = DNS_NXDOMAIN;
+		}
+		if (st == DNS_NXDOMAIN)
+			rc = 2;
+		else if (st != DNS_OK)
+			rc = 1;
+	}
+	free(local);
+	free(domain);
+	return rc;
+}
+
+/* The sender checks; who is the address the reply names. */
+static int sender_verdict(struct smtpd_session *s, const char *who, char *buf, size_t size)
+{
+	const struct access_result *c = &s->conn_acc;
+	if (c->action == ACC_REJECT || c->action == ACC_ERROR || c->action == ACC_TEMPFAIL) {
+		access_reply(c, who, buf, size);
+		return -1;
+	}
+	const struct access_result *f = &s->from_acc;
+	if (f->action == ACC_REJECT || f->action == ACC_ERROR || f->action == ACC_TEMPFAIL) {
+		access_reply(f, who, buf, size);
+		return -1;
+	}
+	if (f->action == ACC_OK || f->action == ACC_RELAY || c->action == ACC_OK || c->action == ACC_RELAY)
+		return 0;
+	if (s->dnsbl_reply[0]) {
+		snprintf(buf, size, "%s", s->dnsbl_reply);
+		return -1;
+	}
+	if (s->sender_dns == 1) {
+		snprintf(buf, size, "451 4.1.8 Domain of sender address %s does not resolve", s->sender);
+		return -1;
+	}
+	if (s->sender_dns == 2) {
+		snprintf(buf, size, "553 5.1.8 %s... Domain of sender address %s does not exist",
+			 s->sender_given, s->sender);
+		return -1;
+	}
+	return 0;
+}
+
+static void log_reject(struct smtpd_session *s, const char *ruleset, const char *arg, const char *reply)
+{
+	maillog("NOQUEUE", "ruleset=%s, arg1=%s, relay=%s, reject=%s", ruleset, arg, s->relay, reply);
+}
+
+int policy_mail(struct smtpd_session *s, const char *given, const char *addr, char *buf, size_t size)
+{
+	s->discard = 0;
+	if (s->local_bs)
+		return 0;
+	if (conf_num(C_NOUUCP) && strchr(addr, '!')) {
+		snprintf(buf, size, "553 5.7.1 %s... UUCP address syntax not supported", given);
+		return -1;
+	}
+	access_address("From", addr, &s->from_acc);
+	if (s->from_acc.action == ACC_DISCARD)
+		s->discard = 1;
+	s->sender_dns = (s->from_acc.action == ACC_OK || s->from_acc.action == ACC_RELAY) ? 0
+			: sender_domain_check(addr);
+	if (*conf_str(C_DELAY_CHECKS))
+		return 0;	/* decided per recipient */
+	if (sender_verdict(s, given, buf, size) < 0) {
+		log_reject(s, "check_mail", given, buf);
+		return -1;
+	}
+	return 0;
+}
+
+static int ip_in_relay_domains(const char *ip)
+{
+	/* relay-domains lines that are IP prefixes match on octet boundaries */
+	return conf_client_in_relay_domains(ip);
+}
+
+static int may_relay(struct smtpd_session *s, const char *domain, const struct access_result *to)
+{
+	if (s->trusted || conf_num(C_PROMISCUOUS_RELAY))
+		return 1;
+	if (s->conn_acc.action == ACC_RELAY || to->action == ACC_RELAY)
+		return 1;
+	if (conf_num(C_RELAY_MAIL_FROM) && s->from_acc.action == ACC_RELAY)
+		return 1;
+	if (conf_is_relay_domain(domain) || ip_in_relay_domains(s->client_ip))
+		return 1;
+	if (access_enabled()) {
+		struct access_result d;
+		access_address("To", domain, &d);
+		if (d.action == ACC_RELAY)
+			return 1;
+	}
+	return 0;
+}
+
+int policy_rcpt(struct smtpd_session *s, const char *given, const char *addr, char *buf, size_t size)
+{
+	if (s->local_bs)
+		return 0;
+	if (conf_num(C_NOUUCP) && strchr(addr, '!')) {
+		snprintf(buf, size, "553 5.7.1 %s... UUCP address syntax not supported", given);
+		return -1;
+	}
+	struct access_result to;
+	access_address("To", addr, &to);
+	if (to.action == ACC_REJECT || to.action == ACC_ERROR || to.action == ACC_TEMPFAIL) {
+		access_reply(&to, given, buf, size);
+		log_reject(s, "check_rcpt", given, buf);
+		return -1;
+	}
+	const char *mode = conf_str(C_DELAY_CHECKS);
+	if (*mode && to.action != ACC_OK && to.action != ACC_RELAY) {
+		struct access_result spam;
+		access_address("Spam", addr, &spam);
+		int check = strcasecmp(mode, "friend") == 0 ? spam.action != ACC_FRIEND
+			  : strcasecmp(mode, "hater") == 0 ? spam.action == ACC_HATER : 1;
+		if (check && sender_verdict(s, given, buf, size) < 0) {
+			log_reject(s, "check_rcpt", given, buf);
+			return -1;
+		}
+	}
+	char *local, *domain;
+	addr_split(addr, &local, &domain);
+	int rc = 0;
+	if (domain && !conf_is_local_domain(domain) && !conf_is_virtual_domain(domain) &&
+	    !may_relay(s, domain, &to)) {
+		snprintf(buf, size, "550 5.7.1 %s... Relaying denied", given);
+		log_reject(s, "check_rcpt", given, buf);
+		rc = -1;
+	}
+	free(local);
+	free(domain);
+	return rc;
+}
