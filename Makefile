@@ -103,3 +103,13 @@ clean:
 	rm -rf build bin
 
 -include $(LIB_OBJ:.o=.d) $(foreach p,$(PROGRAMS),$($(p)_OBJ:.o=.d))
+
+# Benchmarks (bench/README.md); not part of `make test`.
+bench-quick:
+	@$(MAKE) --no-print-directory $(BINDIR)/mtad $(BINDIR)/loggrep
+	@./bench/quick.sh
+
+bench:
+	@$(MAKE) --no-print-directory $(BINDIR)/mtad $(BINDIR)/loggrep $(BINDIR)/hdrtrace
+	@-$(MAKE) --no-print-directory $(BINDIR)/mailq
+	@./bench/full.sh

@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""What the disk under the queue allows: messages/s for mtad's per-message
+commit pattern done serially (one event loop), and the same files made
+durable in groups (group commit).  Each "message" is a 1 KiB df and a 500
+byte qf, as mtad writes them.
+
+usage: fsynccost.py DIR [MESSAGES] [BATCH]
+  serial:  per message: create df, write, fsync; create tf, write, fsync,
+           rename to qf, fsync the directory (mtad today: 3 fsyncs, 2 creates)
+  group:   per batch of BATCH messages: create and write all dfs and tfs,
+           fsync each (the first forces the journal commit that carries the
+           others), rename all, fsync the directory once
+  threads: the same, the fsyncs issued in parallel from 16 threads (jbd2
+           merges concurrent commit requests into one journal commit)
+  syncfs:  per batch: create and write all, one syncfs(), rename all,
+           fsync the directory once
+"""
+import ctypes
+from concurrent.futures import ThreadPoolExecutor
+import os
+import shutil
+import sys
+import time
+
+libc = ctypes.CDLL(None, use_errno=True)
+DF = b"x" * 1022 + b"\r\n"
+QF = b"V8\nT1700000000\nK0\nN0\nP31155\n" + b"H?x?X-Filler: yes\n" * 25 + b".\n"
+
+
+def fresh(d):
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+
+
+def create(path, data):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, data)
+    return fd
+
+
+def serial(d, n):
+    dfd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+    t0 = time.perf_counter()
+    for i in range(n):
+        fd = create("%s/df%06d" % (d, i), DF); os.fsync(fd)
+        tf = create("%s/tf%06d" % (d, i), QF); os.fsync(tf)
+        os.rename("%s/tf%06d" % (d, i), "%s/qf%06d" % (d, i))
+        os.fsync(dfd)
+        os.close(fd); os.close(tf)
+    el = time.perf_counter() - t0
+    os.close(dfd)
+    return n / el
+
+
+POOL = ThreadPoolExecutor(max_workers=16)
+
+
+def group(d, n, batch, use_syncfs):
+    dfd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+    t0 = time.perf_counter()
+    for b in range(0, n, batch):
+        ids = range(b, min(n, b + batch))
+        fds = []
+        for i in ids:
+            fds.append(create("%s/df%06d" % (d, i), DF))
+            fds.append(create("%s/tf%06d" % (d, i), QF))
+        if use_syncfs == "syncfs":
+            libc.syncfs(dfd)
+        elif use_syncfs == "threads":
+            list(POOL.map(os.fsync, fds))
+        else:
+            for fd in fds:
+                os.fsync(fd)
+        for i in ids:
+            os.rename("%s/tf%06d" % (d, i), "%s/qf%06d" % (d, i))
+        os.fsync(dfd)
+        for fd in fds:
+            os.close(fd)
+    el = time.perf_counter() - t0
+    os.close(dfd)
+    return n / el
+
+
+def main():
+    d = sys.argv[1]
+    n = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
+    batch = int(sys.argv[3]) if len(sys.argv) > 3 else 20
+    res = {}
+    for name, fn in (("serial", lambda: serial(d, n)),
+                     ("group", lambda: group(d, n, batch, "each")),
+                     ("threads", lambda: group(d, n, batch, "threads")),
+                     ("syncfs", lambda: group(d, n, batch, "syncfs"))):
+        fresh(d)
+        res[name] = fn()
+    shutil.rmtree(d, ignore_errors=True)
+    print("serial %.0f msg/s; batch %d: fsync each in turn %.0f msg/s, fsyncs in parallel (16 threads) %.0f msg/s, one syncfs %.0f msg/s"
+          % (res["serial"], batch, res["group"], res["threads"], res["syncfs"]))
+
+
+if __name__ == "__main__":
+    main()

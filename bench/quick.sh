@@ -1,0 +1,66 @@
+#!/bin/bash
+# bench/quick.sh: the quick benchmark (make bench-quick, under 5 minutes).
+#   1. accepted msg/s, smtp-source -s 20 -m 2000 -l 1024, mtad (DeliveryMode=q)
+#      and a private Postfix (hold queue, nothing delivered) alternately,
+#      ROUNDS times each, fresh queues every time; smtp-sink as the ceiling.
+#   2. loggrep QID vs grep -F QID on a generated sendmail log (LOG_MB MB).
+# Ends with the two lines "ratio mtad/postfix = X.XX" and "ratio loggrep/grep = X.XX".
+source "$(dirname "$0")/lib.sh"
+ROUNDS=${ROUNDS:-5}
+LOG_MB=${LOG_MB:-256}
+trap cleanup_all EXIT
+bench_deps
+mkdir -p "$BENCH_DIR"
+
+# -- acceptance, 20 sessions --------------------------------------------------------
+accept_round() {	# who sessions messages size -> prints msg/s
+	local who=$1 s=$2 m=$3 l=$4 r
+	case $who in
+	mtad)
+		mtad_setup "$BENCH_DIR/mtad" q; mtad_start "$BENCH_DIR/mtad"
+		source_rate "$MTAD_PORT" "$s" 200 "$l" >/dev/null	# warm-up
+		r=$(source_rate "$MTAD_PORT" "$s" "$m" "$l"); mtad_stop ;;
+	postfix)
+		pf_setup "$BENCH_DIR/postfix" hold; pf_start "$BENCH_DIR/postfix"
+		source_rate "$PF_PORT" "$s" 200 "$l" >/dev/null	# warm-up
+		r=$(source_rate "$PF_PORT" "$s" "$m" "$l"); pf_stop ;;
+	sink)
+		sink_start
+		source_rate "$SINK_PORT" "$s" 200 "$l" >/dev/null
+		r=$(source_rate "$SINK_PORT" "$s" "$m" "$l"); sink_stop ;;
+	esac
+	echo "$r"
+}
+
+echo "== machine: $(nproc) CPUs, $(awk '/MemTotal/{printf "%.1f GiB", $2/1048576}' /proc/meminfo), kernel $(uname -r), $(df -T "$BENCH_DIR" | awk 'NR==2{print $2}') under $BENCH_DIR"
+echo "== accepted msg/s: smtp-source -s 20 -m 2000 -l 1024 (one message per connection), $ROUNDS rounds"
+M=() P=() S=()
+for i in $(seq "$ROUNDS"); do
+	m=$(accept_round mtad 20 2000 1024); p=$(accept_round postfix 20 2000 1024); s=$(accept_round sink 20 2000 1024)
+	echo "round $i: mtad $m  postfix $p  smtp-sink $s"
+	M+=("$m"); P+=("$p"); S+=("$s")
+done
+mm=$(printf '%s\n' "${M[@]}" | grep -v err | median)
+pm=$(printf '%s\n' "${P[@]}" | grep -v err | median)
+sm=$(printf '%s\n' "${S[@]}" | grep -v err | median)
+echo "median: mtad $mm msg/s, postfix $pm msg/s, smtp-sink $sm msg/s (mtad/sink $(ratio "$mm" "$sm"))"
+
+# -- loggrep vs grep -F -------------------------------------------------------------------
+LOG=$BENCH_DIR/maillog-${LOG_MB}M
+if [ ! -s "$LOG" ] || [ ! -s "$LOG.qid" ]; then
+	python3 "$BENCH_SRC/genlog.py" "$LOG" "$LOG_MB" > "$LOG.qid"
+fi
+QID=$(cat "$LOG.qid")
+cat "$LOG" > /dev/null	# both read from the page cache
+tl=() tg=()
+for i in 1 2 3 4 5; do
+	t0=$(now); "$BIN/loggrep" "$QID" "$LOG" > "$BENCH_DIR/loggrep.out"; t1=$(now)
+	grep -F "$QID" "$LOG" > "$BENCH_DIR/grep.out"; t2=$(now)
+	tl+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}')"); tg+=("$(awk -v a="$t1" -v b="$t2" 'BEGIN{print b-a}')")
+done
+lm=$(printf '%s\n' "${tl[@]}" | median); gm=$(printf '%s\n' "${tg[@]}" | median)
+echo "== loggrep $QID on $(du -m "$LOG" | cut -f1) MB ($(wc -l < "$BENCH_DIR/grep.out") lines of that ID): loggrep ${lm}s, grep -F ${gm}s (median of 5, page cache warm)"
+[ "$(wc -l < "$BENCH_DIR/loggrep.out")" -ge "$(wc -l < "$BENCH_DIR/grep.out")" ] || echo "warning: loggrep printed fewer lines than grep -F"
+
+echo "ratio mtad/postfix = $(ratio "$mm" "$pm")"
+echo "ratio loggrep/grep = $(ratio "$lm" "$gm")"
