@@ -1,5 +1,6 @@
 /* addr: SMTP path parsing and address splitting. */
 #include "addr.h"
+#include "strbuf.h"
 #include "xalloc.h"
 
 #include <ctype.h>
@@ -140,4 +141,84 @@ void addr_lower(char *s)
 {
 	for (; *s; s++)
 		*s = (char)tolower((unsigned char)*s);
+}
+
+/* One item of an address list: [start, end) of the whole item; the address
+ * inside is [as, ae). */
+static void rewrite_item(struct strbuf *out, const char *start, const char *end,
+			 addr_rewrite_fn *fn, void *ctx)
+{
+	const char *lt = NULL, *gt = NULL;
+	int quoted = 0, paren = 0;
+	for (const char *p = start; p < end; p++) {
+		if (*p == '\\' && p + 1 < end) {
+			p++;
+			continue;
+		}
+		if (*p == '"' && !paren)
+			quoted = !quoted;
+		else if (!quoted && *p == '(')
+			paren++;
+		else if (!quoted && *p == ')' && paren)
+			paren--;
+		else if (!quoted && !paren && *p == '<' && !lt)
+			lt = p;
+		else if (!quoted && !paren && *p == '>' && lt && !gt)
+			gt = p;
+	}
+	const char *as, *ae;
+	if (lt && gt) {
+		as = lt + 1;
+		ae = gt;
+	} else {
+		/* a bare address: the first word that is not a comment */
+		as = start;
+		while (as < end && (*as == ' ' || *as == '\t' || *as == '\n'))
+			as++;
+		ae = as;
+		while (ae < end && *ae != ' ' && *ae != '\t' && *ae != '\n' && *ae != '(')
+			ae++;
+	}
+	char *addr = xstrndup(as, (size_t)(ae - as));
+	char *nw = (ae > as && !memchr(as, ':', (size_t)(ae - as))) ? fn(ctx, addr) : NULL;
+	sb_append(out, start, (size_t)(as - start));
+	sb_puts(out, nw ? nw : addr);
+	sb_append(out, ae, (size_t)(end - ae));
+	free(nw);
+	free(addr);
+}
+
+char *addr_list_rewrite(const char *value, addr_rewrite_fn *fn, void *ctx)
+{
+	struct strbuf out;
+	sb_init(&out);
+	const char *start = value;
+	int quoted = 0, paren = 0, angle = 0;
+	for (const char *p = value;; p++) {
+		if (*p == '\\' && p[1]) {
+			p++;
+			continue;
+		}
+		if (*p == '\0' || (*p == ',' && !quoted && !paren && !angle)) {
+			rewrite_item(&out, start, p, fn, ctx);
+			if (*p == '\0')
+				break;
+			sb_putc(&out, ',');
+			start = p + 1;
+			continue;
+		}
+		if (*p == '"' && !paren)
+			quoted = !quoted;
+		else if (!quoted && *p == '(')
+			paren++;
+		else if (!quoted && *p == ')' && paren)
+			paren--;
+		else if (!quoted && !paren && *p == '<')
+			angle = 1;
+		else if (!quoted && !paren && *p == '>')
+			angle = 0;
+	}
+	char *r = sb_steal(&out);
+	sb_free(&out);
+	return r;
 }

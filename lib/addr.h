@@ -25,4 +25,13 @@ int addr_chars_ok(const char *addr);
 /* Lower-cases a domain in place. */
 void addr_lower(char *s);
 
+
+
+/* Rewrites every address of an address-list header value ("Name <a@b>,
+ * c@d (comment)"): fn gets each address (no brackets) and returns a new
+ * malloc'd address or NULL to keep it.  Display names, comments and
+ * brackets stay as they were.  Returns a malloc'd value. */
+typedef char *addr_rewrite_fn(void *ctx, const char *addr);
+char *addr_list_rewrite(const char *value, addr_rewrite_fn *fn, void *ctx);
+
 #endif

@@ -250,8 +250,10 @@ static int mc_apply(const struct mc_call *c, void *arg)
 		if (strcmp(c->name, harmless[i]) == 0)
 			return 0;
 	if (strcmp(c->name, "MAILER") == 0) {
-		if (c->nargs && (strcmp(c->args[0], "local") == 0 || strcmp(c->args[0], "smtp") == 0))
-			return 0;
+		static const char *const mailers[] = { "local", "smtp", "procmail", "relay", NULL };
+		for (int i = 0; c->nargs && mailers[i]; i++)
+			if (strcmp(c->args[0], mailers[i]) == 0)
+				return 0;
 		return warn_unsupported(c, "mailer");
 	}
 	if (isupper((unsigned char)c->name[0]))

@@ -9,6 +9,7 @@
  * rewrite can deliver twice, never lose. */
 #include "deliver_int.h"
 #include "local.h"
+#include "masquerade.h"
 #include "addr.h"
 #include "config.h"
 #include "diag.h"
@@ -37,10 +38,28 @@ static void strip_brackets(char *buf, size_t size, const char *addr)
 		snprintf(buf, size, "%s", addr);
 }
 
+/* The headers, as they leave: masqueraded when that is configured. */
+static void put_headers(const struct qf_env *env, int local, struct strbuf *out)
+{
+	const struct header_list *hl = &env->headers;
+	struct header_list copy;
+	int rewrite = local ? conf_num(C_ALWAYS_ADD_DOMAIN) != 0 : masquerade_active();
+	if (rewrite) {
+		hdrlist_init(&copy);
+		for (size_t i = 0; i < env->headers.count; i++)
+			hdrlist_add(&copy, env->headers.h[i].name, env->headers.h[i].value);
+		masquerade_headers(&copy, local);
+		hl = &copy;
+	}
+	for (size_t i = 0; i < hl->count; i++)
+		sb_printf(out, "%s:%s\n", hl->h[i].name, hl->h[i].value);
+	if (rewrite)
+		hdrlist_free(&copy);
+}
+
 int deliver_message_text(const struct qf_env *env, int df_fd, struct strbuf *out)
 {
-	for (size_t i = 0; i < env->headers.count; i++)
-		sb_printf(out, "%s:%s\n", env->headers.h[i].name, env->headers.h[i].value);
+	put_headers(env, 0, out);
 	sb_putc(out, '\n');
 	if (lseek(df_fd, 0, SEEK_SET) != 0)
 		return -1;
@@ -84,8 +103,7 @@ static void give_mailbox(const char *path, const char *user)
 static void local_headers(const struct qf_env *env, const char *sender, struct strbuf *hdr)
 {
 	sb_printf(hdr, "Return-Path: <%s>\n", sender);
-	for (size_t i = 0; i < env->headers.count; i++)
-		sb_printf(hdr, "%s:%s\n", env->headers.h[i].name, env->headers.h[i].value);
+	put_headers(env, 1, hdr);
 }
 
 static void outcome_set(struct rcpt_outcome *o, enum rcpt_result r, const char *dsn, const char *stat,
@@ -99,6 +117,8 @@ static void outcome_set(struct rcpt_outcome *o, enum rcpt_result r, const char *
 
 static void log_outcomes(const struct qf_env *env, const size_t *idx, size_t n,
 			 const struct rcpt_outcome *out, time_t start);
+static void deliver_prog(const struct qf_env *env, int df_fd, const char *command, const char *sender,
+			 const char *rcpt, struct rcpt_outcome *o);
 
 static void deliver_local(const struct qf_env *env, int df_fd, const char *target, const char *shown,
 			  const char *sender, struct rcpt_outcome *o)
@@ -112,6 +132,13 @@ static void deliver_local(const struct qf_env *env, int df_fd, const char *targe
 		char diag[600];
 		snprintf(diag, sizeof(diag), "550 5.1.1 %s... User unknown", shown);
 		outcome_set(o, R_FAIL, "5.1.1", "User unknown", diag);
+		goto out;
+	}
+	if (*conf_str(C_LOCAL_PROCMAIL)) {	/* FEATURE(local_procmail): procmail -d user */
+		char cmd[1400];
+		snprintf(cmd, sizeof(cmd), "%s -Y -d %s", conf_str(C_LOCAL_PROCMAIL), box);
+		deliver_prog(env, df_fd, cmd, sender, shown, o);
+		snprintf(o->mailer, sizeof(o->mailer), "local");
 		goto out;
 	}
 	snprintf(path, sizeof(path), "%s/%s", conf_str(C_MAILBOX_DIR), box);
@@ -307,6 +334,11 @@ struct expansion {
 static void add_item(struct expansion *x, const char *shown, const char *flags, enum alias_kind kind,
 		     const char *target, const char *sender)
 {
+	/* one copy per final target, however many lists name it */
+	for (size_t i = 0; i < x->n; i++)
+		if (x->items[i].kind == kind && strcasecmp(x->items[i].target, target) == 0 &&
+		    kind != ALIAS_ERROR)
+			return;
 	if (x->n == x->cap) {
 		x->cap = x->cap ? x->cap * 2 : 8;
 		x->rcpts = xreallocarray(x->rcpts, x->cap, sizeof(*x->rcpts));

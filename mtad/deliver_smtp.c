@@ -6,6 +6,7 @@
 #include "addr.h"
 #include "config.h"
 #include "dns.h"
+#include "masquerade.h"
 #include "smtp_client.h"
 #include "xalloc.h"
 #include <strings.h>
@@ -219,6 +220,9 @@ void deliver_smtp_group(const struct qf_env *env, int df_fd, const struct route 
 		 env->bodytype && strcasecmp(env->bodytype, "8BITMIME") == 0 ? " BODY=8BITMIME" : "");
 	char port[8];
 	snprintf(port, sizeof(port), "%d", r->port);
+	char *masq = masquerade_envelope_sender(sender);
+	if (masq)
+		sender = masq;
 	struct smtp_timeouts t;
 	timeouts_from_config(&t);
 	snprintf(why, sizeof(why), "Deferred: no usable address for %s", r->host);
@@ -313,6 +317,7 @@ void deliver_smtp_group(const struct qf_env *env, int df_fd, const struct route 
 	for (size_t i = 0; i < n; i++)
 		free(bare[i]);
 	free(bare);
+	free(masq);
 	free(rcpts);
 	sb_free(&body);
 }

@@ -99,6 +99,9 @@ void route_address(const char *addr, struct route *r)
 				     "relay", r) == 0)
 			goto out;
 	}
+	const char *nullhub = conf_str(C_NULLCLIENT);
+	if (*nullhub && route_parse_spec(nullhub, "relay", r) == 0)
+		goto out;	/* a null client keeps nothing: all mail goes to its hub */
 	if (conf_is_local_domain(domain)) {
 		const char *hub = conf_str(C_MAIL_HUB);
 		if (*hub && route_parse_spec(hub, "relay", r) == 0)

@@ -350,6 +350,10 @@ static int rcpt_acceptable(struct smtpd_session *s, const char *given, const cha
 
 static void cmd_rcpt(struct smtpd_session *s, const char *arg)
 {
+	if (s->greet_rejected) {
+		smtpd_reply(s, "550 5.0.0 Command rejected");
+		return;
+	}
 	if (!s->sender) {
 		smtpd_reply(s, "503 5.0.0 Need MAIL before RCPT");
 		return;
@@ -366,10 +370,7 @@ static void cmd_rcpt(struct smtpd_session *s, const char *arg)
 	}
 	char given[ADDR_MAXLEN + 3];
 	snprintf(given, sizeof(given), mr.path.bracketed ? "<%s>" : "%s", mr.path.addr);
-	if (s->greet_rejected) {
-		smtpd_reply(s, "550 5.0.0 Command rejected");
-		goto out;
-	}
+
 	if (mr.nparams > 0) {
 		smtpd_reply(s, "555 5.5.4 %s parameter unrecognized", mr.params[0].key);
 		goto out;

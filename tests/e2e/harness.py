@@ -171,6 +171,25 @@ class Mtad:
         except FileNotFoundError:
             return b""
 
+    def unlocked(self, qid):
+        """True when no delivery holds the qf's lock (or it is gone)."""
+        import fcntl
+        try:
+            fd = os.open(os.path.join(self.queue, "qf" + qid), os.O_RDONLY)
+        except FileNotFoundError:
+            return True
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
+        finally:
+            os.close(fd)
+
+    def wait_idle(self, qid, timeout=10.0):
+        """Waits until the delivery attempt on qid is over (its lock released)."""
+        return wait_for(lambda: self.unlocked(qid), timeout, "the lock on qf%s" % qid)
+
     def queue_files(self, prefix="qf"):
         out = []
         for root, _dirs, files in os.walk(self.queue):

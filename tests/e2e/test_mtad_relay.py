@@ -84,6 +84,7 @@ class MxRouting(MtadTestCase):
         bp = wait_for(lambda: "(Deferred: Connection refused by mx2.b.test.)" in self.a.run("-bp").stdout
                       and self.a.run("-bp").stdout, what="-bp deferral")
         self.assertIn("\t\t\t\t\t <bob@b.test>", bp)
+        self.a.wait_idle(qa)
         self.b.start()
         r = self.a.run("-qRb.test", "-v")
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -97,6 +98,7 @@ class MxRouting(MtadTestCase):
         self.b.stop()
         q1 = send(self.a, ["bob@b.test"], "Subject: 1\r\n\r\none\r\n.\r\n")
         self.a.wait_log(q1 + ": to=")
+        self.a.wait_idle(q1)
         self.b.start()
         self.a.run("-qRnomatch.example")
         self.assertEqual(self.a.queue_files(), ["qf" + q1])
