@@ -222,7 +222,7 @@ static void test_diag_hook(void **state)
 	msg_warn("cannot resolve %s", "host\nk056SDUq003739: to=<x>, stat=Sent");
 	msg_info("plain");
 	const char *const want[] = {
-		"cannot resolve host\\012k056SDUq003739: to=<x>, stat=Sent",
+		"warning: cannot resolve host\\012k056SDUq003739: to=<x>, stat=Sent",
 		"plain",
 	};
 	assert_log(f, want, 2);
