@@ -102,6 +102,50 @@ install: all
 clean:
 	rm -rf build bin
 
+# Reliability suite (tests/README.md).  The fault-injection shim is built
+# with every variant (build/<variant>/tests/libfault.so) so that `make test`
+# and `make test-asan` can use it; `make fuzz` builds the libFuzzer harnesses
+# with clang into build/fuzz and runs each for FUZZ_SECONDS (default 30);
+# `make stress` runs the long crash/kill scenarios and then the fuzzers.
+FAULT_SO := $(BUILD)/tests/libfault.so
+all: $(FAULT_SO)
+$(FAULT_SO): tests/fault/libfault.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -Wall -Wextra -Werror -O2 -g -fPIC -shared -o $@ $< -ldl -lpthread
+
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 30
+FUZZ_DIR     := build/fuzz
+FUZZ_FLAGS   := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_DIR)/%)
+FUZZ_LIBOBJ  := $(LIB_SRC:%.c=$(FUZZ_DIR)/%.o)
+
+$(FUZZ_DIR)/lib/%.o: lib/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -Ilib $(FUZZ_FLAGS) -c -o $@ $<
+
+$(FUZZ_DIR)/libmta-fuzz.a: $(FUZZ_LIBOBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DIR)/libmta-fuzz.a
+	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -Ilib $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< \
+	  $(FUZZ_DIR)/libmta-fuzz.a $(BASE_LIBS) -lssl -lcrypto
+
+.PHONY: fuzz fuzz-build stress-only
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) ./tests/fuzz/run.sh $(FUZZ_DIR)
+
+stress-only: deps
+	@$(MAKE) --no-print-directory all
+	@MTA_BINDIR=$(CURDIR)/bin python3 tests/stress/stress.py $(STRESS_ARGS)
+
+stress: stress-only
+	@$(MAKE) --no-print-directory fuzz
+
 -include $(LIB_OBJ:.o=.d) $(foreach p,$(PROGRAMS),$($(p)_OBJ:.o=.d))
 
 # Benchmarks (bench/README.md); not part of `make test`.
