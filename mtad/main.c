@@ -25,6 +25,8 @@ static const char usage_text[] =
 "  -bp            list the queue (as mailq)\n"
 "  -bi            rebuild the aliases database (as newaliases)\n"
 "  -bC            check the configuration and exit (ours)\n"
+"  -bt            address test mode (/help lists its commands)\n"
+"  -bv addr...    verify addresses: where each would be delivered\n"
 "  -q[time]       run the queue once, or every time (with -bd/-bD), e.g. -q30m\n"
 "  -qR/-qS/-qI[!]sub  run only messages whose recipient/sender/ID contains sub\n"
 "  -qQ[sub]       run held (quarantined) messages\n"
@@ -205,10 +207,13 @@ int main(int argc, char **argv)
 		return rc == 0 ? 0 : EX_DATAERR;
 	}
 	case 't':
+		return addrtest_interactive();
 	case 'v':
-		fprintf(stderr, "mtad: -b%c: aliases and address testing are not available in this "
-			"version (mtad " MTAD_VERSION ")\n", mode);
-		return EX_UNAVAILABLE;
+		if (i >= argc) {
+			fprintf(stderr, "mtad: -bv needs addresses to verify\n");
+			return EX_USAGE;
+		}
+		return addrtest_verify(argv + i, argc - i);
 	default:
 		break;
 	}

@@ -138,6 +138,10 @@ extern void (*smtpd_queued_hook)(const char *qid);
 /* daemon.c */
 int daemon_run(int background, long queue_interval, char **argv);
 
+/* addrtest.c: -bv and -bt */
+int addrtest_verify(char **addrs, int n);
+int addrtest_interactive(void);
+
 /* submit.c */
 int submit_bs(void);
 int submit_bm(char **rcpts, int nrcpts, int extract_t, int ignore_dots, const char *from,

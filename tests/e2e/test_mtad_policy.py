@@ -383,3 +383,51 @@ class Masquerading(PolicyCase):
         r = m.run("-odi", "-f", "root", "bob@sysiphus.test", input="From: root\nSubject: r\n\nsecond-message-body\n")
         wait_for(lambda: b"second-message-body" in hub.mbox("bob"), what="second delivery")
         self.assertIn(b"\nFrom: root@ws1.sysiphus.test\n", hub.mbox("bob"))   # EXPOSED_USER root
+
+
+class AddressTesting(PolicyCase):
+    def setUp(self):
+        super().setUp()
+        aliases = self.write("aliases", "postmaster: alice\nstaff: alice, bob, far@remote.test\n"
+                                        "archive: /var/tmp/archive\n")
+        mt = makemap(os.path.join(self.tmp, "mailertable"), "remote.test esmtp:[127.0.0.1]:2526\n")
+        db = makemap(os.path.join(self.tmp, "access"), "Connect:127.0.0.9 RELAY\nFrom:bad.test REJECT\n")
+        self.m = self.new_mtad(start=False, mc_extra=(
+            "define(`ALIAS_FILE', `%s')dnl\nFEATURE(`mailertable', `hash %s')dnl\n"
+            "FEATURE(`access_db', `hash %s')dnl\nMASQUERADE_AS(`corp.test')dnl\n") % (aliases, mt, db))
+
+    def test_bv(self):
+        r = self.m.run("-bv", "staff", "carol@mx.test.example", "nosuch", "x@elsewhere.test")
+        self.assertEqual(r.returncode, 67)
+        self.assertEqual(r.stdout.splitlines(), [
+            "alice... deliverable: mailer local, user alice",
+            "bob... deliverable: mailer local, user bob",
+            "far@remote.test... deliverable: mailer esmtp, host [127.0.0.1], port 2526, user far@remote.test",
+            "carol@mx.test.example... deliverable: mailer local, user carol",
+            "nosuch... User unknown",
+            "x@elsewhere.test... deliverable: mailer esmtp, host elsewhere.test, user x@elsewhere.test",
+        ])
+        self.assertEqual(self.m.run("-bv", "alice").returncode, 0)
+
+    def test_bt_session(self):
+        r = self.m.run("-bt", input=(
+            "3,0 staff\n"
+            "/map mailertable remote.test\n"
+            "/map access From:bad.test\n"
+            "/map aliases postmaster\n"
+            "/try esmtp alice\n"
+            ".D{client_addr}127.0.0.2\n"
+            "/relay x@far.example\n"
+            "/mail x@bad.test\n"
+            ".D{client_addr}127.0.0.9\n"
+            "/relay x@far.example\n"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = r.stdout
+        self.assertIn("bob... deliverable: mailer local, user bob", out)
+        self.assertIn("map_lookup: mailertable (remote.test) returns esmtp:[127.0.0.1]:2526", out)
+        self.assertIn("map_lookup: access (From:bad.test) returns REJECT", out)
+        self.assertIn("map_lookup: aliases (postmaster) returns alice", out)
+        self.assertIn("alice as mailer esmtp sends it: alice@corp.test", out)
+        self.assertIn("client 127.0.0.2 (not trusted): 550 5.7.1 <x@far.example>... Relaying denied", out)
+        self.assertIn("client 127.0.0.2 (not trusted): 550 5.7.1 <x@bad.test>... Access denied", out)
+        self.assertIn("client 127.0.0.9 (not trusted): recipient accepted", out)
