@@ -6,6 +6,7 @@
 #include "config.h"
 #include "diag.h"
 #include "maillog.h"
+#include "qid.h"
 #include "xalloc.h"
 
 #include <arpa/inet.h>
@@ -16,7 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -55,6 +59,133 @@ static size_t npending;
 static int nrunners;
 static int stopping;
 static int restarting;
+
+/* Privilege separation.  Started as root, mtad binds its listeners, then
+ * forks: the SMTP server (every byte from the network) runs as RunAsUser
+ * (default "mail"); the parent stays root only to start delivery processes
+ * (mailboxes belong to their users) and learns of queued messages through
+ * a pipe, one ID a line.  Not root, or RunAsUser=root: one process. */
+static int idpipe[2] = { -1, -1 };
+static pid_t smtp_child;		/* in the parent: the SMTP server */
+static int is_smtp_child;
+static struct strbuf idbuf;
+
+static void queued(const char *qid);
+
+static void queued_to_parent(const char *qid)
+{
+	char line[QID_MAXLEN + 2];
+	int n = snprintf(line, sizeof(line), "%s\n", qid);
+	/* a pipe write this small is atomic; if the parent is gone the message
+	 * simply waits in the queue for the next run */
+	if (write(idpipe[1], line, (size_t)n) != n)
+		msg_warn("%s: cannot tell the queue manager (%s); it stays queued", qid, strerror(errno));
+}
+
+static void read_ids(void)
+{
+	char buf[4096];
+	ssize_t n = read(idpipe[0], buf, sizeof(buf));
+	if (n <= 0)
+		return;
+	sb_append(&idbuf, buf, (size_t)n);
+	char *start = idbuf.s, *nl;
+	while ((nl = memchr(start, '\n', idbuf.len - (size_t)(start - idbuf.s))) != NULL) {
+		*nl = '\0';
+		if (qid_valid(start))
+			queued(start);
+		start = nl + 1;
+	}
+	size_t rest = idbuf.len - (size_t)(start - idbuf.s);
+	memmove(idbuf.s, start, rest);
+	sb_truncate(&idbuf, rest);
+}
+
+/* RunAsUser: "user" or "user:group"; "" means "mail".  Returns 0 with the
+ * ids, 1 when no change is wanted (root), -1 when the user is unknown. */
+static int run_as_ids(uid_t *uid, gid_t *gid)
+{
+	char spec[256];
+	snprintf(spec, sizeof(spec), "%s", *conf_str(C_RUN_AS_USER) ? conf_str(C_RUN_AS_USER) : "mail");
+	char *group = strchr(spec, ':');
+	if (group)
+		*group++ = '\0';
+	struct passwd *pw = getpwnam(spec);
+	if (pw == NULL) {
+		msg_error("RunAsUser: no user %s (create it, or set RunAsUser)", spec);
+		return -1;
+	}
+	if (pw->pw_uid == 0)
+		return 1;
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	if (group) {
+		struct group *gr = getgrnam(group);
+		if (gr == NULL) {
+			msg_error("RunAsUser: no group %s", group);
+			return -1;
+		}
+		*gid = gr->gr_gid;
+	}
+	return 0;
+}
+
+/* The queue must be writable by the SMTP server: give it the directories. */
+static void give_queue(uid_t uid, gid_t gid)
+{
+	const char *qdir = conf_str(C_QUEUE_DIR);
+	static const char *const subs[] = { "", "/qf", "/df", "/xf", NULL };
+	for (int i = 0; subs[i]; i++) {
+		char path[2048];
+		struct stat st;
+		snprintf(path, sizeof(path), "%s%s", qdir, subs[i]);
+		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid != uid &&
+		    chown(path, uid, gid) < 0)
+			msg_warn("cannot give queue directory %s to uid %ld: %s", path, (long)uid, strerror(errno));
+	}
+}
+
+/* Forks the unprivileged SMTP server.  Returns 0 in both processes (the
+ * roles are set), -1 on failure. */
+static int split_privileges(void)
+{
+	uid_t uid;
+	gid_t gid;
+	if (geteuid() != 0)
+		return 0;
+	int rc = run_as_ids(&uid, &gid);
+	if (rc < 0)
+		return -1;
+	if (rc > 0)
+		return 0;		/* RunAsUser=root: as sendmail, one process */
+	give_queue(uid, gid);
+	if (pipe2(idpipe, O_CLOEXEC) < 0) {
+		msg_error("pipe: %s", strerror(errno));
+		return -1;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		msg_error("fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		close(idpipe[0]);
+		if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0 || getuid() == 0) {
+			msg_error("cannot drop privileges to uid %ld: %s", (long)uid, strerror(errno));
+			_exit(EX_OSERR);
+		}
+		is_smtp_child = 1;
+		smtpd_queued_hook = queued_to_parent;
+		return 0;
+	}
+	smtp_child = pid;
+	close(idpipe[1]);
+	for (int i = 0; i < nlisteners; i++)
+		close(listeners[i].fd);
+	nlisteners = 0;
+	sb_init(&idbuf);
+	return 0;
+}
 
 static void queued(const char *qid)
 {
@@ -305,6 +436,8 @@ static void check_timeouts(void)
 /* In a forked child: drop what belongs to the parent's loop. */
 static void child_detach(void)
 {
+	if (idpipe[0] >= 0 && smtp_child > 0)
+		close(idpipe[0]);
 	for (int i = 0; i < nlisteners; i++)
 		close(listeners[i].fd);
 	for (struct conn *c = conns; c; c = c->next)
@@ -349,15 +482,27 @@ static void handle_signals(void)
 	struct signalfd_siginfo si;
 	while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		switch (si.ssi_signo) {
-		case SIGCHLD:
-			while (waitpid(-1, NULL, WNOHANG) > 0)
-				nrunners--;
+		case SIGCHLD: {
+			pid_t pid;
+			while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {
+				if (pid == smtp_child && smtp_child > 0) {
+					if (!stopping)
+						maillog(NULL, "SYSERR: the SMTP server (pid %ld) exited; stopping", (long)pid);
+					smtp_child = 0;
+					stopping = 1;
+				} else {
+					nrunners--;
+				}
+			}
 			break;
+		}
 		case SIGTERM:
 		case SIGINT:
 			stopping = 1;
 			break;
 		case SIGHUP:
+			if (is_smtp_child)
+				break;		/* the parent restarts everything */
 			restarting = 1;
 			stopping = 1;
 			break;
@@ -408,6 +553,8 @@ int daemon_run(int background, long queue_interval, char **argv)
 		diag_set_dest(DIAG_SYSLOG);
 	}
 	write_pidfile();
+	if (split_privileges() < 0)
+		return EX_OSERR;
 	sigset_t mask;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
@@ -428,8 +575,17 @@ int daemon_run(int background, long queue_interval, char **argv)
 		struct epoll_event lev = { .events = EPOLLIN, .data.ptr = &listeners[i] };
 		epoll_ctl(epfd, EPOLL_CTL_ADD, listeners[i].fd, &lev);
 	}
-	smtpd_queued_hook = queued;
-	maillog(NULL, "starting daemon (" MTAD_VERSION "): SMTP%s", queue_interval > 0 ? "+queueing" : "");
+	if (!is_smtp_child)
+		smtpd_queued_hook = queued;
+	if (smtp_child > 0) {
+		struct epoll_event pev = { .events = EPOLLIN, .data.ptr = idpipe };
+		epoll_ctl(epfd, EPOLL_CTL_ADD, idpipe[0], &pev);
+	}
+	if (is_smtp_child)
+		queue_interval = 0;	/* queue runs are the parent's */
+	else
+		maillog(NULL, "starting daemon (" MTAD_VERSION "): SMTP%s%s", queue_interval > 0 ? "+queueing" : "",
+			smtp_child > 0 ? " (SMTP server unprivileged)" : "");
 	time_t next_run = queue_interval > 0 ? time(NULL) : 0;
 	while (!stopping) {
 		if (next_run && time(NULL) >= next_run && nrunners < conf_num(C_MAX_QUEUE_CHILDREN)) {
@@ -450,6 +606,10 @@ int daemon_run(int background, long queue_interval, char **argv)
 				handle_signals();
 				continue;
 			}
+			if (p == (void *)idpipe) {
+				read_ids();
+				continue;
+			}
 			if (p >= (void *)listeners && p < (void *)(listeners + MAX_LISTENERS)) {
 				accept_on((struct listener *)p);
 				continue;
@@ -466,6 +626,14 @@ int daemon_run(int background, long queue_interval, char **argv)
 		smtpd_eof(conns->s, 0);
 		conn_close(conns);
 	}
+	if (smtp_child > 0) {		/* the parent stops the SMTP server first */
+		kill(smtp_child, SIGTERM);
+		while (waitpid(smtp_child, NULL, 0) < 0 && errno == EINTR)
+			;
+		smtp_child = 0;
+	}
+	if (is_smtp_child)
+		_exit(0);
 	if (restarting) {
 		/* SIGHUP: as sendmail, start again from the top with the same
 		 * command line, so the configuration is read anew.  Listeners are

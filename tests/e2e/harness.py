@@ -86,11 +86,13 @@ class Mtad:
             "define(`confRESOLVER', `127.0.0.1:1')dnl\n"
             "dnl so senders' domains need not resolve (tests for the check turn it off)\n"
             "FEATURE(`accept_unresolvable_domains')dnl\n"
+            "dnl one process: tests of the privilege split set RunAsUser themselves\n"
+            "define(`confRUN_AS_USER', `%s')dnl\n"
             "DAEMON_OPTIONS(`Port=%d, Addr=%s, Name=%s')dnl\n"
             "%s"
         ) % (self.hostname, self.queue, self.mspqueue, self.logfile, self.maildir,
-             self.userfile, os.path.join(self.dir, "mtad.pid"), self.fixed_port, self.addr,
-             name, extra)
+             self.userfile, os.path.join(self.dir, "mtad.pid"), _current_user(), self.fixed_port,
+             self.addr, name, extra)
 
     # -- running ---------------------------------------------------------
     def start(self, *extra_args, timeout=10.0):

@@ -3,6 +3,7 @@ import os
 import re
 import signal
 import subprocess
+import unittest
 
 from harness import MtadTestCase, wait_for, binpath
 
@@ -287,3 +288,35 @@ class Configuration(MtadTestCase):
         r = subprocess.run([binpath("sendmail"), "-bp", "-O", "QueueDirectory=" + self.tmp],
                            capture_output=True, text=True)
         self.assertEqual(r.stdout, "%s is empty\n\t\tTotal requests: 0\n" % self.tmp)
+
+
+@unittest.skipUnless(os.geteuid() == 0, "the privilege split needs root")
+class Privileges(MtadTestCase):
+    def test_smtp_server_runs_unprivileged_and_mail_still_flows(self):
+        import pwd
+        nobody = pwd.getpwnam("nobody")
+        os.chmod(self.tmp, 0o755)
+        m = self.new_mtad(start=False, mc_extra="define(`confRUN_AS_USER', `nobody')dnl\n")
+        os.chmod(m.dir, 0o755)
+        m.start()
+        kids = wait_for(lambda: open("/proc/%d/task/%d/children" % (m.proc.pid, m.proc.pid)).read().split(),
+                        what="the SMTP server process")
+        server = int(kids[0])
+        with open("/proc/%d/status" % server) as f:
+            uids = re.search(r"^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", f.read(), re.M).groups()
+        self.assertEqual(set(int(u) for u in uids), {nobody.pw_uid})
+        self.assertEqual(os.stat(m.queue).st_uid, nobody.pw_uid)       # the queue was given to it
+        qid = send(m, ["alice@mx.test.example"], "Subject: priv\r\n\r\nunprivileged\r\n.\r\n")
+        self.assertTrue(qid.endswith("%06d" % server))                  # accepted by the server child
+        box = wait_for(lambda: m.mbox("alice"), what="delivery by the privileged parent")
+        self.assertIn(b"unprivileged", box)
+        m.wait_log(r"starting daemon .*\(SMTP server unprivileged\)")
+        self.assertEqual(m.stop(), 0)
+        self.assertFalse(os.path.exists("/proc/%d" % server) and
+                         open("/proc/%d/status" % server).read().find("State:\tZ") < 0)
+
+    def test_unknown_run_as_user_is_an_error(self):
+        m = self.new_mtad(start=False, mc_extra="define(`confRUN_AS_USER', `no-such-user-x')dnl\n")
+        r = subprocess.run([binpath("mtad"), "-bD", "-C", m.mc], capture_output=True, text=True, timeout=20)
+        self.assertEqual(r.returncode, 71)
+        self.assertIn("RunAsUser: no user no-such-user-x", r.stderr)
