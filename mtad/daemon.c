@@ -337,9 +337,57 @@ static int greet_due(int max_wait)
 	return (int)(next - now);
 }
 
+/* The 1-minute load average.  MTAD_TEST_LOADAVG (a number) stands in for
+ * it in the test suite, which cannot set the machine's load. */
+static double load_average(void)
+{
+	const char *fake = getenv("MTAD_TEST_LOADAVG");
+	if (fake && *fake)
+		return atof(fake);
+	double la[1];
+	return getloadavg(la, 1) == 1 ? la[0] : 0.0;
+}
+
+/* ConnectionRateThrottle: connections accepted in the current second. */
+static time_t rate_second;
+static long rate_count;
+
+static int throttled(void)
+{
+	long max = conf_num(C_CONNECTION_RATE);
+	if (max <= 0)
+		return 0;
+	time_t now = time(NULL);
+	if (now != rate_second) {
+		rate_second = now;
+		rate_count = 0;
+	}
+	return rate_count >= max;
+}
+
+static int listeners_paused;
+
+/* While throttled the listeners leave the epoll set, so the loop sleeps
+ * instead of spinning on a readable socket; they come back next second. */
+static void pause_listeners(int pause)
+{
+	if (pause == listeners_paused)
+		return;
+	for (int i = 0; i < nlisteners; i++) {
+		struct epoll_event ev = { .events = pause ? 0 : EPOLLIN, .data.ptr = &listeners[i] };
+		epoll_ctl(epfd, EPOLL_CTL_MOD, listeners[i].fd, &ev);
+	}
+	listeners_paused = pause;
+}
+
 static void accept_on(struct listener *l)
 {
+	long refuse = conf_num(C_REFUSE_LA);
 	for (;;) {
+		if (throttled()) {
+			pause_listeners(1);	/* the rest wait in the backlog */
+			return;
+		}
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 		int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -347,6 +395,17 @@ static void accept_on(struct listener *l)
 			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
 				msg_warn("accept: %s", strerror(errno));
 			return;
+		}
+		rate_count++;
+		double la;
+		if (refuse > 0 && (la = load_average()) >= (double)refuse) {
+			static const char busy[] = "421 4.3.2 Too much load; try again later\r\n";
+			if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL) < 0) {
+				/* gone already */
+			}
+			close(fd);
+			maillog(NULL, "rejecting connections on daemon %s: load average: %.0f", l->name, la);
+			continue;
 		}
 		long max = conf_num(C_MAX_DAEMON_CHILDREN);
 		if ((max > 0 && (long)nconns >= max) || (long)nconns >= conf_num(C_MAX_CLIENTS_PER_LISTENER)) {
@@ -592,10 +651,19 @@ int daemon_run(int background, long queue_interval, char **argv)
 			start_runner(1);
 			next_run = time(NULL) + queue_interval;
 		}
-		while (npending > 0 && nrunners < conf_num(C_MAX_QUEUE_CHILDREN))
+		long qla = conf_num(C_QUEUE_LA);
+		int overloaded = qla > 0 && load_average() >= (double)qla;
+		while (!overloaded && npending > 0 && nrunners < conf_num(C_MAX_QUEUE_CHILDREN))
 			start_runner(0);
 		struct epoll_event evs[64];
-		int n = epoll_wait(epfd, evs, 64, greet_due(1000));
+		int wait_ms = greet_due(1000);
+		if (listeners_paused) {
+			if (!throttled())
+				pause_listeners(0);
+			else
+				wait_ms = wait_ms > 50 ? 50 : wait_ms;	/* look again when the second turns */
+		}
+		int n = epoll_wait(epfd, evs, 64, wait_ms);
 		if (n < 0 && errno != EINTR) {
 			msg_error("epoll_wait: %s", strerror(errno));
 			break;

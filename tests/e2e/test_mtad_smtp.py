@@ -329,3 +329,48 @@ class Limits(MtadTestCase):
         wait_for(lambda: m.mbox("bob").count(b"\nFrom ") + m.mbox("bob").startswith(b"From ") == 50,
                  timeout=30, what="50 deliveries")
         self.assertEqual(len(m.log_lines("stat=Sent")), 50)
+
+
+class LoadControls(MtadTestCase):
+    def test_connection_rate_throttle_delays_but_serves(self):
+        import time
+        m = self.new_mtad(mc_extra="define(`confCONNECTION_RATE_THROTTLE', `5')dnl\n")
+        t0 = time.monotonic()
+        conns = [m.connect() for _ in range(12)]
+        for c in conns:       # every one is greeted, the later ones in later seconds
+            self.assertEqual(c.reply()[0], 220)
+        self.assertGreaterEqual(time.monotonic() - t0, 1.0)
+        self.assertTrue(m.alive())
+
+    def start_with_load(self, load, extra):
+        import os as _os
+        m = self.new_mtad(start=False, mc_extra=extra)
+        _os.environ["MTAD_TEST_LOADAVG"] = str(load)
+        try:
+            m.start()
+        finally:
+            del _os.environ["MTAD_TEST_LOADAVG"]
+        return m
+
+    def test_refuse_la(self):
+        m = self.start_with_load(12, "define(`confREFUSE_LA', `10')dnl\n")
+        c = m.connect()
+        self.assertEqual(c.reply()[1][0], "421 4.3.2 Too much load; try again later")
+        m.wait_log("rejecting connections on daemon MTA: load average: 12")
+        m3 = self.start_with_load(3, "define(`confREFUSE_LA', `10')dnl\n")
+        self.assertEqual(m3.connect().reply()[0], 220)
+
+    def test_queue_la_queues_without_delivering(self):
+        m = self.start_with_load(12, "define(`confQUEUE_LA', `8')dnl\n")
+        c = m.connect()
+        c.reply()
+        c.cmd("EHLO x.example")
+        c.cmd("MAIL FROM:<s@example.org>")
+        c.cmd("RCPT TO:<alice@mx.test.example>")
+        c.cmd("DATA")
+        c.send("Subject: la\r\n\r\nload\r\n.\r\n")
+        self.assertEqual(c.reply()[0], 250)
+        c.cmd("QUIT")
+        self.assertEqual(len(m.queue_files()), 1)
+        r = m.run("-q")                      # an explicit run delivers
+        self.assertIn(b"load", m.mbox("alice"))
