@@ -142,7 +142,11 @@ const struct conf_param conf_params[C_COUNT] = {
 	{ C_CONNECTION_RATE, "ConnectionRateThrottle", "confCONNECTION_RATE_THROTTLE", CT_NUM, "0", 0, 100000,
 	  "connections accepted per second (0: no limit)" },
 	{ C_RUN_AS_USER, "RunAsUser", "confRUN_AS_USER", CT_STR, "", 0, 0,
-	  "user (or user:group) to become after binding the listeners" },
+	  "user[:group] the SMTP server becomes after binding, when started as root (empty: mail)" },
+	{ C_HELP_FILE, "HelpFile", "HELP_FILE", CT_STR, "builtin", 0, 0,
+	  "empty: HELP is refused (502); otherwise our built-in help text" },
+	{ C_LUSER_RELAY, "LuserRelay", "LUSER_RELAY", CT_STR, "", 0, 0,
+	  "mailer:host that gets mail for unknown local users" },
 };
 
 struct conf_value {

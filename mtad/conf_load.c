@@ -5,6 +5,7 @@
 #include "config.h"
 #include "diag.h"
 #include "dns.h"
+#include "map.h"
 #include "mc.h"
 #include "xalloc.h"
 
@@ -92,6 +93,27 @@ static void set_load_file(struct name_set *set, const char *path)
 
 /* ---- .mc macros ---- */
 
+/* When m4 expands a defined macro into the .cf, a second level of quotes
+ * goes: ``a,b'' is the value a,b and $`'&{x} is $&{x}.  Quote characters
+ * are dropped pairwise; an apostrophe outside quotes stays. */
+static void m4_unquote(char *s)
+{
+	int depth = 0;
+	char *w = s;
+	for (char *r = s; *r; r++) {
+		if (*r == '`') {
+			depth++;
+			continue;
+		}
+		if (*r == '\'' && depth > 0) {
+			depth--;
+			continue;
+		}
+		*w++ = *r;
+	}
+	*w = '\0';
+}
+
 static int warn_unsupported(const struct mc_call *c, const char *what)
 {
 	msg_warn("%s:%d: unsupported %s%s%s%s (ignored)", c->file, c->line, c->name,
@@ -119,10 +141,29 @@ static const struct {
 	{ NULL, NULL },
 };
 
+static int greet_pause_seen;
+
+/* A map named in a FEATURE must be of a kind we read, or routing and policy
+ * would silently change. */
+static int check_map_spec(const struct mc_call *c, const char *spec)
+{
+	struct map_spec ms;
+	char err[512];
+	if (map_spec_parse(spec, &ms, err, sizeof(err)) < 0) {
+		msg_error("%s:%d: %s(`%s'): %s", c->file, c->line, c->name, c->nargs ? c->args[0] : "", err);
+		return -1;
+	}
+	map_spec_free(&ms);
+	return 0;
+}
+
 static int mc_feature(const struct mc_call *c)
 {
 	char key[160], err[512];
-	const char *f = c->args[0];
+	for (size_t i = 1; i < c->nargs; i++)
+		m4_unquote(c->args[i]);
+	int rbl = strcmp(c->args[0], "rbl") == 0;	/* rbl: dnsbl's old name (8.9) */
+	const char *f = rbl ? "dnsbl" : c->args[0];
 	snprintf(key, sizeof(key), "FEATURE(%s)", f);
 	const struct conf_param *p = conf_by_mcname(key);
 	if (p == NULL) {
@@ -135,6 +176,8 @@ static int mc_feature(const struct mc_call *c)
 		return warn_unsupported(c, "feature");
 	}
 	const char *arg = c->nargs > 1 && *c->args[1] ? c->args[1] : NULL;
+	if (arg == NULL && rbl)
+		arg = "rbl.maps.vix.com";
 	if (arg == NULL)
 		for (int i = 0; feature_defaults[i].name; i++)
 			if (strcmp(feature_defaults[i].name, f) == 0)
@@ -160,8 +203,15 @@ static int mc_feature(const struct mc_call *c)
 		fprintf(stderr, "*** WARNING: FEATURE(`promiscuous_relay') configures your system as open relay.  "
 			"Do NOT use it on a server that is connected to the Internet!\n");
 	if (p->id == C_GREET_PAUSE && !*conf_str(C_ACCESS_DB))
+		greet_pause_seen = 1;
+	if (p->id == C_ACCESS_DB && greet_pause_seen)
 		fprintf(stderr, "*** WARNING: FEATURE(`greet_pause') before FEATURE(`access_db')"
 			"-- greet_pause will not use access_db!\n");
+	static const enum conf_id maps[] = { C_ACCESS_DB, C_MAILERTABLE, C_VIRTUSERTABLE, C_DOMAINTABLE,
+		C_GENERICSTABLE };
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
+		if (p->id == maps[i] && check_map_spec(c, value) < 0)
+			return -1;
 	return 0;
 }
 
@@ -202,13 +252,22 @@ static int mc_apply(const struct mc_call *c, void *arg)
 		}
 		const struct conf_param *p = conf_by_mcname(c->args[0]);
 		if (p == NULL) {
-			msg_warn("%s:%d: unknown or unsupported define `%s' (ignored)", c->file, c->line, c->args[0]);
+			static const char *const quiet[] = { "confCF_VERSION", "confTIME_ZONE", "confDONT_INIT_GROUPS",
+				"__OSTYPE__", "confTO_ICONNECT", "confMIN_FREE_BLOCKS", "confBIND_OPTS", NULL };
+			for (int i = 0; quiet[i]; i++)
+				if (strcmp(c->args[0], quiet[i]) == 0)
+					return 0;	/* no bearing on what mtad does */
+			msg_warn("%s:%d: unsupported define `%s' (ignored)", c->file, c->line, c->args[0]);
 			return 0;
 		}
+		if (c->nargs > 1)
+			m4_unquote(c->args[1]);
 		if (conf_set(p->id, c->nargs > 1 ? c->args[1] : "", err, sizeof(err)) < 0) {
 			msg_error("%s:%d: %s", c->file, c->line, err);
 			return -1;
 		}
+		if (p->id == C_MAILERTABLE && check_map_spec(c, c->nargs > 1 ? c->args[1] : "") < 0)
+			return -1;
 		return 0;
 	}
 	if (strcmp(c->name, "DAEMON_OPTIONS") == 0) {
@@ -321,6 +380,7 @@ static void find_hostname(void)
 int conf_load(const char *mc_path, char **oopts, size_t noopts)
 {
 	conf_reset();
+	greet_pause_seen = 0;
 	if (mc_path && load_mc(mc_path) < 0)
 		return -1;
 	for (size_t i = 0; i < noopts; i++) {

@@ -38,23 +38,41 @@ static void dnsbl_check(struct smtpd_session *s)
 		snprintf(name, sizeof(name), "%u.%u.%u.%u.%s", o[3], o[2], o[1], o[0], zone);
 		if (dns_a_text(name, answers, 4, &n) != DNS_OK || n == 0)
 			continue;
-		/* $&{client_addr} in the message is the client's address */
+		/* The message is sendmail's: quoted pieces are joined, $&{client_addr}
+		 * is the client's address, and it may begin with its own reply code
+		 * ("450 Mail from ... refused"). */
 		char text[400] = "";
 		if (msg[0]) {
 			size_t t = 0;
+			int inquote = 0, quoted = strchr(msg, '"') != NULL;
 			for (const char *p = msg; *p && t + 1 < sizeof(text); p++) {
 				if (strncmp(p, "$&{client_addr}", 15) == 0) {
 					t += (size_t)snprintf(text + t, sizeof(text) - t, "%s", s->client_ip);
+					t = t >= sizeof(text) ? sizeof(text) - 1 : t;
 					p += 14;
-				} else {
-					text[t++] = *p;
+				} else if (*p == '"') {
+					inquote = !inquote;
+				} else if (inquote || !quoted || (*p != ' ' && *p != '\t')) {
+					text[t++] = *p;	/* blanks between quoted pieces are not text */
 				}
 			}
 			text[t] = '\0';
 		} else {
 			snprintf(text, sizeof(text), "Rejected: %s listed at %s", s->client_ip, zone);
 		}
-		snprintf(s->dnsbl_reply, sizeof(s->dnsbl_reply), "550 5.7.1 %s", text);
+		const char *t = text;
+		while (*t == ' ')
+			t++;
+		if ((t[0] == '4' || t[0] == '5') && isdigit((unsigned char)t[1]) && isdigit((unsigned char)t[2]) &&
+		    t[3] == ' ') {
+			const char *rest = t + 4;
+			if (isdigit((unsigned char)rest[0]) && rest[1] == '.')
+				snprintf(s->dnsbl_reply, sizeof(s->dnsbl_reply), "%s", t);
+			else
+				snprintf(s->dnsbl_reply, sizeof(s->dnsbl_reply), "%.3s %c.7.1 %s", t, t[0], rest);
+		} else {
+			snprintf(s->dnsbl_reply, sizeof(s->dnsbl_reply), "550 5.7.1 %s", t);
+		}
 		maillog("NOQUEUE", "%s listed at %s (%s)", s->relay, zone, answers[0]);
 		return;
 	}

@@ -106,6 +106,9 @@ void route_address(const char *addr, struct route *r)
 		const char *hub = conf_str(C_MAIL_HUB);
 		if (*hub && route_parse_spec(hub, "relay", r) == 0)
 			goto out;
+		const char *luser = conf_str(C_LUSER_RELAY);
+		if (*luser && *local && !conf_is_local_user(local) && route_parse_spec(luser, "relay", r) == 0)
+			goto out;	/* LUSER_RELAY: unknown local users live elsewhere */
 		r->kind = ROUTE_LOCAL;
 		snprintf(r->mailer, sizeof(r->mailer), "local");
 		goto out;

@@ -333,7 +333,7 @@ static int rcpt_acceptable(struct smtpd_session *s, const char *given, const cha
 	addr_split(rewritten, &local, &domain);
 	int ok = 1;
 	if (conf_is_local_domain(domain)) {
-		if (!*local || !local_name_known(local)) {
+		if (!*local || (!local_name_known(local) && !*conf_str(C_LUSER_RELAY))) {
 			smtpd_reply(s, "550 5.1.1 %s... User unknown", given);
 			ok = 0;
 		}
@@ -415,6 +415,10 @@ static void cmd_data(struct smtpd_session *s, const char *arg)
 
 static void cmd_help(struct smtpd_session *s)
 {
+	if (!*conf_str(C_HELP_FILE)) {	/* define(`HELP_FILE', `'): as sendmail without one */
+		smtpd_reply(s, "502 5.3.0 mtad " MTAD_VERSION " -- HELP not implemented");
+		return;
+	}
 	smtpd_reply(s, "214-2.0.0 This is mtad version " MTAD_VERSION);
 	smtpd_reply(s, "214-2.0.0 Topics:");
 	smtpd_reply(s, "214-2.0.0 \tHELO\tEHLO\tMAIL\tRCPT\tDATA");

@@ -179,10 +179,19 @@ class DnsChecks(PolicyCase):
                           % self.dns.server)
         c = self.session(m, source="127.0.0.2")
         self.assertEqual(c.cmd("MAIL FROM:<a@example.org>")[1][0],
-                         '550 5.7.1 "Rejected: 127.0.0.2 is listed at bl.test"')
+                         '550 5.7.1 Rejected: 127.0.0.2 is listed at bl.test')
         m.wait_log(r"\[127\.0\.0\.2\] listed at bl\.test \(127\.0\.0\.2\)")
         c = self.session(m, source="127.0.0.3")     # not listed
         self.assertEqual(c.cmd("MAIL FROM:<a@example.org>")[0], 250)
+
+    def test_dnsbl_message_with_its_own_code(self):
+        # seed 003 L742: `"450 Mail from " $`'&{client_addr} " refused - see ..."'
+        m = self.new_mtad(mc_extra=("define(`confRESOLVER', `%s')dnl\n"
+                                    "FEATURE(`dnsbl', `bl.test', `\"450 Mail from \" $`'&{client_addr} "
+                                    "\" refused - see http://bl.test/\"')dnl\n") % self.dns.server)
+        c = self.session(m, source="127.0.0.2")
+        self.assertEqual(c.cmd("MAIL FROM:<a@example.org>")[1][0],
+                         "450 4.7.1 Mail from 127.0.0.2 refused - see http://bl.test/")
 
     def test_dnsbl_default_message(self):
         m = self.new_mtad(mc_extra="define(`confRESOLVER', `%s')dnl\nFEATURE(`dnsbl', `bl.test')dnl\n"
