@@ -431,9 +431,15 @@ out:
 
 int qf_read(const char *path, struct qf_env *env, char *err, size_t errsize)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0) {
-		snprintf(err, errsize, "%s: %s", path, strerror(errno));
+		snprintf(err, errsize, "%s: %s", path, errno == ELOOP ? "is a symbolic link" : strerror(errno));
+		return -1;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errsize, "%s: not a regular file", path);
+		close(fd);
 		return -1;
 	}
 	struct strbuf sb;

@@ -348,21 +348,33 @@ static double load_average(void)
 	return getloadavg(la, 1) == 1 ? la[0] : 0.0;
 }
 
-/* ConnectionRateThrottle: connections accepted in the current second. */
-static time_t rate_second;
-static long rate_count;
+/* ConnectionRateThrottle: at most N connections accepted in any second,
+ * kept as the times of the last N accepts (a ring). */
+static long long *rate_ring;
+static long rate_n, rate_next;
+
 
 static int throttled(void)
 {
 	long max = conf_num(C_CONNECTION_RATE);
 	if (max <= 0)
 		return 0;
-	time_t now = time(NULL);
-	if (now != rate_second) {
-		rate_second = now;
-		rate_count = 0;
+	if (rate_n != max) {
+		free(rate_ring);
+		rate_ring = xcalloc((size_t)max, sizeof(*rate_ring));
+		rate_n = max;
+		rate_next = 0;
 	}
-	return rate_count >= max;
+	/* the oldest of the last N accepts must be a second old */
+	return rate_ring[rate_next] != 0 && now_ms() - rate_ring[rate_next] < 1000;
+}
+
+static void rate_note(void)
+{
+	if (rate_n > 0) {
+		rate_ring[rate_next] = now_ms();
+		rate_next = (rate_next + 1) % rate_n;
+	}
 }
 
 static int listeners_paused;
@@ -396,7 +408,7 @@ static void accept_on(struct listener *l)
 				msg_warn("accept: %s", strerror(errno));
 			return;
 		}
-		rate_count++;
+		rate_note();
 		double la;
 		if (refuse > 0 && (la = load_average()) >= (double)refuse) {
 			static const char busy[] = "421 4.3.2 Too much load; try again later\r\n";
@@ -466,8 +478,10 @@ static void conn_event(struct conn *c, uint32_t events)
 		c->greet_at = 0;
 		smtpd_greet_reject(c->s, (long)(now_ms() - c->accepted_at));
 	}
+	unsigned long before = smtpd_progress(c->s);
 	smtpd_input(c->s, buf, (size_t)n);
-	c->deadline = session_deadline(c);
+	if (smtpd_progress(c->s) != before)
+		c->deadline = session_deadline(c);
 	if (conn_flush(c) < 0) {
 		smtpd_eof(c->s, 0);
 		conn_close(c);

@@ -512,9 +512,23 @@ static int open_locked(const char *qdir, const char *qid, const char *qfpath, st
 		       enum deliver_result *result)
 {
 	char err[1024];
-	int fd = open(qfpath, O_RDWR | O_CLOEXEC);
+	/* O_NOFOLLOW and O_NONBLOCK: a symlink or a FIFO planted in the queue
+	 * is refused, never followed or waited on */
+	int fd = open(qfpath, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0) {
+		if (errno == ELOOP) {
+			snprintf(err, sizeof(err), "%s: is a symbolic link", qfpath);
+			quarantine_bad(qdir, qid, qfpath, err);
+		}
 		*result = errno == ENOENT ? DELIVER_DONE : DELIVER_ERROR;
+		return -1;
+	}
+	struct stat st_reg;
+	if (fstat(fd, &st_reg) < 0 || !S_ISREG(st_reg.st_mode)) {
+		snprintf(err, sizeof(err), "%s: not a regular file", qfpath);
+		close(fd);
+		quarantine_bad(qdir, qid, qfpath, err);
+		*result = DELIVER_ERROR;
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -592,9 +606,16 @@ enum deliver_result deliver_message(const char *qdir, const char *qid)
 		close(fd);
 		return DELIVER_DEFERRED;
 	}
-	int df_fd = open(dfpath, O_RDONLY | O_CLOEXEC);
+	int df_fd = open(dfpath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	struct stat dst;
+	if (df_fd >= 0 && (fstat(df_fd, &dst) < 0 || !S_ISREG(dst.st_mode))) {
+		close(df_fd);
+		df_fd = -1;
+		errno = EINVAL;
+	}
 	if (df_fd < 0) {
-		snprintf(err, sizeof(err), "%s: data file missing: %s", dfpath, strerror(errno));
+		snprintf(err, sizeof(err), "%s: data file missing or not a regular file: %s", dfpath,
+			 errno == ELOOP ? "symbolic link" : strerror(errno));
 		quarantine_bad(qdir, qid, qfpath, err);
 		qf_env_free(&env);
 		close(fd);

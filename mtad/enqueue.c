@@ -48,6 +48,7 @@ static int df_flush(struct enqueue *eq)
 			if (errno == EINTR)
 				continue;
 			snprintf(eq->errbuf, sizeof(eq->errbuf), "write to df%s: %s", eq->qid, strerror(errno));
+			eq->err_no = errno;
 			eq->failed = 1;
 			sb_reset(&eq->dfbuf);
 			return -1;
@@ -75,11 +76,13 @@ int enqueue_commit(struct enqueue *eq, struct qf_env *env, char *err, size_t err
 		df_flush(eq);
 	if (!eq->failed && fsync(eq->df_fd) < 0) {
 		snprintf(eq->errbuf, sizeof(eq->errbuf), "fsync of df%s: %s", eq->qid, strerror(errno));
+		eq->err_no = errno;
 		eq->failed = 1;
 	}
 	if (eq->failed) {
 		snprintf(err, errsize, "%s", eq->errbuf);
 		enqueue_abort(eq);
+		errno = eq->err_no;
 		return -1;
 	}
 	struct stat st;
@@ -96,6 +99,7 @@ int enqueue_commit(struct enqueue *eq, struct qf_env *env, char *err, size_t err
 		/* the rename may have happened before the directory fsync failed:
 		 * the client gets a 4xx, so no qf of this message may stay */
 		int saved = errno;
+		eq->err_no = saved;
 		char qf[2048];
 		qf_path(qf, sizeof(qf), eq->qdir, 'q', eq->qid);
 		unlink(qf);

@@ -72,6 +72,7 @@ struct enqueue {
 	int df_fd;
 	long body_bytes;	/* df size */
 	int failed;		/* a write to df failed: the message gets a 4xx */
+	int err_no;		/* errno of the failure (ENOSPC gives 452) */
 	char errbuf[256];
 	struct strbuf dfbuf;	/* write buffer for df */
 };
@@ -124,6 +125,9 @@ void smtpd_input(struct smtpd_session *s, const char *data, size_t len);
 /* Connection closed by the client or timed out. */
 void smtpd_eof(struct smtpd_session *s, int timed_out);
 int smtpd_done(const struct smtpd_session *s);	/* QUIT handled or fatal error */
+/* Lines read so far: a timeout is re-armed only by whole lines, so a client
+ * dripping a byte at a time cannot hold a session open. */
+unsigned long smtpd_progress(const struct smtpd_session *s);
 struct strbuf *smtpd_output(struct smtpd_session *s);
 int smtpd_in_data(const struct smtpd_session *s);
 void smtpd_free(struct smtpd_session *s);

@@ -2,6 +2,13 @@
  * is not locked by another runner. */
 #include "mtad.h"
 #include "config.h"
+#include "maillog.h"
+#include "qid.h"
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "diag.h"
 #include "queue_select.h"
 #include <time.h>
@@ -49,8 +56,49 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+#define ORPHAN_AGE (36 * 3600)	/* qmail's limit for half-made messages */
+#define ORPHAN_AGE_DEAD (10 * 60)	/* when the process that wrote it is gone */
+
+/* A df, tf or xf without its qf is what a crash mid-DATA or mid-commit
+ * leaves.  It is removed once it is old (or its writer, the pid in the queue
+ * ID, is dead and it is no longer fresh), with a log line. */
+static void remove_orphans(const char *dir, const char *qdir)
+{
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return;
+	time_t now = time(NULL);
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		const char *n = de->d_name;
+		if ((n[0] != 'd' && n[0] != 't' && n[0] != 'x') || n[1] != 'f' || !qid_valid(n + 2))
+			continue;
+		char path[2048], qf[2048];
+		snprintf(path, sizeof(path), "%s/%s", dir, n);
+		qf_path(qf, sizeof(qf), qdir, 'q', n + 2);
+		struct stat st;
+		if (lstat(path, &st) < 0 || access(qf, F_OK) == 0)
+			continue;
+		long age = (long)(now - st.st_mtime);
+		size_t len = strlen(n);
+		long pid = len > 8 ? atol(n + len - 6) : 0;
+		int writer_gone = pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+		if (age < ORPHAN_AGE && !(writer_gone && age >= ORPHAN_AGE_DEAD))
+			continue;
+		if (unlink(path) == 0)
+			maillog(n + 2, "SYSERR: orphaned %s (no control file, %ld minutes old) removed", n, age / 60);
+	}
+	closedir(d);
+}
+
 int queue_run(const char *qdir, int verbose, const struct queue_select *sel, int honour_age)
 {
+	char sub[2048];
+	remove_orphans(qdir, qdir);
+	snprintf(sub, sizeof(sub), "%s/df", qdir);
+	remove_orphans(sub, qdir);
+	snprintf(sub, sizeof(sub), "%s/qf", qdir);
+	remove_orphans(sub, qdir);
 	struct idlist l = { NULL, 0 };
 	if (qf_scan(qdir, collect, &l) < 0) {
 		msg_error("cannot read queue directory %s", qdir);

@@ -582,6 +582,7 @@ static size_t command_input(struct smtpd_session *s, const char *data, size_t le
 		}
 		char *cmd = xstrdup(s->line.s);
 		sb_reset(&s->line);
+		s->lines++;
 		smtpd_command(s, cmd, i < len);
 		free(cmd);
 	}
@@ -629,6 +630,7 @@ void smtpd_eof(struct smtpd_session *s, int timed_out)
 }
 
 int smtpd_done(const struct smtpd_session *s) { return s->done; }
+unsigned long smtpd_progress(const struct smtpd_session *s) { return s->lines; }
 long smtpd_greet_pause(const struct smtpd_session *s) { return policy_greet_pause(s); }
 int smtpd_in_data(const struct smtpd_session *s) { return s->state == SS_DATA; }
 struct strbuf *smtpd_output(struct smtpd_session *s) { return &s->out; }

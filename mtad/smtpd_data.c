@@ -164,7 +164,8 @@ static void data_finish(struct smtpd_session *s)
 	char *msgid_copy = msgid ? xstrdup(msgid) : NULL;
 	if (enqueue_commit(&s->eq, &env, err, sizeof(err)) < 0) {
 		s->eq_open = 0;
-		int nospace = errno == ENOSPC || errno == EDQUOT;
+		int e = s->eq.err_no ? s->eq.err_no : errno;
+		int nospace = e == ENOSPC || e == EDQUOT;
 		msg_error("%s: queue write failed: %s", qid, err);
 		maillog(qid, "SYSERR: queue write failed: %s", err);
 		if (nospace)
@@ -205,6 +206,7 @@ static int line_end(struct smtpd_session *s, int crlf)
 		return 1;
 	}
 	s->prev_crlf = crlf;
+	s->lines++;
 	if (!crlf)
 		s->bare_lf = 1;
 	message_line(s, s->line.s, s->line.len);

@@ -40,6 +40,7 @@ struct smtpd_session {
 	int discard;			/* DISCARD: accept and drop */
 	int greet_rejected;		/* talked before the greeting (greet_pause) */
 	int pipelining_logged;
+	unsigned long lines;		/* complete lines read: what resets the timeout */
 	/* DATA automaton */
 	struct enqueue eq;
 	int eq_open;

@@ -210,7 +210,6 @@ class CrashSafety(ReliabilityCase):
     # (the last six digits of the queue ID) is no longer alive, with a log
     # line "removed orphan df<ID>".  The test ages the orphan by two days so
     # that either rule removes it.
-    @unittest.expectedFailure
     def test_kill9_mid_data_orphans_removed_by_next_run(self):
         m = self.mtad()
         c = m.connect()
@@ -318,7 +317,6 @@ class CrashSafety(ReliabilityCase):
     # message in the queue waits behind it.  Suggested fix: open with
     # O_NOFOLLOW|O_NONBLOCK, fstat and refuse anything but a regular file
     # (log "SYSERR: not a regular file", skip or quarantine it).
-    @unittest.expectedFailure
     def test_fifo_in_queue_does_not_hang_runner(self):
         m = self.mtad(mc_extra=QUEUE_ONLY)
         self.assertEqual(session_send(m, "behind-fifo"), 250)
@@ -338,7 +336,6 @@ class CrashSafety(ReliabilityCase):
     # the message body.  Suggested fix: O_NOFOLLOW on every open of a queue
     # file (lib/qfile.c qf_read, deliver.c open_locked and the df open),
     # fstat + S_ISREG, and quarantine with a SYSERR log line otherwise.
-    @unittest.expectedFailure
     def test_symlinks_in_queue_refused(self):
         m = self.mtad(mc_extra=QUEUE_ONLY, start=False)
         secret = os.path.join(self.tmp, "secret")
@@ -415,7 +412,6 @@ class DiskFaults(ReliabilityCase):
     # but the client is told the wrong reason.  Suggested fix: store the
     # errno of the failed write/fsync in struct enqueue (eq->err_errno) and
     # have data_finish() use it instead of the global errno.
-    @unittest.expectedFailure
     def test_body_write_enospc_gives_452(self):
         env, _log = self.fault_env("write:/df:*:ENOSPC")
         m = self.mtad(env=env, mc_extra=QUEUE_ONLY)
@@ -694,7 +690,6 @@ class Abuse(ReliabilityCase):
     # ever (slowloris); the command never completes.  Suggested fix: arm the
     # deadline when a command (or a DATA block) starts and re-arm it only
     # when a complete line has been read.
-    @unittest.expectedFailure
     def test_slow_drip_command_dropped_at_timeout(self):
         m = self.mtad(mc_extra="define(`confTO_COMMAND', `1s')dnl\n")
         c = m.connect(timeout=15)
@@ -737,10 +732,7 @@ class Abuse(ReliabilityCase):
         wait_for(lambda: "after-flood" in delivered_tokens(m), what="delivery")
         self.assertTrue(m.alive())
 
-    # Not implemented yet: ConnectionRateThrottle is read from the .mc
-    # (lib/config.c C_CONNECTION_RATE) but mtad/daemon.c accept_on() never
-    # looks at it, so a burst of connections is accepted at once.
-    @unittest.expectedFailure
+    # ConnectionRateThrottle: at most N connections accepted in any second.
     def test_connection_rate_throttle(self):
         m = self.mtad(mc_extra="define(`confCONNECTION_RATE_THROTTLE', `2')dnl\n")
         t0 = time.monotonic()
@@ -809,10 +801,8 @@ class Privileges(ReliabilityCase):
             mode = os.stat(os.path.join(m.maildir, f)).st_mode
             self.assertEqual(mode & 0o077, 0, "%s is mode %o" % (f, mode & 0o777))
 
-    # Not implemented yet: RunAsUser is read from the .mc (lib/config.c
-    # C_RUN_AS_USER) but nothing calls setgid/setuid, so the daemon (and the
-    # code that parses network input) keeps running as root.
-    @unittest.expectedFailure
+    # Started as root, the SMTP server (the process that reads the network)
+    # runs as RunAsUser; its parent keeps root only to start deliveries.
     def test_root_daemon_drops_to_run_as_user(self):
         if os.geteuid() != 0:
             raise unittest.SkipTest("needs root")      # expectedFailure still reports the skip
@@ -823,9 +813,12 @@ class Privileges(ReliabilityCase):
             os.chown(d, nobody.pw_uid, nobody.pw_gid)
         os.chmod(self.tmp, 0o755)
         m.start()
-        with open("/proc/%d/status" % m.proc.pid) as f:
+        kids = wait_for(lambda: open("/proc/%d/task/%d/children" % (m.proc.pid, m.proc.pid)).read().split(),
+                        what="the SMTP server process")
+        with open("/proc/%s/status" % kids[0]) as f:
             uids = next(l for l in f if l.startswith("Uid:")).split()[1:]
         self.assertEqual({int(u) for u in uids}, {nobody.pw_uid})
+        self.assertEqual(session_send(m, "as-nobody"), 250)
 
 
 if __name__ == "__main__":
