@@ -1,8 +1,10 @@
 """The mtad man pages cannot drift from the code: every flag that
 `mtad --help` prints is documented in man/mtad.8, and every parameter of
 lib/config.c's table (its -O name, and its .mc name when that is a plain
-macro name) is documented in man/mtad.mc.5.  The pages are also checked
-to render without groff warnings when groff is installed."""
+macro name) is documented in man/mtad.mc.5, and so is every FEATURE of that
+table, as FEATURE(`name'), with the default argument mtad/conf_load.c gives
+a bare FEATURE(`name').  The pages are also checked to render without groff
+warnings when groff is installed."""
 import os
 import re
 import shutil
@@ -14,6 +16,7 @@ from harness import binpath
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 MAN = os.path.join(ROOT, "man")
 CONFIG_C = os.path.join(ROOT, "lib", "config.c")
+CONF_LOAD_C = os.path.join(ROOT, "mtad", "conf_load.c")
 PAGES = ("mtad.8", "mtad.log.5", "mtad.qf.5", "mtad.mc.5")
 
 # A font change (or a join of alternating-font macro arguments) is kept as
@@ -98,6 +101,15 @@ def config_params():
     return re.findall(r'\{\s*C_[A-Z0-9_]+\s*,\s*"([^"]+)"\s*,\s*"([^"]+)"', text)
 
 
+def feature_defaults():
+    """(name, default argument) of conf_load.c's feature_defaults table."""
+    with open(CONF_LOAD_C, encoding="utf-8") as f:
+        text = f.read()
+    m = re.search(r"feature_defaults\[\]\s*=\s*\{(.*?)\n\};", text, re.S)
+    assert m, "feature_defaults table not found in mtad/conf_load.c"
+    return re.findall(r'\{\s*"([^"]+)"\s*,\s*"([^"]*)"\s*\}', m.group(1))
+
+
 def documented(flag, text):
     return re.search(r"(?<![\w-])" + re.escape(flag) + r"(?![\w.-])", text) is not None
 
@@ -123,6 +135,21 @@ class ManMtad(unittest.TestCase):
         missing = [mc for _, mc in params
                    if re.fullmatch(r"\w+", mc) and not documented(mc, text)]
         self.assertEqual(missing, [], ".mc names of lib/config.c missing from man/mtad.mc.5")
+
+    def test_features_in_mtad_mc_5(self):
+        features = [m.group(1) for _, mc in config_params()
+                    for m in [re.fullmatch(r"FEATURE\((\w+)\)", mc)] if m]
+        self.assertGreater(len(features), 15, "could not read the FEATUREs of lib/config.c")
+        text = man_text("mtad.mc.5")
+        missing = [f for f in features if "FEATURE(`%s')" % f not in text]
+        self.assertEqual(missing, [], "FEATUREs of lib/config.c missing from man/mtad.mc.5 "
+                                      "(written FEATURE(`name'))")
+        defaults = feature_defaults()
+        self.assertGreater(len(defaults), 5, "could not read conf_load.c's feature_defaults")
+        missing = [(n, d) for n, d in defaults
+                   if not documented(n, text) or not documented(d, text)]
+        self.assertEqual(missing, [], "default FEATURE arguments of mtad/conf_load.c missing "
+                                      "from man/mtad.mc.5")
 
     def test_pages_render_without_warnings(self):
         groff = shutil.which("groff")
