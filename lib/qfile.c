@@ -210,8 +210,11 @@ int qf_write(const char *qdir, const struct qf_env *env, int keep_lock, char *er
 		snprintf(err, errsize, "cannot create %s: %s", tf, strerror(errno));
 		return -1;
 	}
+	/* Only a rewrite that goes on holding the message needs the lock.  A
+	 * new message takes none: its fd may be copied into a process forked
+	 * meanwhile, and a lock on the copy would outlive this function. */
 	const char *step = "lock";
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+	if (keep_lock && flock(fd, LOCK_EX | LOCK_NB) < 0)
 		goto fail;
 	struct strbuf sb;
 	sb_init(&sb);

@@ -6,6 +6,7 @@
 #include "config.h"
 #include "diag.h"
 #include "maillog.h"
+#include "commit.h"
 #include "qid.h"
 #include "xalloc.h"
 
@@ -44,6 +45,7 @@ struct conn {
 	size_t out_off;		/* bytes of the output already written */
 	time_t deadline;
 	int want_out;
+	int events;		/* what epoll watches for it now */
 	long long greet_at;	/* GreetPause: when to greet (ms), 0 once greeted */
 	long long accepted_at;
 	struct conn *next, *prev;
@@ -295,11 +297,13 @@ static int conn_flush(struct conn *c)
 		sb_reset(out);
 		c->out_off = 0;
 	}
-	int want = out->len > 0;
-	if (want != c->want_out) {
-		struct epoll_event ev = { .events = EPOLLIN | (want ? EPOLLOUT : 0), .data.ptr = c };
+	c->want_out = out->len > 0;
+	/* no reading while a commit is in flight: the client waits for its 250 */
+	int events = (smtpd_committing(c->s) ? 0 : EPOLLIN) | (c->want_out ? EPOLLOUT : 0);
+	if (events != c->events) {
+		struct epoll_event ev = { .events = (uint32_t)events, .data.ptr = c };
 		epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
-		c->want_out = want;
+		c->events = events;
 	}
 	return 0;
 }
@@ -378,6 +382,7 @@ static void rate_note(void)
 }
 
 static int listeners_paused;
+static int commit_fd = -1;
 
 /* While throttled the listeners leave the epoll set, so the loop sleeps
  * instead of spinning on a readable socket; they come back next second. */
@@ -440,6 +445,8 @@ static void accept_on(struct listener *l)
 		c->deadline = session_deadline(c);
 		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
 		epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+		c->events = EPOLLIN;
+		smtpd_set_user(c->s, c);
 		c->next = conns;
 		if (conns)
 			conns->prev = c;
@@ -461,6 +468,10 @@ static void conn_event(struct conn *c, uint32_t events)
 	}
 	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		goto check_done;
+	if (smtpd_committing(c->s)) {
+		conn_flush(c);		/* stops reading until the commit is back */
+		return;
+	}
 	/* back-pressure: a client that does not read its replies is not read */
 	if (smtpd_output(c->s)->len > OUT_HIGH_WATER)
 		return;
@@ -492,6 +503,27 @@ check_done:
 		conn_close(c);
 }
 
+/* Commits that came back: answer their clients and read on. */
+static void commits_done(void)
+{
+	for (struct commit_job *job = commit_take_done(), *next; job; job = next) {
+		next = job->next;
+		struct smtpd_session *s = job->session;
+		smtpd_commit_done(job);
+		if (s == NULL)
+			continue;
+		struct conn *c = smtpd_user(s);
+		c->deadline = session_deadline(c);
+		smtpd_resume(s);
+		if (conn_flush(c) < 0) {
+			smtpd_eof(c->s, 0);
+			conn_close(c);
+		} else if (smtpd_done(c->s) && smtpd_output(c->s)->len == 0) {
+			conn_close(c);
+		}
+	}
+}
+
 static void check_timeouts(void)
 {
 	time_t now = time(NULL);
@@ -509,6 +541,8 @@ static void check_timeouts(void)
 /* In a forked child: drop what belongs to the parent's loop. */
 static void child_detach(void)
 {
+	/* (a commit thread may have a tf open at the fork: it holds no lock,
+	 * see qf_write, so the copy inherited here is harmless) */
 	if (idpipe[0] >= 0 && smtp_child > 0)
 		close(idpipe[0]);
 	for (int i = 0; i < nlisteners; i++)
@@ -517,6 +551,8 @@ static void child_detach(void)
 		close(c->fd);
 	close(epfd);
 	close(sigfd);
+	if (commit_fd >= 0)
+		close(commit_fd);
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -650,6 +686,10 @@ int daemon_run(int background, long queue_interval, char **argv)
 	}
 	if (!is_smtp_child)
 		smtpd_queued_hook = queued;
+	if (nlisteners > 0 && (commit_fd = commit_start(4)) >= 0) {
+		struct epoll_event cev = { .events = EPOLLIN, .data.ptr = &commit_fd };
+		epoll_ctl(epfd, EPOLL_CTL_ADD, commit_fd, &cev);
+	}
 	if (smtp_child > 0) {
 		struct epoll_event pev = { .events = EPOLLIN, .data.ptr = idpipe };
 		epoll_ctl(epfd, EPOLL_CTL_ADD, idpipe[0], &pev);
@@ -692,6 +732,10 @@ int daemon_run(int background, long queue_interval, char **argv)
 				read_ids();
 				continue;
 			}
+			if (p == (void *)&commit_fd) {
+				commits_done();
+				continue;
+			}
 			if (p >= (void *)listeners && p < (void *)(listeners + MAX_LISTENERS)) {
 				accept_on((struct listener *)p);
 				continue;
@@ -707,6 +751,10 @@ int daemon_run(int background, long queue_interval, char **argv)
 	while (conns) {
 		smtpd_eof(conns->s, 0);
 		conn_close(conns);
+	}
+	if (commit_fd >= 0) {		/* what is in flight is finished and logged */
+		commit_stop();
+		commits_done();
 	}
 	if (smtp_child > 0) {		/* the parent stops the SMTP server first */
 		kill(smtp_child, SIGTERM);

@@ -131,6 +131,14 @@ unsigned long smtpd_progress(const struct smtpd_session *s);
 struct strbuf *smtpd_output(struct smtpd_session *s);
 int smtpd_in_data(const struct smtpd_session *s);
 void smtpd_free(struct smtpd_session *s);
+/* A commit in flight: no input is processed until it is done. */
+int smtpd_committing(const struct smtpd_session *s);
+struct commit_job;
+void smtpd_commit_done(struct commit_job *job);
+/* Processes input held back while a commit was in flight. */
+void smtpd_resume(struct smtpd_session *s);
+void smtpd_set_user(struct smtpd_session *s, void *user);
+void *smtpd_user(const struct smtpd_session *s);
 void smtpd_greet(struct smtpd_session *s);
 /* GreetPause: the client talked first; it gets a 554 greeting and every
  * mail command is refused. */

@@ -3,6 +3,7 @@
  * stdin/stdout.  Commands go through a table ({verb, handler, flags});
  * DATA is its own strict automaton in smtpd_data.c. */
 #include "smtpd_int.h"
+#include "commit.h"
 #include "local.h"
 #include "policy.h"
 #include "config.h"
@@ -113,6 +114,7 @@ struct smtpd_session *smtpd_new(int fd_out, const struct sockaddr *peer, socklen
 	sb_init(&s->out);
 	sb_init(&s->line);
 	sb_init(&s->hdrtext);
+	sb_init(&s->held);
 	s->local_bs = local_bs;
 	s->daemon_name = daemon_name ? xstrdup(daemon_name) : NULL;
 	s->state = SS_GREET;
@@ -589,8 +591,37 @@ static size_t command_input(struct smtpd_session *s, const char *data, size_t le
 	return i;
 }
 
+void smtpd_set_user(struct smtpd_session *s, void *user)
+{
+	s->user = user;
+}
+
+void *smtpd_user(const struct smtpd_session *s)
+{
+	return s->user;
+}
+
+int smtpd_committing(const struct smtpd_session *s)
+{
+	return s->committing != NULL;
+}
+
+void smtpd_resume(struct smtpd_session *s)
+{
+	if (s->committing || s->held.len == 0)
+		return;
+	struct strbuf h = s->held;
+	sb_init(&s->held);
+	smtpd_input(s, h.s, h.len);
+	sb_free(&h);
+}
+
 void smtpd_input(struct smtpd_session *s, const char *data, size_t len)
 {
+	if (s->committing) {		/* wait for the 250 before reading on */
+		sb_append(&s->held, data, len);
+		return;
+	}
 	while (len > 0 && !s->done) {
 		size_t used;
 		if (s->state == SS_DATA)
@@ -601,6 +632,10 @@ void smtpd_input(struct smtpd_session *s, const char *data, size_t len)
 		len -= used;
 		if (used == 0)
 			break;
+		if (s->committing) {
+			sb_append(&s->held, data, len);
+			return;
+		}
 	}
 }
 
@@ -644,6 +679,9 @@ void smtpd_free(struct smtpd_session *s)
 	sb_free(&s->out);
 	sb_free(&s->line);
 	sb_free(&s->hdrtext);
+	sb_free(&s->held);
+	if (s->committing)
+		s->committing->session = NULL;	/* the commit goes on; nobody to answer */
 	free(s->daemon_name);
 	free(s);
 }

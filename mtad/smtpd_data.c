@@ -4,6 +4,7 @@
  * transaction can never be split into two (SMTP smuggling).  Headers are
  * kept in memory up to MaxHeadersLength; the body streams to df. */
 #include "smtpd_int.h"
+#include "commit.h"
 #include "config.h"
 #include "diag.h"
 #include "maillog.h"
@@ -109,7 +110,7 @@ static const char *reject_reason(struct smtpd_session *s, char *buf, size_t size
 
 static void data_finish(struct smtpd_session *s)
 {
-	char buf[512], err[512];
+	char buf[512];
 	const char *reject = reject_reason(s, buf, sizeof(buf));
 	struct qf_env env;
 	qf_env_init(&env);
@@ -161,33 +162,33 @@ static void data_finish(struct smtpd_session *s)
 		smtpd_data_abort(s);
 		goto done_env;
 	}
-	char *msgid_copy = msgid ? xstrdup(msgid) : NULL;
-	if (enqueue_commit(&s->eq, &env, err, sizeof(err)) < 0) {
-		s->eq_open = 0;
-		int e = s->eq.err_no ? s->eq.err_no : errno;
-		int nospace = e == ENOSPC || e == EDQUOT;
-		msg_error("%s: queue write failed: %s", qid, err);
-		maillog(qid, "SYSERR: queue write failed: %s", err);
-		if (nospace)
-			smtpd_reply(s, "452 4.3.1 Insufficient disk space; try again later");
-		else
-			smtpd_reply(s, "451 4.3.0 Error writing queue file; try again later");
-		free(msgid_copy);
-		goto done_env;
-	}
+	/* the commit: in a worker thread in the daemon, here otherwise */
+	struct commit_job *job = xcalloc(1, sizeof(*job));
+	job->eq = s->eq;
 	s->eq_open = 0;
-	struct maillog_from f = {
-		.sender = s->sender_given, .size = s->msg_bytes, .class = 0,
-		.nrcpts = (int)s->nrcpts, .msgid = msgid_copy,
-		.proto = s->local_bs ? (s->esmtp ? "ESMTP" : "SMTP") : (s->esmtp ? "ESMTP" : "SMTP"),
-		.daemon = s->local_bs ? NULL : s->daemon_name, .relay = s->relay,
-	};
-	maillog_from_line(qid, &f);
-	free(msgid_copy);
-	smtpd_reply(s, "250 2.0.0 %s Message accepted for delivery", qid);
-	if (smtpd_queued_hook)
-		smtpd_queued_hook(qid);
-	goto done_env;
+	memset(&s->eq, 0, sizeof(s->eq));
+	job->env = env;
+	qf_env_init(&env);
+	snprintf(job->qid, sizeof(job->qid), "%s", qid);
+	job->sender_given = xstrdup(s->sender_given);
+	job->msgid = msgid ? xstrdup(msgid) : NULL;
+	job->relay = xstrdup(s->relay);
+	job->daemon = s->local_bs || !s->daemon_name ? NULL : xstrdup(s->daemon_name);
+	job->proto = xstrdup(s->esmtp ? "ESMTP" : "SMTP");
+	job->size = s->msg_bytes;
+	job->nrcpts = (int)s->nrcpts;
+	job->session = s;
+	sb_reset(&s->hdrtext);
+	smtpd_reset_transaction(s);
+	qf_env_free(&env);
+	if (commit_async()) {
+		s->committing = job;
+		commit_submit(job);
+		return;
+	}
+	commit_run(job);
+	smtpd_commit_done(job);
+	return;
 done:
 	smtpd_data_abort(s);
 done_env:
@@ -195,6 +196,34 @@ done_env:
 	s->eq_open = 0;
 	sb_reset(&s->hdrtext);
 	smtpd_reset_transaction(s);
+}
+
+/* A commit came back: log, answer the client (if it is still there), hand
+ * the ID to delivery.  Frees the job. */
+void smtpd_commit_done(struct commit_job *job)
+{
+	struct smtpd_session *s = job->session;
+	if (job->rc < 0) {
+		int nospace = job->err_no == ENOSPC || job->err_no == EDQUOT;
+		msg_error("%s: queue write failed: %s", job->qid, job->err);
+		maillog(job->qid, "SYSERR: queue write failed: %s", job->err);
+		if (s)
+			smtpd_reply(s, nospace ? "452 4.3.1 Insufficient disk space; try again later"
+					       : "451 4.3.0 Error writing queue file; try again later");
+	} else {
+		struct maillog_from f = {
+			.sender = job->sender_given, .size = job->size, .class = 0, .nrcpts = job->nrcpts,
+			.msgid = job->msgid, .proto = job->proto, .daemon = job->daemon, .relay = job->relay,
+		};
+		maillog_from_line(job->qid, &f);
+		if (s)
+			smtpd_reply(s, "250 2.0.0 %s Message accepted for delivery", job->qid);
+		if (smtpd_queued_hook)
+			smtpd_queued_hook(job->qid);
+	}
+	if (s)
+		s->committing = NULL;
+	commit_job_free(job);
 }
 
 /* Called at each line end; returns 1 when the message is complete. */

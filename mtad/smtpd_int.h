@@ -41,6 +41,9 @@ struct smtpd_session {
 	int greet_rejected;		/* talked before the greeting (greet_pause) */
 	int pipelining_logged;
 	unsigned long lines;		/* complete lines read: what resets the timeout */
+	struct commit_job *committing;	/* the message being made durable, if any */
+	struct strbuf held;		/* input that arrived behind it */
+	void *user;			/* the daemon's connection */
 	/* DATA automaton */
 	struct enqueue eq;
 	int eq_open;

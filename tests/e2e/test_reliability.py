@@ -813,12 +813,19 @@ class Privileges(ReliabilityCase):
             os.chown(d, nobody.pw_uid, nobody.pw_gid)
         os.chmod(self.tmp, 0o755)
         m.start()
-        kids = wait_for(lambda: open("/proc/%d/task/%d/children" % (m.proc.pid, m.proc.pid)).read().split(),
-                        what="the SMTP server process")
-        with open("/proc/%s/status" % kids[0]) as f:
+        c = m.connect()
+        c.reply()
+        c.cmd("EHLO x.example")
+        c.cmd("MAIL FROM:<s@example.org>")
+        c.cmd("RCPT TO:<alice@mx.test.example>")
+        c.cmd("DATA")
+        c.send("Subject: x\r\n\r\nas nobody\r\n.\r\n")
+        code, lines = c.reply()
+        self.assertEqual(code, 250)
+        server = lines[0].split()[2][-6:]      # queue IDs end in the pid that accepted them
+        with open("/proc/%d/status" % int(server)) as f:
             uids = next(l for l in f if l.startswith("Uid:")).split()[1:]
         self.assertEqual({int(u) for u in uids}, {nobody.pw_uid})
-        self.assertEqual(session_send(m, "as-nobody"), 250)
 
 
 if __name__ == "__main__":
