@@ -104,7 +104,8 @@ int queue_run(const char *qdir, int verbose, const struct queue_select *sel, int
 		msg_error("cannot read queue directory %s", qdir);
 		return -1;
 	}
-	qsort(l.ids, l.n, sizeof(char *), cmp_str);	/* IDs sort by age */
+	if (l.n > 1)
+		qsort(l.ids, l.n, sizeof(char *), cmp_str);	/* IDs sort by age */
 	size_t keep = 0;
 	time_t now = time(NULL);
 	long min_age = conf_num(C_MIN_QUEUE_AGE);
