@@ -349,7 +349,8 @@ static void build_index(struct alias_file *af)
 	af->index = xreallocarray(NULL, af->n ? af->n : 1, sizeof(*af->index));
 	for (size_t i = 0; i < af->n; i++)
 		af->index[i] = &af->v[i];
-	qsort(af->index, af->n, sizeof(*af->index), entry_cmp);
+	if (af->n > 1)
+		qsort(af->index, af->n, sizeof(*af->index), entry_cmp);
 }
 
 const struct alias_entry *alias_file_find(const struct alias_file *af,
