@@ -767,7 +767,8 @@ int daemon_run(int background, long queue_interval, char **argv)
 	if (restarting) {
 		/* SIGHUP: as sendmail, start again from the top with the same
 		 * command line, so the configuration is read anew.  Listeners are
-		 * closed above; the pid stays the same. */
+		 * closed above.  With -bD the pid stays the same; with -bd the
+		 * new image detaches again, with a new pid in the pid file. */
 		maillog(NULL, "restarting %s due to signal", "/proc/self/exe");
 		sigset_t none;
 		sigemptyset(&none);

@@ -118,7 +118,7 @@ static void outcome_set(struct rcpt_outcome *o, enum rcpt_result r, const char *
 static void log_outcomes(const struct qf_env *env, const size_t *idx, size_t n,
 			 const struct rcpt_outcome *out, time_t start);
 static void deliver_prog(const struct qf_env *env, int df_fd, const char *command, const char *sender,
-			 const char *rcpt, struct rcpt_outcome *o);
+			 const char *rcpt, int is_mailer, struct rcpt_outcome *o);
 
 static void deliver_local(const struct qf_env *env, int df_fd, const char *target, const char *shown,
 			  const char *sender, struct rcpt_outcome *o)
@@ -137,7 +137,7 @@ static void deliver_local(const struct qf_env *env, int df_fd, const char *targe
 	if (*conf_str(C_LOCAL_PROCMAIL)) {	/* FEATURE(local_procmail): procmail -d user */
 		char cmd[1400];
 		snprintf(cmd, sizeof(cmd), "%s -Y -d %s", conf_str(C_LOCAL_PROCMAIL), box);
-		deliver_prog(env, df_fd, cmd, sender, shown, o);
+		deliver_prog(env, df_fd, cmd, sender, shown, 1, o);
 		snprintf(o->mailer, sizeof(o->mailer), "local");
 		goto out;
 	}
@@ -184,14 +184,14 @@ static void deliver_file(const struct qf_env *env, int df_fd, const char *path, 
 }
 
 static void deliver_prog(const struct qf_env *env, int df_fd, const char *command, const char *sender,
-			 const char *rcpt, struct rcpt_outcome *o)
+			 const char *rcpt, int is_mailer, struct rcpt_outcome *o)
 {
 	char err[512];
 	snprintf(o->mailer, sizeof(o->mailer), "prog");
 	struct strbuf hdr;
 	sb_init(&hdr);
 	local_headers(env, sender, &hdr);
-	int rc = local_deliver_prog(command, sender, rcpt, hdr.s, hdr.len, df_fd, err, sizeof(err));
+	int rc = local_deliver_prog(command, sender, rcpt, hdr.s, hdr.len, df_fd, is_mailer, err, sizeof(err));
 	sb_free(&hdr);
 	char stat[700];
 	if (rc == 0)
@@ -292,7 +292,7 @@ static void deliver_all(const struct qf_env *env, int df_fd, struct item *items,
 		} else if (it->kind == ALIAS_FILE) {
 			deliver_file(env, df_fd, it->target, it->sender, &out[i]);
 		} else if (it->kind == ALIAS_PROGRAM) {
-			deliver_prog(env, df_fd, it->target, it->sender, env->rcpts[i].addr, &out[i]);
+			deliver_prog(env, df_fd, it->target, it->sender, env->rcpts[i].addr, 0, &out[i]);
 		} else if (it->route.kind == ROUTE_LOCAL || it->kind == ALIAS_LOCAL) {
 			if (G.verbose)
 				printf("%s... Connecting to local...\n", env->rcpts[i].addr);
@@ -370,6 +370,17 @@ static int alias_cb(void *ctx, const struct alias_target *t)
 	}
 	if (t->kind == ALIAS_INCLUDE)
 		return 0;
+	if (t->include && (t->kind == ALIAS_FILE || t->kind == ALIAS_PROGRAM)) {
+		/* files and programs only from :include: files root (or we) own */
+		struct stat st;
+		if (stat(t->include, &st) < 0 || (st.st_uid != 0 && st.st_uid != geteuid())) {
+			char e[700];
+			snprintf(e, sizeof(e), "5.7.1:550 %s target from unsafe :include: file %s refused",
+				 t->kind == ALIAS_FILE ? "file" : "program", t->include);
+			add_item(ac->x, t->text, "PA", ALIAS_ERROR, e, sender);
+			return 0;
+		}
+	}
 	/* a target already expanded is written back with the A flag, so a retry
 	 * does not expand it again; file and program targets keep their mark */
 	char shown[1100];

@@ -216,8 +216,7 @@ void deliver_smtp_group(const struct qf_env *env, int df_fd, const struct route 
 		rcpts[i] = bare[i];
 	}
 	char params[64];
-	snprintf(params, sizeof(params), "SIZE=%zu%s", body.len,
-		 env->bodytype && strcasecmp(env->bodytype, "8BITMIME") == 0 ? " BODY=8BITMIME" : "");
+	int eightbit = env->bodytype && strcasecmp(env->bodytype, "8BITMIME") == 0;
 	char port[8];
 	snprintf(port, sizeof(port), "%d", r->port);
 	char *masq = masquerade_envelope_sender(sender);
@@ -259,7 +258,14 @@ void deliver_smtp_group(const struct qf_env *env, int df_fd, const struct route 
 		smtp_reply_init(&data_reply);
 		for (size_t i = 0; i < n; i++)
 			smtp_reply_init(&rreply[i]);
-		struct smtp_msg m = { .sender = sender, .mail_params = params, .rcpts = rcpts, .nrcpts = n,
+		/* SIZE= and BODY= only to a server that offered them */
+		params[0] = '\0';
+		if (c.esmtp && (c.ext.flags & SMTP_EXT_SIZE))
+			snprintf(params, sizeof(params), "SIZE=%zu", body.len);
+		if (c.esmtp && eightbit && (c.ext.flags & SMTP_EXT_8BITMIME))
+			snprintf(params + strlen(params), sizeof(params) - strlen(params), "%sBODY=8BITMIME",
+				 params[0] ? " " : "");
+		struct smtp_msg m = { .sender = sender, .mail_params = params[0] ? params : NULL, .rcpts = rcpts, .nrcpts = n,
 				      .body = body.s, .len = body.len, .pipeline = 1,
 				      .mail_reply = &mail_reply, .data_reply = &data_reply };
 		const char *phase = NULL;

@@ -7,6 +7,7 @@
 #include "xalloc.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
@@ -67,18 +68,30 @@ static int drop_to_default_user(void)
 {
 	if (geteuid() != 0)
 		return 0;
-	struct passwd *pw = getpwnam(conf_str(C_DEF_USER));
+	char spec[256];
+	snprintf(spec, sizeof(spec), "%s", conf_str(C_DEF_USER));	/* "user" or "user:group" */
+	char *group = strchr(spec, ':');
+	if (group)
+		*group++ = '\0';
+	struct passwd *pw = getpwnam(spec);
 	if (pw == NULL || pw->pw_uid == 0)
 		return -1;
-	if (setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
+	gid_t gid = pw->pw_gid;
+	if (group) {
+		struct group *gr = getgrnam(group);
+		if (gr == NULL)
+			return -1;
+		gid = gr->gr_gid;
+	}
+	if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(pw->pw_uid) < 0)
 		return -1;
 	return 0;
 }
 
 int local_deliver_prog(const char *command, const char *sender, const char *recipient,
-		       const char *headers, size_t hlen, int df_fd, char *err, size_t errsize)
+		       const char *headers, size_t hlen, int df_fd, int is_mailer, char *err, size_t errsize)
 {
-	if (strcmp(conf_str(C_LOCAL_SHELL_PATH), "/dev/null") == 0) {
+	if (!is_mailer && strcmp(conf_str(C_LOCAL_SHELL_PATH), "/dev/null") == 0) {
 		snprintf(err, errsize, "program delivery is disabled (LOCAL_SHELL_PATH is /dev/null)");
 		return 2;
 	}
@@ -116,7 +129,9 @@ int local_deliver_prog(const char *command, const char *sender, const char *reci
 			dup2(devnull, 1);
 			dup2(devnull, 2);
 		}
-		if (drop_to_default_user() < 0)
+		/* an alias's program never runs as root; a configured mailer
+		 * (procmail -d) needs root to become the recipient itself */
+		if (!is_mailer && drop_to_default_user() < 0)
 			_exit(EX_TEMPFAIL);
 		setenv("SENDER", sender, 1);
 		setenv("RECIPIENT", recipient, 1);

@@ -17,6 +17,6 @@ int local_deliver_file(const char *path, const char *sender, const char *headers
 /* Runs command (split on blanks, no shell) with the message on stdin.
  * Returns 0 sent, 1 temporary failure, 2 permanent, with err. */
 int local_deliver_prog(const char *command, const char *sender, const char *recipient,
-		       const char *headers, size_t hlen, int df_fd, char *err, size_t errsize);
+		       const char *headers, size_t hlen, int df_fd, int is_mailer, char *err, size_t errsize);
 
 #endif

@@ -37,13 +37,24 @@ static int try_key(struct map *m, const char *key, const char *domain, struct ro
 {
 	char *value = NULL, err[512];
 	int rc = map_lookup(m, key, &value, err, sizeof(err));
-	if (rc == MAP_TEMPFAIL) {
+	if (rc == MAP_TEMPFAIL) {	/* never fall through to another route: wait */
 		msg_warn("mailertable lookup of %s: %s", key, err);
-		return 0;
+		memset(r, 0, sizeof(*r));
+		r->kind = ROUTE_ERROR;
+		snprintf(r->mailer, sizeof(r->mailer), "error");
+		snprintf(r->error, sizeof(r->error), "4.3.0:451 mailertable lookup failed; will retry");
+		return 1;
 	}
 	if (rc != MAP_FOUND)
 		return 0;
-	int ok = route_parse_spec(value, "esmtp", r) == 0;
+	/* "esmtp:" with no host: the domain itself, by its MX records */
+	char spec[1200];
+	size_t vl = strlen(value);
+	if (vl > 0 && value[vl - 1] == ':')
+		snprintf(spec, sizeof(spec), "%s%s", value, domain);
+	else
+		snprintf(spec, sizeof(spec), "%s", value);
+	int ok = route_parse_spec(spec, "esmtp", r) == 0;
 	if (!ok)
 		msg_warn("mailertable: bad entry for %s: \"%s\" (expected mailer:host)", key, value);
 	if (ok && r->kind == ROUTE_SMTP && r->host[0] == '\0')

@@ -29,7 +29,7 @@ static const char usage_text[] =
 "  -bv addr...    verify addresses: where each would be delivered\n"
 "  -q[time]       run the queue once, or every time (with -bd/-bD), e.g. -q30m\n"
 "  -qR/-qS/-qI[!]sub  run only messages whose recipient/sender/ID contains sub\n"
-"  -qQ[sub]       run held (quarantined) messages\n"
+"  -qQ[sub]       select held (quarantined) messages; they stay held until released\n"
 "  -qf            run the queue once in the foreground\n"
 "  -d0.1          print the version and the system identity\n"
 "Flags:\n"

@@ -105,7 +105,7 @@ char *masquerade_address(const char *addr)
 	char *gen = generics_lookup(local, domain ? domain : G.hostname);
 	if (gen) {
 		out = gen;
-	} else if (in_list(C_EXPOSED_USER, local)) {
+	} else if (strcasecmp(local, "root") == 0 || in_list(C_EXPOSED_USER, local)) {
 		if (!domain) {		/* exposed users are still qualified, with $j */
 			size_t n = strlen(local) + strlen(G.hostname) + 2;
 			out = xmalloc(n);

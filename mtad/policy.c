@@ -173,7 +173,7 @@ int policy_mail(struct smtpd_session *s, const char *given, const char *addr, ch
 		return -1;
 	}
 	access_address("From", addr, &s->from_acc);
-	if (s->from_acc.action == ACC_DISCARD)
+	if (s->from_acc.action == ACC_DISCARD || s->conn_acc.action == ACC_DISCARD)
 		s->discard = 1;
 	s->sender_dns = (s->from_acc.action == ACC_OK || s->from_acc.action == ACC_RELAY) ? 0
 			: sender_domain_check(addr);
@@ -221,6 +221,8 @@ int policy_rcpt(struct smtpd_session *s, const char *given, const char *addr, ch
 	}
 	struct access_result to;
 	access_address("To", addr, &to);
+	if (to.action == ACC_DISCARD)
+		s->discard = 1;		/* as sendmail: the whole message goes */
 	if (to.action == ACC_REJECT || to.action == ACC_ERROR || to.action == ACC_TEMPFAIL) {
 		access_reply(&to, given, buf, size);
 		log_reject(s, "check_rcpt", given, buf);

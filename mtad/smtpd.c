@@ -448,7 +448,7 @@ static void cmd_vrfy(struct smtpd_session *s, enum smtp_verb v, const char *arg)
 	}
 	char *local, *domain;
 	addr_split(path.addr, &local, &domain);
-	if (conf_is_local_domain(domain) && conf_is_local_user(local))
+	if (conf_is_local_domain(domain) && local_name_known(local))
 		smtpd_reply(s, "250 2.1.5 <%s@%s>", local, G.hostname);
 	else if (conf_is_local_domain(domain))
 		smtpd_reply(s, "550 5.1.1 %s... User unknown", path.addr);

@@ -4,6 +4,7 @@
 #include "mtad.h"
 #include "addr.h"
 #include "config.h"
+#include "local.h"
 #include "diag.h"
 #include "maillog.h"
 #include "xalloc.h"
@@ -219,7 +220,7 @@ int submit_bm(char **rcpts, int nrcpts, int extract_t, int ignore_dots, const ch
 	for (size_t i = 0; i < rl.n; i++) {
 		char *local, *domain;
 		addr_split(rl.v[i], &local, &domain);
-		if (!G.msp && conf_is_local_domain(domain) && !conf_is_local_user(local)) {
+		if (!G.msp && conf_is_local_domain(domain) && !local_name_known(local)) {
 			fprintf(stderr, "%s... User unknown\n", rl.v[i]);
 			bad++;
 		} else {
