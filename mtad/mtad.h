@@ -55,15 +55,7 @@ int conf_is_local_user(const char *local);
 void conf_print_changed(void);
 void conf_print_identity(void);
 
-/* listener options parsed from DaemonPortOptions */
-struct listen_opts {
-	char addr[64];
-	int port;
-	int family;
-	char name[32];
-	char modifiers[32];
-};
-int listen_opts_parse(const char *text, struct listen_opts *lo, char *err, size_t errsize);
+#include "conf_mc.h"	/* struct listen_opts, listen_opts_parse */
 
 /* enqueue.c: one message being written into the queue */
 struct enqueue {
