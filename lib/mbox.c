@@ -1,5 +1,6 @@
 /* mbox: locked, all-or-nothing appends to mbox files. */
 #include "mbox.h"
+#include "fdio.h"
 #include "strbuf.h"
 #include "timefmt.h"
 
@@ -60,18 +61,8 @@ static int fcntl_lock(int fd, char *err, size_t errsize, const char *path)
 
 static int out_flush(int fd, struct strbuf *out)
 {
-	const char *p = out->s;
-	size_t n = out->len;
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
+	if (fd_write_all(fd, out->s, out->len) < 0)
+		return -1;
 	sb_reset(out);
 	return 0;
 }

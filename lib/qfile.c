@@ -1,5 +1,6 @@
 /* qfile: reading and writing sendmail 8 qf control files. */
 #include "qfile.h"
+#include "fdio.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
@@ -185,21 +186,6 @@ static void qf_format(struct strbuf *sb, const struct qf_env *env)
 	sb_puts(sb, ".\n");
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int qf_write(const char *qdir, const struct qf_env *env, int keep_lock, char *err, size_t errsize)
 {
 	char tf[4096], qf[4096], dir[4096];
@@ -220,7 +206,7 @@ int qf_write(const char *qdir, const struct qf_env *env, int keep_lock, char *er
 	sb_init(&sb);
 	qf_format(&sb, env);
 	step = "write";
-	int wrc = write_all(fd, sb.s, sb.len);
+	int wrc = fd_write_all(fd, sb.s, sb.len);
 	sb_free(&sb);
 	if (wrc < 0)
 		goto fail;

@@ -4,6 +4,7 @@
  * 0 the message does not exist; on any failure nothing is left behind. */
 #include "mtad.h"
 #include "diag.h"
+#include "fdio.h"
 #include "qid.h"
 
 #include <errno.h>
@@ -40,24 +41,13 @@ int enqueue_begin(struct enqueue *eq, const char *qdir, char *err, size_t errsiz
 
 static int df_flush(struct enqueue *eq)
 {
-	const char *p = eq->dfbuf.s;
-	size_t n = eq->dfbuf.len;
-	while (n > 0) {
-		ssize_t w = write(eq->df_fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			snprintf(eq->errbuf, sizeof(eq->errbuf), "write to df%s: %s", eq->qid, strerror(errno));
-			eq->err_no = errno;
-			eq->failed = 1;
-			sb_reset(&eq->dfbuf);
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
+	if (fd_write_all(eq->df_fd, eq->dfbuf.s, eq->dfbuf.len) < 0) {
+		snprintf(eq->errbuf, sizeof(eq->errbuf), "write to df%s: %s", eq->qid, strerror(errno));
+		eq->err_no = errno;
+		eq->failed = 1;
 	}
 	sb_reset(&eq->dfbuf);
-	return 0;
+	return eq->failed ? -1 : 0;
 }
 
 void enqueue_body(struct enqueue *eq, const char *data, size_t len)

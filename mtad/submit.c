@@ -4,6 +4,7 @@
 #include "mtad.h"
 #include "addr.h"
 #include "config.h"
+#include "fdio.h"
 #include "local.h"
 #include "diag.h"
 #include "maillog.h"
@@ -37,21 +38,6 @@ static void deliver_now(const char *qid)
 	deliver_message(mtad_queue_dir(), qid);
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int submit_bs(void)
 {
 	struct smtpd_session *s = smtpd_new(1, NULL, 0, NULL, 1);
@@ -60,7 +46,7 @@ int submit_bs(void)
 	char buf[16384];
 	for (;;) {
 		struct strbuf *out = smtpd_output(s);
-		if (out->len && write_all(1, out->s, out->len) < 0)
+		if (out->len && fd_write_all(1, out->s, out->len) < 0)
 			break;
 		sb_reset(out);
 		if (smtpd_done(s))
