@@ -4,6 +4,7 @@
  * directory (and its qf/ subdirectory); without inotify the main loop
  * reloads every second.  The selection follows its queue ID across reloads. */
 #include "console.h"
+#include "queue_shape.h"
 #include "xalloc.h"
 
 #include <ctype.h>
@@ -61,20 +62,7 @@ const char *sort_name(enum sortkey k)
 
 char *addr_domain(const char *addr)
 {
-	const char *at = addr ? strrchr(addr, '@') : NULL;
-	if (at == NULL)
-		return xstrdup("(local)");
-	char *d = xstrdup(at + 1);
-	size_t n = strlen(d);
-	while (n && (d[n - 1] == '>' || d[n - 1] == '.' || isspace((unsigned char)d[n - 1])))
-		d[--n] = '\0';
-	for (char *p = d; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	if (!*d) {
-		free(d);
-		return xstrdup("(local)");
-	}
-	return d;
+	return qshape_domain(addr);
 }
 
 static const struct cqueue *sort_q;

@@ -1,6 +1,7 @@
 /* output: the selection for scripts (--ids, --json) and at a glance
  * (--summary, qshape's table).  The -bp listing is lib/queue_list's. */
 #include "mailq.h"
+#include "queue_shape.h"
 #include "timefmt.h"
 #include "xalloc.h"
 
@@ -144,57 +145,10 @@ void out_json(FILE *out, const struct queue_listing *ql)
 
 /* ---- --summary ----------------------------------------------------------- */
 
-/* qshape's buckets: minutes since the message was queued, doubling from 5;
- * a message falls in the first bucket whose bound it is under. */
-static const long bucket_min[] = { 5, 10, 20, 40, 80, 160, 320, 640, 1280 };
-#define NBUCKETS (sizeof(bucket_min) / sizeof(bucket_min[0]) + 1)
-
-struct drow {
-	char *domain;
-	long total;
-	long count[NBUCKETS];
-};
-
-static int bucket_of(long age_seconds)
-{
-	long minutes = age_seconds < 0 ? 0 : age_seconds / 60;
-	for (size_t i = 0; i < NBUCKETS - 1; i++)
-		if (minutes < bucket_min[i])
-			return (int)i;
-	return (int)NBUCKETS - 1;
-}
-
-/* "<Bob@Example.COM.>" -> "example.com"; no domain -> "(local)". */
-static char *rcpt_domain(const char *addr)
-{
-	const char *at = strrchr(addr, '@');
-	if (at == NULL)
-		return xstrdup("(local)");
-	char *d = xstrdup(at + 1);
-	size_t n = strlen(d);
-	while (n && (d[n - 1] == '>' || d[n - 1] == '.' || isspace((unsigned char)d[n - 1])))
-		d[--n] = '\0';
-	for (char *p = d; *p; p++)
-		*p = (unsigned char)*p < 0x20 || *p == 0x7f ? '?' : (char)tolower((unsigned char)*p);
-	if (!*d) {
-		free(d);
-		return xstrdup("(local)");
-	}
-	return d;
-}
-
-static int cmp_row(const void *a, const void *b)
-{
-	const struct drow *x = a, *y = b;
-	if (x->total != y->total)
-		return x->total > y->total ? -1 : 1;
-	return strcmp(x->domain, y->domain);
-}
-
 static void print_row(FILE *out, int width, const char *name, long total, const long *count)
 {
 	fprintf(out, "%*s %6ld", width, name, total);
-	for (size_t i = 0; i < NBUCKETS; i++)
+	for (size_t i = 0; i < QSHAPE_NB; i++)
 		fprintf(out, " %5ld", count[i]);
 	putc('\n', out);
 }
@@ -203,59 +157,24 @@ static void print_row(FILE *out, int width, const char *name, long total, const 
  * messages, so it agrees with the -bp "Total requests". */
 void out_summary(FILE *out, const struct queue_listing *ql)
 {
-	struct drow *rows = NULL;
-	size_t nrows = 0;
-	long total = 0, tcount[NBUCKETS] = { 0 };
+	struct qshape q;
+	qshape_init(&q);
 	for (size_t i = 0; i < ql->n; i++) {
 		const struct queue_entry *e = &ql->entries[i];
-		if (e->err)
-			continue;
-		int b = bucket_of((long)(mq.now - e->env.ctime));
-		total++;
-		tcount[b]++;
-		char **seen = xcalloc(e->env.nrcpts + 1, sizeof(char *));
-		size_t nseen = 0;
-		for (size_t r = 0; r < e->env.nrcpts; r++) {
-			char *d = rcpt_domain(e->env.rcpts[r].addr);
-			int dup = 0;
-			for (size_t s = 0; s < nseen && !dup; s++)
-				dup = strcmp(seen[s], d) == 0;
-			if (dup) {
-				free(d);
-				continue;
-			}
-			seen[nseen++] = d;
-			size_t k;
-			for (k = 0; k < nrows; k++)
-				if (strcmp(rows[k].domain, d) == 0)
-					break;
-			if (k == nrows) {
-				rows = xreallocarray(rows, nrows + 1, sizeof(*rows));
-				memset(&rows[nrows], 0, sizeof(*rows));
-				rows[nrows].domain = xstrdup(d);
-				nrows++;
-			}
-			rows[k].total++;
-			rows[k].count[b]++;
-		}
-		for (size_t s = 0; s < nseen; s++)
-			free(seen[s]);
-		free(seen);
+		if (!e->err)
+			qshape_add(&q, &e->env, (long)(mq.now - e->env.ctime));
 	}
-	if (nrows)
-		qsort(rows, nrows, sizeof(*rows), cmp_row);
+	qshape_sort(&q);
 	int width = 20;
-	for (size_t k = 0; k < nrows; k++)
-		if ((int)strlen(rows[k].domain) > width)
-			width = (int)strlen(rows[k].domain);
+	for (size_t k = 0; k < q.n; k++)
+		if ((int)strlen(q.rows[k].domain) > width)
+			width = (int)strlen(q.rows[k].domain);
 	fprintf(out, "%*s %6s", width, "", "T");
-	for (size_t i = 0; i < NBUCKETS - 1; i++)
-		fprintf(out, " %5ld", bucket_min[i]);
+	for (size_t i = 0; i < QSHAPE_NB - 1; i++)
+		fprintf(out, " %5ld", qshape_minutes[i]);
 	fprintf(out, " %5s\n", "1280+");
-	print_row(out, width, "TOTAL", total, tcount);
-	for (size_t k = 0; k < nrows; k++) {
-		print_row(out, width, rows[k].domain, rows[k].total, rows[k].count);
-		free(rows[k].domain);
-	}
-	free(rows);
+	print_row(out, width, "TOTAL", q.total.total, q.total.count);
+	for (size_t k = 0; k < q.n; k++)
+		print_row(out, width, q.rows[k].domain, q.rows[k].total, q.rows[k].count);
+	qshape_free(&q);
 }
