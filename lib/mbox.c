@@ -5,6 +5,8 @@
 #include "timefmt.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,11 +23,33 @@ static void nap_100ms(void)
 	nanosleep(&ts, NULL);
 }
 
+/* The pid written in a dotlock, or 0. */
+static long dotlock_owner(const char *lockpath)
+{
+	char buf[32];
+	int fd = open(lockpath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return strtol(buf, NULL, 10);
+}
+
 static int dotlock_take(const char *lockpath, char *err, size_t errsize)
 {
 	for (int i = 0; i < LOCK_TRIES; i++) {
 		int fd = open(lockpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd >= 0) {
+			/* our pid in it, so a lock left by a killed process is
+			 * recognised at once rather than after STALE_LOCK_AGE */
+			char pid[32];
+			int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+			if (write(fd, pid, (size_t)n) != n) {
+				/* an empty lock still locks; it just ages out */
+			}
 			close(fd);
 			return 0;
 		}
@@ -34,7 +58,10 @@ static int dotlock_take(const char *lockpath, char *err, size_t errsize)
 			return -1;
 		}
 		struct stat st;
-		if (stat(lockpath, &st) == 0 && time(NULL) - st.st_mtime > STALE_LOCK_AGE)
+		long owner = dotlock_owner(lockpath);
+		if (owner > 0 && kill((pid_t)owner, 0) < 0 && errno == ESRCH)
+			unlink(lockpath);	/* its process is gone */
+		else if (stat(lockpath, &st) == 0 && time(NULL) - st.st_mtime > STALE_LOCK_AGE)
 			unlink(lockpath);
 		else
 			nap_100ms();

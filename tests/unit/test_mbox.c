@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -294,6 +295,28 @@ static void test_stale_lock(void **state)
 	assert_file(f->mbox, want, sizeof(want) - 1);
 }
 
+/* A fresh lock whose writer is dead (its pid in the lock) is broken at once. */
+static void test_lock_of_dead_process(void **state)
+{
+	struct fixture *f = *state;
+	pid_t child = fork();
+	assert_true(child >= 0);
+	if (child == 0)
+		_exit(0);
+	int status;
+	assert_int_equal(waitpid(child, &status, 0), child);
+	int fd = open(f->lock, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	char pid[32];
+	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)child);
+	assert_int_equal(write(fd, pid, (size_t)n), n);
+	close(fd);
+	time_t start = time(NULL);
+	deliver_ok(f, "sender@example.org", HDRS, "b\n", 2);
+	assert_true(time(NULL) - start < 5);
+	assert_int_equal(access(f->lock, F_OK), -1);
+}
+
 static void test_directory_fails_cleanly(void **state)
 {
 	struct fixture *f = *state;
@@ -367,6 +390,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_body_offset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_from_across_64k, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_lock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock_of_dead_process, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_directory_fails_cleanly, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_symlink_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_directory, setup, teardown),
