@@ -148,6 +148,20 @@ const struct conf_param conf_params[C_COUNT] = {
 	  "empty: HELP is refused (502); otherwise our built-in help text" },
 	{ C_LUSER_RELAY, "LuserRelay", "LUSER_RELAY", CT_STR, "", 0, 0,
 	  "mailer:host that gets mail for unknown local users" },
+	{ C_SERVER_CERT, "ServerCertFile", "confSERVER_CERT", CT_PATH, "", 0, 0,
+	  "PEM certificate (chain) of the server; STARTTLS is offered only when set" },
+	{ C_SERVER_KEY, "ServerKeyFile", "confSERVER_KEY", CT_PATH, "", 0, 0,
+	  "PEM private key of the server certificate (empty: in the certificate file)" },
+	{ C_CACERT, "CACertFile", "confCACERT", CT_PATH, "", 0, 0,
+	  "PEM file of trusted CA certificates (peer verification, both sides)" },
+	{ C_CACERT_PATH, "CACertPath", "confCACERT_PATH", CT_PATH, "", 0, 0,
+	  "directory of trusted CA certificates (hashed names, c_rehash)" },
+	{ C_AUTH_PASSWD_DB, "AuthPasswordMap", "confAUTH_PASSWD_DB", CT_STR, "", 0, 0,
+	  "map of user -> crypt(3) hash for SMTP AUTH (ours; written by mtapasswd); empty: no AUTH" },
+	{ C_AUTH_MECHANISMS, "AuthMechanisms", "confAUTH_MECHANISMS", CT_STR, "PLAIN LOGIN", 0, 0,
+	  "SASL mechanisms offered (PLAIN and LOGIN are implemented)" },
+	{ C_AUTH_MAX_FAILURES, "AuthMaxFailures", "confAUTH_MAX_FAILURES", CT_NUM, "3", 1, 100,
+	  "failed AUTH attempts before the session is closed with 421 (ours)" },
 };
 
 struct conf_value {

@@ -126,6 +126,8 @@ void maillog_from_line(const char *qid, const struct maillog_from *f)
 		sb_printf(&sb, ", proto=%s", f->proto);
 	if (f->daemon)
 		sb_printf(&sb, ", daemon=%s", f->daemon);
+	if (f->extra && *f->extra)
+		sb_printf(&sb, ", %s", f->extra);
 	if (f->relay)
 		sb_printf(&sb, ", relay=%s", f->relay);
 	emit(qid, sb.s);
@@ -145,6 +147,8 @@ void maillog_to_line(const char *qid, const struct maillog_to *t)
 	sb_printf(&sb, ", delay=%s, xdelay=%s, mailer=%s, pri=%ld", delay, xdelay, t->mailer, t->pri);
 	if (t->relay)
 		sb_printf(&sb, ", relay=%s", t->relay);
+	if (t->extra && *t->extra)
+		sb_printf(&sb, ", %s", t->extra);
 	sb_printf(&sb, ", dsn=%s, stat=%s", t->dsn, t->stat);
 	emit(qid, sb.s);
 	sb_free(&sb);

@@ -19,6 +19,7 @@ struct maillog_from {
 	const char *msgid;	/* NULL: field omitted */
 	const char *proto;	/* NULL for local submissions */
 	const char *daemon;	/* NULL for local submissions */
+	const char *extra;	/* NULL, or fields before relay= ("tls_verify=NO, ...") */
 	const char *relay;	/* "name [ip]" or "user@localhost" */
 };
 void maillog_from_line(const char *qid, const struct maillog_from *f);
@@ -31,6 +32,7 @@ struct maillog_to {
 	const char *mailer;
 	long pri;
 	const char *relay;	/* NULL: omitted */
+	const char *extra;	/* NULL, or fields after relay= ("tls_verify=FAIL, ...") */
 	const char *dsn;	/* "2.0.0" */
 	const char *stat;	/* "Sent", "Sent (text)", "Deferred: ...", "User unknown" */
 };

@@ -96,7 +96,8 @@ static int lookup(const char *tag, const char *key, struct access_result *r)
 	for (int pass = 0; pass < 2; pass++) {
 		if (pass == 0)
 			snprintf(k, sizeof(k), "%s:%s", tag, key);
-		else if (strcmp(tag, "GreetPause") == 0 || strcmp(tag, "Spam") == 0)
+		else if (strcmp(tag, "GreetPause") == 0 || strcmp(tag, "Spam") == 0 ||
+			 strncmp(tag, "TLS_", 4) == 0)
 			break;		/* these have no untagged form */
 		else
 			snprintf(k, sizeof(k), "%s", key);
@@ -191,4 +192,35 @@ void access_reply(const struct access_result *r, const char *addr, char *buf, si
 		snprintf(buf, size, "451 4.3.0 %s... Temporary system failure. Please try again later.", addr);
 	else
 		snprintf(buf, size, "550 5.7.1 %s... Access denied", addr);
+}
+
+int access_tls_requirement(const char *tag, const char *hostname, const char *ip,
+			   struct tls_requirement *req)
+{
+	struct access_result r;
+	memset(&r, 0, sizeof(r));
+	memset(req, 0, sizeof(*req));
+	if (!access_enabled())
+		return 0;
+	if (!((hostname && *hostname && lookup_domain(tag, hostname, &r)) ||
+	      (ip && *ip && lookup_ip(tag, ip, &r))))
+		return 0;
+	if (r.action == ACC_TEMPFAIL) {		/* cannot tell: be strict */
+		req->verify = 1;
+		return 1;
+	}
+	const char *v = r.value;
+	while (isspace((unsigned char)*v))
+		v++;
+	if (strncasecmp(v, "VERIFY", 6) == 0) {
+		req->verify = 1;
+		v += 6;
+		if (*v == ':')
+			req->bits = atoi(v + 1);
+	} else if (strncasecmp(v, "ENCR:", 5) == 0) {
+		req->bits = atoi(v + 5);
+	} else {
+		msg_warn("access_db: %s: entry \"%s\" is neither VERIFY nor ENCR:bits; TLS required", tag, v);
+	}
+	return 1;
 }

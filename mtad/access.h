@@ -33,6 +33,17 @@ void access_address(const char *tag, const char *addr, struct access_result *r);
 /* GreetPause: milliseconds for this client, or -1 when there is no entry. */
 long access_greet_pause(const char *ip, const char *hostname);
 
+/* TLS_Srv: (tag "TLS_Srv", the server we deliver to) and TLS_Clt: (tag
+ * "TLS_Clt", a client of ours) entries: host name and its parents, then
+ * the IP and its prefixes.  Values "VERIFY", "VERIFY:bits" or "ENCR:bits".
+ * Returns 1 with the requirement when there is an entry, 0 when none. */
+struct tls_requirement {
+	int verify;		/* the peer's certificate must verify */
+	int bits;		/* at least this many cipher bits (0: any TLS) */
+};
+int access_tls_requirement(const char *tag, const char *hostname, const char *ip,
+			   struct tls_requirement *req);
+
 /* The reply for a refusal about addr ("<a@b>" as given): REJECT gives
  * "550 5.7.1 addr... Access denied", ERROR its own code and text. */
 void access_reply(const struct access_result *r, const char *addr, char *buf, size_t size);

@@ -129,5 +129,6 @@ void commit_job_free(struct commit_job *job)
 	free(job->relay);
 	free(job->daemon);
 	free(job->proto);
+	free(job->extra);
 	free(job);
 }

@@ -13,6 +13,7 @@ struct commit_job {
 	char qid[QID_MAXLEN];
 	/* the from= line, logged when the commit is done */
 	char *sender_given, *msgid, *relay, *daemon, *proto;
+	char *extra;			/* TLS and AUTH fields, or NULL */
 	long size;
 	int nrcpts;
 	/* results */

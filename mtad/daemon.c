@@ -8,7 +8,10 @@
 #include "maillog.h"
 #include "commit.h"
 #include "qid.h"
+#include "tls.h"
 #include "xalloc.h"
+
+#include <openssl/err.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,6 +40,7 @@
 struct listener {
 	int fd;
 	char name[32];
+	char modifiers[32];
 };
 
 struct conn {
@@ -48,6 +52,9 @@ struct conn {
 	int events;		/* what epoll watches for it now */
 	long long greet_at;	/* GreetPause: when to greet (ms), 0 once greeted */
 	long long accepted_at;
+	SSL *ssl;		/* after STARTTLS */
+	int tls_state;		/* 0 plain, 1 handshaking, 2 TLS */
+	int ssl_want;		/* EPOLLIN/EPOLLOUT an SSL call is waiting for */
 	struct conn *next, *prev;
 };
 
@@ -61,6 +68,7 @@ static size_t npending;
 static int nrunners;
 static int stopping;
 static int restarting;
+static SSL_CTX *server_ctx;	/* NULL: no certificate, no STARTTLS */
 
 /* Privilege separation.  Started as root, mtad binds its listeners, then
  * forks: the SMTP server (every byte from the network) runs as RunAsUser
@@ -258,6 +266,7 @@ static int open_listener(const char *spec)
 	}
 	listeners[nlisteners].fd = fd;
 	snprintf(listeners[nlisteners].name, sizeof(listeners[nlisteners].name), "%s", lo.name);
+	snprintf(listeners[nlisteners].modifiers, sizeof(listeners[nlisteners].modifiers), "%s", lo.modifiers);
 	nlisteners++;
 	fprintf(stderr, "mtad: listening on %s port %d (%s)\n", lo.addr[0] ? lo.addr : "*", port, lo.name);
 	return 0;
@@ -266,6 +275,12 @@ static int open_listener(const char *spec)
 static void conn_close(struct conn *c)
 {
 	epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	if (c->ssl) {
+		if (c->tls_state == 2)
+			SSL_shutdown(c->ssl);	/* close_notify, best effort */
+		SSL_free(c->ssl);
+		ERR_clear_error();
+	}
 	close(c->fd);
 	smtpd_free(c->s);
 	if (c->prev)
@@ -278,19 +293,88 @@ static void conn_close(struct conn *c)
 	free(c);
 }
 
+/* The connection's I/O, plain or TLS.  Bytes written, 0 when the socket
+ * is full (or TLS waits for c->ssl_want), -1 when the peer is gone. */
+static ssize_t conn_send(struct conn *c, const char *buf, size_t len)
+{
+	if (c->tls_state != 2) {
+		ssize_t w;
+		do
+			w = send(c->fd, buf, len, MSG_NOSIGNAL);
+		while (w < 0 && errno == EINTR);
+		return w >= 0 ? w : errno == EAGAIN ? 0 : -1;
+	}
+	ERR_clear_error();
+	int k = SSL_write(c->ssl, buf, len > 0x7fffffff ? 0x7fffffff : (int)len);
+	if (k > 0) {
+		c->ssl_want = 0;
+		return k;
+	}
+	int err = SSL_get_error(c->ssl, k);
+	if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) {
+		c->ssl_want = err == SSL_ERROR_WANT_WRITE ? EPOLLOUT : EPOLLIN;
+		return 0;
+	}
+	return -1;
+}
+
+/* Bytes read, 0 at the end, -1 on error, -2 when nothing is there yet. */
+static ssize_t conn_recv(struct conn *c, char *buf, size_t len)
+{
+	if (c->tls_state != 2) {
+		ssize_t n = recv(c->fd, buf, len, 0);
+		return n < 0 && (errno == EAGAIN || errno == EINTR) ? -2 : n;
+	}
+	ERR_clear_error();
+	int k = SSL_read(c->ssl, buf, (int)len);
+	if (k > 0) {
+		c->ssl_want = 0;
+		return k;
+	}
+	int err = SSL_get_error(c->ssl, k);
+	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+		c->ssl_want = err == SSL_ERROR_WANT_WRITE ? EPOLLOUT : 0;
+		return -2;
+	}
+	return err == SSL_ERROR_ZERO_RETURN ? 0 : -1;
+}
+
+/* Drives the server handshake: 0 done or in progress, -1 failed. */
+static int tls_step(struct conn *c)
+{
+	ERR_clear_error();
+	int k = SSL_accept(c->ssl);
+	if (k == 1) {
+		struct tls_info info;
+		tls_describe(c->ssl, 1, &info);
+		c->tls_state = 2;
+		c->ssl_want = 0;
+		smtpd_tls_started(c->s, &info);
+		c->deadline = time(NULL) + conf_num(C_TO_COMMAND);
+		return 0;
+	}
+	int err = SSL_get_error(c->ssl, k);
+	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+		c->ssl_want = err == SSL_ERROR_WANT_WRITE ? EPOLLOUT : EPOLLIN;
+		return 0;
+	}
+	char e[256];
+	maillog(NULL, "STARTTLS=server, error: accept failed=%d, reason=%s, relay=%s", k,
+		err == SSL_ERROR_SYSCALL && errno == 0 ? "connection closed" : tls_error_text(e, sizeof(e)),
+		smtpd_relay(c->s));
+	return -1;
+}
+
 /* Writes what the session has to say; returns -1 when the peer is gone. */
 static int conn_flush(struct conn *c)
 {
 	struct strbuf *out = smtpd_output(c->s);
-	while (c->out_off < out->len) {
-		ssize_t w = send(c->fd, out->s + c->out_off, out->len - c->out_off, MSG_NOSIGNAL);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN)
-				break;
+	while (c->out_off < out->len && c->tls_state != 1) {
+		ssize_t w = conn_send(c, out->s + c->out_off, out->len - c->out_off);
+		if (w < 0)
 			return -1;
-		}
+		if (w == 0)
+			break;
 		c->out_off += (size_t)w;
 	}
 	if (c->out_off == out->len) {
@@ -298,8 +382,20 @@ static int conn_flush(struct conn *c)
 		c->out_off = 0;
 	}
 	c->want_out = out->len > 0;
-	/* no reading while a commit is in flight: the client waits for its 250 */
-	int events = (smtpd_committing(c->s) ? 0 : EPOLLIN) | (c->want_out ? EPOLLOUT : 0);
+	if (!c->want_out && c->tls_state == 0 && smtpd_tls_wanted(c->s) && server_ctx) {
+		/* the 220 is out: from here on the socket speaks TLS */
+		c->ssl = SSL_new(server_ctx);
+		if (c->ssl == NULL || !SSL_set_fd(c->ssl, c->fd))
+			return -1;
+		c->tls_state = 1;
+		if (tls_step(c) < 0)
+			return -1;
+	}
+	int events;
+	if (c->tls_state == 1)
+		events = c->ssl_want;
+	else	/* no reading while a commit is in flight: the client waits for its 250 */
+		events = (smtpd_committing(c->s) ? 0 : EPOLLIN) | (c->want_out ? EPOLLOUT : 0) | c->ssl_want;
 	if (events != c->events) {
 		struct epoll_event ev = { .events = (uint32_t)events, .data.ptr = c };
 		epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
@@ -436,6 +532,7 @@ static void accept_on(struct listener *l)
 		struct conn *c = xcalloc(1, sizeof(*c));
 		c->fd = fd;
 		c->s = smtpd_new(fd, (struct sockaddr *)&ss, sl, l->name, 0);
+		smtpd_set_listener(c->s, l->modifiers, server_ctx != NULL);
 		c->accepted_at = now_ms();
 		long pause = smtpd_greet_pause(c->s);
 		if (pause > 0)
@@ -459,7 +556,14 @@ static void accept_on(struct listener *l)
 
 static void conn_event(struct conn *c, uint32_t events)
 {
-	if (events & EPOLLOUT) {
+	if (c->tls_state == 1) {
+		if (tls_step(c) < 0 || conn_flush(c) < 0) {
+			smtpd_eof(c->s, 0);
+			conn_close(c);
+		}
+		return;
+	}
+	if ((events & EPOLLOUT) || (c->tls_state == 2 && c->want_out)) {
 		if (conn_flush(c) < 0) {
 			smtpd_eof(c->s, 0);
 			conn_close(c);
@@ -476,9 +580,13 @@ static void conn_event(struct conn *c, uint32_t events)
 	if (smtpd_output(c->s)->len > OUT_HIGH_WATER)
 		return;
 	char buf[READ_CHUNK];
-	ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	int rounds = 0;
+again:;
+	ssize_t n = conn_recv(c, buf, sizeof(buf));
+	if (n == -2) {
+		conn_flush(c);		/* TLS may now wait for something else */
 		return;
+	}
 	if (n <= 0) {
 		smtpd_eof(c->s, 0);
 		conn_flush(c);
@@ -498,6 +606,10 @@ static void conn_event(struct conn *c, uint32_t events)
 		conn_close(c);
 		return;
 	}
+	/* TLS may hold decrypted bytes that epoll cannot see */
+	if (c->tls_state == 2 && SSL_pending(c->ssl) > 0 && !smtpd_committing(c->s) && !smtpd_done(c->s) &&
+	    smtpd_output(c->s)->len <= OUT_HIGH_WATER && ++rounds < 64)
+		goto again;
 check_done:
 	if (smtpd_done(c->s) && smtpd_output(c->s)->len == 0)
 		conn_close(c);
@@ -636,8 +748,26 @@ static int write_pidfile(void)
 	return 0;
 }
 
+/* The server certificate is read here, before the SMTP server gives up
+ * root, so the key can stay readable by root only.  Without a usable one
+ * STARTTLS is not offered (as sendmail: logged, and mail still flows). */
+static void tls_server_init(void)
+{
+	const char *cert = conf_str(C_SERVER_CERT);
+	if (!*cert)
+		return;
+	char err[512];
+	server_ctx = tls_server_ctx(cert, conf_str(C_SERVER_KEY), conf_str(C_CACERT),
+				    conf_str(C_CACERT_PATH), err, sizeof(err));
+	if (server_ctx == NULL) {
+		msg_error("STARTTLS: %s; STARTTLS is not offered", err);
+		maillog(NULL, "STARTTLS=server: %s; STARTTLS is not offered", err);
+	}
+}
+
 int daemon_run(int background, long queue_interval, char **argv)
 {
+	tls_server_init();
 	for (size_t i = 0; i < conf_list_count(C_DAEMON_PORT_OPTIONS); i++)
 		if (open_listener(conf_list_get(C_DAEMON_PORT_OPTIONS, i)) < 0)
 			return EX_OSERR;

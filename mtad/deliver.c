@@ -248,6 +248,7 @@ static void log_outcomes(const struct qf_env *env, const size_t *idx, size_t n,
 			.to = to.s, .ctladdr = env->ctladdr, .delay = (long)(now - env->ctime),
 			.xdelay = (long)(now - start),
 			.mailer = o->mailer, .pri = env->priority, .relay = o->relay[0] ? o->relay : NULL,
+			.extra = o->tls[0] ? o->tls : NULL,
 			.dsn = o->dsn, .stat = o->stat,
 		};
 		maillog_to_line(env->qid, &t);

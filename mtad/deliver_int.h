@@ -15,6 +15,7 @@ struct rcpt_outcome {
 	char mailer[16];
 	char remote_mta[256];	/* for DSNs: the host that answered */
 	char diag[600];		/* for DSNs: "550 5.1.1 <x>... User unknown" */
+	char tls[160];		/* to= fields when the hop spoke TLS, else "" */
 };
 
 /* The message as SMTP sends it: headers from qf, a blank line, df. */

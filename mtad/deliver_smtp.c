@@ -7,7 +7,10 @@
 #include "config.h"
 #include "dns.h"
 #include "masquerade.h"
+#include "access.h"
+#include "maillog.h"
 #include "smtp_client.h"
+#include "tls.h"
 #include "xalloc.h"
 #include <strings.h>
 
@@ -146,9 +149,13 @@ static void reply_text(const struct smtp_reply *rep, char *buf, size_t size)
 		snprintf(buf, size, "%.*s", (int)len, t);
 }
 
+/* The TLS of the current connection, for the to= lines ("" when none). */
+static char hop_tls[160];
+
 static void set_outcome(struct rcpt_outcome *o, enum rcpt_result res, const struct smtp_reply *rep,
 			const struct hop *h, const char *mailer)
 {
+	snprintf(o->tls, sizeof(o->tls), "%s", hop_tls);
 	char text[800];
 	reply_text(rep, text, sizeof(text));
 	o->result = res;
@@ -167,6 +174,110 @@ static void set_outcome(struct rcpt_outcome *o, enum rcpt_result res, const stru
 			 rep->esc[0] ? " " : "", text);
 	else
 		snprintf(o->stat, sizeof(o->stat), "%s", text);
+}
+
+/* One context for the delivery process: the system CAs plus CACertFile
+ * and CACertPath. */
+static SSL_CTX *client_ctx(void)
+{
+	static SSL_CTX *ctx;
+	static int failed;
+	if (ctx == NULL && !failed) {
+		char err[512];
+		ctx = tls_client_ctx(conf_str(C_CACERT), conf_str(C_CACERT_PATH), err, sizeof(err));
+		if (ctx == NULL) {
+			failed = 1;
+			maillog(NULL, "STARTTLS=client: %s; no TLS for outgoing connections", err);
+		}
+	}
+	return ctx;
+}
+
+/* The host part of a hop name for the access map: "mx.b.test." -> "mx.b.test",
+ * "[1.2.3.4]" -> "" (the address is looked up on its own). */
+static void hop_host(const struct hop *h, char *buf, size_t size)
+{
+	if (h->name[0] == '[') {
+		buf[0] = '\0';
+		return;
+	}
+	snprintf(buf, size, "%s", h->name);
+	size_t n = strlen(buf);
+	if (n > 0 && buf[n - 1] == '.')
+		buf[n - 1] = '\0';
+}
+
+enum tls_outcome { TLS_PLAIN, TLS_UP, TLS_RETRY_PLAIN, TLS_REFUSED };
+
+/* Opportunistic STARTTLS after EHLO, and the TLS_Srv: requirement for the
+ * hop.  TLS_UP: the session is encrypted and EHLO was said again;
+ * TLS_PLAIN: go on in the clear; TLS_RETRY_PLAIN: the handshake broke the
+ * connection, try the hop again without TLS; TLS_REFUSED: the requirement
+ * cannot be met (why says so). */
+static enum tls_outcome hop_starttls(struct smtp_client *c, const struct hop *h, int no_tls,
+				     SSL **sslp, char *why, size_t whysize)
+{
+	char host[DNS_NAME_MAX], err[400];
+	struct tls_requirement req;
+	hop_host(h, host, sizeof(host));
+	int need = access_tls_requirement("TLS_Srv", host, h->addr, &req);
+	int offered = c->esmtp && (c->ext.flags & SMTP_EXT_STARTTLS);
+	if (!offered || (no_tls && !need)) {
+		if (!need)
+			return TLS_PLAIN;
+		snprintf(why, whysize, "Deferred: 403 4.7.0 TLS handshake failed: %s does not offer STARTTLS "
+			 "(required by TLS_Srv:)", h->name);
+		maillog(NULL, "STARTTLS=client, relay=%s, error: STARTTLS not offered but required", h->name);
+		return TLS_REFUSED;
+	}
+	SSL_CTX *ctx = client_ctx();
+	if (ctx == NULL) {
+		if (!need)
+			return TLS_PLAIN;
+		snprintf(why, whysize, "Deferred: 403 4.7.0 TLS handshake failed: no TLS context");
+		return TLS_REFUSED;
+	}
+	enum smtp_result r = smtp_starttls(c);
+	if (r != SMTP_OK) {
+		if (!need && r != SMTP_IOERR && r != SMTP_PROTO)
+			return TLS_PLAIN;	/* a 4xx/5xx to STARTTLS: on in the clear */
+		snprintf(why, whysize, "Deferred: 403 4.7.0 STARTTLS failed with %s: %s", h->name,
+			 c->reply.code ? c->reply.text.s : c->err.s);
+		return need ? TLS_REFUSED : TLS_RETRY_PLAIN;
+	}
+	struct tls_info info;
+	SSL *ssl = tls_client_start(c, ctx, host, &info, err, sizeof(err));
+	if (ssl == NULL) {
+		maillog(NULL, "STARTTLS=client, relay=%s, error: connect failed: %s", h->name, err);
+		if (G.verbose)
+			printf("%s\n", err);
+		snprintf(why, whysize, "Deferred: 403 4.7.0 %s with %s", err, h->name);
+		return need ? TLS_REFUSED : TLS_RETRY_PLAIN;
+	}
+	*sslp = ssl;
+	maillog(NULL, "STARTTLS=client, relay=%s, version=%s, verify=%s, cipher=%s, bits=%d/%d", h->name,
+		info.version, info.verify, info.cipher, info.bits, info.alg_bits);
+	if (G.verbose)
+		printf("STARTTLS: %s, cipher %s, %d bits, verify=%s%s%s\n", info.version, info.cipher, info.bits,
+		       info.verify, info.verify_text[0] ? " " : "", info.verify_text);
+	snprintf(hop_tls, sizeof(hop_tls), "tls_verify=%s, tls_version=%s, tls_cipher=%s", info.verify,
+		 info.version, info.cipher);
+	if (need && ((req.verify && strcmp(info.verify, "OK") != 0) || info.bits < req.bits)) {
+		if (req.verify && strcmp(info.verify, "OK") != 0)
+			snprintf(why, whysize, "Deferred: 403 4.7.0 TLS_Srv: requires a verified certificate; %s has "
+				 "verify=%s%s%s", h->name, info.verify, info.verify_text[0] ? " " : "", info.verify_text);
+		else
+			snprintf(why, whysize, "Deferred: 403 4.7.0 TLS_Srv: encryption too weak %d less than %d",
+				 info.bits, req.bits);
+		smtp_quit(c);
+		return TLS_REFUSED;
+	}
+	if (smtp_ehlo(c, G.hostname) != SMTP_OK) {
+		snprintf(why, whysize, "Deferred: %s with %s after STARTTLS", c->reply.code ? c->reply.text.s
+			 : c->err.s[0] ? c->err.s : "Connection lost", h->name);
+		return TLS_REFUSED;
+	}
+	return TLS_UP;
 }
 
 void deliver_smtp_group(const struct qf_env *env, int df_fd, const struct route *r,
@@ -225,9 +336,12 @@ void deliver_smtp_group(const struct qf_env *env, int df_fd, const struct route 
 	struct smtp_timeouts t;
 	timeouts_from_config(&t);
 	snprintf(why, sizeof(why), "Deferred: no usable address for %s", r->host);
-	int done = 0;
+	int done = 0, no_tls = 0;
+	const char *why_dsn = "4.4.1";
 	for (size_t h = 0; h < nh && !done; h++) {
 		struct smtp_client c;
+		SSL *ssl = NULL;
+		hop_tls[0] = '\0';
 		smtp_client_init(&c, &t);
 		if (G.verbose) {
 			printf("%s... Connecting to %s via %s...\n", rcpts[0], hops[h].name, r->mailer);
@@ -251,6 +365,21 @@ void deliver_smtp_group(const struct qf_env *env, int df_fd, const struct route 
 			smtp_client_free(&c);
 			continue;
 		}
+		enum tls_outcome to = hop_starttls(&c, &hops[h], no_tls, &ssl, why, sizeof(why));
+		if (to == TLS_RETRY_PLAIN || to == TLS_REFUSED) {
+			smtp_client_free(&c);
+			tls_client_free(ssl);
+			hop_tls[0] = '\0';
+			if (to == TLS_RETRY_PLAIN && !no_tls) {
+				no_tls = 1;	/* the same host once more, in the clear */
+				h--;
+			} else {
+				no_tls = 0;
+				why_dsn = "4.7.0";
+			}
+			continue;
+		}
+		no_tls = 0;
 		enum smtp_result *rr = xcalloc(n, sizeof(*rr));
 		struct smtp_reply *rreply = xcalloc(n, sizeof(*rreply));
 		struct smtp_reply mail_reply, data_reply;
@@ -291,6 +420,7 @@ void deliver_smtp_group(const struct qf_env *env, int df_fd, const struct route 
 				snprintf(out[i].stat, sizeof(out[i].stat), "Deferred: %s with %s",
 					 c.err.s[0] ? c.err.s : "Connection lost", hops[h].name);
 				snprintf(out[i].relay, sizeof(out[i].relay), "%s [%s]", hops[h].name, hops[h].addr);
+				snprintf(out[i].tls, sizeof(out[i].tls), "%s", hop_tls);
 			}
 			done = 1;
 		} else {
@@ -311,11 +441,12 @@ void deliver_smtp_group(const struct qf_env *env, int df_fd, const struct route 
 		free(rreply);
 		free(rr);
 		smtp_client_free(&c);
+		tls_client_free(ssl);
 	}
 	if (!done) {
 		for (size_t i = 0; i < n; i++) {
 			out[i].result = R_DEFER;
-			snprintf(out[i].dsn, sizeof(out[i].dsn), "4.4.1");
+			snprintf(out[i].dsn, sizeof(out[i].dsn), "%s", why_dsn);
 			snprintf(out[i].stat, sizeof(out[i].stat), "%s", why);
 			snprintf(out[i].diag, sizeof(out[i].diag), "%s", why);
 		}

@@ -1,1 +1,1 @@
-LDLIBS_mtad := -lreadline
+LDLIBS_mtad := -lreadline -lssl -lcrypto -lcrypt

@@ -3,6 +3,7 @@
  * does), plus From: for local submissions. */
 #include "mtad.h"
 #include "timefmt.h"
+#include "tls.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,9 +24,14 @@ const char *msg_complete_headers(struct header_list *hl, const char *qid, const 
 		sb_printf(&rcv, " (from %s@localhost)\n\tby %s (mtad " MTAD_VERSION ") id %s", who, G.hostname, qid);
 	} else {
 		const char *name = m->client_name ? m->client_name : "";
-		sb_printf(&rcv, " from %s (%s%s[%s])\n\tby %s (mtad " MTAD_VERSION ") with %s id %s",
+		/* sendmail's: (authenticated) before "by", the TLS comment after the id */
+		sb_printf(&rcv, " from %s (%s%s[%s])\n\t%sby %s (mtad " MTAD_VERSION ") with %s id %s",
 			  m->helo && *m->helo ? m->helo : "unknown", name, *name ? " " : "",
-			  m->client_ip ? m->client_ip : "", G.hostname, m->proto ? m->proto : "SMTP", qid);
+			  m->client_ip ? m->client_ip : "", m->auth ? "(authenticated bits=0)\n\t" : "",
+			  G.hostname, m->proto ? m->proto : "SMTP", qid);
+		if (m->tls)
+			sb_printf(&rcv, "\n\t(version=%s cipher=%s bits=%d verify=%s)", m->tls->version,
+				  m->tls->cipher, m->tls->bits, m->tls->verify);
 	}
 	if (m->nrcpts == 1 && m->first_rcpt)
 		sb_printf(&rcv, "\n\tfor %s", m->first_rcpt);

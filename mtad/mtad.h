@@ -85,6 +85,8 @@ struct msg_meta {
 	int local_submission;
 	const char *sender;	/* envelope sender without brackets */
 	const char *login;	/* local submissions: the invoking user */
+	const struct tls_info *tls;	/* NULL: not over TLS */
+	const char *auth;	/* the authenticated user, or NULL */
 };
 /* Adds Received: (top), and Message-Id:/Date: (and From: for local
  * submissions) when missing.  Returns the Message-Id value. */
@@ -136,6 +138,15 @@ void smtpd_greet(struct smtpd_session *s);
  * mail command is refused. */
 void smtpd_greet_reject(struct smtpd_session *s, long waited_ms);
 long smtpd_greet_pause(const struct smtpd_session *s);
+/* The listener's M= modifiers, and whether STARTTLS can be offered. */
+void smtpd_set_listener(struct smtpd_session *s, const char *modifiers, int tls_offer);
+/* 1 when STARTTLS was accepted: once the 220 is out the daemon starts the
+ * handshake (every byte read before it is gone already). */
+int smtpd_tls_wanted(const struct smtpd_session *s);
+struct tls_info;
+/* The handshake completed: the session starts over (RFC 3207 4.2). */
+void smtpd_tls_started(struct smtpd_session *s, const struct tls_info *info);
+const char *smtpd_relay(const struct smtpd_session *s);
 /* The daemon learns of new queue IDs through this hook. */
 extern void (*smtpd_queued_hook)(const char *qid);
 

@@ -194,7 +194,7 @@ static int ip_in_relay_domains(const char *ip)
 
 static int may_relay(struct smtpd_session *s, const char *domain, const struct access_result *to)
 {
-	if (s->trusted || conf_num(C_PROMISCUOUS_RELAY))
+	if (s->trusted || s->auth_user[0] || conf_num(C_PROMISCUOUS_RELAY))
 		return 1;
 	if (s->conn_acc.action == ACC_RELAY || to->action == ACC_RELAY)
 		return 1;

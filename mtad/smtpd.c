@@ -27,6 +27,9 @@ void (*smtpd_queued_hook)(const char *qid);
 
 #define MAX_BAD_COMMANDS 25
 
+static void bad_command(struct smtpd_session *s);
+static int tls_client_refused(struct smtpd_session *s);
+
 void smtpd_reply(struct smtpd_session *s, const char *fmt, ...)
 {
 	va_list ap;
@@ -196,6 +199,9 @@ static void cmd_helo(struct smtpd_session *s, enum smtp_verb v, const char *arg)
 	if (!conf_has_flag(C_PRIVACY_FLAGS, "noverb"))
 		smtpd_reply(s, "250-VERB");
 	smtpd_reply(s, "250-8BITMIME");
+	if (s->tls_offer && !s->tls_active)
+		smtpd_reply(s, "250-STARTTLS");
+	smtpd_auth_ehlo(s);
 	if (conf_num(C_MAX_MESSAGE_SIZE) > 0)
 		smtpd_reply(s, "250-SIZE %ld", conf_num(C_MAX_MESSAGE_SIZE));
 	else
@@ -241,6 +247,12 @@ static void cmd_mail(struct smtpd_session *s, const char *arg)
 		smtpd_reply(s, "503 5.0.0 Polite people say HELO first");
 		return;
 	}
+	if (strchr(s->modifiers, 'a') && !s->auth_user[0] && !s->local_bs) {
+		smtpd_reply(s, "530 5.7.0 Authentication required");
+		return;
+	}
+	if (!s->local_bs && tls_client_refused(s))
+		return;
 	struct smtp_mailrcpt mr;
 	int code;
 	const char *why;
@@ -265,6 +277,8 @@ static void cmd_mail(struct smtpd_session *s, const char *arg)
 				smtpd_reply(s, "552 5.3.4 Message size exceeds fixed maximum message size (%ld)", max);
 				goto out;
 			}
+		} else if (strcmp(p->key, "AUTH") == 0 && smtpd_auth_offered(s)) {
+			/* RFC 4954 5: accepted; what we record is who logged in */
 		} else if (strcmp(p->key, "BODY") == 0) {
 			if (!p->value || (strcasecmp(p->value, "7BIT") && strcasecmp(p->value, "8BITMIME"))) {
 				smtpd_reply(s, "501 5.5.4 Unknown BODY type %s", p->value ? p->value : "");
@@ -301,6 +315,48 @@ static void cmd_mail(struct smtpd_session *s, const char *arg)
 	smtpd_reply(s, "250 2.1.0 %s... Sender ok", s->sender_given);
 out:
 	smtp_mailrcpt_free(&mr);
+}
+
+/* TLS_Clt: the access map may require this client to use TLS (with a
+ * verified certificate, or a cipher of at least so many bits). */
+static int tls_client_refused(struct smtpd_session *s)
+{
+	struct tls_requirement req;
+	if (!access_tls_requirement("TLS_Clt", s->client_name, s->client_ip, &req))
+		return 0;
+	if (!s->tls_active) {
+		smtpd_reply(s, "403 4.7.0 TLS required");
+	} else if (req.verify && strcmp(s->tls.verify, "OK") != 0) {
+		smtpd_reply(s, "403 4.7.0 not authenticated (verify=%s)", s->tls.verify);
+	} else if (s->tls.bits < req.bits) {
+		smtpd_reply(s, "403 4.7.0 encryption too weak %d less than %d", s->tls.bits, req.bits);
+	} else {
+		return 0;
+	}
+	maillog("NOQUEUE", "ruleset=tls_client, arg1=MAIL, relay=%s, reject=%.*s", s->relay,
+		(int)(s->out.len >= 2 ? s->out.len - 2 : 0), s->out.s);
+	return 1;
+}
+
+static void cmd_starttls(struct smtpd_session *s, const char *arg)
+{
+	if (!s->tls_offer) {
+		smtpd_reply(s, "500 5.5.1 Command unrecognized: \"STARTTLS\"");
+		bad_command(s);
+		return;
+	}
+	if (s->tls_active) {
+		smtpd_reply(s, "503 5.5.0 TLS already active");
+		return;
+	}
+	if (*arg) {
+		smtpd_reply(s, "501 5.5.4 Syntax error (no parameters allowed)");
+		return;
+	}
+	if (s->state == SS_MAIL || s->state == SS_RCPT)
+		smtpd_reset_transaction(s);
+	smtpd_reply(s, "220 2.0.0 Ready to start TLS");
+	s->tls_wanted = 1;
 }
 
 /* Policy, then existence: a recipient in one of our domains must be a
@@ -535,6 +591,8 @@ static void smtpd_command(struct smtpd_session *s, const char *line, int more_pe
 		else
 			smtpd_reply(s, "250 2.0.0 Verbose mode");
 		break;
+	case SMTP_STARTTLS: cmd_starttls(s, arg); break;
+	case SMTP_AUTH: smtpd_cmd_auth(s, arg); break;
 	case SMTP_ETRN:
 		s->mail_count++;
 		smtpd_reply(s, "502 5.7.0 Sorry, we do not allow this operation");
@@ -585,8 +643,20 @@ static size_t command_input(struct smtpd_session *s, const char *data, size_t le
 		char *cmd = xstrdup(s->line.s);
 		sb_reset(&s->line);
 		s->lines++;
-		smtpd_command(s, cmd, i < len);
+		if (s->auth_step != AUTH_IDLE)
+			smtpd_auth_line(s, cmd);
+		else
+			smtpd_command(s, cmd, i < len);
+		explicit_bzero(cmd, strlen(cmd));	/* may be a password */
 		free(cmd);
+		if (s->tls_wanted) {
+			/* STARTTLS: whatever came behind it in the clear is not
+			 * the client's (CVE-2011-0411): it is dropped, unread */
+			sb_reset(&s->line);
+			sb_reset(&s->held);
+			sb_reset(&s->in);
+			return len;
+		}
 	}
 	return i;
 }
@@ -622,7 +692,9 @@ void smtpd_input(struct smtpd_session *s, const char *data, size_t len)
 		sb_append(&s->held, data, len);
 		return;
 	}
-	while (len > 0 && !s->done) {
+	if (s->tls_wanted)		/* between the 220 and the handshake: nothing counts */
+		return;
+	while (len > 0 && !s->done && !s->tls_wanted) {
 		size_t used;
 		if (s->state == SS_DATA)
 			used = smtpd_data_input(s, data, len);
@@ -664,6 +736,41 @@ void smtpd_eof(struct smtpd_session *s, int timed_out)
 	smtpd_enter_state(s, SS_CLOSED);
 }
 
+void smtpd_set_listener(struct smtpd_session *s, const char *modifiers, int tls_offer)
+{
+	snprintf(s->modifiers, sizeof(s->modifiers), "%s", modifiers ? modifiers : "");
+	s->tls_offer = tls_offer;
+}
+
+int smtpd_tls_wanted(const struct smtpd_session *s) { return s->tls_wanted; }
+const char *smtpd_relay(const struct smtpd_session *s) { return s->relay; }
+
+void smtpd_tls_started(struct smtpd_session *s, const struct tls_info *info)
+{
+	s->tls_wanted = 0;
+	s->tls_active = 1;
+	s->tls = *info;
+	maillog(NULL, "STARTTLS=server, relay=%s, version=%s, verify=%s, cipher=%s, bits=%d/%d",
+		s->relay, info->version, info->verify, info->cipher, info->bits, info->alg_bits);
+	/* RFC 3207 4.2: the client starts over; what it said before is forgotten */
+	smtpd_reset_transaction(s);
+	s->helo[0] = '\0';
+	s->esmtp = 0;
+	s->auth_user[0] = '\0';
+	s->auth_step = AUTH_IDLE;
+	sb_reset(&s->line);
+	sb_reset(&s->held);
+	s->overlong = 0;
+	smtpd_enter_state(s, SS_READY);
+}
+
+const char *smtpd_proto(const struct smtpd_session *s)
+{
+	if (!s->esmtp)
+		return "SMTP";
+	return s->tls_active ? (s->auth_user[0] ? "ESMTPSA" : "ESMTPS") : (s->auth_user[0] ? "ESMTPA" : "ESMTP");
+}
+
 int smtpd_done(const struct smtpd_session *s) { return s->done; }
 unsigned long smtpd_progress(const struct smtpd_session *s) { return s->lines; }
 long smtpd_greet_pause(const struct smtpd_session *s) { return policy_greet_pause(s); }
@@ -680,6 +787,7 @@ void smtpd_free(struct smtpd_session *s)
 	sb_free(&s->line);
 	sb_free(&s->hdrtext);
 	sb_free(&s->held);
+	explicit_bzero(s->auth_login_user, sizeof(s->auth_login_user));
 	if (s->committing)
 		s->committing->session = NULL;	/* the commit goes on; nobody to answer */
 	free(s->daemon_name);

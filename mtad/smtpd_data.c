@@ -130,7 +130,9 @@ static void data_finish(struct smtpd_session *s)
 		.helo = s->helo[0] ? s->helo : NULL,
 		.client_name = s->client_name,
 		.client_ip = s->client_ip,
-		.proto = s->esmtp ? "ESMTP" : "SMTP",
+		.proto = smtpd_proto(s),
+		.tls = s->tls_active ? &s->tls : NULL,
+		.auth = s->auth_user[0] ? s->auth_user : NULL,
 		.first_rcpt = s->rcpts[0],
 		.nrcpts = (int)s->nrcpts,
 		.local_submission = 0,
@@ -149,7 +151,9 @@ static void data_finish(struct smtpd_session *s)
 	if (s->body_type && strcasecmp(s->body_type, "8BITMIME") == 0)
 		qf_set(&env.bodytype, "8BITMIME");
 	qf_env_set_macro(&env, "_", s->relay);
-	qf_env_set_macro(&env, "r", s->esmtp ? "ESMTP" : "SMTP");
+	qf_env_set_macro(&env, "r", smtpd_proto(s));
+	if (s->auth_user[0])
+		qf_set(&env.auth, s->auth_user);
 	if (s->helo[0])
 		qf_env_set_macro(&env, "s", s->helo);
 	if (s->daemon_name)
@@ -174,7 +178,18 @@ static void data_finish(struct smtpd_session *s)
 	job->msgid = msgid ? xstrdup(msgid) : NULL;
 	job->relay = xstrdup(s->relay);
 	job->daemon = s->local_bs || !s->daemon_name ? NULL : xstrdup(s->daemon_name);
-	job->proto = xstrdup(s->esmtp ? "ESMTP" : "SMTP");
+	job->proto = xstrdup(smtpd_proto(s));
+	if (s->tls_active || s->auth_user[0]) {
+		struct strbuf x;
+		sb_init(&x);
+		if (s->tls_active)
+			sb_printf(&x, "tls_verify=%s, tls_version=%s, tls_cipher=%s", s->tls.verify,
+				  s->tls.version, s->tls.cipher);
+		if (s->auth_user[0])
+			sb_printf(&x, "%sauth=%s", x.len ? ", " : "", s->auth_user);
+		job->extra = xstrdup(x.s);
+		sb_free(&x);
+	}
 	job->size = s->msg_bytes;
 	job->nrcpts = (int)s->nrcpts;
 	job->session = s;
@@ -214,6 +229,7 @@ void smtpd_commit_done(struct commit_job *job)
 		struct maillog_from f = {
 			.sender = job->sender_given, .size = job->size, .class = 0, .nrcpts = job->nrcpts,
 			.msgid = job->msgid, .proto = job->proto, .daemon = job->daemon, .relay = job->relay,
+			.extra = job->extra,
 		};
 		maillog_from_line(job->qid, &f);
 		if (s)

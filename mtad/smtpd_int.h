@@ -5,6 +5,7 @@
 #include "access.h"
 #include "mtad.h"
 #include "smtp_cmd.h"
+#include "tls.h"
 
 enum smtpd_state { SS_GREET, SS_READY, SS_MAIL, SS_RCPT, SS_DATA, SS_CLOSED };
 
@@ -53,7 +54,26 @@ struct smtpd_session {
 	int bare_lf, bare_cr, long_line, long_line_cur, too_big, headers_too_big, nul_byte;
 	long msg_bytes;
 	struct strbuf hdrtext;
+	/* STARTTLS (daemon.c drives the handshake) and AUTH (smtpd_auth.c) */
+	char modifiers[32];		/* the listener's M= flags */
+	int tls_offer;			/* a server certificate is loaded */
+	int tls_wanted;			/* 220 sent to STARTTLS: handshake next */
+	int tls_active;
+	struct tls_info tls;
+	enum { AUTH_IDLE, AUTH_PLAIN_WAIT, AUTH_LOGIN_USER, AUTH_LOGIN_PASS } auth_step;
+	char auth_mech[16];
+	char auth_login_user[256];	/* LOGIN: the user name while the password comes */
+	char auth_user[256];		/* authenticated as; "" when not */
+	int auth_failures;
 };
+
+/* smtpd_auth.c */
+int smtpd_auth_offered(const struct smtpd_session *s);
+void smtpd_auth_ehlo(struct smtpd_session *s);		/* the 250-AUTH line */
+void smtpd_cmd_auth(struct smtpd_session *s, const char *arg);
+void smtpd_auth_line(struct smtpd_session *s, const char *line);	/* a continuation */
+/* The session's protocol name for logs and Received: (RFC 3848). */
+const char *smtpd_proto(const struct smtpd_session *s);
 
 void smtpd_reply(struct smtpd_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void smtpd_enter_state(struct smtpd_session *s, enum smtpd_state st);
