@@ -231,7 +231,8 @@ void conf_print_identity(void)
 	if (dot)
 		*dot = '\0';
 	printf("Version " MTAD_VERSION "\n");
-	printf(" Compiled with: DNSMAP LOG MAP_REGEX NAMED_BIND NETINET NETINET6 NEWDB PIPELINING\n");
+	/* AUTH is ours (PLAIN and LOGIN, no SASL library): sendmail says SASLv2 */
+	printf(" Compiled with: AUTH DNSMAP LOG MAP_REGEX NAMED_BIND NETINET NETINET6 NEWDB PIPELINING\n\t\tSTARTTLS\n");
 	printf("\n============ SYSTEM IDENTITY (after readcf) ============\n");
 	printf("      (short domain name) $w = %s\n", shortname);
 	printf("  (canonical domain name) $j = %s\n", G.hostname);
