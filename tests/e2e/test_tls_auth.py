@@ -224,6 +224,37 @@ class TlsServer(MtadTestCase):
         tls.close()
 
 
+    def test_smtpprobe_starttls(self):
+        r = subprocess.run([binpath("smtpprobe"), "--starttls", "--helo", "probe.example", "--from", "a@b.example",
+                            "--to", "bob@mx.test.example", "127.0.0.1:%d" % self.m.port],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertRegex(r.stdout + r.stderr, r"TLS established: TLSv1\.[23] \S+, certificate not verified")
+        self.m.wait_log(r"from=<a@b\.example>.*proto=ESMTPS, daemon=MTA, tls_verify=NO")
+
+    def test_mtapasswd_list_replace_delete(self):
+        passwd(self.db, "Carol", "first")
+        passwd(self.db, "carol", "second")      # replaces: one key, lower case
+        r = subprocess.run([binpath("mtapasswd"), "-l", self.db], capture_output=True, text=True)
+        self.assertEqual(sorted(r.stdout.split()), ["bob", "carol"])
+        raw = subprocess.run([binpath("makemap"), "-u", "hash", self.db], capture_output=True, text=True).stdout
+        self.assertNotIn("second", raw)
+        self.assertRegex(raw, r"carol\s+\$6\$")
+        s = smtplib.SMTP("127.0.0.1", self.m.port)
+        s.starttls(context=no_verify())
+        s.login("carol", "second")              # the running mtad sees the new map
+        s.quit()
+        r = subprocess.run([binpath("mtapasswd"), "-d", self.db, "carol"], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = subprocess.run([binpath("mtapasswd"), "-d", self.db, "carol"], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 67)
+        s = smtplib.SMTP("127.0.0.1", self.m.port)
+        s.starttls(context=no_verify())
+        with self.assertRaises(smtplib.SMTPAuthenticationError):
+            s.login("carol", "second")
+        s.quit()
+
+
 @unittest.skipUnless(HAVE_OPENSSL, "openssl is not installed")
 class SubmissionListener(MtadTestCase):
     def test_M_a_requires_auth_and_no_cert_means_no_starttls(self):
