@@ -55,6 +55,7 @@ struct conn {
 	SSL *ssl;		/* after STARTTLS */
 	int tls_state;		/* 0 plain, 1 handshaking, 2 TLS */
 	int ssl_want;		/* EPOLLIN/EPOLLOUT an SSL call is waiting for */
+	int read_wants_write;	/* SSL_read said WANT_WRITE: retry it when writable */
 	struct conn *next, *prev;
 };
 
@@ -327,6 +328,7 @@ static ssize_t conn_recv(struct conn *c, char *buf, size_t len)
 	}
 	ERR_clear_error();
 	int k = SSL_read(c->ssl, buf, (int)len);
+	c->read_wants_write = 0;
 	if (k > 0) {
 		c->ssl_want = 0;
 		return k;
@@ -334,6 +336,7 @@ static ssize_t conn_recv(struct conn *c, char *buf, size_t len)
 	int err = SSL_get_error(c->ssl, k);
 	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
 		c->ssl_want = err == SSL_ERROR_WANT_WRITE ? EPOLLOUT : 0;
+		c->read_wants_write = err == SSL_ERROR_WANT_WRITE;
 		return -2;
 	}
 	return err == SSL_ERROR_ZERO_RETURN ? 0 : -1;
@@ -570,7 +573,7 @@ static void conn_event(struct conn *c, uint32_t events)
 			return;
 		}
 	}
-	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->read_wants_write)
 		goto check_done;
 	if (smtpd_committing(c->s)) {
 		conn_flush(c);		/* stops reading until the commit is back */

@@ -324,17 +324,17 @@ static int tls_client_refused(struct smtpd_session *s)
 	struct tls_requirement req;
 	if (!access_tls_requirement("TLS_Clt", s->client_name, s->client_ip, &req))
 		return 0;
-	if (!s->tls_active) {
-		smtpd_reply(s, "403 4.7.0 TLS required");
-	} else if (req.verify && strcmp(s->tls.verify, "OK") != 0) {
-		smtpd_reply(s, "403 4.7.0 not authenticated (verify=%s)", s->tls.verify);
-	} else if (s->tls.bits < req.bits) {
-		smtpd_reply(s, "403 4.7.0 encryption too weak %d less than %d", s->tls.bits, req.bits);
-	} else {
+	char reply[128];
+	if (!s->tls_active)
+		snprintf(reply, sizeof(reply), "403 4.7.0 TLS required");
+	else if (req.verify && strcmp(s->tls.verify, "OK") != 0)
+		snprintf(reply, sizeof(reply), "403 4.7.0 not authenticated (verify=%s)", s->tls.verify);
+	else if (s->tls.bits < req.bits)
+		snprintf(reply, sizeof(reply), "403 4.7.0 encryption too weak %d less than %d", s->tls.bits, req.bits);
+	else
 		return 0;
-	}
-	maillog("NOQUEUE", "ruleset=tls_client, arg1=MAIL, relay=%s, reject=%.*s", s->relay,
-		(int)(s->out.len >= 2 ? s->out.len - 2 : 0), s->out.s);
+	smtpd_reply(s, "%s", reply);
+	maillog("NOQUEUE", "ruleset=tls_client, arg1=MAIL, relay=%s, reject=%s", s->relay, reply);
 	return 1;
 }
 

@@ -224,6 +224,26 @@ class TlsServer(MtadTestCase):
         tls.close()
 
 
+    def test_tls_clt_requires_tls_from_a_client(self):
+        db = makemap(os.path.join(self.tmp, "access"), "TLS_Clt:127.0.0.2 ENCR:128\n")
+        m = self.new_mtad("m2", mc_extra=tls_mc(self.cert, self.key, "FEATURE(`access_db', `hash %s')dnl\n" % db))
+        c = m.connect(source="127.0.0.2")
+        c.reply()
+        c.cmd("EHLO x.example")
+        self.assertEqual(c.cmd("MAIL FROM:<a@b.example>")[0], 403)
+        m.wait_log(r"ruleset=tls_client, arg1=MAIL, relay=.*127\.0\.0\.2\], reject=403 4\.7\.0 TLS required")
+        c.close()
+        c = m.connect()                          # 127.0.0.1 has no entry
+        c.reply()
+        c.cmd("EHLO x.example")
+        self.assertEqual(c.cmd("MAIL FROM:<a@b.example>")[0], 250)
+        c.close()
+        s = smtplib.SMTP("127.0.0.1", m.port, source_address=("127.0.0.2", 0))
+        s.starttls(context=no_verify())
+        s.ehlo("x.example")
+        self.assertEqual(s.mail("a@b.example")[0], 250)
+        s.quit()
+
     def test_smtpprobe_starttls(self):
         r = subprocess.run([binpath("smtpprobe"), "--starttls", "--helo", "probe.example", "--from", "a@b.example",
                             "--to", "bob@mx.test.example", "127.0.0.1:%d" % self.m.port],
