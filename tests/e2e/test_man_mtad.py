@@ -16,7 +16,7 @@ from harness import binpath
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 MAN = os.path.join(ROOT, "man")
 CONFIG_C = os.path.join(ROOT, "lib", "config.c")
-CONF_LOAD_C = os.path.join(ROOT, "mtad", "conf_load.c")
+CONF_LOAD_C = os.path.join(ROOT, "lib", "conf_mc.c")
 PAGES = ("mtad.8", "mtad.log.5", "mtad.qf.5", "mtad.mc.5")
 
 # A font change (or a join of alternating-font macro arguments) is kept as
