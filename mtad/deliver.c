@@ -700,3 +700,41 @@ enum deliver_result deliver_message(const char *qdir, const char *qid)
 			deliver_message(qdir, child[c]);
 	return result;
 }
+
+/* -Mg (Exim's "give up", ours): returns a queued message to its sender now,
+ * every recipient failed with a DSN, through the same code as a bounce. */
+enum deliver_result deliver_bounce(const char *qdir, const char *qid)
+{
+	char qfpath[2048], dfpath[2048];
+	qf_path(qfpath, sizeof(qfpath), qdir, 'q', qid);
+	qf_path(dfpath, sizeof(dfpath), qdir, 'd', qid);
+	struct qf_env env;
+	qf_env_init(&env);
+	enum deliver_result result = DELIVER_DONE;
+	int fd = open_locked(qdir, qid, qfpath, &env, &result);
+	if (fd < 0) {
+		qf_env_free(&env);
+		return result;
+	}
+	struct rcpt_outcome *out = xcalloc(env.nrcpts ? env.nrcpts : 1, sizeof(*out));
+	size_t *idx = xcalloc(env.nrcpts ? env.nrcpts : 1, sizeof(size_t));
+	for (size_t i = 0; i < env.nrcpts; i++) {
+		outcome_set(&out[i], R_FAIL, "5.0.0", "Bounced by the mail administrator",
+			    "Message returned by the mail administrator");
+		snprintf(out[i].mailer, sizeof(out[i].mailer), "error");
+		idx[i] = i;
+	}
+	log_outcomes(&env, idx, env.nrcpts, out, time(NULL));
+	char child[QID_MAXLEN] = "";
+	if (env.nrcpts > 0 && dsn_queue(&env, out, 1, child, sizeof(child)) < 0)
+		child[0] = '\0';
+	unlink(qfpath);
+	unlink(dfpath);
+	free(idx);
+	free(out);
+	qf_env_free(&env);
+	close(fd);
+	if (child[0])
+		deliver_message(qdir, child);
+	return DELIVER_DONE;
+}

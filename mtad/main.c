@@ -5,6 +5,7 @@
 #include "diag.h"
 #include "aliases.h"
 #include "maillog.h"
+#include "qid.h"
 #include "queue_select.h"
 #include "timefmt.h"
 #include "xalloc.h"
@@ -27,6 +28,7 @@ static const char usage_text[] =
 "  -bC            check the configuration and exit (ours)\n"
 "  -bt            address test mode (/help lists its commands)\n"
 "  -bv addr...    verify addresses: where each would be delivered\n"
+"  -Mg qid...     give up: return these messages to their senders now (Exim's flag)\n"
 "  -q[time]       run the queue once, or every time (with -bd/-bD), e.g. -q30m\n"
 "  -qR/-qS/-qI[!]sub  run only messages whose recipient/sender/ID contains sub\n"
 "  -qQ[sub]       select held (quarantined) messages; they stay held until released\n"
@@ -159,6 +161,13 @@ int main(int argc, char **argv)
 				return EX_USAGE;
 			}
 			break;
+		case 'M':
+			if (strcmp(a, "-Mg") != 0) {
+				fprintf(stderr, "mtad: unknown flag %s (see --help)\n", a);
+				return EX_USAGE;
+			}
+			mode = 'g';	/* the queue IDs follow */
+			break;
 		case 'N': case 'R': case 'V': case 'X': case 'B':
 			if (!a[2] && i + 1 < argc)
 				i++;	/* DSN and tracing arguments: accepted, not used */
@@ -205,6 +214,26 @@ int main(int argc, char **argv)
 		}
 		maillog(NULL, "alias database %s rebuilt by %s", af, G.progname);
 		return rc == 0 ? 0 : EX_DATAERR;
+	}
+	case 'g': {
+		if (i >= argc) {
+			fprintf(stderr, "mtad: -Mg needs queue IDs\n");
+			return EX_USAGE;
+		}
+		int bad = 0;
+		for (; i < argc; i++) {
+			if (!qid_valid(argv[i])) {
+				fprintf(stderr, "mtad: %s: not a queue ID\n", argv[i]);
+				bad = 1;
+				continue;
+			}
+			enum deliver_result r = deliver_bounce(qdir, argv[i]);
+			if (r == DELIVER_LOCKED) {
+				fprintf(stderr, "mtad: %s: being delivered; try again\n", argv[i]);
+				bad = 1;
+			}
+		}
+		return bad ? EX_TEMPFAIL : 0;
 	}
 	case 't':
 		return addrtest_interactive();

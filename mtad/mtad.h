@@ -100,6 +100,8 @@ int mailertable_route(const char *domain, struct route *r);
 /* deliver.c */
 enum deliver_result { DELIVER_DONE, DELIVER_DEFERRED, DELIVER_LOCKED, DELIVER_ERROR };
 enum deliver_result deliver_message(const char *qdir, const char *qid);
+/* -Mg: every recipient failed now, a DSN to the sender, the message gone. */
+enum deliver_result deliver_bounce(const char *qdir, const char *qid);
 
 /* queue_run.c: one pass over the queue; sel (NULL: everything) picks
  * messages as -qR/-qS/-qI do; honour_age skips messages tried less than

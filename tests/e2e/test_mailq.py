@@ -385,3 +385,27 @@ class TestDocs(MailqCase):
             text = re.sub(r"\bFl (\S+)", r"-\1", f.read().replace("\\&", ""))
         for flag in sorted(flags):
             self.assertIn(flag, text, "man page lacks " + flag)
+
+
+class TestBounce(MtadTestCase):
+    def test_bounce_returns_the_selection_to_its_senders(self):
+        from harness import wait_for as _wait
+        m = self.new_mtad(mc_extra="define(`confDELIVERY_MODE', `q')dnl\n")
+        ids = []
+        for rcpt in ("far@remote.example", "other@remote.example"):
+            r = m.run("-odq", "-f", "carol", rcpt, input="Subject: stuck\n\nstuck mail\n")
+            self.assertEqual(r.returncode, 0, r.stderr)
+        ids = sorted(f[2:] for f in m.queue_files())
+        self.assertEqual(len(ids), 2)
+        p = subprocess.run([binpath("mailq"), "-C", m.mc, "-qI" + ids[0], "--bounce"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout, "%s: returned to its sender\n" % ids[0])
+        self.assertEqual(m.queue_files(), ["qf" + ids[1]])          # only the selection
+        box = m.mbox("carol").decode()
+        self.assertIn("Subject: Returned mail: see transcript for details", box)
+        self.assertIn("Final-Recipient: RFC822; far@remote.example", box)
+        self.assertIn("Status: 5.0.0", box)
+        self.assertRegex(m.log(), ids[0] + r": to=far@remote\.example, .*mailer=error, .*dsn=5\.0\.0, "
+                                            r"stat=Bounced by the mail administrator")
+        self.assertRegex(m.log(), ids[0] + r": \w+: DSN: Bounced by the mail administrator")

@@ -245,8 +245,9 @@ static const char *find_mtad(char *buf, size_t size)
 	return "mtad";		/* from PATH */
 }
 
-/* Runs mtad -qI<id>... for ids[0..n); returns its exit status. */
-static int run_mtad(char **ids, size_t n)
+/* Runs mtad [mode] <ids[0..n)>: -qI<id>... for a flush, -Mg <id>... for a
+ * bounce; returns its exit status. */
+static int run_mtad(const char *mode, char **ids, size_t n)
 {
 	char pathbuf[PATH_MAX + 8];
 	const char *mtad = find_mtad(pathbuf, sizeof(pathbuf));
@@ -268,6 +269,8 @@ static int run_mtad(char **ids, size_t n)
 	argv[k++] = qd.s;
 	if (mq.verbose)
 		argv[k++] = "-v";
+	if (mode)
+		argv[k++] = (char *)mode;
 	for (size_t i = 0; i < n; i++)
 		argv[k++] = ids[i];
 	argv[k] = NULL;
@@ -323,7 +326,7 @@ int act_flush(const struct queue_listing *ql)
 		n++;
 	}
 	for (size_t off = 0; off < n && rc == 0; off += FLUSH_BATCH)
-		rc = run_mtad(ids + off, n - off < FLUSH_BATCH ? n - off : FLUSH_BATCH);
+		rc = run_mtad(NULL, ids + off, n - off < FLUSH_BATCH ? n - off : FLUSH_BATCH);
 	/* what became of each message */
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		const char *qid = ids[i] + 3;
@@ -343,6 +346,37 @@ int act_flush(const struct queue_listing *ql)
 	}
 	for (size_t i = 0; i < n; i++)
 		free(ids[i]);
+	free(ids);
+	return rc ? rc : busy ? EX_TEMPFAIL : 0;
+}
+
+/* ---- --bounce ------------------------------------------------------------- */
+
+/* Returns the selection to its senders through mtad -Mg, which fails every
+ * recipient with a DSN (mtad's own bounce code). */
+int act_bounce(const struct queue_listing *ql)
+{
+	char **ids = xcalloc(ql->n + 1, sizeof(char *));
+	size_t n = 0;
+	int busy = 0, rc = 0;
+	for (size_t i = 0; i < ql->n; i++) {
+		const struct queue_entry *e = &ql->entries[i];
+		if (e->err)
+			continue;
+		if (e->locked) {
+			msg_warn("%s: being delivered (queue file locked); skipped", e->qid);
+			busy++;
+			continue;
+		}
+		ids[n++] = xstrdup(e->qid);
+	}
+	for (size_t off = 0; off < n && rc == 0; off += FLUSH_BATCH)
+		rc = run_mtad("-Mg", ids + off, n - off < FLUSH_BATCH ? n - off : FLUSH_BATCH);
+	for (size_t i = 0; i < n; i++) {
+		if (rc == 0)
+			printf("%s: returned to its sender\n", ids[i]);
+		free(ids[i]);
+	}
 	free(ids);
 	return rc ? rc : busy ? EX_TEMPFAIL : 0;
 }

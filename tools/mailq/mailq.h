@@ -39,5 +39,6 @@ int act_hold(const struct queue_listing *ql, const char *reason);
 int act_release(const struct queue_listing *ql);
 int act_delete(const struct queue_listing *ql);
 int act_flush(const struct queue_listing *ql);
+int act_bounce(const struct queue_listing *ql);
 
 #endif

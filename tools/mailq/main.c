@@ -42,11 +42,12 @@ static const char usage_text[] =
 "Actions on the selection:\n"
 "  --flush             deliver now: runs mtad -qI<ID> with the same\n"
 "                      configuration; -v shows the transcript\n"
+"  --bounce            return them to their senders now: runs mtad -Mg <ID>\n"
 "  --hold REASON       hold (quarantine) the messages with this reason\n"
 "  --release           release held messages\n"
 "  --delete            remove the messages (asks on a terminal; --yes)\n"
 "  --yes               do not ask before --delete\n"
-"  --mtad PATH         the mtad that --flush runs (default: next to mailq)\n"
+"  --mtad PATH         the mtad that --flush and --bounce run (default: next to mailq)\n"
 "  -v                  verbose (--flush: the delivery transcript)\n"
 "  -h, --help          print this help\n"
 "  --version           print the version\n"
@@ -62,7 +63,7 @@ static void usage(FILE *out, int code)
 	exit(code);
 }
 
-enum action { A_NONE, A_FLUSH, A_HOLD, A_RELEASE, A_DELETE };
+enum action { A_NONE, A_FLUSH, A_BOUNCE, A_HOLD, A_RELEASE, A_DELETE };
 enum output { O_LIST, O_COUNT, O_IDS, O_JSON, O_SUMMARY };
 
 /* "--name=value" or "--name value": the value, or NULL when a is not --name. */
@@ -116,6 +117,8 @@ int main(int argc, char **argv)
 				output = O_SUMMARY; noutputs++;
 			} else if (strcmp(a, "--flush") == 0) {
 				action = A_FLUSH; nactions++;
+			} else if (strcmp(a, "--bounce") == 0) {
+				action = A_BOUNCE; nactions++;
 			} else if (strcmp(a, "--release") == 0) {
 				action = A_RELEASE; nactions++;
 			} else if (strcmp(a, "--delete") == 0) {
@@ -209,7 +212,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (noutputs > 1 || nactions > 1 || (noutputs && nactions)) {
-		msg_error("choose one of --count, --ids, --json, --summary, --flush, --hold, "
+		msg_error("choose one of --count, --ids, --json, --summary, --flush, --bounce, --hold, "
 			  "--release and --delete");
 		return EX_USAGE;
 	}
@@ -241,6 +244,7 @@ int main(int argc, char **argv)
 	int rc = 0;
 	switch (action) {
 	case A_FLUSH: rc = act_flush(&ql); break;
+	case A_BOUNCE: rc = act_bounce(&ql); break;
 	case A_HOLD: rc = act_hold(&ql, hold_reason); break;
 	case A_RELEASE: rc = act_release(&ql); break;
 	case A_DELETE: rc = act_delete(&ql); break;
