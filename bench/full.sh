@@ -78,7 +78,31 @@ for i in $(seq 3); do
 done
 mm=$(med "${M[@]}"); pm=$(med "${P[@]}")
 echo "  median: mtad $mm  postfix $pm  mtad/postfix $(ratio "$mm" "$pm")"
-echo "== end to end to a relay: not measured (mtad has no remote delivery yet)"
+wait_sent() {	# logfile pattern count timeout -> 0 when count deliveries are logged
+	local i=0
+	while [ "$(grep -c "$2" "$1" 2>/dev/null || true)" -lt "$3" ]; do
+		i=$((i+1)); [ $i -lt $(( $4 * 10 )) ] || return 1; sleep 0.1
+	done
+}
+echo "== end to end to a relay: smtp-source -s 20 -m 2000 -l 1024 into the MTA, which relays each message to smtp-sink; clock to the 2000th delivery logged"
+echo "   mtad: SMART_HOST relay:[127.0.0.1]:sink, DeliveryMode=b; Postfix: relayhost [127.0.0.1]:sink"
+M=() P=()
+sink_start
+for i in $(seq 3); do
+	mtad_setup "$BENCH_DIR/mtad" relay; mtad_start "$BENCH_DIR/mtad"
+	t0=$(now); source_rate "$MTAD_PORT" 20 2000 1024 >/dev/null
+	if wait_sent "$BENCH_DIR/mtad/maillog" "stat=Sent" 2000 120; then a=$(awk -v a="$t0" -v b="$(now)" 'BEGIN{printf "%.1f", 2000/(b-a)}'); else a=err; fi
+	mtad_stop
+	pf_setup "$BENCH_DIR/postfix" relay; pf_start "$BENCH_DIR/postfix"
+	t0=$(now); source_rate "$PF_PORT" 20 2000 1024 >/dev/null
+	if wait_sent "$BENCH_DIR/postfix/maillog" "status=sent" 2000 120; then b=$(awk -v a="$t0" -v b="$(now)" 'BEGIN{printf "%.1f", 2000/(b-a)}'); else b=err; fi
+	pf_stop
+	echo "  round $i: mtad $a  postfix $b"
+	M+=("$a"); P+=("$b")
+done
+sink_stop
+mm=$(med "${M[@]}"); pm=$(med "${P[@]}")
+echo "  median: mtad $mm  postfix $pm  mtad/postfix $(ratio "$mm" "$pm")"
 
 # -- 3. acceptance latency ----------------------------------------------------------------
 echo "== acceptance latency (bench/smtplat.py: final '.' to 250; whole transaction connect..250), 1 KiB"

@@ -58,13 +58,20 @@ port_free() { ! (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null; }
 
 # -- mtad ------------------------------------------------------------------------
 # mtad_setup DIR MODE: MODE is q (queue only) or b (background delivery to mbox)
+# mtad_setup DIR MODE: MODE q (queue only), b (deliver to the local mbox) or
+# relay (bench.test is not ours: everything goes to smtp-sink as SMART_HOST).
 mtad_setup() {
-	local d=$1 mode=$2
+	local d=$1 mode=$2 name=$RCPT_DOMAIN extra=""
+	if [ "$mode" = relay ]; then
+		mode=b; name=mtad.relay.test
+		extra="define(\`SMART_HOST', \`relay:[127.0.0.1]:$SINK_PORT')dnl"
+	fi
 	rm -rf "$d"; mkdir -p "$d/mqueue" "$d/clientmqueue" "$d/mail"
 	printf 'bench\npostmaster\n' > "$d/users"
 	cat > "$d/mtad.mc" <<MC
 dnl written by bench/lib.sh
-define(\`confDOMAIN_NAME', \`$RCPT_DOMAIN')dnl
+define(\`confDOMAIN_NAME', \`$name')dnl
+$extra
 define(\`QUEUE_DIR', \`$d/mqueue')dnl
 define(\`MSP_QUEUE_DIR', \`$d/clientmqueue')dnl
 define(\`confLOG_FILE', \`$d/maillog')dnl
@@ -108,6 +115,10 @@ pf_setup() {
 	chown nobody:nogroup "$d/mail" 2>/dev/null || chown "$uid:$gid" "$d/mail"
 	local data_r="smtpd_data_restrictions ="
 	[ "$mode" = hold ] && data_r="smtpd_data_restrictions = check_client_access static:HOLD"
+	local relayhost="relayhost =" vdomains="virtual_mailbox_domains = $RCPT_DOMAIN"
+	if [ "$mode" = relay ]; then	# everything to smtp-sink, as mtad's SMART_HOST
+		relayhost="relayhost = [127.0.0.1]:$SINK_PORT"; vdomains="virtual_mailbox_domains ="
+	fi
 	cat > "$d/etc/main.cf" <<CF
 # written by bench/lib.sh: a private Postfix on loopback, queue under $d/spool
 compatibility_level = 3.6
@@ -123,7 +134,7 @@ mynetworks = 127.0.0.0/8
 alias_maps =
 alias_database =
 local_recipient_maps =
-relayhost =
+$relayhost
 smtpd_recipient_restrictions = permit_mynetworks, reject_unauth_destination
 $data_r
 smtpd_client_connection_count_limit = 0
@@ -132,7 +143,7 @@ smtpd_client_message_rate_limit = 0
 default_process_limit = 600
 smtpd_banner = \$myhostname ESMTP
 biff = no
-virtual_mailbox_domains = $RCPT_DOMAIN
+$vdomains
 virtual_mailbox_base = $d/mail
 virtual_mailbox_maps = static:bench
 virtual_uid_maps = static:$uid
