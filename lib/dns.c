@@ -10,8 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static struct __res_state res_state_buf;
-static int res_ready;
+/* one resolver state per thread: mtad looks names up in worker threads */
+static __thread struct __res_state res_state_buf;
+static __thread int res_ready;
+static int server_generation;		/* bumped by dns_set_server */
+static __thread int res_generation;
 static struct sockaddr_in server_addr;
 static int have_server;
 
@@ -31,6 +34,7 @@ int dns_set_server(const char *server)
 {
 	have_server = 0;
 	res_ready = 0;
+	server_generation++;
 	if (server == NULL || *server == '\0')
 		return 0;
 	char host[64];
@@ -57,7 +61,10 @@ int dns_set_server(const char *server)
 
 static res_state resolver(void)
 {
-	if (!res_ready) {
+	if (!res_ready || res_generation != server_generation) {
+		if (res_ready)
+			res_nclose(&res_state_buf);
+		res_generation = server_generation;
 		memset(&res_state_buf, 0, sizeof(res_state_buf));
 		if (res_ninit(&res_state_buf) != 0)
 			return NULL;

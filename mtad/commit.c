@@ -1,124 +1,29 @@
-/* commit: worker threads for queue commits. */
+/* commit: the durable half of accepting a message, as work for lib-free
+ * worker threads (mtad/workq.c): enqueue_commit in a worker, the reply and
+ * the from= line back in the event loop. */
 #include "commit.h"
-#include "diag.h"
-#include "xalloc.h"
 
 #include <errno.h>
-#include <pthread.h>
-#include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t work = PTHREAD_COND_INITIALIZER;
-static struct commit_job *todo_head, *todo_tail, *done_head, *done_tail;
-static pthread_t *workers;
-static int nworkers, stopping, efd = -1;
-
-void commit_run(struct commit_job *job)
+static void commit_run(struct work *w)
 {
+	struct commit_job *job = (struct commit_job *)w;
 	errno = 0;
 	job->rc = enqueue_commit(&job->eq, &job->env, job->err, sizeof(job->err));
 	job->err_no = job->rc < 0 ? (job->eq.err_no ? job->eq.err_no : errno) : 0;
 }
 
-static void *worker(void *arg)
+static void commit_done(struct work *w)
 {
-	(void)arg;
-	for (;;) {
-		pthread_mutex_lock(&lock);
-		while (!todo_head && !stopping)
-			pthread_cond_wait(&work, &lock);
-		struct commit_job *job = todo_head;
-		if (job) {
-			todo_head = job->next;
-			if (!todo_head)
-				todo_tail = NULL;
-		}
-		pthread_mutex_unlock(&lock);
-		if (!job)
-			return NULL;	/* stopping and nothing left */
-		job->next = NULL;
-		commit_run(job);
-		pthread_mutex_lock(&lock);
-		if (done_tail)
-			done_tail->next = job;
-		else
-			done_head = job;
-		done_tail = job;
-		pthread_mutex_unlock(&lock);
-		uint64_t one = 1;
-		if (write(efd, &one, sizeof(one)) < 0) {
-			/* the counter cannot overflow in practice; the loop polls anyway */
-		}
-	}
+	smtpd_commit_done((struct commit_job *)w);
 }
 
-int commit_start(int n)
+void commit_job_init(struct commit_job *job, struct smtpd_session *s)
 {
-	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (efd < 0)
-		return -1;
-	workers = xcalloc((size_t)n, sizeof(*workers));
-	for (int i = 0; i < n; i++) {
-		if (pthread_create(&workers[i], NULL, worker, NULL) != 0) {
-			msg_warn("commit worker: %s; committing in the event loop", strerror(errno));
-			break;
-		}
-		nworkers++;
-	}
-	if (nworkers == 0) {
-		close(efd);
-		efd = -1;
-		return -1;
-	}
-	return efd;
-}
-
-int commit_async(void)
-{
-	return nworkers > 0;
-}
-
-void commit_submit(struct commit_job *job)
-{
-	job->next = NULL;
-	pthread_mutex_lock(&lock);
-	if (todo_tail)
-		todo_tail->next = job;
-	else
-		todo_head = job;
-	todo_tail = job;
-	pthread_cond_signal(&work);
-	pthread_mutex_unlock(&lock);
-}
-
-struct commit_job *commit_take_done(void)
-{
-	uint64_t n;
-	if (efd >= 0 && read(efd, &n, sizeof(n)) < 0) {
-		/* nothing signalled: the list may still hold jobs */
-	}
-	pthread_mutex_lock(&lock);
-	struct commit_job *list = done_head;
-	done_head = done_tail = NULL;
-	pthread_mutex_unlock(&lock);
-	return list;
-}
-
-void commit_stop(void)
-{
-	pthread_mutex_lock(&lock);
-	stopping = 1;
-	pthread_cond_broadcast(&work);
-	pthread_mutex_unlock(&lock);
-	for (int i = 0; i < nworkers; i++)
-		pthread_join(workers[i], NULL);
-	nworkers = 0;
-	free(workers);
-	workers = NULL;
+	job->w.run = commit_run;
+	job->w.done = commit_done;
+	job->w.session = s;
 }
 
 void commit_job_free(struct commit_job *job)

@@ -6,8 +6,10 @@
 #ifndef MTAD_COMMIT_H
 #define MTAD_COMMIT_H
 #include "mtad.h"
+#include "workq.h"
 
 struct commit_job {
+	struct work w;			/* first: the work queue's handle */
 	struct enqueue eq;		/* moved from the session */
 	struct qf_env env;
 	char qid[QID_MAXLEN];
@@ -20,22 +22,9 @@ struct commit_job {
 	int rc;				/* 0 committed, -1 failed */
 	int err_no;
 	char err[512];
-	/* who waits for it: the session, or NULL when it went away */
-	struct smtpd_session *session;
-	struct commit_job *next;
 };
 
-/* Starts n workers; returns the eventfd the event loop watches, or -1 (then
- * commits happen inline). */
-int commit_start(int n);
-int commit_async(void);
-void commit_submit(struct commit_job *job);
-/* Completed jobs, in the order they finished (main thread). */
-struct commit_job *commit_take_done(void);
-/* Does the work in the calling thread. */
-void commit_run(struct commit_job *job);
+void commit_job_init(struct commit_job *job, struct smtpd_session *s);
 void commit_job_free(struct commit_job *job);
-/* Stops the workers after the jobs in flight (shutdown). */
-void commit_stop(void);
 
 #endif

@@ -7,6 +7,7 @@
 #include "diag.h"
 #include "maillog.h"
 #include "commit.h"
+#include "workq.h"
 #include "qid.h"
 #include "tls.h"
 #include "xalloc.h"
@@ -51,6 +52,7 @@ struct conn {
 	int want_out;
 	int events;		/* what epoll watches for it now */
 	long long greet_at;	/* GreetPause: when to greet (ms), 0 once greeted */
+	int lookup_pending;	/* reverse lookup and DNSBLs still in a worker */
 	long long accepted_at;
 	SSL *ssl;		/* after STARTTLS */
 	int tls_state;		/* 0 plain, 1 handshaking, 2 TLS */
@@ -398,7 +400,9 @@ static int conn_flush(struct conn *c)
 	if (c->tls_state == 1)
 		events = c->ssl_want;
 	else	/* no reading while a commit is in flight: the client waits for its 250 */
-		events = (smtpd_committing(c->s) ? 0 : EPOLLIN) | (c->want_out ? EPOLLOUT : 0) | c->ssl_want;
+		/* (during a GreetPause reading goes on, to catch early talkers) */
+		events = (smtpd_committing(c->s) && !c->greet_at ? 0 : EPOLLIN) | (c->want_out ? EPOLLOUT : 0) |
+			 c->ssl_want;
 	if (events != c->events) {
 		struct epoll_event ev = { .events = (uint32_t)events, .data.ptr = c };
 		epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
@@ -430,6 +434,8 @@ static int greet_due(int max_wait)
 			continue;
 		if (c->greet_at <= now) {
 			c->greet_at = 0;
+			if (c->lookup_pending)
+				continue;	/* greeted when the lookups are back */
 			smtpd_greet(c->s);
 			if (conn_flush(c) < 0)
 				conn_close(c);
@@ -537,10 +543,11 @@ static void accept_on(struct listener *l)
 		c->s = smtpd_new(fd, (struct sockaddr *)&ss, sl, l->name, 0);
 		smtpd_set_listener(c->s, l->modifiers, server_ctx != NULL);
 		c->accepted_at = now_ms();
+		c->lookup_pending = smtpd_lookups_start(c->s);	/* greeted when they are back */
 		long pause = smtpd_greet_pause(c->s);
 		if (pause > 0)
 			c->greet_at = c->accepted_at + pause;
-		else
+		else if (!c->lookup_pending)
 			smtpd_greet(c->s);
 		c->deadline = session_deadline(c);
 		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
@@ -575,7 +582,7 @@ static void conn_event(struct conn *c, uint32_t events)
 	}
 	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->read_wants_write)
 		goto check_done;
-	if (smtpd_committing(c->s)) {
+	if (smtpd_committing(c->s) && !c->greet_at) {
 		conn_flush(c);		/* stops reading until the commit is back */
 		return;
 	}
@@ -618,18 +625,25 @@ check_done:
 		conn_close(c);
 }
 
-/* Commits that came back: answer their clients and read on. */
-static void commits_done(void)
+/* Work that came back (commits, lookups): let it answer its client, then
+ * read on. */
+static void work_done(void)
 {
-	for (struct commit_job *job = commit_take_done(), *next; job; job = next) {
-		next = job->next;
-		struct smtpd_session *s = job->session;
-		smtpd_commit_done(job);
+	for (struct work *w = workq_take_done(), *next; w; w = next) {
+		next = w->next;
+		struct smtpd_session *s = w->session;
+		w->done(w);
 		if (s == NULL)
 			continue;
 		struct conn *c = smtpd_user(s);
 		c->deadline = session_deadline(c);
-		smtpd_resume(s);
+		if (c->lookup_pending && !smtpd_committing(s)) {
+			c->lookup_pending = 0;
+			if (!c->greet_at && !smtpd_greeted(s))
+				smtpd_greet(s);
+		}
+		if (!c->lookup_pending && smtpd_greeted(s))
+			smtpd_resume(s);
 		if (conn_flush(c) < 0) {
 			smtpd_eof(c->s, 0);
 			conn_close(c);
@@ -819,7 +833,7 @@ int daemon_run(int background, long queue_interval, char **argv)
 	}
 	if (!is_smtp_child)
 		smtpd_queued_hook = queued;
-	if (nlisteners > 0 && (commit_fd = commit_start(4)) >= 0) {
+	if (nlisteners > 0 && (commit_fd = workq_start(4)) >= 0) {
 		struct epoll_event cev = { .events = EPOLLIN, .data.ptr = &commit_fd };
 		epoll_ctl(epfd, EPOLL_CTL_ADD, commit_fd, &cev);
 	}
@@ -866,7 +880,7 @@ int daemon_run(int background, long queue_interval, char **argv)
 				continue;
 			}
 			if (p == (void *)&commit_fd) {
-				commits_done();
+				work_done();
 				continue;
 			}
 			if (p >= (void *)listeners && p < (void *)(listeners + MAX_LISTENERS)) {
@@ -886,8 +900,8 @@ int daemon_run(int background, long queue_interval, char **argv)
 		conn_close(conns);
 	}
 	if (commit_fd >= 0) {		/* what is in flight is finished and logged */
-		commit_stop();
-		commits_done();
+		workq_stop();
+		work_done();
 	}
 	if (smtp_child > 0) {		/* the parent stops the SMTP server first */
 		kill(smtp_child, SIGTERM);

@@ -134,6 +134,10 @@ void smtpd_commit_done(struct commit_job *job);
 /* Processes input held back while a commit was in flight. */
 void smtpd_resume(struct smtpd_session *s);
 void smtpd_set_user(struct smtpd_session *s, void *user);
+int smtpd_greeted(const struct smtpd_session *s);
+/* The reverse lookup and DNSBLs of a new session, in a worker; returns 1
+ * when they were started (greet the client once they are back). */
+int smtpd_lookups_start(struct smtpd_session *s);
 void *smtpd_user(const struct smtpd_session *s);
 void smtpd_greet(struct smtpd_session *s);
 /* GreetPause: the client talked first; it gets a 554 greeting and every

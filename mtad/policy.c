@@ -20,11 +20,14 @@
 #include <string.h>
 #include <strings.h>
 
-static void dnsbl_check(struct smtpd_session *s)
+/* The DNSBL lookups for one client: thread-safe (a worker runs it).
+ * Returns 1 with the reply, the zone and the answer when it is listed. */
+int policy_dnsbl_lookup(const char *ip, char *reply, size_t size, char *zone_out, size_t zsize,
+			char *answer_out, size_t asize)
 {
 	struct in_addr in;
-	if (inet_pton(AF_INET, s->client_ip, &in) != 1)
-		return;		/* IPv6 DNSBLs: not looked up */
+	if (inet_pton(AF_INET, ip, &in) != 1)
+		return 0;		/* IPv6 DNSBLs: not looked up */
 	const unsigned char *o = (const unsigned char *)&in;
 	for (size_t i = 0; i < conf_list_count(C_DNSBL); i++) {
 		const char *entry = conf_list_get(C_DNSBL, i);
@@ -47,7 +50,7 @@ static void dnsbl_check(struct smtpd_session *s)
 			int inquote = 0, quoted = strchr(msg, '"') != NULL;
 			for (const char *p = msg; *p && t + 1 < sizeof(text); p++) {
 				if (strncmp(p, "$&{client_addr}", 15) == 0) {
-					t += (size_t)snprintf(text + t, sizeof(text) - t, "%s", s->client_ip);
+					t += (size_t)snprintf(text + t, sizeof(text) - t, "%s", ip);
 					t = t >= sizeof(text) ? sizeof(text) - 1 : t;
 					p += 14;
 				} else if (*p == '"') {
@@ -58,7 +61,7 @@ static void dnsbl_check(struct smtpd_session *s)
 			}
 			text[t] = '\0';
 		} else {
-			snprintf(text, sizeof(text), "Rejected: %s listed at %s", s->client_ip, zone);
+			snprintf(text, sizeof(text), "Rejected: %s listed at %s", ip, zone);
 		}
 		const char *t = text;
 		while (*t == ' ')
@@ -67,26 +70,41 @@ static void dnsbl_check(struct smtpd_session *s)
 		    t[3] == ' ') {
 			const char *rest = t + 4;
 			if (isdigit((unsigned char)rest[0]) && rest[1] == '.')
-				snprintf(s->dnsbl_reply, sizeof(s->dnsbl_reply), "%s", t);
+				snprintf(reply, size, "%s", t);
 			else
-				snprintf(s->dnsbl_reply, sizeof(s->dnsbl_reply), "%.3s %c.7.1 %s", t, t[0], rest);
+				snprintf(reply, size, "%.3s %c.7.1 %s", t, t[0], rest);
 		} else {
-			snprintf(s->dnsbl_reply, sizeof(s->dnsbl_reply), "550 5.7.1 %s", t);
+			snprintf(reply, size, "550 5.7.1 %s", t);
 		}
-		maillog("NOQUEUE", "%s listed at %s (%s)", s->relay, zone, answers[0]);
-		return;
+		snprintf(zone_out, zsize, "%s", zone);
+		snprintf(answer_out, asize, "%s", answers[0]);
+		return 1;
 	}
+	return 0;
 }
 
 void policy_connect(struct smtpd_session *s)
 {
 	if (s->local_bs)
 		return;
-	access_connect(s->client_ip, s->client_name, &s->conn_acc);
-	if (s->conn_acc.action == ACC_OK || s->conn_acc.action == ACC_RELAY)
+	char reply[400], zone[256], answer[16];
+	int listed = conf_list_count(C_DNSBL) > 0 &&
+		policy_dnsbl_lookup(s->client_ip, reply, sizeof(reply), zone, sizeof(zone), answer, sizeof(answer));
+	policy_connect_verdict(s, listed, reply, zone, answer);
+}
+
+/* The Connect: entry (the map is read here, in the event loop), and the
+ * DNSBL result found earlier, which OK and RELAY entries override. */
+void policy_connect_verdict(struct smtpd_session *s, int listed, const char *reply, const char *zone,
+			    const char *answer)
+{
+	if (s->local_bs)
 		return;
-	if (conf_list_count(C_DNSBL) > 0)
-		dnsbl_check(s);
+	access_connect(s->client_ip, s->client_name, &s->conn_acc);
+	if (s->conn_acc.action == ACC_OK || s->conn_acc.action == ACC_RELAY || !listed)
+		return;
+	snprintf(s->dnsbl_reply, sizeof(s->dnsbl_reply), "%s", reply);
+	maillog("NOQUEUE", "%s listed at %s (%s)", s->relay, zone, answer);
 }
 
 long policy_greet_pause(const struct smtpd_session *s)
@@ -99,7 +117,17 @@ long policy_greet_pause(const struct smtpd_session *s)
 
 /* The sender's domain must exist (FEATURE(accept_unresolvable_domains)
  * turns this off): 0 fine, 1 temporary failure, 2 no such domain. */
-static int sender_domain_check(const char *addr)
+/* Is the sender's domain to be checked in DNS at all? */
+int policy_sender_needs_dns(const char *addr)
+{
+	if (conf_num(C_ACCEPT_UNRESOLVABLE) || !*addr)
+		return 0;
+	const char *at = strrchr(addr, '@');
+	return at && at[1] && !conf_is_local_domain(at + 1) && at[1] != '[';
+}
+
+/* Thread-safe: a worker runs it. */
+int policy_sender_domain_check(const char *addr)
 {
 	if (conf_num(C_ACCEPT_UNRESOLVABLE) || !*addr)
 		return 0;
@@ -163,9 +191,10 @@ static void log_reject(struct smtpd_session *s, const char *ruleset, const char 
 	maillog("NOQUEUE", "ruleset=%s, arg1=%s, relay=%s, reject=%s", ruleset, arg, s->relay, reply);
 }
 
-int policy_mail(struct smtpd_session *s, const char *given, const char *addr, char *buf, size_t size)
+int policy_mail_begin(struct smtpd_session *s, const char *given, const char *addr, char *buf, size_t size)
 {
 	s->discard = 0;
+	s->sender_dns = 0;
 	if (s->local_bs)
 		return 0;
 	if (conf_num(C_NOUUCP) && strchr(addr, '!')) {
@@ -175,8 +204,16 @@ int policy_mail(struct smtpd_session *s, const char *given, const char *addr, ch
 	access_address("From", addr, &s->from_acc);
 	if (s->from_acc.action == ACC_DISCARD || s->conn_acc.action == ACC_DISCARD)
 		s->discard = 1;
-	s->sender_dns = (s->from_acc.action == ACC_OK || s->from_acc.action == ACC_RELAY) ? 0
-			: sender_domain_check(addr);
+	if (s->from_acc.action == ACC_OK || s->from_acc.action == ACC_RELAY)
+		return 0;
+	return policy_sender_needs_dns(addr) ? 1 : 0;
+}
+
+int policy_mail_end(struct smtpd_session *s, const char *given, int dns_result, char *buf, size_t size)
+{
+	if (s->local_bs)
+		return 0;
+	s->sender_dns = dns_result;
 	if (*conf_str(C_DELAY_CHECKS))
 		return 0;	/* decided per recipient */
 	if (sender_verdict(s, given, buf, size) < 0) {
@@ -184,6 +221,14 @@ int policy_mail(struct smtpd_session *s, const char *given, const char *addr, ch
 		return -1;
 	}
 	return 0;
+}
+
+int policy_mail(struct smtpd_session *s, const char *given, const char *addr, char *buf, size_t size)
+{
+	int rc = policy_mail_begin(s, given, addr, buf, size);
+	if (rc < 0)
+		return -1;
+	return policy_mail_end(s, given, rc == 1 ? policy_sender_domain_check(addr) : 0, buf, size);
 }
 
 static int ip_in_relay_domains(const char *ip)

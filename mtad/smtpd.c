@@ -134,18 +134,32 @@ struct smtpd_session *smtpd_new(int fd_out, const struct sockaddr *peer, socklen
 		snprintf(s->client_ip, sizeof(s->client_ip), "unknown");
 	if (strncmp(s->client_ip, "::ffff:", 7) == 0)
 		memmove(s->client_ip, s->client_ip + 7, strlen(s->client_ip + 7) + 1);
-	/* Reverse lookup (blocking: the resolver is local for loopback; an
-	 * asynchronous lookup comes with the DNS work of the relay issue). */
+	/* Only the loopback addresses 127.0.0.1 and ::1 are trusted implicitly. */
+	s->trusted = strcmp(s->client_ip, "127.0.0.1") == 0 || strcmp(s->client_ip, "::1") == 0;
+	snprintf(s->relay, sizeof(s->relay), "[%s]", s->client_ip);
+	memcpy(&s->peer, peer, peerlen < sizeof(s->peer) ? peerlen : sizeof(s->peer));
+	s->peerlen = peerlen < sizeof(s->peer) ? peerlen : sizeof(s->peer);
+	if (workq_async())
+		return s;	/* the daemon starts the lookups: smtpd_lookups_start */
+	/* reverse lookup and policy here, in this process's only thread */
 	if (getnameinfo(peer, peerlen, host, sizeof(host), NULL, 0, NI_NAMEREQD) == 0)
-		snprintf(s->client_name, sizeof(s->client_name), "%s", host);
+		smtpd_set_client_name(s, host);
+	policy_connect(s);
+	return s;
+}
+
+void smtpd_set_client_name(struct smtpd_session *s, const char *name)
+{
+	snprintf(s->client_name, sizeof(s->client_name), "%s", name);
 	if (s->client_name[0])
 		snprintf(s->relay, sizeof(s->relay), "%s [%s]", s->client_name, s->client_ip);
 	else
 		snprintf(s->relay, sizeof(s->relay), "[%s]", s->client_ip);
-	/* Only the loopback addresses 127.0.0.1 and ::1 are trusted implicitly. */
-	s->trusted = strcmp(s->client_ip, "127.0.0.1") == 0 || strcmp(s->client_ip, "::1") == 0;
-	policy_connect(s);
-	return s;
+}
+
+int smtpd_greeted(const struct smtpd_session *s)
+{
+	return s->state != SS_GREET;
 }
 
 void smtpd_greet_reject(struct smtpd_session *s, long waited_ms)
@@ -305,16 +319,30 @@ static void cmd_mail(struct smtpd_session *s, const char *arg)
 		s->sender_given = xstrdup(mr.path.addr);
 	}
 	char reply[600];
-	if (policy_mail(s, s->sender_given, s->sender, reply, sizeof(reply)) < 0) {
+	int need = policy_mail_begin(s, s->sender_given, s->sender, reply, sizeof(reply));
+	if (need < 0) {
 		smtpd_reply(s, "%s", reply);
 		smtpd_reset_transaction(s);
 		goto out;
 	}
+	if (need == 1 && smtpd_lookup_sender(s))
+		goto out;		/* answered when the lookup is back */
+	smtpd_mail_finish(s, need == 1 ? policy_sender_domain_check(s->sender) : 0);
+out:
+	smtp_mailrcpt_free(&mr);
+}
+
+void smtpd_mail_finish(struct smtpd_session *s, int dns_result)
+{
+	char reply[600];
+	if (policy_mail_end(s, s->sender_given, dns_result, reply, sizeof(reply)) < 0) {
+		smtpd_reply(s, "%s", reply);
+		smtpd_reset_transaction(s);
+		return;
+	}
 	s->mail_count++;
 	smtpd_enter_state(s, SS_MAIL);
 	smtpd_reply(s, "250 2.1.0 %s... Sender ok", s->sender_given);
-out:
-	smtp_mailrcpt_free(&mr);
 }
 
 /* TLS_Clt: the access map may require this client to use TLS (with a
@@ -673,12 +701,12 @@ void *smtpd_user(const struct smtpd_session *s)
 
 int smtpd_committing(const struct smtpd_session *s)
 {
-	return s->committing != NULL;
+	return s->waiting != NULL;
 }
 
 void smtpd_resume(struct smtpd_session *s)
 {
-	if (s->committing || s->held.len == 0)
+	if (s->waiting || s->held.len == 0)
 		return;
 	struct strbuf h = s->held;
 	sb_init(&s->held);
@@ -688,7 +716,7 @@ void smtpd_resume(struct smtpd_session *s)
 
 void smtpd_input(struct smtpd_session *s, const char *data, size_t len)
 {
-	if (s->committing) {		/* wait for the 250 before reading on */
+	if (s->waiting) {		/* wait for the work (a commit, a lookup) first */
 		sb_append(&s->held, data, len);
 		return;
 	}
@@ -704,7 +732,7 @@ void smtpd_input(struct smtpd_session *s, const char *data, size_t len)
 		len -= used;
 		if (used == 0)
 			break;
-		if (s->committing) {
+		if (s->waiting) {
 			sb_append(&s->held, data, len);
 			return;
 		}
@@ -788,8 +816,8 @@ void smtpd_free(struct smtpd_session *s)
 	sb_free(&s->hdrtext);
 	sb_free(&s->held);
 	explicit_bzero(s->auth_login_user, sizeof(s->auth_login_user));
-	if (s->committing)
-		s->committing->session = NULL;	/* the commit goes on; nobody to answer */
+	if (s->waiting)
+		s->waiting->session = NULL;	/* the work goes on; nobody to answer */
 	free(s->daemon_name);
 	free(s);
 }

@@ -192,17 +192,16 @@ static void data_finish(struct smtpd_session *s)
 	}
 	job->size = s->msg_bytes;
 	job->nrcpts = (int)s->nrcpts;
-	job->session = s;
+	commit_job_init(job, s);
 	sb_reset(&s->hdrtext);
 	smtpd_reset_transaction(s);
 	qf_env_free(&env);
-	if (commit_async()) {
-		s->committing = job;
-		commit_submit(job);
+	if (workq_async()) {
+		s->waiting = &job->w;
+		workq_submit(&job->w);
 		return;
 	}
-	commit_run(job);
-	smtpd_commit_done(job);
+	workq_inline(&job->w);
 	return;
 done:
 	smtpd_data_abort(s);
@@ -217,7 +216,7 @@ done_env:
  * the ID to delivery.  Frees the job. */
 void smtpd_commit_done(struct commit_job *job)
 {
-	struct smtpd_session *s = job->session;
+	struct smtpd_session *s = job->w.session;
 	if (job->rc < 0) {
 		int nospace = job->err_no == ENOSPC || job->err_no == EDQUOT;
 		msg_error("%s: queue write failed: %s", job->qid, job->err);
@@ -238,7 +237,7 @@ void smtpd_commit_done(struct commit_job *job)
 			smtpd_queued_hook(job->qid);
 	}
 	if (s)
-		s->committing = NULL;
+		s->waiting = NULL;
 	commit_job_free(job);
 }
 

@@ -5,6 +5,14 @@
 #include "access.h"
 #include "mtad.h"
 #include "smtp_cmd.h"
+#include "workq.h"
+#include <sys/socket.h>
+
+void smtpd_set_client_name(struct smtpd_session *s, const char *name);
+/* MAIL after its sender's domain was looked up: reply and state. */
+void smtpd_mail_finish(struct smtpd_session *s, int dns_result);
+/* Looks the sender's domain up in a worker; 1 when started. */
+int smtpd_lookup_sender(struct smtpd_session *s);
 #include "tls.h"
 
 enum smtpd_state { SS_GREET, SS_READY, SS_MAIL, SS_RCPT, SS_DATA, SS_CLOSED };
@@ -42,9 +50,11 @@ struct smtpd_session {
 	int greet_rejected;		/* talked before the greeting (greet_pause) */
 	int pipelining_logged;
 	unsigned long lines;		/* complete lines read: what resets the timeout */
-	struct commit_job *committing;	/* the message being made durable, if any */
+	struct work *waiting;		/* a commit or lookup in a worker, if any */
 	struct strbuf held;		/* input that arrived behind it */
 	void *user;			/* the daemon's connection */
+	struct sockaddr_storage peer;	/* for the reverse lookup */
+	socklen_t peerlen;
 	/* DATA automaton */
 	struct enqueue eq;
 	int eq_open;

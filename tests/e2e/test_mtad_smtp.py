@@ -374,3 +374,27 @@ class LoadControls(MtadTestCase):
         self.assertEqual(len(m.queue_files()), 1)
         r = m.run("-q")                      # an explicit run delivers
         self.assertIn(b"load", m.mbox("alice"))
+
+
+class SlowDns(MtadTestCase):
+    """A resolver that never answers must stall only the session that asked."""
+
+    def test_sender_lookup_does_not_block_other_sessions(self):
+        import socket as _socket
+        hole = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM)   # reads nothing, answers nothing
+        hole.bind(("127.0.0.1", 0))
+        self.addCleanup(hole.close)
+        m = self.new_mtad(start=False, mc_extra="define(`confRESOLVER', `127.0.0.1:%d')dnl\n"
+                          % hole.getsockname()[1])
+        m.start("-O", "AcceptUnresolvableDomains=False")
+        a = m.connect(timeout=30)
+        a.reply()
+        a.cmd("EHLO a.example")
+        a.send("MAIL FROM:<someone@slow.test>\r\n")        # its answer waits for the resolver
+        b = m.connect(timeout=3)                           # a stalled loop would time this out
+        self.assertEqual(b.reply()[0], 220)
+        self.assertEqual(b.cmd("EHLO b.example")[0], 250)
+        self.assertEqual(b.cmd("NOOP")[1][0], "250 2.0.0 OK")
+        code, lines = a.reply()                            # then A gets its verdict
+        self.assertEqual(lines[0], "451 4.1.8 Domain of sender address someone@slow.test does not resolve")
+        self.assertEqual(a.cmd("NOOP")[0], 250)

@@ -1,0 +1,31 @@
+/* workq: a few worker threads for what must not stall the event loop:
+ * queue commits (fsyncs) and DNS lookups.  A piece of work runs in a
+ * worker, then comes back to the loop, which calls its done() there.  The
+ * session that waits for it holds it in s->waiting and reads no input
+ * meanwhile; a session that goes away clears w->session, and the work is
+ * finished without anyone to answer. */
+#ifndef MTAD_WORKQ_H
+#define MTAD_WORKQ_H
+
+struct smtpd_session;
+
+struct work {
+	void (*run)(struct work *w);	/* in a worker thread: no session access */
+	void (*done)(struct work *w);	/* in the event loop; frees w */
+	struct smtpd_session *session;	/* who waits, or NULL */
+	struct work *next;
+};
+
+/* Starts n workers; returns the eventfd the loop watches, or -1 (then
+ * work is done inline, as in -bs and -bt). */
+int workq_start(int n);
+int workq_async(void);
+void workq_submit(struct work *w);
+/* Finished work, in the order it finished (event loop). */
+struct work *workq_take_done(void);
+/* Lets the workers finish what is queued, then stops them. */
+void workq_stop(void);
+/* Runs w now and calls its done(): what the loop does without workers. */
+void workq_inline(struct work *w);
+
+#endif
