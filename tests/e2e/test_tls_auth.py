@@ -252,6 +252,27 @@ class TlsServer(MtadTestCase):
         self.assertRegex(r.stdout + r.stderr, r"TLS established: TLSv1\.[23] \S+, certificate not verified")
         self.m.wait_log(r"from=<a@b\.example>.*proto=ESMTPS, daemon=MTA, tls_verify=NO")
 
+    def test_smtpprobe_auth_plain_and_login_relay_from_outside(self):
+        pwfile = os.path.join(self.tmp, "pw")
+        with open(pwfile, "w") as f:
+            f.write("s3cret pass\n")
+        for mech in ("PLAIN", "LOGIN"):
+            r = subprocess.run([binpath("smtpprobe"), "--from-ip", "127.0.0.2", "--starttls", "--auth", mech,
+                                "--auth-user", "bob", "--auth-password-file", pwfile, "--helo", "probe.example",
+                                "--from", "bob@mx.test.example", "--to", "carol@elsewhere.example",
+                                "127.0.0.1:%d" % self.m.port], capture_output=True, text=True, timeout=60)
+            out = r.stdout + r.stderr
+            self.assertEqual(r.returncode, 0, out)
+            self.assertIn("235 2.0.0", out)
+            self.assertNotIn("s3cret", out)
+            self.assertNotIn("czNjcmV0", out)         # nor its base64
+            self.m.wait_log(r"authid=bob, mech=%s" % mech)
+        env = dict(os.environ, SMTPPROBE_PASSWORD="wrong")
+        r = subprocess.run([binpath("smtpprobe"), "--starttls", "--auth", "PLAIN", "--auth-user", "bob",
+                            "--to", "bob@mx.test.example", "127.0.0.1:%d" % self.m.port],
+                           capture_output=True, text=True, timeout=60, env=env)
+        self.assertEqual(r.returncode, 27, r.stdout + r.stderr)
+
     def test_mtapasswd_list_replace_delete(self):
         passwd(self.db, "Carol", "first")
         passwd(self.db, "carol", "second")      # replaces: one key, lower case

@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -24,6 +25,9 @@ static const char usage_text[] =
 "      --helo NAME         name for EHLO/HELO (default: this host's name)\n"
 "      --timeout SECONDS   timeout for each step (default 30)\n"
 "      --starttls          STARTTLS after EHLO (quick send), then EHLO again\n"
+"      --auth MECH         AUTH PLAIN or LOGIN after EHLO (and STARTTLS), quick send\n"
+"      --auth-user NAME    the user for --auth\n"
+"      --auth-password-file FILE  its password (first line); else $SMTPPROBE_PASSWORD\n"
 "Quick send:\n"
 "  -f, --from ADDR         envelope sender (default probe@HELO-NAME; \"\" is <>)\n"
 "  -t, --to ADDR           recipient (repeatable)\n"
@@ -55,7 +59,7 @@ static const char usage_text[] =
 "29 STARTTLS failed, 30 script expectation unmet, 40 a battery found the server vulnerable.\n";
 
 enum {
-	OPT_FROM_IP = 256, OPT_HELO, OPT_TIMEOUT, OPT_STARTTLS, OPT_HEADER, OPT_BODY, OPT_DATA,
+	OPT_FROM_IP = 256, OPT_HELO, OPT_TIMEOUT, OPT_STARTTLS, OPT_AUTH, OPT_AUTH_USER, OPT_AUTH_PWFILE, OPT_HEADER, OPT_BODY, OPT_DATA,
 	OPT_QUIT_AFTER, OPT_PIPELINE, OPT_SCRIPT, OPT_RECORD, OPT_TEST, OPT_RELAY_DOMAIN,
 	OPT_LOCAL_DOMAIN, OPT_RCPT, OPT_TRANSCRIPT, OPT_JSON, OPT_VERSION,
 };
@@ -67,6 +71,9 @@ static const struct option longopts[] = {
 	{ "ehlo", required_argument, NULL, OPT_HELO },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "starttls", no_argument, NULL, OPT_STARTTLS },
+	{ "auth", required_argument, NULL, OPT_AUTH },
+	{ "auth-user", required_argument, NULL, OPT_AUTH_USER },
+	{ "auth-password-file", required_argument, NULL, OPT_AUTH_PWFILE },
 	{ "from", required_argument, NULL, 'f' },
 	{ "to", required_argument, NULL, 't' },
 	{ "header", required_argument, NULL, OPT_HEADER },
@@ -130,6 +137,21 @@ int main(int argc, char **argv)
 			break;
 		}
 		case OPT_STARTTLS: o.starttls = 1; break;
+		case OPT_AUTH:
+			if (strcasecmp(optarg, "PLAIN") && strcasecmp(optarg, "LOGIN"))
+				usage_error("--auth wants PLAIN or LOGIN");
+			o.auth = optarg;
+			break;
+		case OPT_AUTH_USER: o.auth_user = optarg; break;
+		case OPT_AUTH_PWFILE: {
+			struct strbuf pw;
+			sb_init(&pw);
+			if (read_file(optarg, &pw) < 0)
+				usage_error("--auth-password-file: cannot read the file");
+			pw.s[strcspn(pw.s, "\r\n")] = '\0';
+			o.auth_password = pw.s;		/* kept for the run */
+			break;
+		}
 		case 'f': o.from = optarg; break;
 		case 't': o.to = push(o.to, &o.nto, optarg); break;
 		case OPT_HEADER:
@@ -165,6 +187,10 @@ int main(int argc, char **argv)
 	if (optind != argc - 1)
 		usage_error(optind >= argc ? "no server given" : "more than one server given");
 	split_hostport(argv[optind], &o);
+	if (o.auth && !o.auth_password)
+		o.auth_password = getenv("SMTPPROBE_PASSWORD");
+	if (o.auth && (!o.auth_user || !o.auth_password))
+		usage_error("--auth needs --auth-user and a password (--auth-password-file or $SMTPPROBE_PASSWORD)");
 	if (o.body && o.data)
 		usage_error("--body and --data exclude each other");
 	if ((o.script != NULL) + (o.ntests > 0) > 1)

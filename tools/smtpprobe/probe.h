@@ -29,6 +29,7 @@ enum {
 	EXIT_PROBE_RCPT = 24,
 	EXIT_PROBE_DATA = 25,
 	EXIT_PROBE_DOT = 26,
+	EXIT_PROBE_AUTH = 27,
 	EXIT_PROBE_TLS = 29,
 	EXIT_PROBE_SCRIPT = 30,
 	EXIT_PROBE_VULNERABLE = 40,
@@ -65,6 +66,9 @@ struct opts {
 	const char *local_domain;
 	const char *rcpt;	/* an address the server accepts, for batteries */
 	int starttls;
+	const char *auth;		/* PLAIN or LOGIN, or NULL */
+	const char *auth_user;
+	const char *auth_password;	/* from --auth-password-file or $SMTPPROBE_PASSWORD */
 };
 
 /* output.c */
@@ -100,6 +104,10 @@ enum phase phase_parse(const char *s);
 /* tls.c: STARTTLS and the handshake; 0 or EXIT_PROBE_TLS. */
 int probe_starttls(const struct opts *o, struct smtp_client *c);
 void probe_tls_close(void);
+
+/* auth.c: AUTH PLAIN or LOGIN after EHLO; 0 or EXIT_PROBE_AUTH.  The
+ * credentials never appear in the transcript. */
+int probe_auth(const struct opts *o, struct smtp_client *c);
 
 int run_send(const struct opts *o);
 int run_script(const struct opts *o);

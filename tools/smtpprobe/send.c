@@ -247,6 +247,16 @@ int run_send(const struct opts *o)
 			goto quit;
 		}
 	}
+	if (o->auth) {
+		if (probe_auth(o, &c) != 0) {
+			if (c.reply.code)
+				add_step(&s, "auth", NULL, &c.reply, SMTP_PERM);
+			failed = PH_HELO;
+			rc = EXIT_PROBE_AUTH;
+			goto quit;
+		}
+		add_step(&s, "auth", NULL, &c.reply, SMTP_OK);
+	}
 	if (stop == PH_HELO)
 		goto quit;
 
