@@ -6,6 +6,7 @@
  * across sessions (a client that keeps failing is turned away before its
  * password is even looked at); passwords are never logged. */
 #include "smtpd_int.h"
+#include "xalloc.h"
 #include "config.h"
 #include "diag.h"
 #include "maillog.h"
@@ -93,28 +94,65 @@ static struct map *passwd_map(void)
 	return pwmap;
 }
 
-/* 1 the password is right, 0 wrong or no such user, -1 the map failed. */
-static int check_password(const char *user, const char *password)
+/* The stored hash of user (the map is read in the event loop): 1 found,
+ * 0 no such user, -1 the map failed. */
+static int lookup_hash(const char *user, char *hash, size_t size)
 {
 	struct map *m = passwd_map();
 	if (m == NULL)
 		return -1;
-	char *hash = NULL, err[512];
-	int rc = map_lookup(m, user, &hash, err, sizeof(err));
+	char *value = NULL, err[512];
+	int rc = map_lookup(m, user, &value, err, sizeof(err));
 	if (rc == MAP_TEMPFAIL) {
 		msg_warn("confAUTH_PASSWD_DB lookup: %s", err);
 		return -1;
 	}
-	/* an unknown user costs the same crypt() as a known one */
-	const char *h = rc == MAP_FOUND ? hash : "$6$nosuchuser$";
+	snprintf(hash, size, "%s", rc == MAP_FOUND ? value : "");
+	free(value);
+	return rc == MAP_FOUND && strlen(hash) > 0;
+}
+
+/* crypt(3) and the comparison: thread-safe, the slow part (a worker runs
+ * it).  An unknown user costs the same crypt() as a known one. */
+static int password_matches(const char *hash, const char *password)
+{
+	const char *h = *hash ? hash : "$6$nosuchuser$";
 	struct crypt_data cd;
 	memset(&cd, 0, sizeof(cd));
 	const char *out = crypt_r(password, h, &cd);
-	int ok = rc == MAP_FOUND && out && out[0] != '*' && strlen(out) == strlen(hash) &&
+	int ok = *hash && out && out[0] != '*' && strlen(out) == strlen(hash) &&
 		 CRYPTO_memcmp(out, hash, strlen(hash)) == 0;
 	explicit_bzero(&cd, sizeof(cd));
-	free(hash);
 	return ok;
+}
+
+struct auth_job {
+	struct work w;
+	char user[256];
+	char hash[512];
+	char password[512];
+	int ok;
+};
+
+static void auth_finish(struct smtpd_session *s, const char *user, int ok);
+
+static void auth_run(struct work *w)
+{
+	struct auth_job *j = (struct auth_job *)w;
+	j->ok = password_matches(j->hash, j->password);
+	explicit_bzero(j->password, sizeof(j->password));
+}
+
+static void auth_job_done(struct work *w)
+{
+	struct auth_job *j = (struct auth_job *)w;
+	struct smtpd_session *s = w->session;
+	if (s) {
+		s->waiting = NULL;
+		auth_finish(s, j->user, j->ok);
+	}
+	explicit_bzero(j, sizeof(*j));
+	free(j);
 }
 
 /* ---- base64 ---- */
@@ -201,13 +239,33 @@ static void auth_done(struct smtpd_session *s, const char *user, const char *pas
 	s->auth_step = AUTH_IDLE;
 	explicit_bzero(s->auth_login_user, sizeof(s->auth_login_user));
 	log_name(shown, sizeof(shown), user);
-	int ok = *user && strlen(user) < sizeof(s->auth_user) ? check_password(user, password) : 0;
-	if (ok < 0) {
+	struct auth_job *j = xcalloc(1, sizeof(*j));
+	int found = *user && strlen(user) < sizeof(s->auth_user) && strlen(password) < sizeof(j->password)
+		? lookup_hash(user, j->hash, sizeof(j->hash)) : 0;
+	if (found < 0) {
+		free(j);
 		smtpd_reply(s, "454 4.7.0 Temporary authentication failure");
 		maillog(NULL, "AUTH failure (%s): temporary failure (the password map cannot be read), user=%s, relay=%s",
 			s->auth_mech, shown, s->relay);
 		return;
 	}
+	snprintf(j->user, sizeof(j->user), "%s", user);
+	snprintf(j->password, sizeof(j->password), "%s", password);
+	j->w.run = auth_run;
+	j->w.done = auth_job_done;
+	j->w.session = s;
+	if (workq_async()) {	/* crypt() takes milliseconds: not in the event loop */
+		s->waiting = &j->w;
+		workq_submit(&j->w);
+		return;
+	}
+	workq_inline(&j->w);
+}
+
+static void auth_finish(struct smtpd_session *s, const char *user, int ok)
+{
+	char shown[80];
+	log_name(shown, sizeof(shown), user);
 	if (ok) {
 		snprintf(s->auth_user, sizeof(s->auth_user), "%s", user);
 		smtpd_reply(s, "235 2.0.0 OK Authenticated");
