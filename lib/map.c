@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "map.h"
+#include "diag.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
@@ -679,4 +681,29 @@ void map_writer_abort(struct map_writer *w)
 	}
 	free(w->dbpath);
 	free(w);
+}
+
+struct map *map_cache_get(struct map_cache *c, const char *spec, const char *what)
+{
+	if (spec == NULL || *spec == '\0')
+		return NULL;
+	if (strcmp(spec, c->spec) != 0) {	/* another map now: forget the old one */
+		if (c->map)
+			map_close(c->map);
+		c->map = NULL;
+		c->failed_at = 0;
+		snprintf(c->spec, sizeof(c->spec), "%s", spec);
+	}
+	if (c->map)
+		return c->map;
+	long now = (long)time(NULL);
+	if (c->failed_at && now - c->failed_at < 60)
+		return NULL;
+	char err[512];
+	c->map = map_open(spec, err, sizeof(err));
+	if (c->map == NULL) {
+		msg_warn("%s: %s (tried again in a minute)", what, err);
+		c->failed_at = now;
+	}
+	return c->map;
 }

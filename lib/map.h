@@ -117,4 +117,18 @@ int map_writer_commit(struct map_writer *w, char *err, size_t errsize);
 /* Discards the new file; frees w. */
 void map_writer_abort(struct map_writer *w);
 
+/* A map a program keeps open by its spec (the spec comes from the
+ * configuration and may change on a restart).  A map that cannot be opened
+ * is tried again, and warned about, at most once a minute, not on every
+ * lookup. */
+struct map_cache {
+	struct map *map;
+	char spec[1100];
+	long failed_at;		/* time() of the last failed open, 0 if none */
+};
+/* The map for spec ("" or NULL: none), opened on first use; what names it
+ * in warnings ("access_db").  NULL when there is none or it cannot be
+ * opened now. */
+struct map *map_cache_get(struct map_cache *c, const char *spec, const char *what);
+
 #endif

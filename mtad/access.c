@@ -12,24 +12,11 @@
 #include <string.h>
 #include <strings.h>
 
-static struct map *accessmap;
-static char accessspec[1100];
+static struct map_cache accessmap;
 
 static struct map *access_map(void)
 {
-	const char *spec = conf_str(C_ACCESS_DB);
-	if (!*spec)
-		return NULL;
-	if (accessmap && strcmp(spec, accessspec) == 0)
-		return accessmap;
-	if (accessmap)
-		map_close(accessmap);
-	char err[512];
-	accessmap = map_open(spec, err, sizeof(err));
-	if (accessmap == NULL)
-		msg_warn("access_db: %s", err);
-	snprintf(accessspec, sizeof(accessspec), "%s", spec);
-	return accessmap;
+	return map_cache_get(&accessmap, conf_str(C_ACCESS_DB), "access_db");
 }
 
 int access_enabled(void)

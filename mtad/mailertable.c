@@ -13,24 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static struct map *table;
-static char table_spec[1100];
+static struct map_cache table;
 
 static struct map *mailertable(void)
 {
-	const char *spec = conf_str(C_MAILERTABLE);
-	if (!*spec)
-		return NULL;
-	if (table && strcmp(spec, table_spec) == 0)
-		return table;
-	if (table)
-		map_close(table);
-	char err[512];
-	table = map_open(spec, err, sizeof(err));
-	if (table == NULL)
-		msg_warn("mailertable: %s", err);
-	snprintf(table_spec, sizeof(table_spec), "%s", spec);
-	return table;
+	return map_cache_get(&table, conf_str(C_MAILERTABLE), "mailertable");
 }
 
 static int try_key(struct map *m, const char *key, const char *domain, struct route *r)

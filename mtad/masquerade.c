@@ -62,23 +62,11 @@ int masquerade_active(void)
 	return *conf_str(C_MASQUERADE_AS) || *conf_str(C_GENERICSTABLE) || conf_num(C_ALWAYS_ADD_DOMAIN);
 }
 
-static struct map *generics;
-static char generics_spec[1100];
+static struct map_cache generics_cache;
 
 static char *generics_lookup(const char *local, const char *domain)
 {
-	const char *spec = conf_str(C_GENERICSTABLE);
-	if (!*spec)
-		return NULL;
-	if (!generics || strcmp(spec, generics_spec) != 0) {
-		char err[512];
-		if (generics)
-			map_close(generics);
-		generics = map_open(spec, err, sizeof(err));
-		if (!generics)
-			msg_warn("genericstable: %s", err);
-		snprintf(generics_spec, sizeof(generics_spec), "%s", spec);
-	}
+	struct map *generics = map_cache_get(&generics_cache, conf_str(C_GENERICSTABLE), "genericstable");
 	if (!generics)
 		return NULL;
 	if (!(in_list(C_GENERICS_DOMAIN, domain) || in_file(conf_str(C_GENERICS_DOMAIN_FILE), domain) ||

@@ -74,24 +74,11 @@ static int fail_blocked(const char *ip)
 
 /* ---- the password map ---- */
 
-static struct map *pwmap;
-static char pwspec[1100];
+static struct map_cache pwmap;
 
 static struct map *passwd_map(void)
 {
-	const char *spec = conf_str(C_AUTH_PASSWD_DB);
-	if (!*spec)
-		return NULL;
-	if (pwmap && strcmp(spec, pwspec) == 0)
-		return pwmap;
-	if (pwmap)
-		map_close(pwmap);
-	char err[512];
-	pwmap = map_open(spec, err, sizeof(err));
-	if (pwmap == NULL)
-		msg_warn("confAUTH_PASSWD_DB: %s", err);
-	snprintf(pwspec, sizeof(pwspec), "%s", spec);
-	return pwmap;
+	return map_cache_get(&pwmap, conf_str(C_AUTH_PASSWD_DB), "confAUTH_PASSWD_DB");
 }
 
 /* The stored hash of user (the map is read in the event loop): 1 found,

@@ -13,27 +13,11 @@
 #include <string.h>
 #include <strings.h>
 
-struct cached_map {
-	struct map *m;
-	char spec[1100];
-};
-static struct cached_map vut, dtab;
+static struct map_cache vut, dtab;
 
-static struct map *get_map(struct cached_map *c, enum conf_id id, const char *what)
+static struct map *get_map(struct map_cache *c, enum conf_id id, const char *what)
 {
-	const char *spec = conf_str(id);
-	if (!*spec)
-		return NULL;
-	if (c->m && strcmp(spec, c->spec) == 0)
-		return c->m;
-	if (c->m)
-		map_close(c->m);
-	char err[512];
-	c->m = map_open(spec, err, sizeof(err));
-	if (c->m == NULL)
-		msg_warn("%s: %s", what, err);
-	snprintf(c->spec, sizeof(c->spec), "%s", spec);
-	return c->m;
+	return map_cache_get(c, conf_str(id), what);
 }
 
 /* MAP_FOUND, MAP_NOTFOUND or MAP_TEMPFAIL; *value malloc'd when found */

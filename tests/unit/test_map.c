@@ -392,6 +392,39 @@ static void test_matchonly_append_rewrite(void **state)
 	free(p);
 }
 
+/* map_cache_get: opened once and kept; a map that cannot be opened is not
+ * tried again within the minute; a new spec is opened at once. */
+static void test_map_cache(void **state)
+{
+	const char *dir = *state;
+	char *base = path_in(dir, "cached");
+	char *db = path_in(dir, "cached.db");
+	char spec[600];
+	snprintf(spec, sizeof(spec), "hash %s", base);
+	struct map_cache c;
+	memset(&c, 0, sizeof(c));
+	assert_null(map_cache_get(&c, "", "test"));
+	assert_null(map_cache_get(&c, spec, "test"));		/* missing, not optional */
+	static const char *const kv[] = { "k", "v", NULL };
+	build(MAP_HASH, db, 1, kv);
+	assert_null(map_cache_get(&c, spec, "test"));		/* not retried yet */
+	c.failed_at -= 61;					/* a minute later */
+	struct map *m = map_cache_get(&c, spec, "test");
+	assert_non_null(m);
+	assert_ptr_equal(map_cache_get(&c, spec, "test"), m);	/* kept */
+	char spec2[600];
+	snprintf(spec2, sizeof(spec2), "hash -o %s", base);
+	struct map *m2 = map_cache_get(&c, spec2, "test");	/* another spec: reopened */
+	assert_non_null(m2);
+	char *v = NULL, err[256];
+	assert_int_equal(map_lookup(m2, "k", &v, err, sizeof(err)), MAP_FOUND);
+	assert_string_equal(v, "v");
+	free(v);
+	map_close(c.map);
+	free(base);
+	free(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -403,6 +436,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_writer_dup_replace_abort, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dump_btree_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_matchonly_append_rewrite, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_map_cache, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
