@@ -13,7 +13,7 @@
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
-static struct work *todo_head, *todo_tail, *done_head, *done_tail;
+static struct work *queue_head, *queue_tail, *done_head, *done_tail;
 static pthread_t *workers;
 static int nworkers, stopping, efd = -1;
 
@@ -22,13 +22,13 @@ static void *worker(void *arg)
 	(void)arg;
 	for (;;) {
 		pthread_mutex_lock(&lock);
-		while (!todo_head && !stopping)
+		while (!queue_head && !stopping)
 			pthread_cond_wait(&wake, &lock);
-		struct work *job = todo_head;
+		struct work *job = queue_head;
 		if (job) {
-			todo_head = job->next;
-			if (!todo_head)
-				todo_tail = NULL;
+			queue_head = job->next;
+			if (!queue_head)
+				queue_tail = NULL;
 		}
 		pthread_mutex_unlock(&lock);
 		if (!job)
@@ -79,11 +79,11 @@ void workq_submit(struct work *job)
 {
 	job->next = NULL;
 	pthread_mutex_lock(&lock);
-	if (todo_tail)
-		todo_tail->next = job;
+	if (queue_tail)
+		queue_tail->next = job;
 	else
-		todo_head = job;
-	todo_tail = job;
+		queue_head = job;
+	queue_tail = job;
 	pthread_cond_signal(&wake);
 	pthread_mutex_unlock(&lock);
 }
