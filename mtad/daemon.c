@@ -833,7 +833,8 @@ int daemon_run(int background, long queue_interval, char **argv)
 	}
 	if (!is_smtp_child)
 		smtpd_queued_hook = queued;
-	if (nlisteners > 0 && (commit_fd = workq_start(4)) >= 0) {
+	/* 4 threads commit (more in flight merge fsyncs); 8 wait on DNS */
+	if (nlisteners > 0 && (commit_fd = workq_start(4, 8)) >= 0) {
 		struct epoll_event cev = { .events = EPOLLIN, .data.ptr = &commit_fd };
 		epoll_ctl(epfd, EPOLL_CTL_ADD, commit_fd, &cev);
 	}

@@ -50,6 +50,7 @@ int smtpd_lookups_start(struct smtpd_session *s)
 		return 0;
 	struct connect_job *j = xcalloc(1, sizeof(*j));
 	j->w.run = connect_run;
+	j->w.lane = WORK_NET;
 	j->w.done = connect_done;
 	j->w.session = s;
 	memcpy(&j->peer, &s->peer, s->peerlen);
@@ -90,6 +91,7 @@ int smtpd_lookup_sender(struct smtpd_session *s)
 		return 0;
 	struct sender_job *j = xcalloc(1, sizeof(*j));
 	j->w.run = sender_run;
+	j->w.lane = WORK_NET;
 	j->w.done = sender_done;
 	j->w.session = s;
 	snprintf(j->addr, sizeof(j->addr), "%s", s->sender);

@@ -1,4 +1,7 @@
-/* workq: worker threads and the queue of work between them and the loop. */
+/* workq: worker threads and the queues of work between them and the loop.
+ * Two lanes with threads of their own: the disk lane (commits, crypt) and
+ * the network lane (DNS), so that lookups waiting on a slow resolver can
+ * never hold up the 250s of messages being committed. */
 #include "workq.h"
 #include "diag.h"
 #include "xalloc.h"
@@ -11,24 +14,32 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+struct lane {
+	pthread_cond_t wake;
+	struct work *head, *tail;
+	pthread_t *threads;
+	int nthreads;
+};
+
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
-static struct work *queue_head, *queue_tail, *done_head, *done_tail;
-static pthread_t *workers;
-static int nworkers, stopping, efd = -1;
+static struct lane lanes[WORK_LANES] = {
+	{ .wake = PTHREAD_COND_INITIALIZER }, { .wake = PTHREAD_COND_INITIALIZER },
+};
+static struct work *done_head, *done_tail;
+static int stopping, efd = -1, started;
 
 static void *worker(void *arg)
 {
-	(void)arg;
+	struct lane *l = arg;
 	for (;;) {
 		pthread_mutex_lock(&lock);
-		while (!queue_head && !stopping)
-			pthread_cond_wait(&wake, &lock);
-		struct work *job = queue_head;
+		while (!l->head && !stopping)
+			pthread_cond_wait(&l->wake, &lock);
+		struct work *job = l->head;
 		if (job) {
-			queue_head = job->next;
-			if (!queue_head)
-				queue_tail = NULL;
+			l->head = job->next;
+			if (!l->head)
+				l->tail = NULL;
 		}
 		pthread_mutex_unlock(&lock);
 		if (!job)
@@ -49,42 +60,50 @@ static void *worker(void *arg)
 	}
 }
 
-int workq_start(int n)
+int workq_start(int disk_threads, int net_threads)
 {
 	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (efd < 0)
 		return -1;
-	workers = xcalloc((size_t)n, sizeof(*workers));
-	for (int i = 0; i < n; i++) {
-		if (pthread_create(&workers[i], NULL, worker, NULL) != 0) {
-			msg_warn("worker thread: %s; working in the event loop", strerror(errno));
-			break;
+	int want[WORK_LANES] = { disk_threads, net_threads };
+	for (int k = 0; k < WORK_LANES; k++) {
+		struct lane *l = &lanes[k];
+		l->threads = xcalloc((size_t)want[k], sizeof(*l->threads));
+		for (int i = 0; i < want[k]; i++) {
+			if (pthread_create(&l->threads[i], NULL, worker, l) != 0) {
+				msg_warn("worker thread: %s", strerror(errno));
+				break;
+			}
+			l->nthreads++;
 		}
-		nworkers++;
 	}
-	if (nworkers == 0) {
+	if (lanes[0].nthreads == 0 || lanes[1].nthreads == 0) {
+		msg_warn("no worker threads: working in the event loop");
+		workq_stop();
 		close(efd);
 		efd = -1;
 		return -1;
 	}
+	started = 1;
 	return efd;
 }
 
 int workq_async(void)
 {
-	return nworkers > 0;
+	return started;
 }
 
 void workq_submit(struct work *job)
 {
+	struct lane *l = &lanes[job->lane == WORK_NET ? 1 : 0];
 	job->next = NULL;
 	pthread_mutex_lock(&lock);
-	if (queue_tail)
-		queue_tail->next = job;
+	if (l->tail)
+		l->tail->next = job;
 	else
-		queue_head = job;
-	queue_tail = job;
-	pthread_cond_signal(&wake);
+		l->head = job;
+	l->tail = job;
+	pthread_cond_signal(&l->wake);
 	pthread_mutex_unlock(&lock);
 }
 
@@ -105,13 +124,18 @@ void workq_stop(void)
 {
 	pthread_mutex_lock(&lock);
 	stopping = 1;
-	pthread_cond_broadcast(&wake);
+	for (int k = 0; k < WORK_LANES; k++)
+		pthread_cond_broadcast(&lanes[k].wake);
 	pthread_mutex_unlock(&lock);
-	for (int i = 0; i < nworkers; i++)
-		pthread_join(workers[i], NULL);
-	nworkers = 0;
-	free(workers);
-	workers = NULL;
+	/* commits in flight are finished; lookups are abandoned (their
+	 * sessions are gone), so a dead resolver cannot hold up a shutdown */
+	struct lane *disk = &lanes[WORK_DISK];
+	for (int i = 0; i < disk->nthreads; i++)
+		pthread_join(disk->threads[i], NULL);
+	disk->nthreads = 0;
+	free(disk->threads);
+	disk->threads = NULL;
+	started = 0;
 }
 
 void workq_inline(struct work *w)

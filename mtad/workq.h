@@ -9,21 +9,26 @@
 
 struct smtpd_session;
 
+enum work_lane { WORK_DISK = 0, WORK_NET = 1 };
+#define WORK_LANES 2
+
 struct work {
 	void (*run)(struct work *w);	/* in a worker thread: no session access */
+	enum work_lane lane;		/* WORK_DISK (commits, crypt) or WORK_NET (DNS) */
 	void (*done)(struct work *w);	/* in the event loop; frees w */
 	struct smtpd_session *session;	/* who waits, or NULL */
 	struct work *next;
 };
 
-/* Starts n workers; returns the eventfd the loop watches, or -1 (then
- * work is done inline, as in -bs and -bt). */
-int workq_start(int n);
+/* Starts the workers of each lane; returns the eventfd the loop watches,
+ * or -1 (then work is done inline, as in -bs and -bt). */
+int workq_start(int disk_threads, int net_threads);
 int workq_async(void);
 void workq_submit(struct work *w);
 /* Finished work, in the order it finished (event loop). */
 struct work *workq_take_done(void);
-/* Lets the workers finish what is queued, then stops them. */
+/* Lets the disk lane finish what is queued (commits), then stops; the
+ * network lane's lookups are abandoned. */
 void workq_stop(void);
 /* Runs w now and calls its done(): what the loop does without workers. */
 void workq_inline(struct work *w);

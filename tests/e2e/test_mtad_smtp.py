@@ -398,3 +398,29 @@ class SlowDns(MtadTestCase):
         code, lines = a.reply()                            # then A gets its verdict
         self.assertEqual(lines[0], "451 4.1.8 Domain of sender address someone@slow.test does not resolve")
         self.assertEqual(a.cmd("NOOP")[0], 250)
+
+    def test_hanging_lookups_do_not_hold_up_commits(self):
+        import socket as _socket
+        hole = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM)
+        hole.bind(("127.0.0.1", 0))
+        self.addCleanup(hole.close)
+        m = self.new_mtad(start=False, mc_extra="define(`confRESOLVER', `127.0.0.1:%d')dnl\n"
+                          "define(`confDELIVERY_MODE', `q')dnl\n" % hole.getsockname()[1])
+        m.start("-O", "AcceptUnresolvableDomains=False")
+        waiting = []
+        for i in range(12):                 # more lookups than there are DNS threads
+            c = m.connect(timeout=30)
+            c.reply()
+            c.cmd("EHLO w%d.example" % i)
+            c.send("MAIL FROM:<x%d@slow.test>\r\n" % i)
+            waiting.append(c)
+        c = m.connect(timeout=3)            # a local sender needs no lookup
+        c.reply()
+        c.cmd("EHLO quick.example")
+        self.assertEqual(c.cmd("MAIL FROM:<alice@mx.test.example>")[0], 250)
+        self.assertEqual(c.cmd("RCPT TO:<bob@mx.test.example>")[0], 250)
+        self.assertEqual(c.cmd("DATA")[0], 354)
+        c.send("Subject: quick\r\n\r\nnot stuck behind DNS\r\n.\r\n")
+        self.assertEqual(c.reply()[0], 250)
+        for w in waiting:
+            w.close()
