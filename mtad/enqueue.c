@@ -18,25 +18,37 @@
 
 #define DF_FLUSH_AT 65536
 
-int enqueue_begin(struct enqueue *eq, const char *qdir, char *err, size_t errsize)
+void enqueue_prepare(struct enqueue *eq, const char *qdir)
 {
 	memset(eq, 0, sizeof(*eq));
 	snprintf(eq->qdir, sizeof(eq->qdir), "%s", qdir);
 	eq->df_fd = -1;
+	qid_new(eq->qid, time(NULL), getpid());	/* not thread-safe: the loop's */
+}
+
+int enqueue_open(struct enqueue *eq, char *err, size_t errsize)
+{
 	char path[2048];
-	for (int tries = 0; tries < 10; tries++) {
-		qid_new(eq->qid, time(NULL), getpid());
-		qf_path(path, sizeof(path), qdir, 'd', eq->qid);
-		eq->df_fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (eq->df_fd >= 0 || errno != EEXIST)
-			break;
-	}
+	qf_path(path, sizeof(path), eq->qdir, 'd', eq->qid);
+	eq->df_fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (eq->df_fd < 0) {
 		snprintf(err, errsize, "cannot create %s: %s", path, strerror(errno));
 		return -1;
 	}
 	sb_init(&eq->dfbuf);
 	return 0;
+}
+
+int enqueue_begin(struct enqueue *eq, const char *qdir, char *err, size_t errsize)
+{
+	for (int tries = 0; tries < 10; tries++) {
+		enqueue_prepare(eq, qdir);
+		if (enqueue_open(eq, err, errsize) == 0)
+			return 0;
+		if (errno != EEXIST)
+			break;
+	}
+	return -1;
 }
 
 static int df_flush(struct enqueue *eq)

@@ -69,6 +69,10 @@ struct enqueue {
 	struct strbuf dfbuf;	/* write buffer for df */
 };
 int enqueue_begin(struct enqueue *eq, const char *qdir, char *err, size_t errsize);
+/* enqueue_begin in two halves: the queue ID (event loop), then the df
+ * file (any thread). */
+void enqueue_prepare(struct enqueue *eq, const char *qdir);
+int enqueue_open(struct enqueue *eq, char *err, size_t errsize);
 void enqueue_body(struct enqueue *eq, const char *data, size_t len);
 /* Completes env (qid, inode, times) and commits qf; 0 or -1 with err. */
 int enqueue_commit(struct enqueue *eq, struct qf_env *env, char *err, size_t errsize);

@@ -638,7 +638,7 @@ static void smtpd_command(struct smtpd_session *s, const char *line, int more_pe
 static size_t command_input(struct smtpd_session *s, const char *data, size_t len)
 {
 	size_t i = 0;
-	while (i < len && s->state != SS_DATA && !s->done) {
+	while (i < len && s->state != SS_DATA && !s->done && !s->waiting) {
 		const char *nl = memchr(data + i, '\n', len - i);
 		size_t chunk = nl ? (size_t)(nl - (data + i)) : len - i;
 		if (!s->overlong) {

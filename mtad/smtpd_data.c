@@ -19,14 +19,66 @@
 
 #define TEXT_LINE_MAX (SMTP_TEXT_MAXLEN - 2)	/* octets before CRLF */
 
+/* DATA's df file is created in the disk lane (a file creation waits on
+ * the journal behind other sessions' fsyncs); the 354 follows. */
+struct open_job {
+	struct work w;
+	struct enqueue eq;
+	int rc;
+	char err[512];
+};
+
+static void data_ready(struct smtpd_session *s);
+
+static void open_run(struct work *w)
+{
+	struct open_job *j = (struct open_job *)w;
+	j->rc = enqueue_open(&j->eq, j->err, sizeof(j->err));
+}
+
+static void open_done(struct work *w)
+{
+	struct open_job *j = (struct open_job *)w;
+	struct smtpd_session *s = w->session;
+	if (s == NULL) {		/* the client left: the df goes too */
+		if (j->rc == 0)
+			enqueue_abort(&j->eq);
+	} else {
+		s->waiting = NULL;
+		if (j->rc < 0) {
+			msg_error("%s", j->err);
+			smtpd_reply(s, "451 4.3.0 Cannot create queue file; try again later");
+		} else {
+			s->eq = j->eq;
+			data_ready(s);
+		}
+	}
+	free(j);
+}
+
 void smtpd_data_begin(struct smtpd_session *s)
 {
 	char err[512];
+	if (workq_async()) {
+		struct open_job *j = xcalloc(1, sizeof(*j));
+		enqueue_prepare(&j->eq, mtad_queue_dir());
+		j->w.run = open_run;
+		j->w.done = open_done;
+		j->w.session = s;
+		s->waiting = &j->w;
+		workq_submit(&j->w);
+		return;
+	}
 	if (enqueue_begin(&s->eq, mtad_queue_dir(), err, sizeof(err)) < 0) {
 		msg_error("%s", err);
 		smtpd_reply(s, "451 4.3.0 Cannot create queue file; try again later");
 		return;
 	}
+	data_ready(s);
+}
+
+static void data_ready(struct smtpd_session *s)
+{
 	s->eq_open = 1;
 	s->in_headers = 1;
 	s->prev_crlf = 1;

@@ -200,6 +200,17 @@ class DnsChecks(PolicyCase):
         self.assertEqual(c.cmd("MAIL FROM:<a@example.org>")[1][0],
                          "550 5.7.1 Rejected: 127.0.0.2 listed at bl.test")
 
+    def test_pipelined_commands_wait_for_the_sender_lookup(self):
+        # MAIL's answer waits for DNS: the RCPT and DATA pipelined behind it
+        # must still see the sender (no 503)
+        m = self.new_mtad(start=False, mc_extra="define(`confRESOLVER', `%s')dnl\n" % self.dns.server)
+        m.start("-O", "AcceptUnresolvableDomains=False")
+        c = self.session(m, source="127.0.0.2")
+        c.send("MAIL FROM:<a@real.test>\r\nRCPT TO:<alice@mx.test.example>\r\nDATA\r\n")
+        self.assertEqual([c.reply()[0] for _ in range(3)], [250, 250, 354])
+        c.send("Subject: p\r\n\r\npipelined\r\n.\r\n")
+        self.assertEqual(c.reply()[0], 250)
+
     def test_unresolvable_sender_domains(self):
         m = self.new_mtad(start=False, mc_extra="define(`confRESOLVER', `%s')dnl\n" % self.dns.server)
         m.start("-O", "AcceptUnresolvableDomains=False")
