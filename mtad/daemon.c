@@ -580,7 +580,10 @@ static void conn_event(struct conn *c, uint32_t events)
 			return;
 		}
 	}
-	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->read_wants_write)
+	/* decrypted bytes left in TLS after a pause (a commit, a full output
+	 * buffer) are read now: epoll will not announce them again */
+	int ssl_more = c->tls_state == 2 && SSL_has_pending(c->ssl);
+	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->read_wants_write && !ssl_more)
 		goto check_done;
 	if (smtpd_committing(c->s) && !c->greet_at) {
 		conn_flush(c);		/* stops reading until the commit is back */
@@ -617,7 +620,7 @@ again:;
 		return;
 	}
 	/* TLS may hold decrypted bytes that epoll cannot see */
-	if (c->tls_state == 2 && SSL_pending(c->ssl) > 0 && !smtpd_committing(c->s) && !smtpd_done(c->s) &&
+	if (c->tls_state == 2 && SSL_has_pending(c->ssl) && !smtpd_committing(c->s) && !smtpd_done(c->s) &&
 	    smtpd_output(c->s)->len <= OUT_HIGH_WATER && ++rounds < 64)
 		goto again;
 check_done:
@@ -644,6 +647,10 @@ static void work_done(void)
 		}
 		if (!c->lookup_pending && smtpd_greeted(s))
 			smtpd_resume(s);
+		if (c->tls_state == 2 && SSL_has_pending(c->ssl) && !smtpd_committing(s)) {
+			conn_event(c, 0);	/* what TLS already decrypted */
+			continue;
+		}
 		if (conn_flush(c) < 0) {
 			smtpd_eof(c->s, 0);
 			conn_close(c);

@@ -114,6 +114,27 @@ class TlsServer(MtadTestCase):
         self.assertEqual(f.readline().decode().strip(), "250 2.0.0 OK")
         tls.close()
 
+    def test_pipelined_records_inside_tls_are_all_answered(self):
+        # each command its own TLS record, sent back to back: records that
+        # OpenSSL has read but not handed out while DATA's queue file is
+        # being made must still be read (epoll never announces them)
+        c = self.m.connect()
+        c.reply()
+        c.cmd("EHLO client.example")
+        self.assertEqual(c.cmd("STARTTLS")[0], 220)
+        tls = no_verify().wrap_socket(c.sock, server_hostname="mx.test.example")
+        f = tls.makefile("rb")
+        tls.sendall(b"EHLO again.example\r\n")
+        line = f.readline()
+        while line[3:4] == b"-":
+            line = f.readline()
+        for rec in (b"MAIL FROM:<bob@mx.test.example>\r\n", b"RCPT TO:<alice@mx.test.example>\r\n",
+                    b"DATA\r\n", b"Subject: records\r\n\r\nin records\r\n.\r\n", b"NOOP\r\n"):
+            tls.sendall(rec)
+        codes = [f.readline()[:3] for _ in range(5)]
+        self.assertEqual(codes, [b"250", b"250", b"354", b"250", b"250"])
+        tls.close()
+
     def test_session_starts_over_after_tls(self):
         c = self.m.connect()
         c.reply()
