@@ -14,19 +14,9 @@
 #include "aliases.h"
 #include "map.h"
 #include "strbuf.h"
+#include "diag.h"
 #include "xalloc.h"
 
-static void seterr(char *err, size_t errsize, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errsize, const char *fmt, ...)
-{
-	if (!err || errsize == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errsize, fmt, ap);
-	va_end(ap);
-}
 
 const char *alias_kind_name(enum alias_kind kind)
 {
@@ -175,7 +165,7 @@ static int parse_piece(struct alias_list *l, const char *s, size_t n,
 			return 0;
 		if (s[0] == '\'') {
 			/* not ours to unquote: an address with quotes is an error */
-			seterr(err, errsize, "%.*s... bad address", (int)n, s);
+			errf(err, errsize, "%.*s... bad address", (int)n, s);
 			return -1;
 		}
 		list_add(l, ALIAS_ADDRESS, xstrndup(s, n));	/* "quoted local" */
@@ -244,7 +234,7 @@ static int parse_piece(struct alias_list *l, const char *s, size_t n,
 	sb_free(&outside);
 	return 0;
 bad:
-	seterr(err, errsize, "%.*s... bad address", (int)n, s);
+	errf(err, errsize, "%.*s... bad address", (int)n, s);
 	sb_free(&addr);
 	sb_free(&outside);
 	return -1;
@@ -261,7 +251,7 @@ int alias_parse_rhs(const char *rhs, struct alias_list *out,
 		char c = *p;
 		if (c == '\0' || (c == ',' && !inq && depth == 0 && angle == 0)) {
 			if (c == '\0' && (inq || depth || angle)) {
-				seterr(err, errsize, "%s... unbalanced %s", start,
+				errf(err, errsize, "%s... unbalanced %s", start,
 				       inq ? "quote" : depth ? "parenthesis" : "'<'");
 				return -1;
 			}
@@ -450,7 +440,7 @@ int alias_file_read(const char *path, struct alias_file *out,
 	out->path = xstrdup(path);
 	FILE *f = fopen(path, "re");
 	if (!f) {
-		seterr(err, errsize, "cannot open aliases file %s: %s", path, strerror(errno));
+		errf(err, errsize, "cannot open aliases file %s: %s", path, strerror(errno));
 		alias_file_free(out);
 		return -1;
 	}
@@ -522,7 +512,7 @@ int alias_file_read(const char *path, struct alias_file *out,
 	sb_free(&entry);
 	fclose(f);
 	if (rerr) {
-		seterr(err, errsize, "cannot read aliases file %s: read error", path);
+		errf(err, errsize, "cannot read aliases file %s: read error", path);
 		alias_file_free(out);
 		return -1;
 	}
@@ -587,7 +577,7 @@ int aliases_rebuild_ex(const char *aliasfile, FILE *summary,
 	int rc = 0;
 	if (af.nerrors > 0) {
 		rc = 1;
-		seterr(err, errsize, "%s: %u bad line%s skipped", aliasfile, af.nerrors,
+		errf(err, errsize, "%s: %u bad line%s skipped", aliasfile, af.nerrors,
 		       af.nerrors == 1 ? "" : "s");
 	}
 	free(dbpath);
@@ -622,7 +612,7 @@ int aliases_rebuild(const char *aliasfile, char *err, size_t errsize)
 	int r = aliases_rebuild_ex(aliasfile, stdout, report_stderr_first, &fe,
 				   NULL, e2, sizeof(e2));
 	if (r < 0 || (r == 1 && !fe.set))
-		seterr(err, errsize, "%s", e2);
+		errf(err, errsize, "%s", e2);
 	return r;
 }
 
@@ -677,7 +667,7 @@ static int aliases_refresh(struct aliases *a, char *err, size_t errsize)
 	}
 	if (stat(a->path, &st) != 0) {
 		if (errno != ENOENT) {
-			seterr(err, errsize, "cannot open aliases file %s: %s", a->path,
+			errf(err, errsize, "cannot open aliases file %s: %s", a->path,
 			       strerror(errno));
 			return -1;
 		}
@@ -895,7 +885,7 @@ static int read_include(struct expander *x, const char *alias, const char *path,
 		struct strbuf sb;
 		sb_init(&sb);
 		chain_text(x, tag.s, &sb);
-		seterr(x->err, x->errsize, "alias nesting too deep (more than %d levels): %s",
+		errf(x->err, x->errsize, "alias nesting too deep (more than %d levels): %s",
 		       x->maxdepth, sb.s);
 		sb_free(&sb);
 		sb_free(&tag);
@@ -905,13 +895,13 @@ static int read_include(struct expander *x, const char *alias, const char *path,
 		struct strbuf sb;
 		sb_init(&sb);
 		chain_text(x, tag.s, &sb);
-		seterr(x->err, x->errsize, "aliasing loop: %s", sb.s);
+		errf(x->err, x->errsize, "aliasing loop: %s", sb.s);
 		sb_free(&sb);
 		sb_free(&tag);
 		return ALIAS_PERMFAIL;
 	}
 	if (path[0] != '/') {
-		seterr(x->err, x->errsize, "%s: :include:%s: not an absolute path", alias, path);
+		errf(x->err, x->errsize, "%s: :include:%s: not an absolute path", alias, path);
 		sb_free(&tag);
 		return ALIAS_PERMFAIL;
 	}
@@ -925,7 +915,7 @@ static int read_include(struct expander *x, const char *alias, const char *path,
 			close(fd);
 		int perm = e == 0 || e == ENOENT || e == EACCES || e == ENOTDIR ||
 			   e == ELOOP || e == EISDIR;
-		seterr(x->err, x->errsize, "%s: cannot open :include: file %s: %s", alias,
+		errf(x->err, x->errsize, "%s: cannot open :include: file %s: %s", alias,
 		       path, e ? strerror(e) : "not a regular file");
 		sb_free(&tag);
 		return perm ? ALIAS_PERMFAIL : ALIAS_TEMPFAIL;
@@ -933,7 +923,7 @@ static int read_include(struct expander *x, const char *alias, const char *path,
 	FILE *f = fdopen(fd, "r");
 	if (!f) {
 		close(fd);
-		seterr(x->err, x->errsize, "%s: cannot read :include: file %s: %s", alias,
+		errf(x->err, x->errsize, "%s: cannot read :include: file %s: %s", alias,
 		       path, strerror(errno));
 		sb_free(&tag);
 		return ALIAS_TEMPFAIL;
@@ -955,7 +945,7 @@ static int read_include(struct expander *x, const char *alias, const char *path,
 		struct alias_list l;
 		if (alias_parse_rhs(p, &l, perr, sizeof(perr)) != 0) {
 			alias_list_free(&l);
-			seterr(x->err, x->errsize, "%s:%u: %s", path, lineno, perr);
+			errf(x->err, x->errsize, "%s:%u: %s", path, lineno, perr);
 			rc = ALIAS_PERMFAIL;
 			break;
 		}
@@ -965,7 +955,7 @@ static int read_include(struct expander *x, const char *alias, const char *path,
 			rc = r;
 	}
 	if (rc == ALIAS_FOUND && ferror(f)) {
-		seterr(x->err, x->errsize, "%s: cannot read :include: file %s", alias, path);
+		errf(x->err, x->errsize, "%s: cannot read :include: file %s", alias, path);
 		rc = ALIAS_TEMPFAIL;
 	}
 	free(line);
@@ -983,7 +973,7 @@ static int expand_alias(struct expander *x, const char *name, const char *rhs,
 		struct strbuf sb;
 		sb_init(&sb);
 		chain_text(x, name, &sb);
-		seterr(x->err, x->errsize, "alias nesting too deep (more than %d levels): %s",
+		errf(x->err, x->errsize, "alias nesting too deep (more than %d levels): %s",
 		       x->maxdepth, sb.s);
 		sb_free(&sb);
 		return ALIAS_PERMFAIL;
@@ -994,7 +984,7 @@ static int expand_alias(struct expander *x, const char *name, const char *rhs,
 	char lerr[256];
 	int r = lookup_now(x->a, ownername, NULL, lerr, sizeof(lerr));
 	if (r == ALIAS_TEMPFAIL) {
-		seterr(x->err, x->errsize, "%s", lerr);
+		errf(x->err, x->errsize, "%s", lerr);
 		free(ownername);
 		return ALIAS_TEMPFAIL;
 	}
@@ -1012,7 +1002,7 @@ static int expand_list(struct expander *x, const char *alias, const char *rhs,
 	struct alias_list l;
 	char perr[256];
 	if (alias_parse_rhs(rhs, &l, perr, sizeof(perr)) != 0) {
-		seterr(x->err, x->errsize, "alias %s: %s", alias, perr);
+		errf(x->err, x->errsize, "alias %s: %s", alias, perr);
 		alias_list_free(&l);
 		return ALIAS_PERMFAIL;
 	}
@@ -1049,7 +1039,7 @@ static int expand_list(struct expander *x, const char *alias, const char *rhs,
 				struct strbuf sb;
 				sb_init(&sb);
 				chain_text(x, lp, &sb);
-				seterr(x->err, x->errsize, "aliasing loop: %s", sb.s);
+				errf(x->err, x->errsize, "aliasing loop: %s", sb.s);
 				sb_free(&sb);
 				free(lp);
 				rc = ALIAS_PERMFAIL;
@@ -1059,7 +1049,7 @@ static int expand_list(struct expander *x, const char *alias, const char *rhs,
 			char lerr[256];
 			int r = lookup_now(x->a, lp, &sub, lerr, sizeof(lerr));
 			if (r == ALIAS_TEMPFAIL) {
-				seterr(x->err, x->errsize, "%s", lerr);
+				errf(x->err, x->errsize, "%s", lerr);
 				rc = ALIAS_TEMPFAIL;
 			} else if (r == ALIAS_NOTFOUND) {
 				if (emit(x, ALIAS_ADDRESS, it->text, alias, owner, include, depth))

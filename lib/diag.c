@@ -76,3 +76,13 @@ void msg_panic(const char *fmt, ...)
 	DIAG_BODY(LOG_CRIT, "panic");
 	abort();
 }
+
+void errf(char *err, size_t errsize, const char *fmt, ...)
+{
+	if (!err || errsize == 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errsize, fmt, ap);
+	va_end(ap);
+}

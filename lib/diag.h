@@ -4,6 +4,7 @@
 #ifndef MTA_DIAG_H
 #define MTA_DIAG_H
 #include <stdarg.h>
+#include <stddef.h>
 
 enum diag_dest {
 	DIAG_STDERR = 1,
@@ -16,6 +17,9 @@ const char *diag_progname(void);
 /* Extra hook: the log file writer registers here so warnings also go to
  * confLOG_FILE. */
 void diag_set_hook(void (*hook)(int prio, const char *msg));
+
+/* Formats an error for the caller's err buffer (err may be NULL). */
+void errf(char *err, size_t errsize, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 void msg_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void msg_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

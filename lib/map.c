@@ -31,17 +31,6 @@ static void bdb_errcall(const DB_ENV *env, const char *pfx, const char *msg)
 	snprintf(bdb_msg, sizeof(bdb_msg), "%s", msg ? msg : "");
 }
 
-static void seterr(char *err, size_t errsize, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errsize, const char *fmt, ...)
-{
-	if (!err || errsize == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errsize, fmt, ap);
-	va_end(ap);
-}
 
 /* The text for a Berkeley DB return code, with its callback detail when
  * that says more than the code (a wrong map type is only EINVAL). */
@@ -135,12 +124,12 @@ int map_spec_parse(const char *spec, struct map_spec *out,
 	const char *p = spec ? spec : "";
 	char *cls = next_word(&p);
 	if (!cls) {
-		seterr(err, errsize, "empty map specification");
+		errf(err, errsize, "empty map specification");
 		return -1;
 	}
 	int t = map_type_parse(cls);
 	if (t < 0) {
-		seterr(err, errsize, "map \"%s\": unsupported map class \"%s\" "
+		errf(err, errsize, "map \"%s\": unsupported map class \"%s\" "
 		       "(hash and btree are supported)", spec, cls);
 		free(cls);
 		return -1;
@@ -151,7 +140,7 @@ int map_spec_parse(const char *spec, struct map_spec *out,
 	while ((w = next_word(&p)) != NULL) {
 		if (w[0] != '-' || w[1] == '\0') {
 			if (out->path) {
-				seterr(err, errsize, "map \"%s\": more than one file name", spec);
+				errf(err, errsize, "map \"%s\": more than one file name", spec);
 				free(w);
 				map_spec_free(out);
 				return -1;
@@ -182,7 +171,7 @@ int map_spec_parse(const char *spec, struct map_spec *out,
 			case 'r': case 'd': case 'l':
 				break;	/* argument ignored */
 			default:
-				seterr(err, errsize, "map \"%s\": unknown flag -%c", spec, *f);
+				errf(err, errsize, "map \"%s\": unknown flag -%c", spec, *f);
 				free(w);
 				map_spec_free(out);
 				return -1;
@@ -192,7 +181,7 @@ int map_spec_parse(const char *spec, struct map_spec *out,
 		free(w);
 	}
 	if (!out->path) {
-		seterr(err, errsize, "map \"%s\": no file name", spec);
+		errf(err, errsize, "map \"%s\": no file name", spec);
 		map_spec_free(out);
 		return -1;
 	}
@@ -223,7 +212,7 @@ static int db_open_read(enum map_type type, const char *path, DB **out,
 	DB *db;
 	int r = db_create(&db, NULL, 0);
 	if (r != 0) {
-		seterr(err, errsize, "cannot open map %s: %s", path, db_strerror(r));
+		errf(err, errsize, "cannot open map %s: %s", path, db_strerror(r));
 		return -1;
 	}
 	db->set_errcall(db, bdb_errcall);
@@ -233,10 +222,10 @@ static int db_open_read(enum map_type type, const char *path, DB **out,
 		char why[384];
 		bdb_why(r, why, sizeof(why));
 		if (r == EINVAL && strstr(bdb_msg, "unexpected file type"))
-			seterr(err, errsize, "cannot open map %s: not a %s map "
+			errf(err, errsize, "cannot open map %s: not a %s map "
 			       "(unexpected file type or format)", path, map_type_name(type));
 		else
-			seterr(err, errsize, "cannot open map %s: %s", path, why);
+			errf(err, errsize, "cannot open map %s: %s", path, why);
 		db->close(db, 0);
 		return r == ENOENT ? -2 : -1;
 	}
@@ -270,7 +259,7 @@ static int map_refresh(struct map *m, char *err, size_t errsize)
 		m->present = 0;
 		if (e == ENOENT && (m->spec.flags & MAPF_OPTIONAL))
 			return 0;
-		seterr(err, errsize, "cannot open map %s: %s", m->spec.dbpath, strerror(e));
+		errf(err, errsize, "cannot open map %s: %s", m->spec.dbpath, strerror(e));
 		return -1;
 	}
 	if (m->db && m->present && same_file(&st, &m->st))
@@ -362,7 +351,7 @@ static int db_get(struct map *m, const char *key, size_t klen,
 	if (r != 0) {
 		char why[384];
 		bdb_why(r, why, sizeof(why));
-		seterr(err, errsize, "cannot read map %s: %s", m->spec.dbpath, why);
+		errf(err, errsize, "cannot read map %s: %s", m->spec.dbpath, why);
 		return -1;
 	}
 	if (value) {
@@ -467,7 +456,7 @@ int map_dump(enum map_type type, const char *dbpath, map_dump_fn *fn,
 	DBC *c;
 	int r = db->cursor(db, NULL, &c, 0);
 	if (r != 0) {
-		seterr(err, errsize, "cannot read map %s: %s", dbpath, db_strerror(r));
+		errf(err, errsize, "cannot read map %s: %s", dbpath, db_strerror(r));
 		db->close(db, 0);
 		return -1;
 	}
@@ -483,7 +472,7 @@ int map_dump(enum map_type type, const char *dbpath, map_dump_fn *fn,
 	if (rc == 0 && r != DB_NOTFOUND) {
 		char why[384];
 		bdb_why(r, why, sizeof(why));
-		seterr(err, errsize, "cannot read map %s: %s", dbpath, why);
+		errf(err, errsize, "cannot read map %s: %s", dbpath, why);
 		rc = -1;
 	}
 	c->close(c);
@@ -508,14 +497,14 @@ static int copy_old(const char *from, int fd, char *err, size_t errsize)
 	if (in < 0) {
 		if (errno == ENOENT)
 			return 0;
-		seterr(err, errsize, "cannot open map %s: %s", from, strerror(errno));
+		errf(err, errsize, "cannot open map %s: %s", from, strerror(errno));
 		return -1;
 	}
 	char buf[65536];
 	for (;;) {
 		ssize_t n = read(in, buf, sizeof(buf));
 		if (n < 0) {
-			seterr(err, errsize, "cannot read map %s: %s", from, strerror(errno));
+			errf(err, errsize, "cannot read map %s: %s", from, strerror(errno));
 			close(in);
 			return -1;
 		}
@@ -524,7 +513,7 @@ static int copy_old(const char *from, int fd, char *err, size_t errsize)
 		for (ssize_t off = 0; off < n;) {
 			ssize_t w = write(fd, buf + off, (size_t)(n - off));
 			if (w < 0) {
-				seterr(err, errsize, "cannot write temporary map: %s",
+				errf(err, errsize, "cannot write temporary map: %s",
 				       strerror(errno));
 				close(in);
 				return -1;
@@ -548,7 +537,7 @@ struct map_writer *map_writer_open(enum map_type type, const char *dbpath,
 	memcpy(w->tmppath + n, ".XXXXXX", 8);
 	int fd = mkostemp(w->tmppath, O_CLOEXEC);
 	if (fd < 0) {
-		seterr(err, errsize, "cannot create map %s: %s", dbpath, strerror(errno));
+		errf(err, errsize, "cannot create map %s: %s", dbpath, strerror(errno));
 		free(w->tmppath);
 		w->tmppath = NULL;
 		map_writer_abort(w);
@@ -574,7 +563,7 @@ struct map_writer *map_writer_open(enum map_type type, const char *dbpath,
 	int r = db_create(&w->db, NULL, 0);
 	if (r != 0) {
 		w->db = NULL;
-		seterr(err, errsize, "cannot create map %s: %s", dbpath, db_strerror(r));
+		errf(err, errsize, "cannot create map %s: %s", dbpath, db_strerror(r));
 		map_writer_abort(w);
 		return NULL;
 	}
@@ -590,7 +579,7 @@ struct map_writer *map_writer_open(enum map_type type, const char *dbpath,
 	if (r != 0) {
 		char why[384];
 		bdb_why(r, why, sizeof(why));
-		seterr(err, errsize, "cannot %s map %s: %s",
+		errf(err, errsize, "cannot %s map %s: %s",
 		       (flags & MAPW_APPEND) ? "open" : "create", dbpath, why);
 		map_writer_abort(w);
 		return NULL;
@@ -621,7 +610,7 @@ int map_writer_put(struct map_writer *w, const void *key, size_t klen,
 	if (r != 0) {
 		char why[384];
 		bdb_why(r, why, sizeof(why));
-		seterr(err, errsize, "cannot write map %s: %s", w->dbpath, why);
+		errf(err, errsize, "cannot write map %s: %s", w->dbpath, why);
 		return -1;
 	}
 	return 0;
@@ -645,18 +634,18 @@ int map_writer_commit(struct map_writer *w, char *err, size_t errsize)
 	if (r != 0) {
 		char why[384];
 		bdb_why(r, why, sizeof(why));
-		seterr(err, errsize, "cannot write map %s: %s", w->dbpath, why);
+		errf(err, errsize, "cannot write map %s: %s", w->dbpath, why);
 		map_writer_abort(w);
 		return -1;
 	}
 	if (fsync_path(w->tmppath, 0) != 0) {
-		seterr(err, errsize, "cannot write map %s: fsync: %s", w->dbpath,
+		errf(err, errsize, "cannot write map %s: fsync: %s", w->dbpath,
 		       strerror(errno));
 		map_writer_abort(w);
 		return -1;
 	}
 	if (rename(w->tmppath, w->dbpath) != 0) {
-		seterr(err, errsize, "cannot install map %s: %s", w->dbpath, strerror(errno));
+		errf(err, errsize, "cannot install map %s: %s", w->dbpath, strerror(errno));
 		map_writer_abort(w);
 		return -1;
 	}

@@ -600,19 +600,29 @@ static int has_flag(const char *flags, char f)
 	return flags && strchr(flags, f) != NULL;
 }
 
+/* The paths of qid's qf and df, and its qf opened, locked and read into
+ * env; the locked fd, or -1 with *result (env freed). */
+static int begin_attempt(const char *qdir, const char *qid, char *qfpath, char *dfpath, size_t size,
+			 struct qf_env *env, enum deliver_result *result)
+{
+	qf_path(qfpath, size, qdir, 'q', qid);
+	qf_path(dfpath, size, qdir, 'd', qid);
+	qf_env_init(env);
+	*result = DELIVER_DONE;
+	int fd = open_locked(qdir, qid, qfpath, env, result);
+	if (fd < 0)
+		qf_env_free(env);
+	return fd;
+}
+
 enum deliver_result deliver_message(const char *qdir, const char *qid)
 {
 	char qfpath[2048], dfpath[2048], tfpath[2048], err[1024];
-	qf_path(qfpath, sizeof(qfpath), qdir, 'q', qid);
-	qf_path(dfpath, sizeof(dfpath), qdir, 'd', qid);
 	struct qf_env env;
-	qf_env_init(&env);
-	enum deliver_result result = DELIVER_DONE;
-	int fd = open_locked(qdir, qid, qfpath, &env, &result);
-	if (fd < 0) {
-		qf_env_free(&env);
+	enum deliver_result result;
+	int fd = begin_attempt(qdir, qid, qfpath, dfpath, sizeof(qfpath), &env, &result);
+	if (fd < 0)
 		return result;
-	}
 	if (env.quarantine) {		/* held: not delivered until released */
 		qf_env_free(&env);
 		close(fd);
@@ -706,16 +716,11 @@ enum deliver_result deliver_message(const char *qdir, const char *qid)
 enum deliver_result deliver_bounce(const char *qdir, const char *qid)
 {
 	char qfpath[2048], dfpath[2048];
-	qf_path(qfpath, sizeof(qfpath), qdir, 'q', qid);
-	qf_path(dfpath, sizeof(dfpath), qdir, 'd', qid);
 	struct qf_env env;
-	qf_env_init(&env);
-	enum deliver_result result = DELIVER_DONE;
-	int fd = open_locked(qdir, qid, qfpath, &env, &result);
-	if (fd < 0) {
-		qf_env_free(&env);
+	enum deliver_result result;
+	int fd = begin_attempt(qdir, qid, qfpath, dfpath, sizeof(qfpath), &env, &result);
+	if (fd < 0)
 		return result;
-	}
 	struct rcpt_outcome *out = xcalloc(env.nrcpts ? env.nrcpts : 1, sizeof(*out));
 	size_t *idx = xcalloc(env.nrcpts ? env.nrcpts : 1, sizeof(size_t));
 	for (size_t i = 0; i < env.nrcpts; i++) {
