@@ -29,7 +29,9 @@ import unittest
 import harness
 
 MC_DIR = os.path.join(harness.DATA_DIR, "mc")
-SEEDS_DIR = os.environ.get("MTA_SEEDS_DIR", "/work/shared/seeds")
+# the seeds sit in shared/ beside the checkout (as in CI), or at /work/shared
+_BESIDE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "seeds")
+SEEDS_DIR = os.environ.get("MTA_SEEDS_DIR") or (_BESIDE if os.path.isdir(_BESIDE) else "/work/shared/seeds")
 QDIR = "/tmp/x"
 
 PROMISCUOUS = ("*** WARNING: FEATURE(`promiscuous_relay') configures your system as open relay.  "
