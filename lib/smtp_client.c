@@ -376,20 +376,24 @@ enum smtp_result smtp_connect(struct smtp_client *c, const char *host, const cha
 
 /* ---- reading -------------------------------------------------------- */
 
-static ssize_t io_read(struct smtp_client *c, void *buf, size_t n, int timeout_ms)
+/* Waits until fd is ready for events; -1 with errno (ETIMEDOUT) if not. */
+static int wait_fd(int fd, short events, int timeout_ms)
 {
-	if (c->io.read)
-		return c->io.read(c->io.ctx, c->fd, buf, n, timeout_ms);
-	struct pollfd p = { .fd = c->fd, .events = POLLIN };
+	struct pollfd p = { .fd = fd, .events = events };
 	int k;
 	do
 		k = poll(&p, 1, timeout_ms);
 	while (k < 0 && errno == EINTR);
-	if (k == 0) {
+	if (k == 0)
 		errno = ETIMEDOUT;
-		return -1;
-	}
-	if (k < 0)
+	return k > 0 ? 0 : -1;
+}
+
+static ssize_t io_read(struct smtp_client *c, void *buf, size_t n, int timeout_ms)
+{
+	if (c->io.read)
+		return c->io.read(c->io.ctx, c->fd, buf, n, timeout_ms);
+	if (wait_fd(c->fd, POLLIN, timeout_ms) < 0)
 		return -1;
 	ssize_t got;
 	do
@@ -402,16 +406,7 @@ static ssize_t io_write(struct smtp_client *c, const void *buf, size_t n, int ti
 {
 	if (c->io.write)
 		return c->io.write(c->io.ctx, c->fd, buf, n, timeout_ms);
-	struct pollfd p = { .fd = c->fd, .events = POLLOUT };
-	int k;
-	do
-		k = poll(&p, 1, timeout_ms);
-	while (k < 0 && errno == EINTR);
-	if (k == 0) {
-		errno = ETIMEDOUT;
-		return -1;
-	}
-	if (k < 0)
+	if (wait_fd(c->fd, POLLOUT, timeout_ms) < 0)
 		return -1;
 	ssize_t put;
 	do {

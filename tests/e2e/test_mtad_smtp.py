@@ -89,6 +89,14 @@ class SmtpDialogue(MtadTestCase):
         self.assertEqual(code, 214)
         self.assertEqual(lines[-1], "214 2.0.0 End of HELP info")
 
+    def test_help_off_with_empty_help_file(self):
+        # define(`HELP_FILE', `') as in seed 004 (L521-540): HELP is refused
+        m = self.new_mtad("nohelp", mc_extra="define(`HELP_FILE', `')dnl\n")
+        c = m.connect()
+        c.reply()
+        self.assertEqual(c.cmd("HELP")[1][0], "502 5.3.0 mtad 0.1.0 -- HELP not implemented")
+        self.assertEqual(c.cmd("NOOP")[0], 250)
+
     def test_smtplib_client_two_messages_one_session(self):
         s = smtplib.SMTP("127.0.0.1", self.m.port, timeout=10)
         s.ehlo("client.example")
