@@ -19,6 +19,21 @@ command -v dnsmasq >/dev/null || [ -x /usr/sbin/dnsmasq ] || need="$need dnsmasq
 [ -x /usr/sbin/smtp-sink ]   || need="$need postfix"
 command -v db5.3_dump >/dev/null || need="$need db5.3-util"
 command -v tmux >/dev/null || need="$need tmux"
+# milter (issue 17): libmilter for the protocol constants' reference, real filters
+have_hdr libmilter/mfapi.h || need="$need libmilter-dev"
+[ -x /usr/sbin/opendkim ]    || need="$need opendkim"
+command -v opendkim-genkey >/dev/null || need="$need opendkim-tools"
+/usr/bin/python3 -c 'import Milter' 2>/dev/null || need="$need python3-milter"
+/usr/bin/python3 -c 'import dkim' 2>/dev/null || need="$need python3-dkim"
+[ -x /usr/sbin/spamass-milter ] || need="$need spamass-milter"
+command -v spamd >/dev/null || [ -x /usr/sbin/spamd ] || need="$need spamassassin"
+# LDAP maps (issue 19): libldap and a real slapd for the tests
+have_hdr ldap.h              || need="$need libldap-dev"
+[ -x /usr/sbin/slapd ]       || need="$need slapd"
+command -v ldapadd >/dev/null || need="$need ldap-utils"
+# log analyzers and MUAs that use the installed sendmail (issues 16, 21)
+[ -x /usr/sbin/logwatch ] || [ -x /usr/share/logwatch/scripts/logwatch.pl ] || need="$need logwatch"
+command -v bsd-mailx >/dev/null || need="$need bsd-mailx"
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" = 0 ]; then
 	echo "deps: installing:$need" >&2
