@@ -41,7 +41,7 @@ run_traced() {
 		MTAD_PID=$!
 		wait_port "$port"
 		source_rate "$port" "$S" "$M" 1024 >/dev/null
-		[ "$mode" = b ] && wait_mbox "$d/mail/bench" "$M" 120 || log "bench: $d/mail/bench holds fewer than $M messages"
+		if [ "$mode" = b ]; then wait_mbox "$d/mail/bench" "$M" 120 || log "bench: $d/mail/bench holds fewer than $M messages"; fi
 		kill -TERM "$(cat "$d/mtad.pid")" 2>/dev/null || true
 		wait "$MTAD_PID" 2>/dev/null || true
 		MTAD_PID= ;;
@@ -53,7 +53,7 @@ run_traced() {
 		local fg=$!
 		wait_port "$port"
 		source_rate "$port" "$S" "$M" 1024 >/dev/null
-		[ "$mode" = deliver ] && wait_mbox "$d/mail/bench" "$M" 120 || log "bench: $d/mail/bench holds fewer than $M messages"
+		if [ "$mode" = deliver ]; then wait_mbox "$d/mail/bench" "$M" 120 || log "bench: $d/mail/bench holds fewer than $M messages"; fi
 		postfix -c "$d/etc" stop >/dev/null 2>&1 || true
 		wait "$fg" 2>/dev/null || true ;;
 	esac
@@ -75,7 +75,7 @@ done
 echo
 echo "== syscalls per message (strace -f -c; all threads and children)"
 printf '%-16s %10s %10s %10s %10s\n' syscall mtad:q postfix:hold mtad:b postfix:deliv
-names=$(for f in "$OUT"/*.strace; do per_message "$f"; done | awk '$2 >= 0.05 {print $1}' | sort -u)
+names=$(for f in "$OUT"/*.strace; do per_message "$f"; done | awk '$2 >= 0.05 && $1 != "total" {print $1}' | sort -u)
 for n in $names total; do
 	row=$(printf '%-16s' "$n")
 	for f in mtad-q postfix-hold mtad-b postfix-deliver; do
