@@ -49,7 +49,7 @@ LINKS := $(BINDIR)/sendmail $(BINDIR)/newaliases
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test test-asan check-unit run install clean stress bench bench-quick
+.PHONY: all deps test test-asan check-unit run install clean stress bench bench-quick bench-profile
 all: $(BINS) $(LINKS) $(UNIT_BIN)
 
 deps:
@@ -157,3 +157,9 @@ bench:
 	@$(MAKE) --no-print-directory $(BINDIR)/mtad $(BINDIR)/loggrep $(BINDIR)/hdrtrace
 	@-$(MAKE) --no-print-directory $(BINDIR)/mailq
 	@./bench/full.sh
+
+# Where a message's time goes: syscalls, CPU and context switches per message
+# (bench/profile.sh; counts, so they hold on a loaded machine).
+bench-profile:
+	@$(MAKE) --no-print-directory $(BINDIR)/mtad
+	@./bench/profile.sh

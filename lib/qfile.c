@@ -1,5 +1,6 @@
 /* qfile: reading and writing sendmail 8 qf control files. */
 #include "qfile.h"
+#include "dirsync.h"
 #include "fdio.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -103,16 +104,10 @@ void path_dirname(char *buf, size_t size, const char *path)
 		snprintf(buf, size, "%.*s", (int)(slash - path), path);
 }
 
+/* Shared with concurrent commits of other threads: lib/dirsync. */
 int fsync_dir(const char *dir)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY);
-	if (fd < 0)
-		return -1;
-	int rc = fsync(fd);
-	int saved = errno;
-	close(fd);
-	errno = saved;
-	return rc;
+	return dirsync(dir);
 }
 
 /* Appends a single-line value with CR, LF and NUL made harmless. */
