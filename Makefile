@@ -49,7 +49,7 @@ LINKS := $(BINDIR)/sendmail $(BINDIR)/newaliases
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test test-asan check-unit run install clean stress bench bench-quick bench-profile
+.PHONY: all deps test test-asan check-unit run install clean stress bench bench-quick bench-profile bench-deployed
 all: $(BINS) $(LINKS) $(UNIT_BIN)
 
 deps:
@@ -163,3 +163,8 @@ bench:
 bench-profile:
 	@$(MAKE) --no-print-directory $(BINDIR)/mtad
 	@./bench/profile.sh
+
+# As deployed: both MTAs started as root, real passwd users (root only).
+bench-deployed:
+	@$(MAKE) --no-print-directory $(BINDIR)/mtad
+	@./bench/deployed.sh

@@ -233,7 +233,7 @@ cleanup_all() { mtad_stop; pf_stop; sink_stop; }
 source_rate() {
 	local port=$1 s=$2 m=$3 l=$4 t0 t1 out
 	t0=$(now)
-	if ! out=$(smtp-source -s "$s" -m "$m" -l "$l" "${SRC_OPTS[@]}" -t "bench@$RCPT_DOMAIN" 127.0.0.1:"$port" 2>&1); then
+	if ! out=$(smtp-source -s "$s" -m "$m" -l "$l" "${SRC_OPTS[@]}" -t "${RCPT_USER:-bench}@$RCPT_DOMAIN" 127.0.0.1:"$port" 2>&1); then
 		log "smtp-source: $out"; echo err; return 0
 	fi
 	t1=$(now)
