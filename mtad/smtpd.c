@@ -3,6 +3,7 @@
  * stdin/stdout.  Commands go through a table ({verb, handler, flags});
  * DATA is its own strict automaton in smtpd_data.c. */
 #include "smtpd_int.h"
+#include "ldaproute.h"
 #include "commit.h"
 #include "local.h"
 #include "policy.h"
@@ -387,6 +388,30 @@ static void cmd_starttls(struct smtpd_session *s, const char *arg)
 	s->tls_wanted = 1;
 }
 
+/* FEATURE(`ldap_routing') at RCPT: 1 accepted (routed by the directory),
+ * -1 refused (replied), 0 not LDAP-routed (addr may now be the
+ * mailRoutingAddress, checked as usual). */
+static int rcpt_ldaproute(struct smtpd_session *s, const char *given, char *addr, size_t size)
+{
+	struct ldaproute r;
+	char err[600];
+	int rc = ldaproute_lookup(addr, &r, err, sizeof(err));
+	if (rc == LDR_TEMPFAIL) {
+		maillog("NOQUEUE", "ldap_routing for %s: %s", given, err);
+		smtpd_reply(s, "451 4.3.0 %s... Temporary lookup failure, try again later", given);
+		return -1;
+	}
+	if (rc == LDR_ERROR) {
+		smtpd_reply(s, "550 5.1.1 %s... User unknown", given);
+		return -1;
+	}
+	if (rc == LDR_ROUTED && r.host[0])
+		return 1;
+	if (rc == LDR_ROUTED)
+		snprintf(addr, size, "%s", r.addr);
+	return 0;
+}
+
 /* Policy, then existence: a recipient in one of our domains must be a
  * mailbox or an alias once the virtusertable has had its say. */
 static int rcpt_acceptable(struct smtpd_session *s, const char *given, const char *addr)
@@ -415,11 +440,18 @@ static int rcpt_acceptable(struct smtpd_session *s, const char *given, const cha
 			    text ? text + 1 : "User unknown");
 		return 0;
 	}
+	int lr = rcpt_ldaproute(s, given, rewritten, sizeof(rewritten));
+	if (lr != 0)
+		return lr > 0;
 	char *local, *domain;
 	addr_split(rewritten, &local, &domain);
 	int ok = 1;
 	if (conf_is_local_domain(domain)) {
-		if (!*local || (!local_name_known(local) && !*conf_str(C_LUSER_RELAY))) {
+		int known = *local ? local_name_known(local) : 0;
+		if (known < 0) {	/* the aliases cannot be asked now (an LDAP directory) */
+			smtpd_reply(s, "451 4.3.0 %s... Temporary lookup failure, try again later", given);
+			ok = 0;
+		} else if (!*local || (!known && !*conf_str(C_LUSER_RELAY))) {
 			smtpd_reply(s, "550 5.1.1 %s... User unknown", given);
 			ok = 0;
 		}
