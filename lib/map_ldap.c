@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "diag.h"
@@ -405,15 +406,110 @@ char *ldap_filter_expand(const char *filter, const char *key)
 /* ------------------------------------------------------------------ */
 /* Connections and lookups */
 
-struct ldap_map {
-	struct ldap_spec s;
-	char *name;
+/* A connection, shared by every map of the process with the same server,
+ * bind and protocol settings (as sendmail shares them).  pid: the process
+ * that opened it; a child of a fork opens its own and never touches the
+ * parent's (it frees the copy without an unbind, which would end the
+ * parent's session). */
+struct ldap_conn {
+	struct ldap_conn *next;
+	char *key;
 	LDAP *ld;
+	pid_t pid;
 	pthread_mutex_t mu;
 	time_t hold_until;	/* after a timeout: fail fast until then */
 	char hold_why[256];
 	unsigned connects;
+	int refs;
 };
+
+static struct ldap_conn *conns;
+static pthread_mutex_t conns_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+/* In a child of fork() no other thread exists: every lock is free. */
+static void atfork_child(void)
+{
+	pthread_mutex_init(&conns_mu, NULL);
+	for (struct ldap_conn *c = conns; c; c = c->next)
+		pthread_mutex_init(&c->mu, NULL);
+}
+
+static void atfork_register(void)
+{
+	pthread_atfork(NULL, NULL, atfork_child);
+}
+
+struct ldap_map {
+	struct ldap_spec s;
+	char *name;
+	struct ldap_conn *conn;
+};
+
+static char *conn_key(const struct ldap_spec *s)
+{
+	struct strbuf sb;
+	sb_init(&sb);
+	sb_printf(&sb, "%s|%s|%s|%d|%d|%d|%d|%d", s->uri ? s->uri : "", s->binddn ? s->binddn : "",
+		  s->secret ? s->secret : "", s->method, s->version, s->net_timeout, s->deref,
+		  s->no_referrals);
+	char *k = sb_steal(&sb);
+	sb_free(&sb);
+	return k;
+}
+
+static struct ldap_conn *conn_get(const struct ldap_spec *s)
+{
+	pthread_once(&atfork_once, atfork_register);
+	char *key = conn_key(s);
+	pthread_mutex_lock(&conns_mu);
+	struct ldap_conn *c;
+	for (c = conns; c; c = c->next)
+		if (strcmp(c->key, key) == 0)
+			break;
+	if (c) {
+		free(key);
+	} else {
+		c = xcalloc(1, sizeof(*c));
+		c->key = key;
+		pthread_mutex_init(&c->mu, NULL);
+		c->next = conns;
+		conns = c;
+	}
+	c->refs++;
+	pthread_mutex_unlock(&conns_mu);
+	return c;
+}
+
+static void drop(struct ldap_conn *c)
+{
+	if (c->ld) {
+		if (c->pid == getpid())
+			ldap_unbind_ext_s(c->ld, NULL, NULL);
+		else
+			ldap_destroy(c->ld);	/* the parent's session: leave it be */
+	}
+	c->ld = NULL;
+}
+
+static void conn_put(struct ldap_conn *c)
+{
+	pthread_mutex_lock(&conns_mu);
+	if (--c->refs > 0) {
+		pthread_mutex_unlock(&conns_mu);
+		return;
+	}
+	for (struct ldap_conn **pp = &conns; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	pthread_mutex_unlock(&conns_mu);
+	drop(c);
+	pthread_mutex_destroy(&c->mu);
+	free(c->key);
+	free(c);
+}
 
 struct ldap_map *ldap_map_open(const char *args, int alias, char *err, size_t errsize)
 {
@@ -429,23 +525,15 @@ struct ldap_map *ldap_map_open(const char *args, int alias, char *err, size_t er
 		sb_printf(&sb, " base \"%s\"", m->s.base);
 	m->name = sb_steal(&sb);
 	sb_free(&sb);
-	pthread_mutex_init(&m->mu, NULL);
+	m->conn = conn_get(&m->s);
 	return m;
-}
-
-static void drop(struct ldap_map *m)
-{
-	if (m->ld)
-		ldap_unbind_ext_s(m->ld, NULL, NULL);
-	m->ld = NULL;
 }
 
 void ldap_map_close(struct ldap_map *m)
 {
 	if (!m)
 		return;
-	drop(m);
-	pthread_mutex_destroy(&m->mu);
+	conn_put(m->conn);
 	ldap_spec_free(&m->s);
 	free(m->name);
 	free(m);
@@ -458,7 +546,7 @@ const char *ldap_map_name(const struct ldap_map *m)
 
 unsigned ldap_map_connects(const struct ldap_map *m)
 {
-	return m->connects;
+	return m->conn->connects;
 }
 
 static int op_timeout(const struct ldap_map *m)
@@ -470,11 +558,12 @@ static int op_timeout(const struct ldap_map *m)
  * LDAP result code. */
 static int do_connect(struct ldap_map *m)
 {
+	struct ldap_conn *c = m->conn;
 	LDAP *ld = NULL;
 	int rc = ldap_initialize(&ld, m->s.uri);
 	if (rc != LDAP_SUCCESS)
 		return rc;
-	m->connects++;
+	c->connects++;
 	int v = m->s.version;
 	ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &v);
 	struct timeval net = { m->s.net_timeout > 0 ? m->s.net_timeout : DEFAULT_TIMEOUT, 0 };
@@ -483,8 +572,6 @@ static int do_connect(struct ldap_map *m)
 	ldap_set_option(ld, LDAP_OPT_TIMEOUT, &op);
 	ldap_set_option(ld, LDAP_OPT_REFERRALS, m->s.no_referrals ? LDAP_OPT_OFF : LDAP_OPT_ON);
 	ldap_set_option(ld, LDAP_OPT_DEREF, &m->s.deref);
-	if (m->s.timelimit > 0)
-		ldap_set_option(ld, LDAP_OPT_TIMELIMIT, &m->s.timelimit);
 	if (m->s.method == 1) {
 		struct berval cred = { 0, NULL };
 		if (m->s.secret) {
@@ -501,31 +588,32 @@ static int do_connect(struct ldap_map *m)
 				rc = LDAP_TIMEOUT;
 			else if (got < 0)
 				ldap_get_option(ld, LDAP_OPT_RESULT_CODE, &rc);
-			else
-				rc = ldap_parse_result(ld, res, &rc, NULL, NULL, NULL, NULL, 1) == LDAP_SUCCESS
-					? rc : LDAP_OTHER;
+			else if (ldap_parse_result(ld, res, &rc, NULL, NULL, NULL, NULL, 1) != LDAP_SUCCESS)
+				rc = LDAP_OTHER;
 		}
 		if (rc != LDAP_SUCCESS) {
 			ldap_unbind_ext_s(ld, NULL, NULL);
 			return rc;
 		}
 	}
-	m->ld = ld;
+	c->ld = ld;
+	c->pid = getpid();
 	return LDAP_SUCCESS;
 }
 
 /* Joins the values found into *value; returns MAP_FOUND or MAP_NOTFOUND. */
 static int collect(struct ldap_map *m, LDAPMessage *res, const char *key, char **value)
 {
-	int nentries = ldap_count_entries(m->ld, res);
+	LDAP *ld = m->conn->ld;
+	int nentries = ldap_count_entries(ld, res);
 	if (nentries <= 0 || (m->s.single && nentries > 1))
 		return MAP_NOTFOUND;
 	struct strbuf sb;
 	sb_init(&sb);
 	int nvals = 0;
-	for (LDAPMessage *e = ldap_first_entry(m->ld, res); e; e = ldap_next_entry(m->ld, e)) {
+	for (LDAPMessage *e = ldap_first_entry(ld, res); e; e = ldap_next_entry(ld, e)) {
 		BerElement *ber = NULL;
-		for (char *a = ldap_first_attribute(m->ld, e, &ber); a; a = ldap_next_attribute(m->ld, e, ber)) {
+		for (char *a = ldap_first_attribute(ld, e, &ber); a; a = ldap_next_attribute(ld, e, ber)) {
 			if (strcasecmp(a, "objectClass") == 0) {
 				ldap_memfree(a);
 				continue;
@@ -539,7 +627,7 @@ static int collect(struct ldap_map *m, LDAPMessage *res, const char *key, char *
 				ldap_memfree(a);
 				continue;
 			}
-			struct berval **vals = ldap_get_values_len(m->ld, e, a);
+			struct berval **vals = ldap_get_values_len(ld, e, a);
 			for (int i = 0; vals && vals[i]; i++) {
 				if (nvals > 0 && !m->s.delim)
 					break;
@@ -581,9 +669,12 @@ static int is_conn_error(int rc)
  * code; *res set on success, sizelimit exceeded and no such object. */
 static int search_once(struct ldap_map *m, const char *filter, LDAPMessage **res, int *fresh)
 {
+	struct ldap_conn *c = m->conn;
 	*res = NULL;
 	*fresh = 0;
-	if (!m->ld) {
+	if (c->ld && c->pid != getpid())
+		drop(c);	/* inherited through fork: open our own */
+	if (!c->ld) {
 		int rc = do_connect(m);
 		if (rc != LDAP_SUCCESS)
 			return rc;
@@ -591,13 +682,13 @@ static int search_once(struct ldap_map *m, const char *filter, LDAPMessage **res
 	}
 	struct timeval tv = { op_timeout(m), 0 };
 	char **attrs = m->s.attrs[0] ? m->s.attrs : NULL;
-	int rc = ldap_search_ext_s(m->ld, m->s.base, m->s.scope, filter, attrs, m->s.attrsonly,
+	int rc = ldap_search_ext_s(c->ld, m->s.base, m->s.scope, filter, attrs, m->s.attrsonly,
 				   NULL, NULL, &tv, m->s.sizelimit, res);
 	if (rc != LDAP_SUCCESS && rc != LDAP_SIZELIMIT_EXCEEDED && rc != LDAP_NO_SUCH_OBJECT) {
 		if (*res)
 			ldap_msgfree(*res);
 		*res = NULL;
-		drop(m);	/* reconnect on the next try */
+		drop(c);	/* reconnect on the next try */
 	}
 	return rc;
 }
@@ -607,12 +698,13 @@ int ldap_map_lookup(struct ldap_map *m, const char *key, char **value,
 {
 	if (value)
 		*value = NULL;
-	pthread_mutex_lock(&m->mu);
+	struct ldap_conn *c = m->conn;
+	pthread_mutex_lock(&c->mu);
 	time_t now = time(NULL);
-	if (m->hold_until > now) {
-		errf(err, errsize, "%s: %s (not asked again for %lds)", m->name, m->hold_why,
-		     (long)(m->hold_until - now));
-		pthread_mutex_unlock(&m->mu);
+	if (c->hold_until > now) {
+		errf(err, errsize, "%s: %s (not asked again for %lds)", m->name, c->hold_why,
+		     (long)(c->hold_until - now));
+		pthread_mutex_unlock(&c->mu);
 		return MAP_TEMPFAIL;
 	}
 	char *k = xstrdup(key);
@@ -636,9 +728,9 @@ int ldap_map_lookup(struct ldap_map *m, const char *key, char **value,
 		result = MAP_TEMPFAIL;
 		const char *why = ldap_err2string(rc);
 		if (rc == LDAP_TIMEOUT || rc == LDAP_TIMELIMIT_EXCEEDED) {
-			snprintf(m->hold_why, sizeof(m->hold_why), "%s after %ds", why, op_timeout(m));
-			m->hold_until = time(NULL) + HOLD_AFTER_TIMEOUT;
-			errf(err, errsize, "%s: %s", m->name, m->hold_why);
+			snprintf(c->hold_why, sizeof(c->hold_why), "%s after %ds", why, op_timeout(m));
+			c->hold_until = time(NULL) + HOLD_AFTER_TIMEOUT;
+			errf(err, errsize, "%s: %s", m->name, c->hold_why);
 		} else {
 			errf(err, errsize, "%s: %s", m->name, why);
 		}
@@ -647,6 +739,6 @@ int ldap_map_lookup(struct ldap_map *m, const char *key, char **value,
 		ldap_msgfree(res);
 	free(filter);
 	free(k);
-	pthread_mutex_unlock(&m->mu);
+	pthread_mutex_unlock(&c->mu);
 	return result;
 }
