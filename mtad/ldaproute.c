@@ -127,6 +127,14 @@ static int has_arg(int n, const char *word)
 	return strlen(word) == len && strncasecmp(p, word, len) == 0;
 }
 
+/* Sendmail's m4: a third argument other than `passthru' (`bounce',
+ * `sendertoo', anything) means the user must exist. */
+static int must_exist(void)
+{
+	const char *p = conf_str(C_LDAP_ROUTING);
+	return *p && *p != ',' && !has_arg(0, "passthru");
+}
+
 static int is_route_domain(const char *domain)
 {
 	return names_has(&route_domains, domain) || names_has(&equivalents, domain);
@@ -214,7 +222,7 @@ int ldaproute_lookup(const char *addr, struct ldaproute *out, char *err, size_t 
 		free(mh);
 		free(mra);
 	}
-	if (rc == LDR_NONE && (has_arg(0, "bounce") || has_arg(0, "sendertoo"))) {
+	if (rc == LDR_NONE && must_exist()) {
 		snprintf(out->error, sizeof(out->error), "5.1.1:550 User unknown");
 		rc = LDR_ERROR;
 	}

@@ -333,10 +333,29 @@ out:
 	smtp_mailrcpt_free(&mr);
 }
 
+/* FEATURE(`ldap_routing', , , `sendertoo'): a sender of an LDAP-routed
+ * domain must have an entry.  -1 with the reply in buf. */
+static int mail_ldaproute(struct smtpd_session *s, char *buf, size_t size)
+{
+	char err[600];
+	int rc = s->local_bs ? LDR_NONE : ldaproute_sender_check(s->sender, err, sizeof(err));
+	if (rc == LDR_TEMPFAIL) {
+		maillog("NOQUEUE", "ldap_routing for sender %s: %s", s->sender_given, err);
+		snprintf(buf, size, "451 4.3.0 %s... Temporary lookup failure, try again later", s->sender_given);
+		return -1;
+	}
+	if (rc == LDR_ERROR) {
+		snprintf(buf, size, "550 5.1.1 %s... User unknown", s->sender_given);
+		return -1;
+	}
+	return 0;
+}
+
 void smtpd_mail_finish(struct smtpd_session *s, int dns_result)
 {
 	char reply[600];
-	if (policy_mail_end(s, s->sender_given, dns_result, reply, sizeof(reply)) < 0) {
+	if (policy_mail_end(s, s->sender_given, dns_result, reply, sizeof(reply)) < 0 ||
+	    mail_ldaproute(s, reply, sizeof(reply)) < 0) {
 		smtpd_reply(s, "%s", reply);
 		smtpd_reset_transaction(s);
 		return;

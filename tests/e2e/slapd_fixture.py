@@ -148,3 +148,10 @@ class Slapd:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
+
+
+if __name__ == "__main__":
+    # scripts/deps.sh: fetch sendmail.schema once, before the tests need it
+    import sys
+    p = sendmail_schema()
+    print("sendmail.schema: %s" % (p or "not available (the LDAP tests will skip)"), file=sys.stderr)

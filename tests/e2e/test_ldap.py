@@ -210,6 +210,15 @@ class LdapSite(MtadTestCase):
         f2 = self.front("front2", FRONT_HOSTS[1], routing="`passthru'")
         code, lines, _ = rcpt_reply(f2, "nobody@a.example")
         self.assertEqual(code, 250, lines)
+        # sendertoo: a sender of an LDAP-routed domain must exist as well
+        f3 = self.front("front3", "front3.example", routing="`sendertoo'")
+        code, lines = rcpt_reply(f3, "ann@a.example", sender="nobody@a.example")[:2]
+        self.assertEqual(code, 550, lines)
+        self.assertRegex(lines[0], r"^550 5\.1\.1 <nobody@a\.example>\.\.\. User unknown")
+        code, lines, _ = rcpt_reply(f3, "ben@b.example", sender="ann@a.example")
+        self.assertEqual(code, 250, lines)
+        code, lines, _ = rcpt_reply(f3, "nobody@b.example", sender="ann@a.example")
+        self.assertEqual(code, 550, lines)
 
     def test_connection_reused_across_sessions(self):
         f = self.front("front1", FRONT_HOSTS[0])
