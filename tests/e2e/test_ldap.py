@@ -220,6 +220,29 @@ class LdapSite(MtadTestCase):
         code, lines, _ = rcpt_reply(f3, "nobody@b.example", sender="ann@a.example")
         self.assertEqual(code, 550, lines)
 
+    def test_domain_file_equivalent_and_detail(self):
+        s1 = self.store("store1", self.store1_port, "store1.example", ("ann", "postmaster"))
+        domains = self.file("ldaproute-domains", "# routed by the directory\na.example\n")
+        relay = self.file("relay-domains", "a.example\nold.example\n")
+        f = self.new_mtad("front1", hostname=FRONT_HOSTS[0], mc_extra=(
+            "define(`confCR_FILE', `%s')dnl\n"
+            "define(`confLDAP_DEFAULT_SPEC', `-H %s -b %s -l 2')dnl\n"
+            "FEATURE(`ldap_routing', , , `bounce', `strip')dnl\n"
+            "LDAPROUTE_DOMAIN_FILE(`%s')dnl\n"
+            "LDAPROUTE_EQUIVALENT(`old.example')dnl\n"
+            "MASQUERADE_AS(`a.example')dnl\n") % (relay, self.slapd.uri, SUFFIX, domains))
+        # ann+news@a.example: no entry, then ann@a.example (strip);
+        # ann@old.example: no entry, then ann@$M
+        send(f, ["ann+news@a.example"])
+        send(f, ["ann@old.example"])
+        wait_for(lambda: s1.mbox("ann").count(b"routed by the directory") == 2, 20,
+                 "both at store1")
+        log = open(self.slapd.log).read()
+        for key in ("ann+news@a.example", "ann@old.example", "mailLocalAddress=ann@a.example"):
+            self.assertIn(key, log)
+        code, lines, _ = rcpt_reply(f, "nobody@old.example")
+        self.assertEqual(code, 550, lines)
+
     def test_connection_reused_across_sessions(self):
         f = self.front("front1", FRONT_HOSTS[0])
         before = self.slapd.accepts()
