@@ -375,6 +375,14 @@ int ldap_spec_parse(const char *args, int alias, int defaults, struct ldap_spec 
 		out->uri = uri_from_hosts("localhost", out->port);
 	if (out->single)
 		out->sizelimit = 2;	/* enough to tell one match from several */
+	LDAP *probe = NULL;	/* a URI libldap cannot parse is a configuration error */
+	if (out->uri && ldap_initialize(&probe, out->uri) != LDAP_SUCCESS) {
+		errf(err, errsize, "bad LDAP URI \"%s\"", out->uri);
+		ldap_spec_free(out);
+		return -1;
+	}
+	if (probe)
+		ldap_destroy(probe);
 	return 0;
 }
 

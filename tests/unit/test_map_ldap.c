@@ -80,6 +80,8 @@ static void test_errors(void **state)
 	assert_int_equal(ldap_spec_parse("-k x=%0 -p 99999", 0, 1, &s, err, sizeof(err)), -1);
 	assert_int_equal(ldap_spec_parse("-k x=%0 stray", 0, 1, &s, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "\"stray\""));
+	assert_int_equal(ldap_spec_parse("-k x=%0 -H http://dir.example/", 0, 1, &s, err, sizeof(err)), -1);
+	assert_string_equal(err, "bad LDAP URI \"http://dir.example/\"");
 	assert_int_equal(ldap_spec_parse("-k x=%0 -M kerberos", 0, 1, &s, err, sizeof(err)), -1);
 	assert_int_equal(ldap_spec_parse("-k x=%0 -P /nonexistent/secret", 0, 1, &s, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "/nonexistent/secret"));
