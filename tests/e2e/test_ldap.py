@@ -322,6 +322,39 @@ class LdapSite(MtadTestCase):
         wait_for(lambda: b"routed by the directory" in f.mbox("bob"), 20, "bob via the virtusertable")
         wait_for(lambda: b"routed by the directory" in f.mbox("carol"), 20, "carol via @virt.example")
         f.wait_log(r"to=<ann@c\.example>.*mailer=relay.*stat=Sent")
+        # the directory gone: the access check cannot be made, so 4xx
+        self.slapd.stop()
+        c = f.connect()
+        c.reply()
+        c.cmd("EHLO client.example")
+        code, lines = c.cmd("MAIL FROM:<x@spammer.example>")
+        if code == 250:
+            code, lines = c.cmd("RCPT TO:<info@virt.example>")
+        c.cmd("QUIT")
+        self.assertTrue(400 <= code < 500, lines)
+        f.wait_log(r"access_db lookup of .*ldap map ldap://127\.0\.0\.1:%d" % self.slapd.port)
+
+    def test_simple_bind_with_password_file(self):
+        pw = self.file("ldap-secret", "secret\n")
+        bad = self.file("ldap-bad-secret", "wrong\n")
+        self.add_map("virtuser", "info@virt.example", "bob")
+        vdom = self.file("virtuser-domains", "virt.example\n")
+        spec = ("ldap -1 -v sendmailMTAMapValue -d cn=admin,dc=example,dc=com -M simple -P %s "
+                "-k (&(objectClass=sendmailMTAMapObject)(sendmailMTAMapName=virtuser)(sendmailMTAKey=%%0))")
+        mc = ("define(`confLDAP_DEFAULT_SPEC', `-H %s -b %s -l 2')dnl\n"
+              "FEATURE(`virtusertable', `%s')dnl\n"
+              "VIRTUSER_DOMAIN_FILE(`%s')dnl\n")
+        good = self.new_mtad("good", hostname=FRONT_HOSTS[0],
+                             mc_extra=mc % (self.slapd.uri, SUFFIX, spec % pw, vdom))
+        send(good, ["info@virt.example"])
+        wait_for(lambda: b"routed by the directory" in good.mbox("bob"), 20, "bob via a bound lookup")
+        self.assertIn('BIND dn="cn=admin,dc=example,dc=com" mech=SIMPLE', open(self.slapd.log).read())
+        # a refused bind is a temporary failure, not "no such user"
+        badm = self.new_mtad("bad", hostname=FRONT_HOSTS[0],
+                             mc_extra=mc % (self.slapd.uri, SUFFIX, spec % bad, vdom))
+        code, lines = rcpt_reply(badm, "info@virt.example")[:2]
+        self.assertEqual(code, 451, lines)
+        badm.wait_log(r"virtusertable lookup of info@virt\.example: ldap map .*Invalid credentials")
 
     def test_entries_for_another_host_do_not_apply(self):
         self.add_map("access", "spammer.example", "REJECT", hosts=("elsewhere.example",))
