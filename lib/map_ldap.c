@@ -529,8 +529,6 @@ struct ldap_map *ldap_map_open(const char *args, int alias, char *err, size_t er
 	struct strbuf sb;
 	sb_init(&sb);
 	sb_printf(&sb, "ldap map %s", m->s.uri ? m->s.uri : "(ldap.conf default)");
-	if (m->s.base)
-		sb_printf(&sb, " base \"%s\"", m->s.base);
 	m->name = sb_steal(&sb);
 	sb_free(&sb);
 	m->conn = conn_get(&m->s);

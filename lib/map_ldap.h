@@ -9,9 +9,10 @@
  * options override.  An alias source "ldap:" with no options uses
  * sendmail's default LDAP alias schema (sendmailMTAAliasObject).
  *
- * One connection per map per process, opened on first use and reused;
- * after an error it is dropped and the next lookup reconnects (a lookup
- * that finds a stale connection retries once on a fresh one).  Every wait
+ * One connection per process for all maps with the same servers and bind,
+ * opened on first use and reused; after an error it is dropped and the
+ * next lookup reconnects (a lookup that finds a stale connection retries
+ * once on a fresh one); a child of fork() opens its own.  Every wait
  * is bounded: connect by -c (default 5 s), each operation by -l (default
  * 5 s), so a directory that is down or hung gives MAP_TEMPFAIL quickly.
  * After a timeout the map answers MAP_TEMPFAIL at once for the next 10
@@ -73,7 +74,7 @@ struct ldap_map;
  * a bad spec. */
 struct ldap_map *ldap_map_open(const char *args, int alias, char *err, size_t errsize);
 void ldap_map_close(struct ldap_map *m);
-/* "ldap://host:port/base" for messages. */
+/* "ldap map ldap://host:port" for messages. */
 const char *ldap_map_name(const struct ldap_map *m);
 /* MAP_FOUND (*value malloc'd), MAP_NOTFOUND or MAP_TEMPFAIL with err
  * naming the server and the reason. */

@@ -433,9 +433,10 @@ static int ldaproute_expand(struct expansion *x, const struct qf_rcpt *r, char *
 		return 0;
 	if (rc == LDR_TEMPFAIL || rc == LDR_ERROR) {
 		char e[700];
-		if (rc == LDR_TEMPFAIL)
-			maillog(NULL, "ldap_routing for %s: %s", addr, err);
-		snprintf(e, sizeof(e), "%s", rc == LDR_ERROR ? lr.error : "4.3.0:451 ldap_routing lookup failed; will retry");
+		if (rc == LDR_TEMPFAIL)	/* the to= line says which directory */
+			snprintf(e, sizeof(e), "4.3.0:451 ldap_routing lookup failed (%s)", err);
+		else
+			snprintf(e, sizeof(e), "%s", lr.error);
 		add_item(x, r->addr, r->flags, ALIAS_ERROR, e, x->sender);
 		return 1;
 	}

@@ -264,7 +264,9 @@ class LdapSite(MtadTestCase):
                    % self.slapd.port)
         r = f.run("-q")
         self.assertEqual(r.returncode, 0, r.stderr)
-        f.wait_log(qid + r": to=<ann@a\.example>.*dsn=4\.3\.0, stat=(Deferred: )?451 ldap_routing lookup failed")
+        f.wait_log(qid + r": to=<ann@a\.example>.*dsn=4\.3\.0, stat=(Deferred: )?451 ldap_routing lookup failed "
+                   r"\(mailRoutingAddress lookup of ann@a\.example: ldap map ldap://127\.0\.0\.1:%d: "
+                   r"Can't contact LDAP server\)" % self.slapd.port)
         self.assertIn("qf" + qid, f.queue_files())
         self.assertEqual(len(f.queue_files()), 1, "no DSN was queued")
         self.assertNotRegex(f.log(), r"DSN|return to sender")
