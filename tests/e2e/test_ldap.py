@@ -189,6 +189,12 @@ class LdapSite(MtadTestCase):
             self.assertEqual(f.queue_files(), [])
         s1.wait_log(r"to=<ann@store1\.example>.*stat=Sent")
         s2.wait_log(r"to=<ben@b\.example>.*stat=Sent")
+        # mtad -bv shows the same decision
+        for f in fronts:
+            r = f.run("-bv", "ann@a.example", "nobody@a.example")
+            self.assertIn("ann@a.example... deliverable: mailer relay, host [127.0.0.1], port %d, "
+                          "user ann@store1.example" % self.store1_port, r.stdout)
+            self.assertIn("nobody@a.example... User unknown", r.stdout)
         # connections are reused: one per process for both maps and every
         # lookup (the SMTP server's, each delivery process's), so far fewer
         # connections than searches
