@@ -182,6 +182,18 @@ static void set_result(struct ldaproute *out, const char *addr, const char *mh, 
 		snprintf(out->host, sizeof(out->host), "%s", mh);
 }
 
+/* `preserve': "+detail" (up to the @ of detail) goes back into the new
+ * address, before its @. */
+static void add_detail(char *addr, size_t size, const char *detail)
+{
+	size_t dlen = strcspn(detail, "@");
+	char *at = strrchr(addr, '@');
+	size_t llen = at ? (size_t)(at - addr) : strlen(addr);
+	char buf[1100];
+	snprintf(buf, sizeof(buf), "%.*s%.*s%s", (int)llen, addr, (int)dlen, detail, at ? at : "");
+	snprintf(addr, size, "%s", buf);
+}
+
 int ldaproute_lookup(const char *addr, struct ldaproute *out, char *err, size_t errsize)
 {
 	memset(out, 0, sizeof(*out));
@@ -209,6 +221,7 @@ int ldaproute_lookup(const char *addr, struct ldaproute *out, char *err, size_t 
 		if (equiv)
 			snprintf(keys[nk++], sizeof(keys[0]), "@%s", masquerade_name());
 	}
+	int stripped = plus && nk > 1 && has_arg(1, "preserve") ? 1 : -1;	/* the key without +detail */
 	int rc = LDR_NONE;
 	for (int i = 0; i < nk && rc == LDR_NONE; i++) {
 		char *mh, *mra;
@@ -218,6 +231,8 @@ int ldaproute_lookup(const char *addr, struct ldaproute *out, char *err, size_t 
 		else if (r > 0) {
 			set_result(out, addr, mh, mra);
 			rc = LDR_ROUTED;
+			if (i == stripped && mra && *mra)
+				add_detail(out->addr, sizeof(out->addr), plus);
 		}
 		free(mh);
 		free(mra);

@@ -248,6 +248,14 @@ class LdapSite(MtadTestCase):
             self.assertIn(key, log)
         code, lines, _ = rcpt_reply(f, "nobody@old.example")
         self.assertEqual(code, 550, lines)
+        # preserve: the +detail goes back into the mailRoutingAddress
+        p = self.new_mtad("front2", hostname=FRONT_HOSTS[1], start=False, mc_extra=(
+            "define(`confLDAP_DEFAULT_SPEC', `-H %s -b %s -l 2')dnl\n"
+            "FEATURE(`ldap_routing', , , `bounce', `preserve')dnl\n"
+            "LDAPROUTE_DOMAIN(`a.example')dnl\n") % (self.slapd.uri, SUFFIX))
+        r = p.run("-bv", "ann+news@a.example")
+        self.assertIn("ann+news@a.example... deliverable: mailer relay, host [127.0.0.1], port %d, "
+                      "user ann+news@store1.example" % self.store1_port, r.stdout)
 
     def test_connection_reused_across_sessions(self):
         f = self.front("front1", FRONT_HOSTS[0])
