@@ -19,7 +19,7 @@
 #include "xalloc.h"
 
 #define DEFAULT_TIMEOUT		5	/* seconds, when -l / -c are not given */
-#define HOLD_AFTER_TIMEOUT	10	/* seconds of fast MAP_TEMPFAIL after a timeout */
+#define HOLD_AFTER_TIMEOUT	10	/* seconds of fast MAP_TEMPFAIL after a slow failure */
 
 static char hostname_j[256] = "localhost";
 
@@ -720,6 +720,8 @@ int ldap_map_lookup(struct ldap_map *m, const char *key, char **value,
 	char *filter = ldap_filter_expand(m->s.filter, k);
 	LDAPMessage *res = NULL;
 	int fresh = 0;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int rc = search_once(m, filter, &res, &fresh);
 	if (!fresh && is_conn_error(rc) && rc != LDAP_TIMEOUT)
 		rc = search_once(m, filter, &res, &fresh);	/* a stale connection: once more */
@@ -733,8 +735,12 @@ int ldap_map_lookup(struct ldap_map *m, const char *key, char **value,
 	} else {
 		result = MAP_TEMPFAIL;
 		const char *why = ldap_err2string(rc);
-		if (rc == LDAP_TIMEOUT || rc == LDAP_TIMELIMIT_EXCEEDED) {
-			snprintf(c->hold_why, sizeof(c->hold_why), "%s after %ds", why, op_timeout(m));
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+		/* a slow failure (a timeout, a connect that hung): do not wait again soon */
+		if (rc == LDAP_TIMEOUT || rc == LDAP_TIMELIMIT_EXCEEDED || ms >= 1000) {
+			snprintf(c->hold_why, sizeof(c->hold_why), "%s after %ld.%lds", why, ms / 1000,
+				 (ms % 1000) / 100);
 			c->hold_until = time(NULL) + HOLD_AFTER_TIMEOUT;
 			errf(err, errsize, "%s: %s", m->name, c->hold_why);
 		} else {

@@ -15,8 +15,10 @@
  * once on a fresh one); a child of fork() opens its own.  Every wait
  * is bounded: connect by -c (default 5 s), each operation by -l (default
  * 5 s), so a directory that is down or hung gives MAP_TEMPFAIL quickly.
- * After a timeout the map answers MAP_TEMPFAIL at once for the next 10
- * seconds instead of waiting again.  Lookups are serialised per map. */
+ * After a slow failure (a timeout, or a failure that took a second or
+ * more, such as a connect that hung) the connection answers MAP_TEMPFAIL
+ * at once for the next 10 seconds instead of waiting again.  Lookups are
+ * serialised per connection. */
 #ifndef MTA_MAP_LDAP_H
 #define MTA_MAP_LDAP_H
 #include <stddef.h>

@@ -264,6 +264,14 @@ class LdapSite(MtadTestCase):
             code, lines, _ = rcpt_reply(f, "ann@a.example")
             self.assertEqual(code, 250, lines)
         self.assertEqual(self.slapd.accepts() - before, 1)
+        # the directory restarts: the stale connection is noticed and the
+        # lookup made again on a new one, without a 451
+        self.slapd.stop()
+        self.slapd.start()
+        before = self.slapd.accepts()
+        code, lines, _ = rcpt_reply(f, "ann@a.example")
+        self.assertEqual(code, 250, lines)
+        self.assertEqual(self.slapd.accepts() - before, 1)
 
     def test_directory_down_gives_451_and_deferral_never_a_bounce(self):
         s1 = self.store("store1", self.store1_port, "store1.example", ("ann", "postmaster"))
