@@ -127,9 +127,14 @@ class Slapd:
         with open(self.log, errors="replace") as f:
             return sum(1 for l in f if " ACCEPT from " in l)
 
+    def state(self):
+        with open("/proc/%d/stat" % self.proc.pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+
     def pause(self):
         self.proc.send_signal(signal.SIGSTOP)
         self.stopped = True
+        wait_for(lambda: self.state() == "T", 10, "slapd stopped by SIGSTOP")
 
     def resume(self):
         self.proc.send_signal(signal.SIGCONT)
