@@ -16,7 +16,8 @@
  * A directory that cannot be asked is a temporary failure: 451 at RCPT and
  * a deferral at delivery, never a bounce (sendmail's `queue' accepts and
  * defers; we refuse at RCPT as its `tempfail' does, so the sending client
- * keeps the message).  Used by smtpd.c (RCPT) and deliver.c (expansion). */
+ * keeps the message).  Used by smtpd_ldap.c (RCPT, from a worker thread;
+ * MAIL) and deliver.c (expansion). */
 #include "ldaproute.h"
 #include "addr.h"
 #include "config.h"
@@ -28,12 +29,14 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 static struct map_cache mh_map, mra_map;
+static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
 
 struct names {
 	char **v;
@@ -152,8 +155,11 @@ static const char *masquerade_name(void)
 static int lookup_key(const char *key, char **mh, char **mra, char *err, size_t errsize)
 {
 	*mh = *mra = NULL;
+	/* the SMTP server asks from worker threads: one opens the maps */
+	pthread_mutex_lock(&cache_mu);
 	struct map *m1 = map_cache_get(&mra_map, conf_str(C_LDAP_ROUTING_MRA), "ldap_routing mailRoutingAddress map");
 	struct map *m2 = map_cache_get(&mh_map, conf_str(C_LDAP_ROUTING_MH), "ldap_routing mailHost map");
+	pthread_mutex_unlock(&cache_mu);
 	if (!m1 || !m2) {
 		errf(err, errsize, "ldap_routing: a map cannot be opened");
 		return -1;
@@ -192,6 +198,14 @@ static void add_detail(char *addr, size_t size, const char *detail)
 	char buf[1100];
 	snprintf(buf, sizeof(buf), "%.*s%.*s%s", (int)llen, addr, (int)dlen, detail, at ? at : "");
 	snprintf(addr, size, "%s", buf);
+}
+
+int ldaproute_applies(const char *addr)
+{
+	if (!ldaproute_enabled())
+		return 0;
+	const char *at = strrchr(addr, '@');
+	return at && at != addr && is_route_domain(at + 1);
 }
 
 int ldaproute_lookup(const char *addr, struct ldaproute *out, char *err, size_t errsize)

@@ -20,7 +20,10 @@ struct ldaproute {
  * conf_load once $j is known.  0, or -1 after an error message. */
 int ldaproute_load(void);
 int ldaproute_enabled(void);
-/* Routes one recipient (no brackets). */
+/* Would ldaproute_lookup ask the directory about this address? */
+int ldaproute_applies(const char *addr);
+/* Routes one recipient (no brackets).  Thread-safe (the SMTP server calls
+ * it from worker threads). */
 int ldaproute_lookup(const char *addr, struct ldaproute *out, char *err, size_t errsize);
 /* `sendertoo': the sender of an LDAP-routed domain must exist: LDR_NONE,
  * LDR_ROUTED (it exists), LDR_ERROR or LDR_TEMPFAIL. */

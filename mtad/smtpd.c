@@ -333,29 +333,11 @@ out:
 	smtp_mailrcpt_free(&mr);
 }
 
-/* FEATURE(`ldap_routing', , , `sendertoo'): a sender of an LDAP-routed
- * domain must have an entry.  -1 with the reply in buf. */
-static int mail_ldaproute(struct smtpd_session *s, char *buf, size_t size)
-{
-	char err[600];
-	int rc = s->local_bs ? LDR_NONE : ldaproute_sender_check(s->sender, err, sizeof(err));
-	if (rc == LDR_TEMPFAIL) {
-		maillog("NOQUEUE", "ldap_routing for sender %s: %s", s->sender_given, err);
-		snprintf(buf, size, "451 4.3.0 %s... Temporary lookup failure, try again later", s->sender_given);
-		return -1;
-	}
-	if (rc == LDR_ERROR) {
-		snprintf(buf, size, "550 5.1.1 %s... User unknown", s->sender_given);
-		return -1;
-	}
-	return 0;
-}
-
 void smtpd_mail_finish(struct smtpd_session *s, int dns_result)
 {
 	char reply[600];
 	if (policy_mail_end(s, s->sender_given, dns_result, reply, sizeof(reply)) < 0 ||
-	    mail_ldaproute(s, reply, sizeof(reply)) < 0) {
+	    smtpd_ldap_mail(s, reply, sizeof(reply)) < 0) {
 		smtpd_reply(s, "%s", reply);
 		smtpd_reset_transaction(s);
 		return;
@@ -407,32 +389,29 @@ static void cmd_starttls(struct smtpd_session *s, const char *arg)
 	s->tls_wanted = 1;
 }
 
-/* FEATURE(`ldap_routing') at RCPT: 1 accepted (routed by the directory),
- * -1 refused (replied), 0 not LDAP-routed (addr may now be the
- * mailRoutingAddress, checked as usual). */
-static int rcpt_ldaproute(struct smtpd_session *s, const char *given, char *addr, size_t size)
+static int rcpt_existence(struct smtpd_session *s, const char *given, const char *addr,
+			  char *rewritten, size_t size, int ldap_rc, const struct ldaproute *lr,
+			  const char *err);
+
+static void rcpt_accept(struct smtpd_session *s, const char *given)
 {
-	struct ldaproute r;
-	char err[600];
-	int rc = ldaproute_lookup(addr, &r, err, sizeof(err));
-	if (rc == LDR_TEMPFAIL) {
-		maillog("NOQUEUE", "ldap_routing for %s: %s", given, err);
-		smtpd_reply(s, "451 4.3.0 %s... Temporary lookup failure, try again later", given);
-		return -1;
-	}
-	if (rc == LDR_ERROR) {
-		smtpd_reply(s, "550 5.1.1 %s... User unknown", given);
-		return -1;
-	}
-	if (rc == LDR_ROUTED && r.host[0])
-		return 1;
-	if (rc == LDR_ROUTED)
-		snprintf(addr, size, "%s", r.addr);
-	return 0;
+	s->rcpts = xreallocarray(s->rcpts, s->nrcpts + 1, sizeof(char *));
+	s->rcpts[s->nrcpts++] = xstrdup(given);
+	smtpd_enter_state(s, SS_RCPT);
+	smtpd_reply(s, "250 2.1.5 %s... Recipient ok", given);
+}
+
+void smtpd_rcpt_after_ldap(struct smtpd_session *s, const char *given, const char *addr,
+			   char *rewritten, size_t size, int ldap_rc, const struct ldaproute *lr,
+			   const char *err)
+{
+	if (rcpt_existence(s, given, addr, rewritten, size, ldap_rc, lr, err))
+		rcpt_accept(s, given);
 }
 
 /* Policy, then existence: a recipient in one of our domains must be a
- * mailbox or an alias once the virtusertable has had its say. */
+ * mailbox or an alias once the virtusertable has had its say.  1
+ * acceptable, 0 refused (replied), 2 waiting for the directory. */
 static int rcpt_acceptable(struct smtpd_session *s, const char *given, const char *addr)
 {
 	char reply[700], rewritten[1100];
@@ -459,9 +438,22 @@ static int rcpt_acceptable(struct smtpd_session *s, const char *given, const cha
 			    text ? text + 1 : "User unknown");
 		return 0;
 	}
-	int lr = rcpt_ldaproute(s, given, rewritten, sizeof(rewritten));
-	if (lr != 0)
-		return lr > 0;
+	if (smtpd_ldap_rcpt_start(s, given, addr, rewritten))
+		return 2;	/* finished by smtpd_rcpt_after_ldap */
+	struct ldaproute lr;
+	char err[600];
+	int rc = ldaproute_lookup(rewritten, &lr, err, sizeof(err));
+	return rcpt_existence(s, given, addr, rewritten, sizeof(rewritten), rc, &lr, err);
+}
+
+/* The verdict of ldap_routing, then existence: 1 when acceptable. */
+static int rcpt_existence(struct smtpd_session *s, const char *given, const char *addr,
+			  char *rewritten, size_t size, int ldap_rc, const struct ldaproute *lr,
+			  const char *err)
+{
+	int v = smtpd_ldap_verdict(s, given, ldap_rc, lr, err, rewritten, size);
+	if (v != 0)
+		return v > 0;
 	char *local, *domain;
 	addr_split(rewritten, &local, &domain);
 	int ok = 1;
@@ -521,13 +513,8 @@ static void cmd_rcpt(struct smtpd_session *s, const char *arg)
 		smtpd_reply(s, "452 4.5.3 Too many recipients");
 		goto out;
 	}
-	int ok = rcpt_acceptable(s, given, mr.path.addr);
-	if (ok) {
-		s->rcpts = xreallocarray(s->rcpts, s->nrcpts + 1, sizeof(char *));
-		s->rcpts[s->nrcpts++] = xstrdup(given);
-		smtpd_enter_state(s, SS_RCPT);
-		smtpd_reply(s, "250 2.1.5 %s... Recipient ok", given);
-	}
+	if (rcpt_acceptable(s, given, mr.path.addr) == 1)
+		rcpt_accept(s, given);
 out:
 	smtp_mailrcpt_free(&mr);
 }
