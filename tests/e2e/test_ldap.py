@@ -438,10 +438,20 @@ class LdapSite(MtadTestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("nothing to rebuild", r.stdout)
         # the directory down: 451 for a name that is not a passwd user
+        q = self.new_mtad("queued", hostname=FRONT_HOSTS[1], mc_extra=(
+            "define(`confLDAP_DEFAULT_SPEC', `-H %s -b %s -l 2')dnl\n"
+            "define(`ALIAS_FILE', `ldap:')dnl\n"
+            "define(`confDELIVERY_MODE', `q')dnl\n") % (self.slapd.uri, SUFFIX))
+        qid = send(q, ["team@front2.example"])
         self.slapd.stop()
         code, lines = rcpt_reply(f, "team@front1.example")[:2]
         self.assertEqual(code, 451, lines)
         f.wait_log(r"aliases lookup of team: ldap map ldap://127\.0\.0\.1:%d" % self.slapd.port)
+        # and a queued message for an LDAP alias is deferred, not bounced
+        q.run("-q")
+        q.wait_log(qid + r": to=<team@front2\.example>.*dsn=4\.3\.0.*ldap map ldap://127\.0\.0\.1:%d"
+                   % self.slapd.port)
+        self.assertEqual(q.queue_files(), ["qf" + qid])
 
 
 @unittest.skipUnless(HAVE and SCHEMA, "slapd, ldap-utils or sendmail.schema not available")
