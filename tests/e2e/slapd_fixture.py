@@ -49,7 +49,7 @@ def sendmail_schema():
     os.makedirs(dest, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="schema.", dir=dest)
     try:
-        subprocess.run(["apt-get", "download", "sendmail-base"], cwd=tmp, timeout=120,
+        subprocess.run(["apt-get", "download", "sendmail-base"], cwd=tmp, timeout=60,
                        capture_output=True)
         debs = glob.glob(os.path.join(tmp, "sendmail-base_*.deb"))
         if not debs:
