@@ -27,8 +27,8 @@ endif
 ALL_CFLAGS  := $(CFLAGS_WARN) $(CFLAGS_OPT) $(SANFLAGS) $(CFLAGS)
 ALL_LDFLAGS := $(SANFLAGS) $(LDFLAGS)
 # Libraries every binary links; a program adds its own with LDLIBS_<name>
-# in its module.mk.
-BASE_LIBS   := -lresolv -ldb -lz
+# in its module.mk.  libldap: the ldap map class lives in lib/map (libmta).
+BASE_LIBS   := -lresolv -ldb -lz -lldap -llber
 
 LIB_SRC  := $(wildcard lib/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)

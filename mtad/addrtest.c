@@ -4,6 +4,7 @@
  * without sending anything.  -bt explains our pipeline, not sendmail's
  * rulesets: "3,0 addr" is accepted for old habits and means /parse. */
 #include "mtad.h"
+#include "ldaproute.h"
 #include "access.h"
 #include "addr.h"
 #include "aliases.h"
@@ -109,6 +110,29 @@ static int verify_one(const char *given)
 		printf("%s... Temporary lookup failure\n", given);
 		return -1;
 	}
+	struct ldaproute lr;
+	int lrc = ldaproute_lookup(rewritten, &lr, err, sizeof(err));
+	if (lrc == LDR_TEMPFAIL || lrc == LDR_ERROR) {
+		printf("%s... %s\n", given, lrc == LDR_ERROR ? "User unknown" : "Temporary lookup failure");
+		if (lrc == LDR_TEMPFAIL)
+			fprintf(stderr, "mtad: ldap_routing: %s\n", err);
+		return -1;
+	}
+	if (lrc == LDR_ROUTED && lr.host[0]) {	/* relayed to its mailHost */
+		struct route r;
+		if (route_parse_spec(lr.host, "relay", &r) != 0) {
+			printf("%s... bad mailHost \"%s\" in the directory\n", given, lr.host);
+			return -1;
+		}
+		printf("%s... deliverable: mailer %s, host %s%s%s", given, r.mailer, r.no_mx ? "[" : "", r.host,
+		       r.no_mx ? "]" : "");
+		if (r.port != 25)
+			printf(", port %d", r.port);
+		printf(", user %s\n", lr.addr);
+		return 0;
+	}
+	if (lrc == LDR_ROUTED)
+		snprintf(rewritten, sizeof(rewritten), "%s", lr.addr);
 	char *local, *domain;
 	addr_split(rewritten, &local, &domain);
 	int rc = 0;

@@ -9,6 +9,7 @@
  * rewrite can deliver twice, never lose. */
 #include "deliver_int.h"
 #include "local.h"
+#include "ldaproute.h"
 #include "masquerade.h"
 #include "addr.h"
 #include "config.h"
@@ -266,6 +267,7 @@ struct item {
 	char *target;
 	char *sender;		/* envelope sender for this item, no brackets */
 	struct route route;
+	int routed;		/* route already set (ldap_routing's mailHost) */
 };
 
 /* Routes and delivers every item; fills out[]. */
@@ -276,7 +278,7 @@ static void deliver_all(const struct qf_env *env, int df_fd, struct item *items,
 	size_t *idx = xcalloc(n ? n : 1, sizeof(size_t));
 	const char **targets = xcalloc(n ? n : 1, sizeof(char *));
 	for (size_t i = 0; i < n; i++)
-		if (items[i].kind == ALIAS_ADDRESS || items[i].kind == ALIAS_LOCAL)
+		if ((items[i].kind == ALIAS_ADDRESS || items[i].kind == ALIAS_LOCAL) && !items[i].routed)
 			route_address(items[i].target, &items[i].route);
 	for (size_t i = 0; i < n; i++) {
 		if (done[i])
@@ -419,6 +421,44 @@ static void add_expanded(struct expansion *x, const struct qf_rcpt *r)
 		add_item(x, a, r->flags, ALIAS_ADDRESS, a, x->sender);
 }
 
+/* FEATURE(`ldap_routing'): 1 when the recipient is done (relayed to its
+ * mailHost, an error, or deferred because the directory cannot be asked);
+ * 0 to go on with addr, which may now be the mailRoutingAddress. */
+static int ldaproute_expand(struct expansion *x, const struct qf_rcpt *r, char *addr, size_t size)
+{
+	struct ldaproute lr;
+	char err[600];
+	int rc = ldaproute_lookup(addr, &lr, err, sizeof(err));
+	if (rc == LDR_NONE)
+		return 0;
+	if (rc == LDR_TEMPFAIL || rc == LDR_ERROR) {
+		char e[700];
+		if (rc == LDR_TEMPFAIL)	/* the to= line says which directory */
+			snprintf(e, sizeof(e), "4.3.0:451 ldap_routing lookup failed (%s)", err);
+		else
+			snprintf(e, sizeof(e), "%s", lr.error);
+		add_item(x, r->addr, r->flags, ALIAS_ERROR, e, x->sender);
+		return 1;
+	}
+	snprintf(addr, size, "%s", lr.addr);
+	if (!lr.host[0])
+		return 0;
+	size_t before = x->n;
+	add_item(x, r->addr, r->flags, ALIAS_ADDRESS, lr.addr, x->sender);
+	if (x->n > before) {
+		struct item *it = &x->items[x->n - 1];
+		if (route_parse_spec(lr.host, "relay", &it->route) == 0) {
+			it->routed = 1;
+		} else {
+			maillog(NULL, "ldap_routing for %s: bad mailHost \"%s\"", r->addr, lr.host);
+			it->kind = ALIAS_ERROR;
+			free(it->target);
+			it->target = xstrdup("4.3.0:451 bad mailHost in the directory");
+		}
+	}
+	return 1;
+}
+
 static void expand_one(struct expansion *x, const struct qf_rcpt *r)
 {
 	if (strchr(r->flags, 'A')) {
@@ -436,6 +476,8 @@ static void expand_one(struct expansion *x, const struct qf_rcpt *r)
 		add_item(x, r->addr, r->flags, ALIAS_ERROR, "4.3.0:451 virtusertable lookup failed", x->sender);
 		return;
 	}
+	if (ldaproute_expand(x, r, rewritten, sizeof(rewritten)))
+		return;
 	char *local, *domain;
 	addr_split(rewritten, &local, &domain);
 	struct aliases *al = conf_is_local_domain(domain) && !*conf_str(C_NULLCLIENT) && !G.msp

@@ -3,6 +3,7 @@
  * stdin/stdout.  Commands go through a table ({verb, handler, flags});
  * DATA is its own strict automaton in smtpd_data.c. */
 #include "smtpd_int.h"
+#include "ldaproute.h"
 #include "commit.h"
 #include "local.h"
 #include "policy.h"
@@ -335,7 +336,8 @@ out:
 void smtpd_mail_finish(struct smtpd_session *s, int dns_result)
 {
 	char reply[600];
-	if (policy_mail_end(s, s->sender_given, dns_result, reply, sizeof(reply)) < 0) {
+	if (policy_mail_end(s, s->sender_given, dns_result, reply, sizeof(reply)) < 0 ||
+	    smtpd_ldap_mail(s, reply, sizeof(reply)) < 0) {
 		smtpd_reply(s, "%s", reply);
 		smtpd_reset_transaction(s);
 		return;
@@ -387,8 +389,29 @@ static void cmd_starttls(struct smtpd_session *s, const char *arg)
 	s->tls_wanted = 1;
 }
 
+static int rcpt_existence(struct smtpd_session *s, const char *given, const char *addr,
+			  char *rewritten, size_t size, int ldap_rc, const struct ldaproute *lr,
+			  const char *err);
+
+static void rcpt_accept(struct smtpd_session *s, const char *given)
+{
+	s->rcpts = xreallocarray(s->rcpts, s->nrcpts + 1, sizeof(char *));
+	s->rcpts[s->nrcpts++] = xstrdup(given);
+	smtpd_enter_state(s, SS_RCPT);
+	smtpd_reply(s, "250 2.1.5 %s... Recipient ok", given);
+}
+
+void smtpd_rcpt_after_ldap(struct smtpd_session *s, const char *given, const char *addr,
+			   char *rewritten, size_t size, int ldap_rc, const struct ldaproute *lr,
+			   const char *err)
+{
+	if (rcpt_existence(s, given, addr, rewritten, size, ldap_rc, lr, err))
+		rcpt_accept(s, given);
+}
+
 /* Policy, then existence: a recipient in one of our domains must be a
- * mailbox or an alias once the virtusertable has had its say. */
+ * mailbox or an alias once the virtusertable has had its say.  1
+ * acceptable, 0 refused (replied), 2 waiting for the directory. */
 static int rcpt_acceptable(struct smtpd_session *s, const char *given, const char *addr)
 {
 	char reply[700], rewritten[1100];
@@ -415,11 +438,31 @@ static int rcpt_acceptable(struct smtpd_session *s, const char *given, const cha
 			    text ? text + 1 : "User unknown");
 		return 0;
 	}
+	if (smtpd_ldap_rcpt_start(s, given, addr, rewritten))
+		return 2;	/* finished by smtpd_rcpt_after_ldap */
+	struct ldaproute lr;
+	char err[600];
+	int rc = ldaproute_lookup(rewritten, &lr, err, sizeof(err));
+	return rcpt_existence(s, given, addr, rewritten, sizeof(rewritten), rc, &lr, err);
+}
+
+/* The verdict of ldap_routing, then existence: 1 when acceptable. */
+static int rcpt_existence(struct smtpd_session *s, const char *given, const char *addr,
+			  char *rewritten, size_t size, int ldap_rc, const struct ldaproute *lr,
+			  const char *err)
+{
+	int v = smtpd_ldap_verdict(s, given, ldap_rc, lr, err, rewritten, size);
+	if (v != 0)
+		return v > 0;
 	char *local, *domain;
 	addr_split(rewritten, &local, &domain);
 	int ok = 1;
 	if (conf_is_local_domain(domain)) {
-		if (!*local || (!local_name_known(local) && !*conf_str(C_LUSER_RELAY))) {
+		int known = *local ? local_name_known(local) : 0;
+		if (known < 0) {	/* the aliases cannot be asked now (an LDAP directory) */
+			smtpd_reply(s, "451 4.3.0 %s... Temporary lookup failure, try again later", given);
+			ok = 0;
+		} else if (!*local || (!known && !*conf_str(C_LUSER_RELAY))) {
 			smtpd_reply(s, "550 5.1.1 %s... User unknown", given);
 			ok = 0;
 		}
@@ -470,13 +513,8 @@ static void cmd_rcpt(struct smtpd_session *s, const char *arg)
 		smtpd_reply(s, "452 4.5.3 Too many recipients");
 		goto out;
 	}
-	int ok = rcpt_acceptable(s, given, mr.path.addr);
-	if (ok) {
-		s->rcpts = xreallocarray(s->rcpts, s->nrcpts + 1, sizeof(char *));
-		s->rcpts[s->nrcpts++] = xstrdup(given);
-		smtpd_enter_state(s, SS_RCPT);
-		smtpd_reply(s, "250 2.1.5 %s... Recipient ok", given);
-	}
+	if (rcpt_acceptable(s, given, mr.path.addr) == 1)
+		rcpt_accept(s, given);
 out:
 	smtp_mailrcpt_free(&mr);
 }

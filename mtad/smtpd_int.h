@@ -13,6 +13,19 @@ void smtpd_set_client_name(struct smtpd_session *s, const char *name);
 void smtpd_mail_finish(struct smtpd_session *s, int dns_result);
 /* Looks the sender's domain up in a worker; 1 when started. */
 int smtpd_lookup_sender(struct smtpd_session *s);
+/* ldap_routing (smtpd_ldap.c): RCPT's lookup in a worker, 1 when started
+ * (the answer comes to smtpd_rcpt_after_ldap in smtpd.c); the verdict
+ * (-1 refused and replied, 1 accepted, 0 go on with addr); MAIL's
+ * sendertoo check (-1 with the reply in buf). */
+struct ldaproute;
+int smtpd_ldap_rcpt_start(struct smtpd_session *s, const char *given, const char *addr,
+			  const char *rewritten);
+int smtpd_ldap_verdict(struct smtpd_session *s, const char *given, int rc, const struct ldaproute *r,
+		       const char *err, char *addr, size_t size);
+int smtpd_ldap_mail(struct smtpd_session *s, char *buf, size_t size);
+void smtpd_rcpt_after_ldap(struct smtpd_session *s, const char *given, const char *addr,
+			   char *rewritten, size_t size, int ldap_rc, const struct ldaproute *lr,
+			   const char *err);
 #include "tls.h"
 
 enum smtpd_state { SS_GREET, SS_READY, SS_MAIL, SS_RCPT, SS_DATA, SS_CLOSED };

@@ -31,6 +31,7 @@ command -v spamd >/dev/null || [ -x /usr/sbin/spamd ] || need="$need spamassassi
 have_hdr ldap.h              || need="$need libldap-dev"
 [ -x /usr/sbin/slapd ]       || need="$need slapd"
 command -v ldapadd >/dev/null || need="$need ldap-utils"
+[ -f build/ldap/sendmail.schema ] || [ ! -f tests/e2e/slapd_fixture.py ] || python3 tests/e2e/slapd_fixture.py || true  # sendmail-base's sendmail.schema, downloaded, not installed
 # log analyzers and MUAs that use the installed sendmail (issues 16, 21)
 [ -x /usr/sbin/logwatch ] || [ -x /usr/share/logwatch/scripts/logwatch.pl ] || need="$need logwatch"
 command -v bsd-mailx >/dev/null || need="$need bsd-mailx"
