@@ -45,19 +45,36 @@ static struct tx *tx_lookup(struct collector *c, struct logspan host, const char
 	return *v;
 }
 
-static void tx_add_line(struct tx *t, const struct logline *ll, const struct source *src,
-			off_t off)
+static void tx_add_line(struct collector *c, struct tx *t, const struct logline *ll,
+			const char *rec, size_t len, const struct source *src, off_t off,
+			enum txlkind kind, unsigned how)
 {
 	if (t->n == t->cap) {
 		t->cap = t->cap ? t->cap * 2 : 8;
 		t->lines = xreallocarray(t->lines, t->cap, sizeof(*t->lines));
 	}
 	struct txline *l = &t->lines[t->n++];
-	l->t = logline_time(ll, src->mtime, lg_opts.year);
+	memset(l, 0, sizeof(*l));
+	/* a line without a time stamp sorts after the last dated line read */
+	l->t = ll && ll->mon ? logline_time(ll, src->mtime, lg_opts.year) : (time_t)-1;
+	if (c->last_t) {
+		if (l->t != (time_t)-1)
+			c->last_t[src->idx] = l->t;
+		else
+			l->t = c->last_t[src->idx];
+	}
 	l->file = src->idx;
 	l->off = off;
-	l->text = xstrndup(ll->line, ll->len);
-	l->len = ll->len;
+	if (ll && (how & LOGREP_JOURNAL)) {
+		rec = ll->line;
+		len = ll->len;
+	}
+	while (len && (rec[len - 1] == '\n' || rec[len - 1] == '\r'))
+		len--;
+	l->text = xstrndup(rec, len);
+	l->len = len;
+	l->kind = (unsigned char)kind;
+	l->how = how;
 }
 
 static int in_set(const struct strmap *m, struct logspan s)
@@ -177,7 +194,8 @@ static void on_match_line(const char *line, size_t len, const struct source *src
 {
 	struct collector *c = arg;
 	struct logline ll;
-	if (logparse(&ll, line, len) < 0)
+	unsigned how;
+	if (logparse_lenient(&ll, line, len, &c->rb, &how) < 0)
 		return;
 	for (size_t i = 0; i < c->nq; i++) {
 		if (c->q[i].kind == Q_QID || !query_match(&c->q[i], &ll))
@@ -196,36 +214,133 @@ static void on_match_line(const char *line, size_t len, const struct source *src
 				free(t->qid);
 				t->qid = xstrdup("");
 				t->matched = 1;
-				tx_add_line(t, &ll, src, off);
+				tx_add_line(c, t, &ll, line, len, src, off, TXL_OWN, how);
 			}
 		}
 		return;
 	}
 }
 
+static int is_idch(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+/* Does one of the words of s[0..n) name an ID looked for in this pass? */
+static int names_cur_id(const struct collector *c, const char *s, size_t n)
+{
+	const char *p = s, *end = s + n;
+	while (p < end) {
+		while (p < end && !is_idch(*p))
+			p++;
+		const char *w = p;
+		while (p < end && is_idch(*p))
+			p++;
+		if (p - w >= 6 && strmap_get(&c->cur_ids, w, (size_t)(p - w)))
+			return 1;
+	}
+	return 0;
+}
+
 /* Without needles every line comes here: skip, before parsing, the lines
- * whose queue ID is not looked for and that cannot name one that is. */
+ * whose queue ID is not looked for and that cannot name one that is.  The
+ * IDs and Message-IDs a line could link to are looked up first, so that
+ * only the lines that do link are parsed (each pass reads every line). */
 static int worth_parsing(const struct collector *c, const char *line, size_t len)
 {
-	static const char *const linkers[] = {
-		"stat=Sent", "status=sent", ": DSN:", "notification: ", "msgid=",
-		"message-id=",
-	};
-	const char *p = memmem(line, len, ": ", 2), *end = line + len;
+	const char *p = memmem(line, len, ": ", 2), *end = line + len, *q;
 	if (p) {
-		const char *q = p += 2;
-		while (q < end && ((*q >= '0' && *q <= '9') || (*q >= 'A' && *q <= 'Z') ||
-				   (*q >= 'a' && *q <= 'z')))
+		/* the word before (a journal record: "MESSAGE":"QID: ...") */
+		q = p;
+		while (q > line && is_idch(q[-1]))
+			q--;
+		if (strmap_get(&c->cur_ids, q, (size_t)(p - q)))
+			return 1;
+		q = p += 2;
+		while (q < end && is_idch(*q))
 			q++;
 		if (q < end && *q == ':' && strmap_get(&c->cur_ids, p, (size_t)(q - p)))
 			return 1;
+		/* "PARENT: CHILD: DSN: ..." names a child */
+		if (lg_opts.follow && q + 2 < end && *q == ':' && q[1] == ' ') {
+			const char *w = q + 2, *e = w;
+			while (e < end && is_idch(*e))
+				e++;
+			if (e < end && *e == ':' && strmap_get(&c->cur_ids, w, (size_t)(e - w)))
+				return 1;
+		}
+	} else if (!memchr(line, '\n', len)) {
+		return 0;
 	}
 	if (!lg_opts.follow)
-		return 0;
-	for (size_t i = 0; i < sizeof(linkers) / sizeof(linkers[0]); i++)
-		if (memmem(line, len, linkers[i], strlen(linkers[i])))
+		return memchr(line, '\n', len) != NULL;
+	/* a hand-off to an ID we look for: "stat=Sent (ID ...)", "queued as ID" */
+	if ((q = memmem(line, len, "stat=", 5)) != NULL ||
+	    (q = memmem(line, len, "status=", 7)) != NULL) {
+		if (names_cur_id(c, q, (size_t)(end - q)))
 			return 1;
-	return 0;
+	}
+	if ((q = memmem(line, len, "notification: ", 14)) != NULL &&
+	    names_cur_id(c, q, (size_t)(end - q)))
+		return 1;
+	/* a Message-ID we look for */
+	if (c->cur_msgids.n && ((q = memmem(line, len, "msgid=", 6)) != NULL ||
+				(q = memmem(line, len, "message-id=", 11)) != NULL)) {
+		q = memchr(q, '=', (size_t)(end - q)) + 1;
+		const char *e = q;
+		while (e < end && *e != ',' && *e != ' ')
+			e++;
+		if (strmap_get(&c->cur_msgids, q, (size_t)(e - q)))
+			return 1;
+	}
+	/* a wrapped record: its pieces are not where the checks above look */
+	return memchr(line, '\n', len) != NULL;
+}
+
+/* The query IDs (id: terms) that rec names, for the superset rule: every
+ * line holding a queried ID is printed, understood or not. */
+static void attach_mentions(struct collector *c, const struct logline *ll, int ok,
+			    const char *rec, size_t len, const struct source *src,
+			    off_t off, unsigned how)
+{
+	for (size_t i = 0; i < c->nq; i++) {
+		const struct query *q = &c->q[i];
+		if (q->kind != Q_QID || !memmem(rec, len, q->nd.s, q->nd.n))
+			continue;
+		if (ok && ll->qid.p && logspan_eq(ll->qid, q->nd.s))
+			continue;	/* its own line, collected already */
+		struct logspan nohost = { "", 0 };
+		struct tx *t = tx_lookup(c, nohost, q->nd.s, q->nd.n, 1);
+		if (!t)
+			continue;
+		t->matched = 1;
+		tx_add_line(c, t, ok ? ll : NULL, rec, len, src, off,
+			    ok ? TXL_MENTION : TXL_UNPARSED, how);
+	}
+}
+
+/* A record not understood that holds an ID followed in this pass (not a
+ * query ID: those are done by attach_mentions). */
+static void attach_unparsed(struct collector *c, const char *rec, size_t len,
+			    const struct source *src, off_t off)
+{
+	for (size_t i = 0; i < c->cur_ids.cap; i++) {
+		if (!c->cur_ids.keys[i])
+			continue;
+		size_t kn;
+		memcpy(&kn, c->cur_ids.keys[i], sizeof(kn));
+		const char *id = c->cur_ids.keys[i] + sizeof(size_t);
+		int is_query = 0;
+		for (size_t k = 0; k < c->nq && !is_query; k++)
+			is_query = c->q[k].kind == Q_QID && c->q[k].nd.n == kn &&
+				   memcmp(c->q[k].nd.s, id, kn) == 0;
+		if (is_query || !memmem(rec, len, id, kn))
+			continue;
+		struct logspan nohost = { "", 0 };
+		struct tx *t = tx_lookup(c, nohost, id, kn, 1);
+		if (t)
+			tx_add_line(c, t, NULL, rec, len, src, off, TXL_UNPARSED, 0);
+	}
 }
 
 static void on_collect_line(const char *line, size_t len, const struct source *src,
@@ -233,20 +348,31 @@ static void on_collect_line(const char *line, size_t len, const struct source *s
 {
 	struct collector *c = arg;
 	struct logline ll;
-	if (c->all_lines && !worth_parsing(c, line, len))
-		return;
-	if (logparse(&ll, line, len) < 0)
-		return;
-	if (ll.qid.p && in_set(&c->cur_ids, ll.qid)) {
-		struct tx *t = tx_lookup(c, ll.host, ll.qid.p, ll.qid.n, 1);
-		if (!t)
+	unsigned how = 0;
+	int query_pass = c->pass == 1 && c->nqids;
+	if (c->all_lines && !worth_parsing(c, line, len)) {
+		int named = 0;
+		for (size_t i = 0; query_pass && i < c->nq && !named; i++)
+			named = c->q[i].kind == Q_QID &&
+				memmem(line, len, c->q[i].nd.s, c->q[i].nd.n);
+		if (!named)
 			return;
-		tx_add_line(t, &ll, src, off);
-		if (lg_opts.follow)
-			discover(c, t, &ll);
-	} else if (lg_opts.follow) {
+	}
+	int ok = logparse_lenient(&ll, line, len, &c->rb, &how) == 0;
+	if (ok && ll.qid.p && in_set(&c->cur_ids, ll.qid)) {
+		struct tx *t = tx_lookup(c, ll.host, ll.qid.p, ll.qid.n, 1);
+		if (t) {
+			tx_add_line(c, t, &ll, line, len, src, off, TXL_OWN, how);
+			if (lg_opts.follow)
+				discover(c, t, &ll);
+		}
+	} else if (ok && lg_opts.follow) {
 		discover_upstream(c, &ll);
 	}
+	if (query_pass)
+		attach_mentions(c, &ll, ok, line, len, src, off, how);
+	if (!ok && !c->all_lines)
+		attach_unparsed(c, line, len, src, off);
 }
 
 /* Moves next_* into cur_* and builds the needles; returns their count, or
@@ -283,9 +409,18 @@ static size_t next_pass(struct collector *c, struct needle *nd, size_t maxnd)
 	return all ? 0 : n;
 }
 
+static void reset_times(struct collector *c)
+{
+	for (size_t f = 0; f < c->srcs->n; f++)
+		c->last_t[f] = (time_t)-1;
+}
+
 int collect_run(struct collector *c, struct sources *s)
 {
 	int errors = 0;
+	c->srcs = s;
+	c->last_t = xcalloc(s->n ? s->n : 1, sizeof(*c->last_t));
+	reset_times(c);
 	struct needle nd[MAXNEEDLES];
 	size_t nn = 0;
 	int need_pass0 = 0;
@@ -293,6 +428,7 @@ int collect_run(struct collector *c, struct sources *s)
 		if (c->q[i].kind == Q_QID) {
 			struct logspan id = { c->q[i].nd.s, c->q[i].nd.n };
 			want_id(c, id);
+			c->nqids++;
 		} else {
 			need_pass0 = 1;
 			if (nn < MAXNEEDLES)
@@ -306,6 +442,7 @@ int collect_run(struct collector *c, struct sources *s)
 		for (size_t f = 0; f < s->n; f++)
 			if (scan_source(&s->v[f], nd, nn, on_match_line, c, "matching") < 0)
 				errors++;
+		reset_times(c);
 	}
 	for (c->pass = 1; c->pass <= MAXPASS; c->pass++) {
 		nn = next_pass(c, nd, MAXNEEDLES);
@@ -315,6 +452,7 @@ int collect_run(struct collector *c, struct sources *s)
 		for (size_t f = 0; f < s->n; f++)
 			if (scan_source(&s->v[f], nd, nn, on_collect_line, c, "collecting") < 0)
 				errors++;
+		reset_times(c);
 		if (!lg_opts.follow)
 			break;
 	}
@@ -359,10 +497,84 @@ static int linked(const struct collector *c, const struct tx *a, const struct tx
 	return 0;
 }
 
+/* Lines without a host (a lost prefix, unparsed lines, mentions) join
+ * the transaction of their queue ID on a named host, when there is one. */
+static void merge_hostless(struct collector *c)
+{
+	struct strmap hosted;
+	strmap_init(&hosted);
+	for (size_t i = 0; i < c->txs.cap; i++) {
+		struct tx *t = c->txs.keys[i] ? c->txs.vals[i] : NULL;
+		if (t && *t->host && *t->qid && t->n) {
+			int created;
+			void **v = strmap_put(&hosted, t->qid, strlen(t->qid), &created);
+			if (created)
+				*v = t;
+		}
+	}
+	for (size_t i = 0; i < c->txs.cap; i++) {
+		struct tx *t = c->txs.keys[i] ? c->txs.vals[i] : NULL;
+		if (!t || *t->host || !*t->qid || !t->n)
+			continue;
+		void **v = strmap_get(&hosted, t->qid, strlen(t->qid));
+		if (!v)
+			continue;
+		struct tx *h = *v;
+		for (size_t k = 0; k < t->n; k++) {
+			if (h->n == h->cap) {
+				h->cap = h->cap ? h->cap * 2 : 8;
+				h->lines = xreallocarray(h->lines, h->cap, sizeof(*h->lines));
+			}
+			h->lines[h->n++] = t->lines[k];
+		}
+		t->n = 0;
+		h->matched |= t->matched;
+		if (!h->msgid && t->msgid) {
+			h->msgid = t->msgid;
+			t->msgid = NULL;
+		}
+		for (size_t k = 0; k < c->nlinks; k++)
+			if (c->links[k].from == t)
+				c->links[k].from = h;
+	}
+	strmap_free(&hosted);
+}
+
+/* A mention is not printed again in the group of the queried ID when its
+ * own transaction is printed too. */
+static void hide_printed_mentions(struct collector *c)
+{
+	struct strmap own;
+	char key[64];
+	strmap_init(&own);
+	for (size_t i = 0; i < c->nall; i++) {
+		const struct tx *t = c->all[i];
+		for (size_t k = 0; t->keep && k < t->n; k++) {
+			if (t->lines[k].kind != TXL_OWN)
+				continue;
+			int n = snprintf(key, sizeof(key), "%u:%lld", t->lines[k].file,
+					 (long long)t->lines[k].off);
+			*strmap_put(&own, key, (size_t)n, NULL) = (void *)1;
+		}
+	}
+	for (size_t i = 0; i < c->nall; i++) {
+		struct tx *t = c->all[i];
+		for (size_t k = 0; t->keep && k < t->n; k++) {
+			struct txline *l = &t->lines[k];
+			if (l->kind == TXL_OWN)
+				continue;
+			int n = snprintf(key, sizeof(key), "%u:%lld", l->file, (long long)l->off);
+			l->hidden = strmap_get(&own, key, (size_t)n) != NULL;
+		}
+	}
+	strmap_free(&own);
+}
+
 void collect_finish(struct collector *c)
 {
 	struct strmap byqid;
 	strmap_init(&byqid);
+	merge_hostless(c);
 	c->all = xcalloc(c->txs.n + 1, sizeof(*c->all));
 	c->nall = 0;
 	for (size_t i = 0; i < c->txs.cap; i++) {
@@ -436,6 +648,7 @@ void collect_finish(struct collector *c)
 			}
 		}
 	}
+	hide_printed_mentions(c);
 }
 
 void collect_free(struct collector *c)
@@ -444,8 +657,12 @@ void collect_free(struct collector *c)
 		struct tx *t = c->txs.keys[i] ? c->txs.vals[i] : NULL;
 		if (!t)
 			continue;
-		for (size_t k = 0; k < t->n; k++)
+		for (size_t k = 0; k < t->n; k++) {
 			free(t->lines[k].text);
+			for (unsigned j = 0; j < t->lines[k].nbefore + t->lines[k].nafter; j++)
+				free(t->lines[k].ctx[j]);
+			free(t->lines[k].ctx);
+		}
 		free(t->lines);
 		free(t->host);
 		free(t->qid);
@@ -458,6 +675,8 @@ void collect_free(struct collector *c)
 	}
 	free(c->links);
 	free(c->all);
+	free(c->last_t);
+	logrepair_free(&c->rb);
 	strmap_free(&c->txs);
 	strmap_free(&c->wanted);
 	strmap_free(&c->next_ids);
@@ -471,8 +690,19 @@ int collect_live_line(struct collector *c, const char *line, size_t len)
 {
 	struct logline ll;
 	struct logspan id;
-	if (logparse(&ll, line, len) < 0)
+	unsigned how;
+	if (logparse_lenient(&ll, line, len, &c->rb, &how) < 0) {
+		/* not understood: printed when it holds an ID we follow */
+		for (size_t i = 0; i < c->wanted.cap; i++) {
+			size_t kn;
+			if (!c->wanted.keys[i])
+				continue;
+			memcpy(&kn, c->wanted.keys[i], sizeof(kn));
+			if (memmem(line, len, c->wanted.keys[i] + sizeof(size_t), kn))
+				return 1;
+		}
 		return 0;
+	}
 	int hit = ll.qid.p && in_set(&c->wanted, ll.qid);
 	for (size_t i = 0; !hit && i < c->nq; i++)
 		hit = query_match(&c->q[i], &ll);
