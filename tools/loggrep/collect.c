@@ -706,6 +706,10 @@ int collect_live_line(struct collector *c, const char *line, size_t len)
 	int hit = ll.qid.p && in_set(&c->wanted, ll.qid);
 	for (size_t i = 0; !hit && i < c->nq; i++)
 		hit = query_match(&c->q[i], &ll);
+	/* a line naming a queried ID is printed, its transaction not followed */
+	for (size_t i = 0; !hit && i < c->nq; i++)
+		if (c->q[i].kind == Q_QID && memmem(line, len, c->q[i].nd.s, c->q[i].nd.n))
+			return 1;
 	const struct logspan *m = msgid_of(&ll);
 	if (!hit && lg_opts.follow && m && in_set(&c->msgids, *m))
 		hit = 1;
