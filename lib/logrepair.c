@@ -319,6 +319,11 @@ static size_t clean(const char *rec, size_t len, char *out, unsigned *how)
 			}
 			if (ws && n && out[n - 1] != ' ')
 				out[n++] = ' ';
+			/* "QID:" or "size=85," then "to=...": the blank the
+			 * mailer or web page took away comes back */
+			else if (!ws && n && strchr(",:;", out[n - 1]) && p < end &&
+				 (isalpha((unsigned char)*p) || *p == '<' || *p == '['))
+				out[n++] = ' ';
 			continue;
 		}
 		if (c == '<') {
@@ -378,6 +383,11 @@ static const char *find_anchor(const char *s, size_t n, const char **tag, size_t
 {
 	size_t lim = n < 200 ? n : 200;
 	for (size_t i = 0; i < lim; i++) {
+		size_t t;
+		if (s[i] == '<' && (t = html_tag(s + i, s + n)) != 0) {
+			i += t - 1;
+			continue;
+		}
 		if (s[i] == '=')
 			return NULL;
 		if (s[i] != ':' || (i + 1 < n && s[i + 1] != ' '))
@@ -555,6 +565,38 @@ static int prefix_from_anchor(struct logline *ll, const char *s, size_t n)
 
 /* ---- the entry points ------------------------------------------------- */
 
+/* Does the line hold HTML markup ("<br>", "</span>", "&lt;")? */
+static int has_markup(const char *s, size_t n)
+{
+	const char *end = s + n;
+	for (const char *p = s; p < end; p++) {
+		char c;
+		if (*p == '&' && html_entity(p, end, &c))
+			return 1;
+		if (*p == '<' && html_tag(p, end))
+			return 1;
+	}
+	return 0;
+}
+
+/* Skips what may come before a line's time stamp on a page: blanks, quote
+ * marks, markup. */
+static const char *skip_lead(const char *p, const char *end)
+{
+	for (;;) {
+		char c;
+		size_t t;
+		if (p < end && (*p == ' ' || *p == '\t' || *p == '>' || *p == '|'))
+			p++;
+		else if (p < end && *p == '<' && (t = html_tag(p, end)) != 0)
+			p += t;
+		else if (p < end && *p == '&' && (t = html_entity(p, end, &c)) != 0)
+			p += t;
+		else
+			return p;
+	}
+}
+
 /* Where a time stamp starts in s (searching the first 200 bytes), or -1. */
 static long stamp_start(const char *s, size_t n)
 {
@@ -586,7 +628,7 @@ int logparse_lenient(struct logline *ll, const char *rec, size_t len, struct log
 			return 0;
 		}
 	}
-	if (!memchr(rec, '\n', len) && logparse(ll, rec, len) == 0)
+	if (!memchr(rec, '\n', len) && !has_markup(rec, len) && logparse(ll, rec, len) == 0)
 		return 0;
 	char *buf = reserve(rb, len + 1);
 	unsigned h = 0;
@@ -634,6 +676,7 @@ int logparse_is_start(const char *line, size_t len)
 {
 	if (!len)
 		return 0;
+	const char *end = line + len;
 	char c = line[0];
 	if (c == '{')
 		return 1;
@@ -643,8 +686,12 @@ int logparse_is_start(const char *line, size_t len)
 		return 1;
 	if (len > 10 && isdig(c) && line[4] == '-' && isdig(line[1]))
 		return 1;
+	const char *p = skip_lead(line, end);
+	if (p > line && p < end && end - p > 4 &&
+	    ((p[3] == ' ' && logparse_month(p)) || (isdig(p[0]) && end - p > 10 && p[4] == '-')))
+		return 1;
 	const char *tag;
 	size_t tn;
 	long pid;
-	return find_anchor(line, len, &tag, &tn, &pid) != NULL;
+	return find_anchor(p, (size_t)(end - p), &tag, &tn, &pid) != NULL;
 }

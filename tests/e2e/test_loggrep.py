@@ -425,6 +425,54 @@ class TestTail(LoggrepCase):
                          grep_f(read_data("lists.maillog"), "k0679Vv6002665"))
 
 
+GOLDEN = os.path.join(DATA, "golden")
+
+
+class TestGolden(unittest.TestCase):
+    """tests/data/loggrep/golden: logs as people post them (README.md there).
+    Regenerate: for d in */; do (cd $d && TZ=UTC loggrep --year=2006
+    $(cat args) input.log > expected.out); done"""
+
+    def run_case(self, name):
+        d = os.path.join(GOLDEN, name)
+        with open(os.path.join(d, "args")) as f:
+            args = f.read().split("\n")
+        args = [a for a in args if a]
+        p = subprocess.run([binpath("loggrep"), "--year=2006"] + args + ["input.log"],
+                           cwd=d, capture_output=True, timeout=30, env=ENV)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(os.path.join(d, "expected.out"), "rb") as f:
+            self.assertEqual(p.stdout.decode("utf-8", "replace"),
+                             f.read().decode("utf-8", "replace"), name)
+        # the superset rule: every line grep -F ID prints is in the output
+        with open(os.path.join(d, "input.log"), "rb") as f:
+            text = f.read().decode("utf-8", "surrogateescape")
+        shown = set()
+        for l in p.stdout.decode("utf-8", "surrogateescape").splitlines():
+            m = re.match(r"input\.log(?::[?~+]?|-) (.*)$", l)
+            if m:
+                shown.add(m.group(1))
+        if "--summary" in args or "--json" in args:
+            return
+        for a in args:
+            if a.startswith("-") or "@" in a:
+                continue
+            for l in grep_f(text, a):
+                if l.startswith("{"):   # a journal record is shown as a syslog line
+                    msg = json.loads(l)["MESSAGE"]
+                    self.assertTrue(any(x.endswith(": " + msg) for x in shown), msg)
+                    continue
+                self.assertIn(l, shown, "%s: grep -F %s line missing" % (name, a))
+
+    def test_cases(self):
+        names = sorted(n for n in os.listdir(GOLDEN)
+                       if os.path.isdir(os.path.join(GOLDEN, n)))
+        self.assertGreaterEqual(len(names), 8)
+        for n in names:
+            with self.subTest(case=n):
+                self.run_case(n)
+
+
 class TestDocs(unittest.TestCase):
     def test_help_and_man_page_list_the_same_options(self):
         p = subprocess.run([binpath("loggrep"), "--help"], capture_output=True, text=True)

@@ -331,15 +331,30 @@ static int may_wrap(const char *ls, const char *le)
 	return strchr(" ,=:;(<[", le[-1]) != NULL;
 }
 
+/* Does the line start, after blanks, with a log field ("lay=00:00:00,",
+ * "dsn=4.0.0")?  Such a line continues a wrapped one. */
+static int starts_with_field(const char *p, const char *e)
+{
+	while (p < e && (*p == ' ' || *p == '\t' || *p == '>'))
+		p++;
+	const char *k = p;
+	while (p < e && p - k < 24 && ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+					 (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+		p++;
+	return p > k && p < e && *p == '=';
+}
+
 /* The end of the record whose last physical line ends at le (a '\n' or
  * end): continuation lines, those that cannot start a record, are added. */
 static const char *record_end(const char *ls, const char *le, const char *end)
 {
-	for (int k = 1; k < MAXWRAP && le < end && may_wrap(ls, le); k++) {
+	for (int k = 1; k < MAXWRAP && le < end; k++) {
 		const char *ns = le + 1;
 		const char *nl = memchr(ns, '\n', (size_t)(end - ns));
 		const char *ne = nl ? nl : end;
 		if (ns >= end || blank(ns, ne) || logparse_is_start(ns, (size_t)(ne - ns)))
+			break;
+		if (!may_wrap(ls, le) && !starts_with_field(ns, ne))
 			break;
 		ls = ns;
 		le = ne;
@@ -365,7 +380,7 @@ static const char *record_start(const char *buf, const char *ls, const char *end
 		const char *ps = pe;
 		while (ps > buf && ps[-1] != '\n')
 			ps--;
-		if (blank(ps, pe) || !may_wrap(ps, pe))
+		if (blank(ps, pe) || (!may_wrap(ps, pe) && !starts_with_field(cur, ce)))
 			return ls;
 		cur = ps;
 	}
