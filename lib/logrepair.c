@@ -693,5 +693,18 @@ int logparse_is_start(const char *line, size_t len)
 	const char *tag;
 	size_t tn;
 	long pid;
-	return find_anchor(p, (size_t)(end - p), &tag, &tn, &pid) != NULL;
+	if (find_anchor(p, (size_t)(end - p), &tag, &tn, &pid))
+		return 1;
+	/* a message whose prefix was cut away: "QID: " before any "=" */
+	for (const char *q = p; q < end && q - p < 200 && *q != '='; q++) {
+		if (!isalnum((unsigned char)*q) || (q > p && isalnum((unsigned char)q[-1])))
+			continue;
+		const char *e = q;
+		while (e < end && isalnum((unsigned char)*e))
+			e++;
+		if (e + 1 < end && e[0] == ':' && e[1] == ' ' && logparse_is_qid(q, (size_t)(e - q)))
+			return 1;
+		q = e - 1;
+	}
+	return 0;
 }

@@ -473,6 +473,134 @@ class TestGolden(unittest.TestCase):
                 self.run_case(n)
 
 
+# ---- property: loggrep ID prints at least what grep -F ID prints ----------
+
+ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+
+
+def gen_log(rnd):
+    """A sendmail log of a few dozen transactions, then damaged at random
+    the ways posted logs are.  Returns (text, ids)."""
+    ids, recs = [], []
+    for n in range(rnd.randint(5, 40)):
+        qid = "".join(rnd.choice(ALNUM) for _ in range(8)) + "%06d" % rnd.randint(0, 999999)
+        ids.append(qid)
+        host = rnd.choice(["int1", "lists", "mx.example.org", "ext1"])
+        t = rnd.randint(0, 86400 * 300)
+        mon, day = MONTHS[(t // 86400) % 12], 1 + (t // 86400) % 28
+        hh, mm, ss = (t // 3600) % 24, (t // 60) % 60, t % 60
+        nxt = "".join(rnd.choice(ALNUM) for _ in range(8)) + "%06d" % rnd.randint(0, 999999)
+        if ids[:-1] and rnd.random() < 0.3:
+            nxt = rnd.choice(ids[:-1])
+        msgs = [
+            "%s: from=<a%d@x.example>, size=%d, class=0, nrcpts=1, msgid=<%s.%s@%s>, proto=ESMTP, daemon=MTA, relay=c.example [192.0.2.%d]"
+            % (qid, n, rnd.randint(1, 99999), rnd.randint(1, 9999), qid, host, rnd.randint(1, 254)),
+            "%s: to=<b%d@y.example>, delay=00:00:01, xdelay=00:00:01, mailer=esmtp, pri=120000, relay=mx.y.example. [198.51.100.%d], dsn=%s, stat=%s"
+            % (qid, n, rnd.randint(1, 254), *rnd.choice([
+                ("2.0.0", "Sent (%s Message accepted for delivery)" % nxt),
+                ("4.0.0", "Deferred: Connection timed out with mx.y.example."),
+                ("4.0.0", "Deferred: 451 4.7.1 Greylisted"),
+                ("5.1.1", "User unknown")])),
+        ]
+        if rnd.random() < 0.2:
+            msgs.append("%s: %s: DSN: User unknown" % (qid, nxt))
+        for m in msgs:
+            pid = rnd.randint(100, 99999)
+            tag = rnd.choice(["sm-mta", "sendmail"])
+            fmt = rnd.random()
+            if fmt < 0.7:
+                line = "%s %2d %02d:%02d:%02d %s %s[%d]: %s" % (mon, day, hh, mm, ss, host, tag, pid, m)
+            elif fmt < 0.8:
+                line = "2006-%02d-%02dT%02d:%02d:%02d+0000 %s %s[%d]: %s" % (
+                    MONTHS.index(mon) + 1, day, hh, mm, ss, host, tag, pid, m)
+            elif fmt < 0.9:
+                line = "<22>1 2006-%02d-%02dT%02d:%02d:%02d.123Z %s %s %d - - %s" % (
+                    MONTHS.index(mon) + 1, day, hh, mm, ss, host, tag, pid, m)
+            else:
+                line = json.dumps({"__REALTIME_TIMESTAMP": str(1136000000000000 + t * 1000000),
+                                   "_HOSTNAME": host, "SYSLOG_IDENTIFIER": tag,
+                                   "_PID": str(pid), "MESSAGE": m})
+            recs.append(line)
+    rnd.shuffle(recs)
+    out = []
+    for line in recs:
+        out.extend(damage(rnd, line))
+    return "\n".join(out) + "\n", ids
+
+
+def damage(rnd, line):
+    """The physical lines a posted copy of line may become."""
+    r = rnd.random()
+    if line.startswith("{") or r < 0.35:
+        return [line]
+    if r < 0.45:    # prefix cut at the start
+        return [line[rnd.randint(1, 20):]]
+    if r < 0.55:    # seconds or more of the stamp lost
+        return [line[:12] + line[15:] if line[:3] in MONTHS else line]
+    if r < 0.65:    # wrapped at a terminal's or a mailer's width
+        w = rnd.choice([40, 64, 72, 78, 80])
+        return [line[i:i + w] for i in range(0, len(line), w)]
+    if r < 0.72:    # wrapped at blanks, with trailing blanks
+        parts, cur = [], ""
+        for word in line.split(" "):
+            if len(cur) + len(word) > 60:
+                parts.append(cur)
+                cur = ""
+            cur += word + " "
+        return parts + [cur]
+    if r < 0.80:    # HTML
+        esc = line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        return [rnd.choice(["<br />", "<span class=\"x\">", "<pre>", ""]) + esc +
+                rnd.choice(["<br>", "</span>", "</pre>", ""])]
+    if r < 0.86:    # quoted, grep -H, a shell prompt
+        return [rnd.choice(["> ", ">> ", "maillog:", "/var/log/mail.log.1:", "| "]) + line]
+    if r < 0.92:    # junk around
+        return [line, rnd.choice(["", "binary \x01\x02 junk", "Jan  5 23:0",
+                                   "-- MARK --", "   "])]
+    # prose that names the ID
+    word = line.split(": ")[1] if ": " in line else "x"
+    return [line, "See the line that reads \"%s Message accepted for" % word]
+
+
+class TestSupersetProperty(unittest.TestCase):
+    """For any ID, loggrep's output lines include every line grep -F ID
+    prints on the same file (generated logs, damaged at random)."""
+
+    def test_superset_on_damaged_logs(self):
+        import random
+        tmp = tempfile.mkdtemp(prefix="loggrep-prop-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        checked = 0
+        for seed in range(int(os.environ.get("LOGGREP_PROP_SEEDS", "30"))):
+            rnd = random.Random(seed)
+            text, ids = gen_log(rnd)
+            path = os.path.join(tmp, "m%d.log" % seed)
+            with open(path, "w", encoding="utf-8", errors="surrogateescape") as f:
+                f.write(text)
+            for qid in rnd.sample(ids, min(4, len(ids))):
+                for extra in ([], ["--follow"]):
+                    p = subprocess.run([binpath("loggrep")] + extra + [qid, path],
+                                       capture_output=True, timeout=30, env=ENV)
+                    self.assertIn(p.returncode, (0, 1), p.stderr)
+                    out = p.stdout.decode("utf-8", "surrogateescape")
+                    shown = set()
+                    for l in out.splitlines():
+                        m = re.match(re.escape(path) + r"(?::[?~+]?|-) (.*)$", l)
+                        if m:
+                            shown.add(m.group(1))
+                    for l in grep_f(text, qid):
+                        if l.startswith("{"):
+                            msg = json.loads(l)["MESSAGE"]
+                            ok = any(x.endswith(": " + msg) for x in shown)
+                        else:
+                            ok = l in shown
+                        self.assertTrue(ok, "seed %d, %s %s: grep -F line not printed: %r"
+                                        % (seed, " ".join(extra), qid, l))
+                        checked += 1
+        self.assertGreater(checked, 200)
+
+
 class TestDocs(unittest.TestCase):
     def test_help_and_man_page_list_the_same_options(self):
         p = subprocess.run([binpath("loggrep"), "--help"], capture_output=True, text=True)

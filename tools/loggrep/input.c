@@ -348,6 +348,8 @@ static int starts_with_field(const char *p, const char *e)
  * end): continuation lines, those that cannot start a record, are added. */
 static const char *record_end(const char *ls, const char *le, const char *end)
 {
+	if (ls < le && *ls == '{')	/* a journal record is one line */
+		return le;
 	for (int k = 1; k < MAXWRAP && le < end; k++) {
 		const char *ns = le + 1;
 		const char *nl = memchr(ns, '\n', (size_t)(end - ns));
