@@ -829,7 +829,7 @@ const char *logparse_defer_class(struct logspan stat, struct logspan dsn)
 	static const char *const conn[] = { "connection refused", "no route to host",
 		"network is unreachable", "connection reset", "host is down",
 		"lost connection", "connection closed", NULL };
-	int deferred = (stat.p && (strncasecmp(stat.p, "deferred", 8) == 0 ||
+	int deferred = (stat.p && ((stat.n >= 8 && strncasecmp(stat.p, "deferred", 8) == 0) ||
 				    has_word(stat, "queued for retry"))) ||
 		       (dsn.p && dsn.n && dsn.p[0] == '4');
 	if (!deferred || !stat.p)

@@ -242,59 +242,64 @@ static int names_cur_id(const struct collector *c, const char *s, size_t n)
 	return 0;
 }
 
+static int starts_with(const char *p, const char *end, const char *s)
+{
+	size_t n = strlen(s);
+	return (size_t)(end - p) >= n && memcmp(p, s, n) == 0;
+}
+
 /* Without needles every line comes here: skip, before parsing, the lines
  * whose queue ID is not looked for and that cannot name one that is.  The
  * IDs and Message-IDs a line could link to are looked up first, so that
- * only the lines that do link are parsed (each pass reads every line). */
+ * only the lines that do link are parsed (each pass reads every line, and
+ * the lines of a busy log that carry a stat= or a msgid= are most). */
 static int worth_parsing(const struct collector *c, const char *line, size_t len)
 {
-	const char *p = memmem(line, len, ": ", 2), *end = line + len, *q;
-	if (p) {
-		/* the word before (a journal record: "MESSAGE":"QID: ...") */
-		q = p;
-		while (q > line && is_idch(q[-1]))
-			q--;
-		if (strmap_get(&c->cur_ids, q, (size_t)(p - q)))
+	const char *end = line + len, *msg = NULL;
+	const char *lim = line + (len < 256 ? len : 256);
+	/* the words before ": " near the start: the queue ID wherever the
+	 * prefix put it (after "tag[pid]: ", in a journal record's MESSAGE, in
+	 * a damaged line), and a DSN child ("PARENT: CHILD: DSN: ...") */
+	for (const char *p = line; p < lim && (p = memchr(p, ':', (size_t)(lim - p))) != NULL;
+	     p++) {
+		if (p + 1 >= end || p[1] != ' ')
+			continue;
+		const char *w = p;
+		while (w > line && is_idch(w[-1]))
+			w--;
+		if (p - w < 6)
+			continue;
+		if (strmap_get(&c->cur_ids, w, (size_t)(p - w)))
 			return 1;
-		q = p += 2;
-		while (q < end && is_idch(*q))
-			q++;
-		if (q < end && *q == ':' && strmap_get(&c->cur_ids, p, (size_t)(q - p)))
+		if (!msg && logparse_is_qid(w, (size_t)(p - w)))
+			msg = p + 2;
+	}
+	int wrapped = memchr(line, '\n', len) != NULL;
+	if (!lg_opts.follow || !msg)
+		return wrapped;
+	const char *q;
+	if (starts_with(msg, end, "to=")) {
+		/* a hand-off to an ID we look for: "stat=Sent (ID ...)", "queued as ID" */
+		if (((q = memmem(msg, (size_t)(end - msg), "stat=", 5)) != NULL ||
+		     (q = memmem(msg, (size_t)(end - msg), "status=", 7)) != NULL) &&
+		    names_cur_id(c, q, (size_t)(end - q)))
 			return 1;
-		/* "PARENT: CHILD: DSN: ..." names a child */
-		if (lg_opts.follow && q + 2 < end && *q == ':' && q[1] == ' ') {
-			const char *w = q + 2, *e = w;
-			while (e < end && is_idch(*e))
+	} else if (starts_with(msg, end, "from=") || starts_with(msg, end, "message-id=")) {
+		if (c->cur_msgids.n && ((q = memmem(msg, (size_t)(end - msg), "msgid=", 6)) != NULL ||
+					(q = memmem(msg, (size_t)(end - msg), "message-id=", 11)) != NULL)) {
+			q = memchr(q, '=', (size_t)(end - q)) + 1;
+			const char *e = q;
+			while (e < end && *e != ',' && *e != ' ')
 				e++;
-			if (e < end && *e == ':' && strmap_get(&c->cur_ids, w, (size_t)(e - w)))
+			if (strmap_get(&c->cur_msgids, q, (size_t)(e - q)))
 				return 1;
 		}
-	} else if (!memchr(line, '\n', len)) {
-		return 0;
-	}
-	if (!lg_opts.follow)
-		return memchr(line, '\n', len) != NULL;
-	/* a hand-off to an ID we look for: "stat=Sent (ID ...)", "queued as ID" */
-	if ((q = memmem(line, len, "stat=", 5)) != NULL ||
-	    (q = memmem(line, len, "status=", 7)) != NULL) {
-		if (names_cur_id(c, q, (size_t)(end - q)))
-			return 1;
-	}
-	if ((q = memmem(line, len, "notification: ", 14)) != NULL &&
-	    names_cur_id(c, q, (size_t)(end - q)))
-		return 1;
-	/* a Message-ID we look for */
-	if (c->cur_msgids.n && ((q = memmem(line, len, "msgid=", 6)) != NULL ||
-				(q = memmem(line, len, "message-id=", 11)) != NULL)) {
-		q = memchr(q, '=', (size_t)(end - q)) + 1;
-		const char *e = q;
-		while (e < end && *e != ',' && *e != ' ')
-			e++;
-		if (strmap_get(&c->cur_msgids, q, (size_t)(e - q)))
-			return 1;
+	} else if ((q = memmem(msg, (size_t)(end - msg), "notification: ", 14)) != NULL &&
+		   names_cur_id(c, q, (size_t)(end - q))) {
+		return 1;	/* Postfix: "sender non-delivery notification: CHILD" */
 	}
 	/* a wrapped record: its pieces are not where the checks above look */
-	return memchr(line, '\n', len) != NULL;
+	return wrapped;
 }
 
 /* The query IDs (id: terms) that rec names, for the superset rule: every

@@ -300,10 +300,12 @@ static char *rcpt_word(const struct rcpt *r)
 	return x;
 }
 
+#define MAXLISTED 20	/* queue IDs named per deferral class */
+
 size_t output_summary(FILE *out, const struct collector *c)
 {
 	size_t shown = 0;
-	unsigned defer[NCLASS] = { 0 };
+	unsigned defer[NCLASS] = { 0 }, ntx[NCLASS] = { 0 };
 	struct strbuf ids[NCLASS];
 	for (int k = 0; k < NCLASS; k++)
 		sb_init(&ids[k]);
@@ -339,8 +341,9 @@ size_t output_summary(FILE *out, const struct collector *c)
 		for (int k = 0; k < NCLASS; k++) {
 			if (!d.defer[k])
 				continue;
+			if (ntx[k]++ < MAXLISTED)
+				sb_printf(&ids[k], " %s", *t->qid ? t->qid : "-");
 			defer[k] += d.defer[k];
-			sb_printf(&ids[k], " %s", *t->qid ? t->qid : "-");
 		}
 		free(first);
 		sb_free(&st);
@@ -353,7 +356,10 @@ size_t output_summary(FILE *out, const struct collector *c)
 	if (any)
 		fprintf(out, "# deferred attempts by class:\n");
 	for (int k = 0; k < NCLASS; k++) {
-		if (defer[k])
+		if (defer[k] && ntx[k] > MAXLISTED)
+			fprintf(out, "#   %-18s %5u:%s ... (%u messages)\n", class_names[k],
+				defer[k], ids[k].s, ntx[k]);
+		else if (defer[k])
 			fprintf(out, "#   %-18s %5u:%s\n", class_names[k], defer[k], ids[k].s);
 		sb_free(&ids[k]);
 	}
