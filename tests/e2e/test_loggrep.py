@@ -377,6 +377,93 @@ class TestOutputs(LoggrepCase):
         self.run_lg("--json", "--summary", "k0679VXa002668", self.lists, rc=2)
 
 
+class TestPostedLogs(LoggrepCase):
+    """Names and marks, context, JSON sources, links from damaged lines."""
+
+    def test_file_names_and_marks(self):
+        text = read_data("lists.maillog")
+        p = self.run_lg("k0679Vv6002665", self.lists, self.int1, names=True, rc=0)
+        out = p.stdout.splitlines()
+        own = [self.lists + ": " + l for l in lines_with(text, "k0679Vv6002665: ")]
+        mention = [self.lists + ":~ " + l for l in grep_f(text, "k0679Vv6002665")
+                   if "]: k0679Vv6002665: " not in l]
+        other = read_data("int1.maillog")
+        mention += [self.int1 + ":~ " + l for l in grep_f(other, "k0679Vv6002665")]
+        self.assertEqual(sorted(out), sorted(own + mention))
+        # in time order, the int1 line (23:09:32) after the lists lines (23:09:31)
+        self.assertTrue(out[-1].startswith(self.int1 + ":~ "), out)
+
+    def test_unparsed_line_marked_and_rotated_gz(self):
+        log1 = ("Mar  1 10:00:00 h sm-mta[1]: k21A0000000007: from=<a@b.example>, size=1, class=0, "
+                "nrcpts=1, msgid=<q7@b>, proto=ESMTP, daemon=MTA, relay=c [192.0.2.1]\n")
+        log0 = ("<br>Mar  1 10:0</br> garbled k21A0000000007 retry\n"
+                "Mar  1 10:30 h sm-mta[2]: k21A0000000007: to=<x@y.example>, mailer=esmtp, dsn=2.0.0, stat=Sent (ok)\n")
+        old = self.put("mail.log.1.gz", log1, stamp(2006, 3, 2), gz=True)
+        new = self.put("mail.log", log0, stamp(2006, 3, 2))
+        p = self.run_lg("k21A0000000007", new, old, names=True, rc=0)
+        self.assertEqual(p.stdout.splitlines(), [
+            old + ": " + log1.rstrip("\n"),
+            new + ":? <br>Mar  1 10:0</br> garbled k21A0000000007 retry",
+            new + ": Mar  1 10:30 h sm-mta[2]: k21A0000000007: to=<x@y.example>, mailer=esmtp, dsn=2.0.0, stat=Sent (ok)",
+        ])
+        p = self.run_lg("--summary", "k21A0000000007", new, old, rc=0)
+        self.assertEqual(p.stdout, "Mar  1 10:00:00 h k21A0000000007 from=<a@b.example> "
+                         "to=x@y.example stat=Sent\n")
+
+    def test_context(self):
+        p = self.run_lg("-C", "1", "k0679ZZz002700", self.lists, names=True, rc=0)
+        text = read_data("lists.maillog").splitlines()
+        i = [k for k, l in enumerate(text) if "k0679ZZz002700" in l]
+        self.assertEqual(p.stdout.splitlines(), [
+            self.lists + "- " + text[i[0] - 1],
+            self.lists + ": " + text[i[0]],
+            "--",
+            self.lists + ": " + text[i[1]],
+            self.lists + "- " + text[i[1] + 1],
+        ])
+        self.run_lg("-C", "x", "k0679ZZz002700", self.lists, rc=2)
+
+    def test_json_sources(self):
+        log = ("Mar  1 10:00:00 h sm-mta[1]: k21A0000000008: \n"
+               "from=<a@b.example>, size=1, class=0, nrcpts=1, \n"
+               "msgid=<q8@b>, relay=c [192.0.2.1]\n"
+               "Mar  1 10:00:01 h sm-mta[2]: k21A0000000008: to=<x@y.example>, dsn=4.0.0, "
+               "stat=Deferred: Connection refused by y.example.\n"
+               "see k21A0000000008 above\n")
+        path = self.put("w.log", log, stamp(2006, 3, 2))
+        p = self.run_lg("--json", "k21A0000000008", path, rc=0)
+        obj = json.loads(p.stdout)
+        self.assertEqual(obj["host"], "h")
+        self.assertEqual(obj["from"], "<a@b.example>")
+        self.assertEqual([(x["kind"], x["repaired"]) for x in obj["sources"]],
+                         [("line", ["joined"]), ("line", []), ("unparsed", [])])
+        self.assertEqual({x["file"] for x in obj["sources"]}, {path})
+        self.assertEqual(obj["recipients"][0]["class"], "connection refused")
+        self.assertEqual(obj["deferrals"], {"connection refused": 1})
+
+    def test_dsn_child_to_parent_and_return_to_sender(self):
+        log = ("Mar  1 10:00:00 h sm-mta[1]: KAA00001: from=<a@b.example>, size=1, class=0, nrcpts=1, msgid=<r1@b>, relay=c [192.0.2.1]\n"
+               "Mar  1 10:00:01 h sm-mta[1]: KAA00001: to=<nobody@h.example>, mailer=local, stat=User unknown\n"
+               "Mar  1 10:00:01 h sm-mta[1]: KAA00001: KAA00002: return to sender: User unknown\n"
+               "Mar  1 10:00:02 h sm-mta[1]: KAA00002: to=<a@b.example>, delay=00:00:01, mailer=esmtp, stat=Sent\n")
+        path = self.put("rts.log", log, stamp(2006, 3, 2))
+        p = self.run_lg("--follow", "--summary", "KAA00002", path, rc=0)
+        self.assertEqual(summary_ids(p.stdout), ["KAA00001", "KAA00002"])
+        p = self.run_lg("--follow", "KAA00002", path, rc=0)
+        self.assertIn("# link KAA00001 on h -> KAA00002 on h: DSN, "
+                      "KAA00002: return to sender: User unknown\n", p.stdout)
+
+    def test_follow_from_a_damaged_line(self):
+        # the hand-off line lost its prefix; the link is still found
+        a = ("Jan 10 08:00:00 pfa sm-mta[100]: k1A80000000100: from=<s@a.example>, size=5, class=0, nrcpts=1, msgid=<d1@a>, relay=c [192.0.2.9]\n"
+             "0:01 pfa sm-mta[101]: k1A80000000100: to=<r@b.example>, mailer=esmtp, relay=mx.b.example. [192.0.2.20], dsn=2.0.0, stat=Sent (k1A80001000200 Message accepted for delivery)\n")
+        b = ("Jan 10 08:00:01 mxb sm-mta[200]: k1A80001000200: from=<s@a.example>, size=300, class=0, nrcpts=1, msgid=<d1@a>, proto=ESMTP, daemon=MTA, relay=pfa [192.0.2.1]\n")
+        pa = self.put("a.log", a, stamp(2006, 1, 11))
+        pb = self.put("b.log", b, stamp(2006, 1, 11))
+        p = self.run_lg("--follow", "--summary", "k1A80000000100", pa, pb, rc=0)
+        self.assertEqual(summary_ids(p.stdout), ["k1A80000000100", "k1A80001000200"])
+
+
 class TestTail(LoggrepCase):
     def readline(self, proc, timeout=10):
         deadline = time.monotonic() + timeout

@@ -575,11 +575,37 @@ static void hide_printed_mentions(struct collector *c)
 	strmap_free(&own);
 }
 
+/* A line without a time (an unparsed one first in its file) takes the time
+ * of the nearest dated line of its transaction in the same file. */
+static void date_undated(struct tx *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		struct txline *l = &t->lines[i];
+		if (l->t != (time_t)-1)
+			continue;
+		const struct txline *best = NULL;
+		for (size_t k = 0; k < t->n; k++) {
+			const struct txline *o = &t->lines[k];
+			if (o->t == (time_t)-1 || o->file != l->file)
+				continue;
+			/* the next line after it, else the last before it */
+			if (o->off > l->off ? (!best || best->off < l->off || o->off < best->off)
+					    : (!best || (best->off < l->off && o->off > best->off)))
+				best = o;
+		}
+		if (best)
+			l->t = best->t;
+	}
+}
+
 void collect_finish(struct collector *c)
 {
 	struct strmap byqid;
 	strmap_init(&byqid);
 	merge_hostless(c);
+	for (size_t i = 0; i < c->txs.cap; i++)
+		if (c->txs.keys[i])
+			date_undated(c->txs.vals[i]);
 	c->all = xcalloc(c->txs.n + 1, sizeof(*c->all));
 	c->nall = 0;
 	for (size_t i = 0; i < c->txs.cap; i++) {

@@ -326,7 +326,8 @@ static int may_wrap(const char *ls, const char *le)
 		le--;
 	if (le == ls)
 		return 0;
-	if (le - ls >= 64)
+	/* a terminal's or a mailer's width; longer lines were not wrapped */
+	if (le - ls >= 60 && le - ls <= 100)
 		return 1;
 	return strchr(" ,=:;(<[", le[-1]) != NULL;
 }
