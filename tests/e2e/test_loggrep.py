@@ -497,9 +497,13 @@ class TestTail(LoggrepCase):
             ]
             with open(path, "a") as f:
                 f.writelines(new)
-            self.assertEqual(self.readline(proc), new[1])
-            self.assertEqual(self.readline(proc), new[2])
-            self.assertEqual(self.readline(proc), new[3])
+            self.assertEqual(self.readline(proc), path + ": " + new[1])
+            self.assertEqual(self.readline(proc), path + ": " + new[2])
+            self.assertEqual(self.readline(proc), path + ": " + new[3])
+            with open(path, "a") as f:   # a damaged line of a selected transaction
+                f.write("<br>Jan  6 00:0 k0680003q003001 retried\n")
+            self.assertEqual(self.readline(proc),
+                             path + ":? <br>Jan  6 00:0 k0680003q003001 retried\n")
         finally:
             proc.kill()
             proc.wait()

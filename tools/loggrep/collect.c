@@ -730,8 +730,11 @@ int collect_live_line(struct collector *c, const char *line, size_t len)
 				continue;
 			memcpy(&kn, c->wanted.keys[i], sizeof(kn));
 			if (memmem(line, len, c->wanted.keys[i] + sizeof(size_t), kn))
-				return 1;
+				return 2;
 		}
+		for (size_t i = 0; i < c->nq; i++)
+			if (c->q[i].kind == Q_QID && memmem(line, len, c->q[i].nd.s, c->q[i].nd.n))
+				return 2;
 		return 0;
 	}
 	int hit = ll.qid.p && in_set(&c->wanted, ll.qid);
@@ -740,7 +743,7 @@ int collect_live_line(struct collector *c, const char *line, size_t len)
 	/* a line naming a queried ID is printed, its transaction not followed */
 	for (size_t i = 0; !hit && i < c->nq; i++)
 		if (c->q[i].kind == Q_QID && memmem(line, len, c->q[i].nd.s, c->q[i].nd.n))
-			return 1;
+			return 3;
 	const struct logspan *m = msgid_of(&ll);
 	if (!hit && lg_opts.follow && m && in_set(&c->msgids, *m))
 		hit = 1;

@@ -173,7 +173,9 @@ void collect_finish(struct collector *c);
 /* -C N: reads the context lines of every line to be printed. */
 int collect_context(struct collector *c, struct sources *s);
 void collect_free(struct collector *c);
-/* For -f: handles one new line; returns 1 when it should be printed. */
+/* For -f: handles one new line; returns 0 when it is not printed, else 1
+ * (a line of a transaction), 2 (not understood, holds an ID followed) or 3
+ * (names a queried ID, another transaction's line). */
 int collect_live_line(struct collector *c, const char *line, size_t len);
 
 /* ---- output.c ------------------------------------------------------ */
