@@ -257,9 +257,33 @@ static int worth_parsing(const struct collector *c, const char *line, size_t len
 {
 	const char *end = line + len, *msg = NULL;
 	const char *lim = line + (len < 256 ? len : 256);
-	/* the words before ": " near the start: the queue ID wherever the
-	 * prefix put it (after "tag[pid]: ", in a journal record's MESSAGE, in
-	 * a damaged line), and a DSN child ("PARENT: CHILD: DSN: ...") */
+	/* the usual line: "tag[pid]: QID: " */
+	const char *a = memmem(line, (size_t)(lim - line), "]: ", 3);
+	if (a) {
+		const char *w = a + 3, *e = w;
+		while (e < end && is_idch(*e))
+			e++;
+		if (e + 1 < end && e[0] == ':' && e[1] == ' ' && e - w >= 6) {
+			if (strmap_get(&c->cur_ids, w, (size_t)(e - w)))
+				return 1;
+			if (!lg_opts.follow)
+				return 0;
+			if (!logparse_is_qid(w, (size_t)(e - w)))
+				return memchr(line, '\n', len) != NULL;
+			msg = e + 2;
+			/* "PARENT: CHILD: DSN: ..." names a child */
+			const char *w2 = msg, *e2 = w2;
+			while (e2 < end && is_idch(*e2))
+				e2++;
+			if (e2 < end && *e2 == ':' && e2 - w2 >= 6 &&
+			    strmap_get(&c->cur_ids, w2, (size_t)(e2 - w2)))
+				return 1;
+		}
+		lim = line;	/* a syslog line: its queue ID is there or nowhere */
+	}
+	/* otherwise the words before ": " near the start: the queue ID
+	 * wherever the prefix put it (in a journal record's MESSAGE, in a
+	 * damaged line), and a DSN child ("PARENT: CHILD: DSN: ...") */
 	for (const char *p = line; p < lim && (p = memchr(p, ':', (size_t)(lim - p))) != NULL;
 	     p++) {
 		if (p + 1 >= end || p[1] != ' ')
@@ -274,7 +298,10 @@ static int worth_parsing(const struct collector *c, const char *line, size_t len
 		if (!msg && logparse_is_qid(w, (size_t)(p - w)))
 			msg = p + 2;
 	}
-	int wrapped = memchr(line, '\n', len) != NULL;
+	/* a wrapped record whose queue ID was not found where a syslog line
+	 * has it: parsed, to be sure (the checks below read whole records) */
+	int fast = msg != NULL && a != NULL && lim == line;
+	int wrapped = !fast && memchr(line, '\n', len) != NULL;
 	if (!lg_opts.follow || !msg)
 		return wrapped;
 	const char *q;
