@@ -321,7 +321,7 @@ static size_t clean(const char *rec, size_t len, char *out, unsigned *how)
 				out[n++] = ' ';
 			/* "QID:" or "size=85," then "to=...": the blank the
 			 * mailer or web page took away comes back */
-			else if (!ws && n && strchr(",:;", out[n - 1]) && p < end &&
+			else if (!ws && n && out[n - 1] && strchr(",:;", out[n - 1]) && p < end &&
 				 (isalpha((unsigned char)*p) || *p == '<' || *p == '['))
 				out[n++] = ' ';
 			continue;

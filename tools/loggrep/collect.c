@@ -26,7 +26,8 @@ static struct tx *tx_lookup(struct collector *c, struct logspan host, const char
 	char key[512];
 	if (host.n + qn + 1 > sizeof(key))
 		return NULL;
-	memcpy(key, host.p, host.n);
+	if (host.n)
+		memcpy(key, host.p, host.n);
 	key[host.n] = '\0';
 	memcpy(key + host.n + 1, qid, qn);
 	size_t kn = host.n + 1 + qn;
@@ -38,7 +39,7 @@ static struct tx *tx_lookup(struct collector *c, struct logspan host, const char
 	void **v = strmap_put(&c->txs, key, kn, &created);
 	if (created) {
 		struct tx *t = xcalloc(1, sizeof(*t));
-		t->host = xstrndup(host.p, host.n);
+		t->host = host.n ? xstrndup(host.p, host.n) : xstrdup("");
 		t->qid = xstrndup(qid, qn);
 		*v = t;
 	}

@@ -329,7 +329,7 @@ static int may_wrap(const char *ls, const char *le)
 	/* a terminal's or a mailer's width; longer lines were not wrapped */
 	if (le - ls >= 60 && le - ls <= 100)
 		return 1;
-	return strchr(" ,=:;(<[", le[-1]) != NULL;
+	return le[-1] && strchr(" ,=:;(<[", le[-1]) != NULL;
 }
 
 /* Does the line start, after blanks, with a log field ("lay=00:00:00,",
