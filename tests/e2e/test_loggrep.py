@@ -438,6 +438,7 @@ class TestPostedLogs(LoggrepCase):
         self.assertEqual([(x["kind"], x["repaired"]) for x in obj["sources"]],
                          [("line", ["joined"]), ("line", []), ("unparsed", [])])
         self.assertEqual({x["file"] for x in obj["sources"]}, {path})
+        self.assertEqual({x["host"] for x in obj["sources"]}, {"h"})
         self.assertEqual(obj["recipients"][0]["class"], "connection refused")
         self.assertEqual(obj["deferrals"], {"connection refused": 1})
 

@@ -536,6 +536,7 @@ size_t output_json(FILE *out, const struct collector *c)
 		/* where each line comes from and what it is, in the order of lines */
 		fputs("],\"sources\":[", out);
 		nshown = 0;
+		struct logrepair rb = { NULL, 0 };
 		for (size_t k = 0; k < t->n; k++) {
 			const struct txline *l = &t->lines[k];
 			if (l->hidden)
@@ -543,6 +544,14 @@ size_t output_json(FILE *out, const struct collector *c)
 			int g = 1;
 			fputs(nshown++ ? ",{" : "{", out);
 			jkey(out, "file", file_name(c, l->file), &g);
+			/* the host the line names, else its transaction's */
+			struct logline ll;
+			unsigned how;
+			char *lh = NULL;
+			if (logparse_lenient(&ll, l->text, l->len, &rb, &how) == 0 && ll.host.n)
+				lh = logspan_dup(ll.host);
+			jkey(out, "host", lh ? lh : *t->host ? t->host : NULL, &g);
+			free(lh);
 			jkey(out, "kind", l->kind == TXL_UNPARSED ? "unparsed" :
 					  l->kind == TXL_MENTION ? "mention" : "line", &g);
 			fprintf(out, ",\"repaired\":[");
@@ -555,6 +564,7 @@ size_t output_json(FILE *out, const struct collector *c)
 				}
 			fputs("]}", out);
 		}
+		logrepair_free(&rb);
 		fputs("]}\n", out);
 		digest_free(&d);
 	}
