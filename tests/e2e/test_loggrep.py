@@ -454,6 +454,19 @@ class TestPostedLogs(LoggrepCase):
         self.assertIn("# link KAA00001 on h -> KAA00002 on h: DSN, "
                       "KAA00002: return to sender: User unknown\n", p.stdout)
 
+    def test_wrapped_record_across_read_blocks(self):
+        # loggrep reads 4 MB blocks: a record wrapped across two stays whole
+        target = 4 << 20
+        first = "Jan  5 10:00:01 h sm-mta[2]: k05BBBBB000002: \n"
+        rest = "from=<a@b>, size=1, class=0, \nmsgid=<zz@q>, relay=c [192.0.2.4]\n"
+        filler = "Jan  5 10:00:00 h sm-mta[1]: k05AAAAA000001: to=<x@y>, stat=Sent\n"
+        need = target - len(first) - 5
+        body = filler * (need // len(filler))
+        body += "y" * (need - len(body) - 1) + "\n" + first + rest + filler
+        path = self.put("blocks.log", body, stamp(2006, 1, 6))
+        p = self.run_lg("--summary", "k05BBBBB000002", path, rc=0)
+        self.assertEqual(p.stdout, "Jan  5 10:00:01 h k05BBBBB000002 from=<a@b> to=- stat=-\n")
+
     def test_follow_from_a_damaged_line(self):
         # the hand-off line lost its prefix; the link is still found
         a = ("Jan 10 08:00:00 pfa sm-mta[100]: k1A80000000100: from=<s@a.example>, size=5, class=0, nrcpts=1, msgid=<d1@a>, relay=c [192.0.2.9]\n"

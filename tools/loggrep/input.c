@@ -455,6 +455,25 @@ static void scan_chunk(const char *buf, size_t n, off_t base, const struct sourc
 	free(hits);
 }
 
+/* The end of the last whole record in buf[0..n) (n is just after a '\n'):
+ * the last lines are kept for the next block when the next block may
+ * continue them (a record wrapped across the two blocks). */
+static size_t keep_tail(const char *buf, size_t n)
+{
+	const char *ls = buf + n - 1;	/* the '\n' ending the last line */
+	for (int k = 0; k < MAXWRAP; k++) {
+		const char *le = ls;
+		while (ls > buf && ls[-1] != '\n')
+			ls--;
+		if (ls == buf)
+			return n;
+		if (logparse_is_start(ls, (size_t)(le - ls)) || blank(ls, le))
+			return (size_t)(ls - buf);
+		ls--;
+	}
+	return n;
+}
+
 int scan_source(const struct source *src, const struct needle *nd, size_t nn,
 		line_fn fn, void *arg, const char *what)
 {
@@ -510,7 +529,7 @@ int scan_source(const struct source *src, const struct needle *nd, size_t nn,
 		char *last = memrchr(buf, '\n', have);
 		if (!last)
 			continue;
-		size_t done = (size_t)(last - buf) + 1;
+		size_t done = keep_tail(buf, (size_t)(last - buf) + 1);
 		scan_chunk(buf, done - 1, base, src, nd, nn, fn, arg, skips);
 		memmove(buf, buf + done, have - done);
 		have -= done;
