@@ -421,6 +421,15 @@ class TestPostedLogs(LoggrepCase):
             self.lists + ": " + text[i[1]],
             self.lists + "- " + text[i[1] + 1],
         ])
+        p = self.run_lg("-C", "2", "k0679ZZz002700", self.lists, names=True, rc=0)
+        self.assertEqual(p.stdout.splitlines(), [
+            self.lists + "- " + text[i[0] - 2],
+            self.lists + "- " + text[i[0] - 1],
+            self.lists + ": " + text[i[0]],
+            "--",
+            self.lists + ": " + text[i[1]],
+            self.lists + "- " + text[i[1] + 1],
+        ])
         self.run_lg("-C", "x", "k0679ZZz002700", self.lists, rc=2)
 
     def test_json_sources(self):

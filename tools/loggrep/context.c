@@ -44,9 +44,10 @@ static void on_record(const char *rec, size_t len, const struct source *src, off
 		if (t->off != off)
 			continue;
 		is_target = 1;
-		for (unsigned i = 0; i < st->nring; i++)
+		for (unsigned i = 0; i < st->nring; i++) {
 			add_ctx(t->l, xstrdup(st->ring[i]));
-		t->l->nbefore = st->nring;
+			t->l->nbefore++;
+		}
 		st->open = xreallocarray(st->open, st->nopen + 1, sizeof(*st->open));
 		st->open[st->nopen++] = t->l;
 	}
