@@ -680,8 +680,13 @@ int logparse_is_start(const char *line, size_t len)
 	char c = line[0];
 	if (c == '{')
 		return 1;
-	if (c == '<' && len > 2 && isdig(line[1]))
-		return 1;
+	if (c == '<' && len > 2 && isdig(line[1])) {	/* "<PRI>", not "<2006...@host>" */
+		size_t i = 1;
+		while (i < len && i < 5 && isdig(line[i]))
+			i++;
+		if (i < len && line[i] == '>')
+			return 1;
+	}
 	if (len > 4 && line[3] == ' ' && logparse_month(line))
 		return 1;
 	if (len > 10 && isdig(c) && line[4] == '-' && isdig(line[1]))

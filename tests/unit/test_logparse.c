@@ -554,6 +554,7 @@ static void test_is_start(void **state)
 		"Message accepted for delivery) ",
 		":02, xdelay=00:00:01, mailer=local, stat=Sent",
 		"<root@x>, size=5",
+		"<200601050628.k056SDUq003739@int1.sysiphus.com>, ",
 		"",
 	};
 	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
