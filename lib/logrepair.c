@@ -605,7 +605,7 @@ static long stamp_start(const char *s, size_t n)
 		char c = s[i];
 		if (i && (isalnum((unsigned char)s[i - 1])))
 			continue;
-		if ((isupper((unsigned char)c) && logparse_month(s + i)) ||
+		if ((isupper((unsigned char)c) && n - i >= 3 && logparse_month(s + i)) ||
 		    (isdig(c) && i + 4 < n && s[i + 4] == '-') || c == '<') {
 			struct logline tmp;
 			if (logparse(&tmp, s + i, n - i) == 0)
