@@ -85,10 +85,15 @@ class Testcase1(unittest.TestCase):
                            "-t", "64.97.136.0/24", data("testcase1.eml"))
         self.assertEqual(objs[0]["first_untrusted"]["hop"], 2)
         self.assertEqual(objs[0]["first_untrusted"]["ip"], "64.97.139.2")
-        # trusting only the inner host: bullwinkle is not ours, no answer
+        # trusting only the inner host: its trusted client (rDNS deer.deer-run.com)
+        # wrote the line below, whatever it calls itself there (bullwinkle)
         p, objs = run_json("-t", "deer.deer-run.com", data("testcase1.eml"))
+        self.assertEqual(objs[0]["first_untrusted"]["hop"], 3)
+        self.assertIn("trusted client deer.deer-run.com", objs[0]["trust_walk"]["steps"][2]["why"])
+        # trusting only the outer host: the newest hop is not ours, no answer
+        p, objs = run_json("-t", "bullwinkle.deer-run.com", data("testcase1.eml"))
         self.assertIsNone(objs[0]["first_untrusted"])
-        self.assertIn("bullwinkle.deer-run.com", objs[0]["first_untrusted_note"])
+        self.assertIn("deer.deer-run.com", objs[0]["first_untrusted_note"])
         with tempfile.NamedTemporaryFile("w", suffix=".trust", delete=False) as f:
             f.write("# our hosts\ndeer-run.com\n10.66.0.0/16  # LAN\n")
         try:

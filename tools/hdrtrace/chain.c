@@ -187,7 +187,6 @@ void message_free(struct message *m)
 {
 	hdrlist_free(&m->hl);
 	hdrlist_free(&m->returned_hl);
-	hopchain_free(&m->hops);
 	hopchain_free(&m->xrecv);
 	hopchain_free(&m->returned);
 	free(m->envelope_from);
@@ -196,6 +195,11 @@ void message_free(struct message *m)
 	free(m->subject);
 	free(m->date);
 	free(m->untrusted_note);
+	if (m->walk)
+		for (size_t i = 0; i < m->hops.n; i++)
+			free(m->walk[i].why);
+	free(m->walk);
+	hopchain_free(&m->hops);
 	for (size_t i = 0; i < m->nv; i++)
 		free(m->v[i].text);
 	free(m->v);

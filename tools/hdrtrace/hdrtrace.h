@@ -27,6 +27,14 @@ struct verdict {
 	int hop;		/* 0: the message as a whole */
 	const char *chain;	/* "hops" or "returned_message" */
 	const char *severity;	/* "info", "warning", "alert" */
+	int line;		/* header line of the hop's field (1-based), 0: none */
+};
+
+/* walk.c: the role of each hop in the first-untrusted-hop walk */
+enum walk_role { WALK_BEYOND = 0, WALK_RETRIEVED, WALK_LOCAL, WALK_TRUSTED, WALK_ENTRY, WALK_STOP };
+struct walk_step {
+	enum walk_role role;
+	char *why;		/* NULL for hops the walk did not reach */
 };
 
 struct message {
@@ -43,6 +51,9 @@ struct message {
 	int is_bounce;
 	const char *bounce_why;
 	int first_untrusted;	/* hop number, 0 if none */
+	struct walk_step *walk;	/* one per hop of hops, origin first */
+	int decided_hop;	/* the hop whose line decided the walk, 0 if none */
+	int decided_line;	/* its line in the header block (1-based) */
 	char *untrusted_note;	/* why there is none, when --trusted given */
 	struct verdict *v;
 	size_t nv, vcap;
@@ -78,12 +89,20 @@ int trust_explicit(void);		/* --trusted was given */
 void trust_implicit_from(const struct hopchain *c);
 const char *trust_describe(void);	/* for the output: "deer-run.com, 10.0.0.0/8" */
 int trust_host(const char *host);
+const char *trust_which(const char *host_or_ip);	/* the matching spec, or NULL */
+void trust_add_implicit(const char *domain);	/* for this message only */
 int trust_ip(const char *ip);
 void trust_mark(struct hopchain *c);
 const char *org_domain(const char *host, char *buf, size_t size);
 int ip_private(const char *ip);		/* private, loopback, link-local, CGN */
 int ip_loopback(const char *ip);
 void trust_reset(void);
+
+/* walk.c */
+void walk_run(struct message *m);
+int hop_is_retrieval(const struct received *r);
+int hop_header_line(const struct header_list *hl, const char *name, size_t nhops, int n);
+const char *walk_role_name(enum walk_role r);
 
 /* verdict.c */
 void verdicts_run(struct message *m, const struct options *o);

@@ -228,6 +228,32 @@ void out_json(const struct message *m, const struct options *o)
 		}
 		kstr(&s, "first_untrusted_note", m->untrusted_note, &f);
 	}
+	key(&s, "trust_walk", &f);
+	{
+		int g = 1;
+		sb_putc(&s, '{');
+		const struct walk_step *d =
+			m->decided_hop && m->walk ? &m->walk[m->decided_hop - 1] : NULL;
+		kstr(&s, "result", m->first_untrusted ? "entry" :
+			 d && d->role == WALK_STOP ? "stopped" : m->hops.n ? "all-trusted" : "none", &g);
+		klong(&s, "decided_hop", m->decided_hop != 0, m->decided_hop, &g);
+		klong(&s, "decided_line", m->decided_line != 0, m->decided_line, &g);
+		kstr(&s, "decided_field", d ? m->hops.hops[m->decided_hop - 1].r.raw : NULL, &g);
+		kstr(&s, "why", d ? d->why : m->untrusted_note, &g);
+		key(&s, "steps", &g);
+		sb_putc(&s, '[');
+		for (size_t i = 0; m->walk && i < m->hops.n; i++) {
+			int k = 1;
+			if (i)
+				sb_putc(&s, ',');
+			sb_putc(&s, '{');
+			klong(&s, "hop", 1, m->hops.hops[i].n, &k);
+			kstr(&s, "role", walk_role_name(m->walk[i].role), &k);
+			kstr(&s, "why", m->walk[i].why, &k);
+			sb_putc(&s, '}');
+		}
+		sb_puts(&s, "]}");
+	}
 	key(&s, "verdicts", &f);
 	sb_putc(&s, '[');
 	for (size_t i = 0; i < m->nv; i++) {
@@ -240,6 +266,7 @@ void out_json(const struct message *m, const struct options *o)
 		kstr(&s, "severity", v->severity, &g);
 		kstr(&s, "text", v->text, &g);
 		klong(&s, "hop", v->hop != 0, v->hop, &g);
+		klong(&s, "line", v->line != 0, v->line, &g);
 		kstr(&s, "chain", v->chain, &g);
 		sb_putc(&s, '}');
 	}

@@ -55,7 +55,7 @@ static void cells(const struct hop *h, int first_untrusted, char *cell[NCOL])
 {
 	const struct received *r = &h->r;
 	char buf[64];
-	cell[C_MARK] = xstrdup(h->n == first_untrusted ? "!" :
+	cell[C_MARK] = xstrdup(h->n == first_untrusted ? "!" : hop_is_retrieval(r) ? "R" :
 			       (h->trusted_by && h->trusted_from) ? "T" : " ");
 	snprintf(buf, sizeof(buf), "%d", h->n);
 	cell[C_NUM] = xstrdup(buf);
@@ -190,6 +190,16 @@ void out_text(const struct message *m, const struct options *o, int multi)
 			sb_printf(&s, "First untrusted hop: none (%s)\n",
 				  m->untrusted_note ? m->untrusted_note : "");
 		}
+		if (m->decided_hop) {
+			const struct hop *h = &m->hops.hops[m->decided_hop - 1];
+			sb_printf(&s, "Decided by: hop %d, header line %d: Received: %s\n", h->n,
+				  m->decided_line, h->r.raw);
+		}
+		sb_puts(&s, "Trust walk (newest first):\n");
+		for (size_t i = m->hops.n; m->walk && i-- > 0;)
+			if (m->walk[i].why)
+				sb_printf(&s, "  hop %-3d %-9s  %s\n", m->hops.hops[i].n,
+					  walk_role_name(m->walk[i].role), m->walk[i].why);
 	}
 	if (m->xrecv.n) {
 		sb_putc(&s, '\n');
@@ -214,8 +224,12 @@ void out_text(const struct message *m, const struct options *o, int multi)
 			const struct verdict *v = &m->v[i];
 			const char *on = !color ? "" : !strcmp(v->severity, "alert") ? RED :
 						 !strcmp(v->severity, "warning") ? YEL : CYA;
-			sb_printf(&s, "  %s%-*s%s  %-7s  %s\n", on, (int)cw, v->code, color ? OFF : "",
+			sb_printf(&s, "  %s%-*s%s  %-7s  %s", on, (int)cw, v->code, color ? OFF : "",
 				  v->severity, v->text);
+			if (v->line)
+				sb_printf(&s, " [%sheader line %d]",
+					  strcmp(v->chain, "hops") ? "returned message " : "", v->line);
+			sb_putc(&s, '\n');
 		}
 	}
 	if (multi)

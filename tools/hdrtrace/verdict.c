@@ -34,6 +34,11 @@ void verdict_add(struct message *m, const char *code, const char *severity, cons
 	v->severity = severity;
 	v->chain = chain;
 	v->hop = hop;
+	v->line = 0;
+	if (hop > 0 && !strcmp(chain, "hops"))
+		v->line = hop_header_line(&m->hl, "Received", m->hops.n, hop);
+	else if (hop > 0 && !strcmp(chain, "returned_message"))
+		v->line = hop_header_line(&m->returned_hl, "Received", m->returned.n, hop);
 	v->text = sb_steal(&sb);
 	sb_free(&sb);
 }
@@ -52,41 +57,6 @@ static const char *or_dash(const char *s)
 static int has_from(const struct received *r)
 {
 	return r->from_helo || r->from_rdns || r->from_ip;
-}
-
-static void first_untrusted(struct message *m)
-{
-	const struct hopchain *c = &m->hops;
-	struct strbuf note;
-	sb_init(&note);
-	m->first_untrusted = 0;
-	if (c->n == 0)
-		sb_puts(&note, "the message has no Received: fields");
-	for (size_t i = c->n; i-- > 0;) {
-		const struct hop *h = &c->hops[i];
-		if (!h->r.parsed) {
-			sb_printf(&note, "hop %d could not be parsed", h->n);
-			break;
-		}
-		if (!h->trusted_by) {
-			if (i == c->n - 1)
-				sb_printf(&note, "the newest hop was received by %s, which is not trusted",
-					  or_dash(h->r.by));
-			else
-				sb_printf(&note, "hop %d was received by %s, which is not trusted, "
-					  "from a trusted host", h->n, or_dash(h->r.by));
-			break;
-		}
-		if (!h->trusted_from) {
-			m->first_untrusted = h->n;
-			break;
-		}
-		if (i == 0)
-			sb_puts(&note, "every hop is trusted (internal mail)");
-	}
-	if (note.len)
-		m->untrusted_note = sb_steal(&note);
-	sb_free(&note);
 }
 
 /* "dialup", "dsl", "pool"...: end-user address space.  Only the labels
@@ -375,12 +345,14 @@ static void check_message_id(struct message *m)
 
 void verdicts_run(struct message *m, const struct options *o)
 {
+	trust_reset();
 	trust_implicit_from(&m->hops);
 	trust_mark(&m->hops);
+	walk_run(m);
+	if (!trust_explicit())
+		m->first_untrusted = 0;
 	trust_mark(&m->returned);
 	trust_mark(&m->xrecv);
-	if (trust_explicit())
-		first_untrusted(m);
 	if (o->dns)
 		dns_check_chain(&m->hops, o);
 	check_chain(m, &m->hops, "hops", o);
