@@ -25,6 +25,7 @@ have_hdr libmilter/mfapi.h || need="$need libmilter-dev"
 command -v opendkim-genkey >/dev/null || need="$need opendkim-tools"
 /usr/bin/python3 -c 'import Milter' 2>/dev/null || need="$need python3-milter"
 /usr/bin/python3 -c 'import dkim' 2>/dev/null || need="$need python3-dkim"
+/usr/bin/python3 -c 'import authres' 2>/dev/null || need="$need python3-authres"
 [ -x /usr/sbin/spamass-milter ] || need="$need spamass-milter"
 command -v spamd >/dev/null || [ -x /usr/sbin/spamd ] || need="$need spamassassin"
 # LDAP maps (issue 19): libldap and a real slapd for the tests

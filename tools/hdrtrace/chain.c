@@ -160,6 +160,8 @@ void message_load(struct message *m, const char *buf, size_t len)
 			m->envelope_from = xstrndup(s, n);
 	}
 	size_t body = off + hdr_parse_block(&m->hl, buf + off, len - off);
+	m->body = buf + body;
+	m->body_len = len - body;
 	m->message_id = header_value(&m->hl, "Message-Id");
 	m->from = header_value(&m->hl, "From");
 	m->subject = header_value(&m->hl, "Subject");
@@ -199,6 +201,8 @@ void message_free(struct message *m)
 		for (size_t i = 0; i < m->hops.n; i++)
 			free(m->walk[i].why);
 	free(m->walk);
+	free(m->auth);
+	free(m->auth_line);
 	hopchain_free(&m->hops);
 	for (size_t i = 0; i < m->nv; i++)
 		free(m->v[i].text);

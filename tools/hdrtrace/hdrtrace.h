@@ -8,6 +8,7 @@
  *   main.c     options and exit codes */
 #ifndef HDRTRACE_H
 #define HDRTRACE_H
+#include "dkim.h"
 #include "header.h"
 #include "hopchain.h"
 #include "received.h"
@@ -57,6 +58,11 @@ struct message {
 	char *untrusted_note;	/* why there is none, when --trusted given */
 	struct verdict *v;
 	size_t nv, vcap;
+	const char *body;	/* after the header block (valid while judged) */
+	size_t body_len;
+	struct dkim_result *auth;	/* DKIM/ARC signatures, header order */
+	int *auth_line;
+	size_t nauth;
 };
 
 struct options {
@@ -108,6 +114,12 @@ const char *walk_role_name(enum walk_role r);
 void verdicts_run(struct message *m, const struct options *o);
 void verdict_add(struct message *m, const char *code, const char *severity, const char *chain,
 		 int hop, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* auth.c */
+int auth_add_key_file(const char *path);	/* -1 with errno */
+void auth_use_dns(int on);
+void auth_check(struct message *m);
+const char *auth_kind_name(enum dkim_kind k);
 
 /* dns.c */
 void dns_check_chain(struct hopchain *c, const struct options *o);

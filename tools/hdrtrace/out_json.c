@@ -254,6 +254,30 @@ void out_json(const struct message *m, const struct options *o)
 		}
 		sb_puts(&s, "]}");
 	}
+	key(&s, "signatures", &f);
+	sb_putc(&s, '[');
+	for (size_t i = 0; i < m->nauth; i++) {
+		const struct dkim_result *r = &m->auth[i];
+		int g = 1;
+		if (i)
+			sb_putc(&s, ',');
+		sb_putc(&s, '{');
+		kstr(&s, "header", auth_kind_name(r->kind), &g);
+		klong(&s, "line", 1, m->auth_line[i], &g);
+		klong(&s, "instance", r->kind != DKIM_SIG, r->instance, &g);
+		kstr(&s, "d", r->d, &g);
+		kstr(&s, "s", r->s, &g);
+		kstr(&s, "a", r->a, &g);
+		kstr(&s, "c", r->c, &g);
+		if (r->kind == ARC_SEAL)
+			kstr(&s, "cv", r->cv, &g);
+		if (r->body_ok >= 0)
+			kbool(&s, "body_hash_ok", r->body_ok, &g);
+		kstr(&s, "result", dkim_status_str(r->status), &g);
+		kstr(&s, "why", r->why, &g);
+		sb_putc(&s, '}');
+	}
+	sb_putc(&s, ']');
 	key(&s, "verdicts", &f);
 	sb_putc(&s, '[');
 	for (size_t i = 0; i < m->nv; i++) {

@@ -211,6 +211,18 @@ void out_text(const struct message *m, const struct options *o, int multi)
 		if (m->returned.n == 0)
 			sb_puts(&s, "Returned message: no Received: fields\n");
 	}
+	if (m->nauth) {
+		sb_puts(&s, "\nSignatures:\n");
+		for (size_t i = 0; i < m->nauth; i++) {
+			const struct dkim_result *r = &m->auth[i];
+			char inst[16] = "";
+			if (r->kind != DKIM_SIG)
+				snprintf(inst, sizeof(inst), " i=%d", r->instance);
+			sb_printf(&s, "  %s%s d=%s s=%s a=%s (header line %d): %s: %s\n",
+				  auth_kind_name(r->kind), inst, r->d, r->s, r->a, m->auth_line[i],
+				  dkim_status_str(r->status), r->why);
+		}
+	}
 	sb_putc(&s, '\n');
 	if (m->nv == 0) {
 		sb_puts(&s, "Verdicts: none\n");

@@ -359,5 +359,6 @@ void verdicts_run(struct message *m, const struct options *o)
 	check_chain(m, &m->returned, "returned_message", o);
 	check_backscatter(m);
 	check_message_id(m);
+	auth_check(m);
 	check_date_header(m, o);
 }
