@@ -210,7 +210,10 @@ class Inputs(unittest.TestCase):
         self.assertFalse(qm["hops"][2]["parsed"])
         self.assertEqual(qm["hops"][2]["raw"], "this line is garbage")
         self.assertIn("unparsed-received", codes(qm))
-        self.assertIn("time-reversal", codes(qm))
+        self.assertNotIn("time-reversal", codes(qm))     # one clock behind: skew
+        skew = [v for v in qm["verdicts"] if v["code"] == "clock-skew"][0]
+        self.assertEqual((skew["hop"], skew["line"]), (2, 4))
+        self.assertIn("behind", skew["text"])
         self.assertIn("message-id-mismatch", codes(qm))
         self.assertNotIn("time-reversal", codes(gm))
 

@@ -201,6 +201,7 @@ void message_free(struct message *m)
 		for (size_t i = 0; i < m->hops.n; i++)
 			free(m->walk[i].why);
 	free(m->walk);
+	loglink_free_message(m);
 	free(m->auth);
 	free(m->auth_line);
 	hopchain_free(&m->hops);

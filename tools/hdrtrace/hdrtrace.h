@@ -38,6 +38,20 @@ struct walk_step {
 	char *why;		/* NULL for hops the walk did not reach */
 };
 
+/* loglink.c: log lines of one hop (--log) */
+struct log_link {
+	const char *file;
+	long lineno;
+	const char *text;
+	const char *match;	/* "qid", "next-hop", "mention" */
+	int host_ok;		/* the line's host is the hop's by host */
+	int parsed;		/* the syslog prefix was read */
+};
+struct hop_log {
+	struct log_link *l;
+	size_t n, cap;
+};
+
 struct message {
 	const char *source;	/* file name, "-" for stdin */
 	size_t index;		/* 1-based position in an mbox/Maildir */
@@ -60,6 +74,7 @@ struct message {
 	size_t nv, vcap;
 	const char *body;	/* after the header block (valid while judged) */
 	size_t body_len;
+	struct hop_log *logs;	/* one per hop, with --log */
 	struct dkim_result *auth;	/* DKIM/ARC signatures, header order */
 	int *auth_line;
 	size_t nauth;
@@ -120,6 +135,12 @@ int auth_add_key_file(const char *path);	/* -1 with errno */
 void auth_use_dns(int on);
 void auth_check(struct message *m);
 const char *auth_kind_name(enum dkim_kind k);
+
+/* loglink.c */
+int loglink_add_file(const char *path);	/* -1 with errno */
+int loglink_enabled(void);
+void loglink_message(struct message *m);
+void loglink_free_message(struct message *m);
 
 /* dns.c */
 void dns_check_chain(struct hopchain *c, const struct options *o);

@@ -25,6 +25,8 @@ static const char usage_text[] =
 	"  -j, --json                one JSON object per message (JSON Lines)\n"
 	"  -b, --block-ip            print only the IP of the first untrusted hop\n"
 	"      --tolerance=SECONDS   time-reversal tolerance (default 300)\n"
+	"  -l, --log=FILE            link each hop's queue ID to its lines in a mail log\n"
+	"                            (plain or .gz; repeatable)\n"
 	"  -k, --dkim-key=FILE       DKIM/ARC public keys (zone-file TXT lines; repeatable)\n"
 	"      --dns                 live PTR, forward, DNSBL and DKIM key lookups (off by default)\n"
 	"      --dnsbl=ZONE          DNSBL zone for --dns (repeatable; default zen.spamhaus.org)\n"
@@ -49,6 +51,7 @@ static const struct option longopts[] = {
 	{ "tolerance", required_argument, NULL, OPT_TOLERANCE },
 	{ "dns", no_argument, NULL, OPT_DNS },
 	{ "dkim-key", required_argument, NULL, 'k' },
+	{ "log", required_argument, NULL, 'l' },
 	{ "dnsbl", required_argument, NULL, OPT_DNSBL },
 	{ "resolver", required_argument, NULL, OPT_RESOLVER },
 	{ "dns-timeout", required_argument, NULL, OPT_DNS_TIMEOUT },
@@ -114,7 +117,7 @@ int main(int argc, char **argv)
 	diag_init("hdrtrace", DIAG_STDERR);
 
 	int c;
-	while ((c = getopt_long(argc, argv, "t:T:k:jbhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:T:k:l:jbhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			if (trust_add(optarg) < 0)
@@ -124,6 +127,12 @@ int main(int argc, char **argv)
 			if (trust_add_file(optarg) < 0) {
 				fprintf(stderr, "hdrtrace: %s: %s\n", optarg, strerror(errno));
 				exit(errno == EINVAL ? HT_EXIT_USAGE : HT_EXIT_NOINPUT);
+			}
+			break;
+		case 'l':
+			if (loglink_add_file(optarg) < 0) {
+				fprintf(stderr, "hdrtrace: --log %s: %s\n", optarg, strerror(errno));
+				exit(HT_EXIT_NOINPUT);
 			}
 			break;
 		case 'k':

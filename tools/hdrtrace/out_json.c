@@ -110,6 +110,26 @@ static void iso(time_t t, char *buf, size_t n)
 	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+static void log_json(struct strbuf *o, const struct hop_log *hl)
+{
+	sb_putc(o, '[');
+	for (size_t i = 0; i < hl->n; i++) {
+		const struct log_link *k = &hl->l[i];
+		int g = 1;
+		if (i)
+			sb_putc(o, ',');
+		sb_putc(o, '{');
+		kstr(o, "file", k->file, &g);
+		klong(o, "line", 1, k->lineno, &g);
+		kstr(o, "match", k->match, &g);
+		kbool(o, "host_matches", k->host_ok, &g);
+		kbool(o, "parsed", k->parsed, &g);
+		kstr(o, "text", k->text, &g);
+		sb_putc(o, '}');
+	}
+	sb_putc(o, ']');
+}
+
 static void hop_json(struct strbuf *o, const struct hop *h, int trust_known)
 {
 	const struct received *r = &h->r;
@@ -190,6 +210,26 @@ void out_json(const struct message *m, const struct options *o)
 	kbool(&s, "trusted_assumed", !trust_explicit(), &f);
 	key(&s, "hops", &f);
 	chain_json(&s, &m->hops, 1);
+	if (loglink_enabled()) {
+		key(&s, "log", &f);
+		sb_putc(&s, '[');
+		for (size_t i = 0; i < m->hops.n; i++) {
+			int g = 1;
+			if (i)
+				sb_putc(&s, ',');
+			sb_putc(&s, '{');
+			klong(&s, "hop", 1, m->hops.hops[i].n, &g);
+			kstr(&s, "id", m->hops.hops[i].r.id, &g);
+			kstr(&s, "by", m->hops.hops[i].r.by, &g);
+			key(&s, "lines", &g);
+			if (m->logs)
+				log_json(&s, &m->logs[i]);
+			else
+				sb_puts(&s, "[]");
+			sb_putc(&s, '}');
+		}
+		sb_putc(&s, ']');
+	}
 	key(&s, "x_received", &f);
 	chain_json(&s, &m->xrecv, 0);
 	key(&s, "returned_message", &f);

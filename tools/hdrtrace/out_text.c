@@ -211,6 +211,21 @@ void out_text(const struct message *m, const struct options *o, int multi)
 		if (m->returned.n == 0)
 			sb_puts(&s, "Returned message: no Received: fields\n");
 	}
+	if (loglink_enabled() && m->logs) {
+		sb_puts(&s, "\nLog lines (--log), by hop:\n");
+		for (size_t i = m->hops.n; i-- > 0;) {
+			const struct hop_log *hl = &m->logs[i];
+			const struct received *r = &m->hops.hops[i].r;
+			if (!r->id)
+				continue;
+			sb_printf(&s, "  hop %d id %s by %s: %zu line%s\n", m->hops.hops[i].n, r->id,
+				  d(r->by), hl->n, hl->n == 1 ? "" : "s");
+			for (size_t k = 0; k < hl->n; k++)
+				sb_printf(&s, "    %s:%ld [%s%s%s] %s\n", hl->l[k].file, hl->l[k].lineno,
+					  hl->l[k].match, hl->l[k].host_ok ? "" : ", other host",
+					  hl->l[k].parsed ? "" : ", unparsed", hl->l[k].text);
+		}
+	}
 	if (m->nauth) {
 		sb_puts(&s, "\nSignatures:\n");
 		for (size_t i = 0; i < m->nauth; i++) {

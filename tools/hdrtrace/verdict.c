@@ -171,6 +171,74 @@ static void check_helo(struct message *m, const struct hop *h, const char *chain
 	}
 }
 
+static int same_host(const struct received *a, const struct received *b)
+{
+	return a->by && b->by && !strcasecmp(a->by, b->by);
+}
+
+/* Hop i is dated before the dated hop j below it.  One host's clock off
+ * (the hops on either side of it agree with each other) is clock skew;
+ * one host going back in time, or no single clock explaining it, is an
+ * impossible order. */
+static void check_order(struct message *m, const struct hopchain *c, size_t i, const char *chain,
+			const struct options *o)
+{
+	const struct hop *h = &c->hops[i];
+	size_t j = i;
+	while (j-- > 0 && !c->hops[j].has_time)
+		;
+	const struct hop *lo = &c->hops[j];
+	char hn[32];
+	hopname(chain, h->n, hn, sizeof(hn));
+	long back = -h->delay;
+	const char *zone = h->zone_assumed || lo->zone_assumed ? "; a zone was assumed" : "";
+	if (same_host(&h->r, &lo->r)) {
+		verdict_add(m, "time-reversal", "warning", chain, h->n,
+			    "%s: dated %lds before hop %d, yet both were written by %s, whose clock "
+			    "cannot run backwards: impossible order (a forged or reordered line)%s",
+			    hn, back, lo->n, or_dash(h->r.by), zone);
+		return;
+	}
+	/* is hop j the odd one (its clock ahead)?  a dated hop below it agrees with h */
+	for (size_t k = j; k-- > 0;) {
+		if (!c->hops[k].has_time)
+			continue;
+		if (h->t >= c->hops[k].t - SKEW_JITTER) {
+			verdict_add(m, "clock-skew", "info", chain, lo->n,
+				    "%s: the clock of %s runs about %lds ahead: hop %d above and hop %d "
+				    "below it agree with each other, not with it%s",
+				    hopname(chain, lo->n, hn, sizeof(hn)), or_dash(lo->r.by), back, h->n,
+				    c->hops[k].n, zone);
+			return;
+		}
+		break;
+	}
+	/* is hop i the odd one (its clock behind)?  a dated hop above agrees with j */
+	for (size_t k = i + 1; k < c->n; k++) {
+		if (!c->hops[k].has_time)
+			continue;
+		if (c->hops[k].t >= lo->t - SKEW_JITTER) {
+			verdict_add(m, "clock-skew", "info", chain, h->n,
+				    "%s: the clock of %s runs about %lds behind: hop %d below and hop %d "
+				    "above it agree with each other, not with it%s",
+				    hn, h->r.by ? h->r.by : "the host that wrote it", back, lo->n,
+				    c->hops[k].n, zone);
+			return;
+		}
+		break;
+	}
+	if (back > o->tolerance)
+		verdict_add(m, "time-reversal", "warning", chain, h->n,
+			    "%s: dated %lds before hop %d (tolerance %lds) and no single clock "
+			    "explains it: impossible order (a forged or reordered line)%s",
+			    hn, back, lo->n, o->tolerance, zone);
+	else
+		verdict_add(m, "clock-skew", "info", chain, h->n,
+			    "%s: dated %lds before hop %d: the clocks of %s and %s disagree "
+			    "(within the tolerance of %lds)%s", hn, back, lo->n, or_dash(h->r.by),
+			    or_dash(lo->r.by), o->tolerance, zone);
+}
+
 static void check_chain(struct message *m, struct hopchain *c, const char *chain,
 			const struct options *o)
 {
@@ -224,16 +292,8 @@ static void check_chain(struct message *m, struct hopchain *c, const char *chain
 					    hn, or_dash(r->by), r->from_ip);
 		}
 times:
-		if (h->has_delay && h->delay < -o->tolerance)
-			verdict_add(m, "time-reversal", "warning", chain, h->n,
-				    "%s: dated %lds before the hop below it (tolerance %lds)%s", hn,
-				    -h->delay, o->tolerance,
-				    h->zone_assumed || (i > 0 && c->hops[i - 1].zone_assumed)
-					    ? "; a zone was assumed" : "");
-		else if (h->has_delay && h->delay < -SKEW_JITTER)
-			verdict_add(m, "clock-skew", "info", chain, h->n,
-				    "%s: dated %lds before the hop below it: the clocks of %s and the "
-				    "host below disagree", hn, -h->delay, or_dash(r->by));
+		if (h->has_delay && h->delay < -SKEW_JITTER)
+			check_order(m, c, i, chain, o);
 		if (h->has_time && h->t > time(NULL) + o->tolerance)
 			verdict_add(m, "clock-skew", "warning", chain, h->n,
 				    "%s: dated in the future by %lds", hn,
@@ -360,5 +420,6 @@ void verdicts_run(struct message *m, const struct options *o)
 	check_backscatter(m);
 	check_message_id(m);
 	auth_check(m);
+	loglink_message(m);
 	check_date_header(m, o);
 }
