@@ -274,7 +274,7 @@ void out_json(const struct message *m, const struct options *o)
 		sb_putc(&s, '{');
 		const struct walk_step *d =
 			m->decided_hop && m->walk ? &m->walk[m->decided_hop - 1] : NULL;
-		kstr(&s, "result", m->first_untrusted ? "entry" :
+		kstr(&s, "result", d && d->role == WALK_ENTRY ? "entry" :
 			 d && d->role == WALK_STOP ? "stopped" : m->hops.n ? "all-trusted" : "none", &g);
 		klong(&s, "decided_hop", m->decided_hop != 0, m->decided_hop, &g);
 		klong(&s, "decided_line", m->decided_line != 0, m->decided_line, &g);

@@ -199,6 +199,13 @@ static void check_order(struct message *m, const struct hopchain *c, size_t i, c
 			    hn, back, lo->n, or_dash(h->r.by), zone);
 		return;
 	}
+	if (hop_is_retrieval(&h->r) || hop_is_retrieval(&lo->r)) {
+		verdict_add(m, "clock-skew", "info", chain, h->n,
+			    "%s: retrieved %lds before the mailbox server's hop %d was dated: the clock "
+			    "of the retrieving machine %s is behind the server's (%s)%s", hn, back,
+			    lo->n, or_dash(h->r.by), or_dash(lo->r.by), zone);
+		return;
+	}
 	/* is hop j the odd one (its clock ahead)?  a dated hop below it agrees with h */
 	for (size_t k = j; k-- > 0;) {
 		if (!c->hops[k].has_time)

@@ -167,18 +167,16 @@ void walk_run(struct message *m)
 			     or_dash(r->with ? r->with : r->via));
 			h->trusted_by = h->trusted_from = 1;
 			const char *srv = r->from_rdns ? r->from_rdns : r->from_helo;
+			/* the mailbox server (your provider) wrote the line below */
+			snprintf(inherit, sizeof(inherit), "the mailbox server %s that hop %d retrieved from",
+				 srv ? srv : "(unnamed)", h->n);
+			same_host = NULL;
+			inherit_same_host = 0;
 			if (srv && !local_name(srv)) {
 				char od[256];
 				const char *o = org_domain(srv, od, sizeof(od));
-				snprintf(inherit, sizeof(inherit),
-					 "the mailbox server %s that hop %d retrieved from", srv, h->n);
-				same_host = NULL;
-				inherit_same_host = 0;
-				/* the server's provider wrote the lines below it */
 				if (o)
 					trust_add_implicit(o);
-			} else {
-				inherit[0] = '\0';
 			}
 			continue;
 		}
