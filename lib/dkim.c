@@ -508,6 +508,23 @@ static void verify_one(const struct header_list *hl, size_t hi, enum dkim_kind k
 		snprintf(r->why, sizeof(r->why), "the signature expired (x=%s)", x);
 		goto out;
 	}
+	if (kind == DKIM_SIG) {
+		int signs_from = 0;
+		char *hl2 = xstrdup(h);
+		for (char *save = NULL, *w = strtok_r(hl2, ":", &save); w; w = strtok_r(NULL, ":", &save)) {
+			while (wsp((unsigned char)*w))
+				w++;
+			size_t wl = strcspn(w, " \t\r\n");
+			if (wl == 4 && !strncasecmp(w, "from", 4))
+				signs_from = 1;
+		}
+		free(hl2);
+		if (!signs_from) {
+			r->status = DKIM_PERMERROR;
+			snprintf(r->why, sizeof(r->why), "h= does not sign From: (RFC 6376 5.4)");
+			goto out;
+		}
+	}
 	/* body */
 	if (kind != ARC_SEAL) {
 		size_t cl;
@@ -548,7 +565,6 @@ static void verify_one(const struct header_list *hl, size_t hi, enum dkim_kind k
 		/* headers named in h=, bottom-up, each used once */
 		unsigned char *used = xcalloc(hl->count ? hl->count : 1, 1);
 		char *hlist = xstrdup(h);
-		int has_from = 0;
 		for (char *save = NULL, *w = strtok_r(hlist, ":", &save); w;
 		     w = strtok_r(NULL, ":", &save)) {
 			while (wsp((unsigned char)*w))
@@ -556,8 +572,6 @@ static void verify_one(const struct header_list *hl, size_t hi, enum dkim_kind k
 			size_t wl = strlen(w);
 			while (wl > 0 && wsp((unsigned char)w[wl - 1]))
 				w[--wl] = '\0';
-			if (!strcasecmp(w, "from"))
-				has_from = 1;
 			long k = pick_header(hl, w, used);
 			if (k < 0)
 				continue;
@@ -567,11 +581,6 @@ static void verify_one(const struct header_list *hl, size_t hi, enum dkim_kind k
 		}
 		free(hlist);
 		free(used);
-		if (kind == DKIM_SIG && !has_from) {
-			r->status = DKIM_PERMERROR;
-			snprintf(r->why, sizeof(r->why), "h= does not sign From:");
-			goto out;
-		}
 	} else {
 		/* ARC-Seal: the sets 1..i, AAR, AMS, AS each */
 		if (r->instance < 1 || r->instance > 50) {
