@@ -7,6 +7,7 @@ import re
 import shutil
 import smtplib
 import subprocess
+import sys
 import tempfile
 import unittest
 
@@ -731,6 +732,54 @@ class LogLinks(MtadTestCase):
         with open(path, "w") as f:
             f.write("sysiphus.test\n")
         return path
+
+
+class RelayChain(unittest.TestCase):
+    """A chain written by real relays with their own addresses, in a
+    private network namespace: client -> mtad -> Postfix -> mtad.  Root only
+    (unshare -n, Postfix)."""
+
+    def test_mtad_postfix_mtad(self):
+        if os.getuid() != 0:
+            self.skipTest("needs root (network namespace, Postfix)")
+        for tool in ("unshare", "ip", "postfix"):
+            if not shutil.which(tool) and not os.path.exists("/usr/sbin/" + tool):
+                self.skipTest(tool + " not installed")
+        out = tempfile.mkdtemp(prefix="hdrtrace-chain-")
+        self.addCleanup(shutil.rmtree, out, True)
+        helper = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hdrtrace_relay_chain.py")
+        env = dict(os.environ, MTA_BINDIR=os.path.dirname(binpath("hdrtrace")))
+        p = subprocess.run(["unshare", "-n", sys.executable, helper, out], env=env,
+                           capture_output=True, text=True, timeout=180)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        box = os.path.join(out, "alice.mbox")
+        logs = [os.path.join(out, n) for n in ("ext.log", "postfix.log", "box.log")]
+        # trusting only our MX: Postfix (not ours) is the client to block
+        p, objs = run_json("-t", "mx.test.example", box)
+        o = objs[0]
+        self.assertEqual(roles(o), ["entry", "beyond", "beyond"])
+        self.assertEqual(o["first_untrusted"]["ip"], "192.0.2.20")
+        self.assertEqual(o["hops"][1]["mta"], "postfix")
+        # trusting the relay's address: its line and the one below it are
+        # believed whatever they call themselves; the client entered at mtad
+        args = ["-t", "mx.test.example", "-t", "192.0.2.20"]
+        for l in logs:
+            args += ["--log", l]
+        p, objs = run_json(*(args + [box]))
+        o = objs[0]
+        self.assertEqual(roles(o), ["trusted", "trusted", "entry"])
+        self.assertEqual(o["first_untrusted"]["ip"], "192.0.2.99")
+        self.assertEqual(o["first_untrusted"]["by"], "ext.sender.test")
+        links = {h["hop"]: h["lines"] for h in o["log"]}
+        pf_id = o["hops"][1]["id"]
+        pf_lines = [l for l in links[2] if l["file"].endswith("postfix.log")]
+        with open(logs[1]) as f:
+            self.assertEqual(len(pf_lines), sum(1 for l in f if pf_id in l))
+        self.assertTrue(all(l["match"] == "qid" and l["host_matches"] for l in pf_lines))
+        # mtad's "stat=Sent (Ok: queued as ID)" and Postfix's "status=sent (250 ...
+        # ID ...)" link each hop to the sending host's delivery line
+        self.assertEqual([l["file"] for l in links[2] if l["match"] == "next-hop"], [logs[0]])
+        self.assertEqual([l["file"] for l in links[3] if l["match"] == "next-hop"], [logs[1]])
 
 
 class Corpus(unittest.TestCase):

@@ -159,7 +159,9 @@ void loglink_message(struct message *m)
 				    !memcmp(nid.p, r->id, idl))
 					match = "next-hop";
 			}
-			add_link(&m->logs[i], &lines[k], match, ok && host_matches(ll.host, r->by), ok);
+			/* a next-hop line is the sending host's: its host is not checked */
+			add_link(&m->logs[i], &lines[k], match,
+				 ok && (!strcmp(match, "next-hop") || host_matches(ll.host, r->by)), ok);
 		}
 	}
 }
