@@ -204,6 +204,47 @@ static int header_line(const struct header_list *hl, size_t hi)
 	return line;
 }
 
+/* RFC 8617 5.2: the chain passes when every ARC-Seal verifies (cv=none at
+ * i=1, pass above it, none says fail) and the newest
+ * ARC-Message-Signature does. */
+static void arc_chain(struct message *m, int top)
+{
+	if (top == 0)
+		return;
+	const char *why = NULL;
+	char buf[300];
+	int seals = 0;
+	for (size_t i = 0; i < m->nauth && !why; i++) {
+		const struct dkim_result *r = &m->auth[i];
+		if (r->kind == ARC_SEAL) {
+			seals++;
+			if (!strcasecmp(r->cv, "fail")) {
+				snprintf(buf, sizeof(buf), "the seal of instance %d (header line %d) says "
+					 "cv=fail: the chain was already broken there", r->instance,
+					 m->auth_line[i]);
+				why = buf;
+			} else if (r->status != DKIM_PASS && r->status != DKIM_NEUTRAL) {
+				snprintf(buf, sizeof(buf), "the seal of instance %d (header line %d) is %s",
+					 r->instance, m->auth_line[i], dkim_status_str(r->status));
+				why = buf;
+			}
+		} else if (r->kind == ARC_MS && r->instance == top && r->status != DKIM_PASS &&
+			   r->status != DKIM_NEUTRAL) {
+			snprintf(buf, sizeof(buf), "the newest ARC-Message-Signature (i=%d, header "
+				 "line %d) is %s", top, m->auth_line[i], dkim_status_str(r->status));
+			why = buf;
+		}
+	}
+	if (!why && seals != top) {
+		snprintf(buf, sizeof(buf), "%d ARC-Seal header%s for %d instance%s", seals,
+			 seals == 1 ? "" : "s", top, top == 1 ? "" : "s");
+		why = buf;
+	}
+	if (why)
+		verdict_add(m, "arc-fail", "warning", "hops", 0, "ARC chain of %d instance%s fails: %s",
+			    top, top == 1 ? "" : "s", why);
+}
+
 void auth_check(struct message *m)
 {
 	struct dkim_result tmp[32];
@@ -216,6 +257,10 @@ void auth_check(struct message *m)
 	memcpy(m->auth, tmp, n * sizeof(*tmp));
 	m->nauth = n;
 	m->auth_line = xcalloc(n, sizeof(int));
+	int top = 0;	/* the newest ARC instance */
+	for (size_t i = 0; i < n; i++)
+		if (m->auth[i].kind != DKIM_SIG && m->auth[i].instance > top)
+			top = m->auth[i].instance;
 	for (size_t i = 0; i < n; i++) {
 		const struct dkim_result *r = &m->auth[i];
 		int line = header_line(&m->hl, r->header);
@@ -223,6 +268,10 @@ void auth_check(struct message *m)
 		char inst[32] = "";
 		if (r->kind != DKIM_SIG)
 			snprintf(inst, sizeof(inst), " i=%d", r->instance);
+		/* an older ARC-Message-Signature may fail (a later hop changed the
+		 * message, which is what ARC is for): the seals vouch for it */
+		if (r->kind == ARC_MS && r->instance < top)
+			continue;
 		if (r->status == DKIM_FAIL)
 			verdict_add(m, r->kind == DKIM_SIG ? "dkim-fail" : "arc-fail", "warning", "hops",
 				    0, "%s%s d=%s s=%s (header line %d): %s", kind_name(r->kind), inst,
@@ -232,4 +281,5 @@ void auth_check(struct message *m)
 				    0, "%s%s d=%s s=%s (header line %d): %s: %s", kind_name(r->kind), inst,
 				    r->d, r->s, line, dkim_status_str(r->status), r->why);
 	}
+	arc_chain(m, top);
 }
