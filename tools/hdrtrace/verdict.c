@@ -207,9 +207,11 @@ static void check_order(struct message *m, const struct hopchain *c, size_t i, c
 		return;
 	}
 	/* is hop j the odd one (its clock ahead)?  a dated hop below it agrees with h */
+	int below = 0, above = 0;
 	for (size_t k = j; k-- > 0;) {
 		if (!c->hops[k].has_time)
 			continue;
+		below = 1;
 		if (h->t >= c->hops[k].t - SKEW_JITTER) {
 			verdict_add(m, "clock-skew", "info", chain, lo->n,
 				    "%s: the clock of %s runs about %lds ahead: hop %d above and hop %d "
@@ -224,6 +226,7 @@ static void check_order(struct message *m, const struct hopchain *c, size_t i, c
 	for (size_t k = i + 1; k < c->n; k++) {
 		if (!c->hops[k].has_time)
 			continue;
+		above = 1;
 		if (c->hops[k].t >= lo->t - SKEW_JITTER) {
 			verdict_add(m, "clock-skew", "info", chain, h->n,
 				    "%s: the clock of %s runs about %lds behind: hop %d below and hop %d "
@@ -234,16 +237,24 @@ static void check_order(struct message *m, const struct hopchain *c, size_t i, c
 		}
 		break;
 	}
-	if (back > o->tolerance)
-		verdict_add(m, "time-reversal", "warning", chain, h->n,
-			    "%s: dated %lds before hop %d (tolerance %lds) and no single clock "
-			    "explains it: impossible order (a forged or reordered line)%s",
-			    hn, back, lo->n, o->tolerance, zone);
-	else
+	if (back <= o->tolerance)
 		verdict_add(m, "clock-skew", "info", chain, h->n,
 			    "%s: dated %lds before hop %d: the clocks of %s and %s disagree "
 			    "(within the tolerance of %lds)%s", hn, back, lo->n, or_dash(h->r.by),
 			    or_dash(lo->r.by), o->tolerance, zone);
+	else if (below && above)
+		verdict_add(m, "time-reversal", "warning", chain, h->n,
+			    "%s: dated %lds before hop %d (tolerance %lds), and the hops above and "
+			    "below each agree among themselves: two time lines, not one wrong clock: "
+			    "impossible order (a forged or reordered line)%s",
+			    hn, back, lo->n, o->tolerance, zone);
+	else
+		verdict_add(m, "clock-skew", "warning", chain, h->n,
+			    "%s: dated %lds before hop %d (tolerance %lds), with no dated hop %s "
+			    "to tell which is wrong: the clock of %s or %s, or a forged line%s",
+			    hn, back, lo->n, o->tolerance,
+			    !below && !above ? "on either side" : below ? "above" : "below them",
+			    or_dash(h->r.by), or_dash(lo->r.by), zone);
 }
 
 static void check_chain(struct message *m, struct hopchain *c, const char *chain,

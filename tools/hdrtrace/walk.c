@@ -233,12 +233,19 @@ void walk_run(struct message *m)
 			same_host = NULL;
 			continue;
 		}
+		/* a client named without any address (not even an emptied "[]"): a
+		 * program on the receiving host ("from sims-ms-daemon", its own name) */
+		const char *self = r->by ? r->by : same_host;
+		int named_only = r->from_helo && !r->from_ip && !r->from_rdns && !strchr(r->raw, '[') &&
+				 (!strchr(r->from_helo, '.') || (self && !strcasecmp(r->from_helo, self)));
 		if (!has_from(r) || (r->from_ident && !r->from_helo && !r->from_rdns && !r->from_ip) ||
-		    ip_loopback(r->from_ip) ||
+		    ip_loopback(r->from_ip) || named_only ||
 		    (!r->from_ip && r->from_rdns && !strcasecmp(r->from_rdns, "localhost"))) {
 			h->trusted_from = 1;
 			step(m, i, WALK_LOCAL, "%s; %s", by_why,
-			     !has_from(r) || !(r->from_helo || r->from_rdns || r->from_ip)
+			     named_only ? "the client is named without an address, as a program on "
+					  "that host (or the host itself) is"
+			     : !has_from(r) || !(r->from_helo || r->from_rdns || r->from_ip)
 				     ? "no client host: made on that host (local submission)"
 				     : "the client is on the same host (loopback)");
 			snprintf(inherit, sizeof(inherit), "%s, the host of hop %d,", or_dash(r->by), h->n);
