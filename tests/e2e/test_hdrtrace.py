@@ -625,6 +625,8 @@ class Signatures(unittest.TestCase):
                          {"simple/simple", "simple/relaxed", "relaxed/simple", "relaxed/relaxed"})
         self.assertEqual({r[1] for r in res}, {"rsa-sha256", "ed25519-sha256"})
         self.assertEqual([r[0] for r in res[:2]], ["ARC-Seal", "ARC-Message-Signature"])
+        self.assertEqual((o["arc"]["instances"], o["arc"]["result"]), (1, "pass"))
+        self.assertIn("dkim=pass", o["arc"]["authentication_results"][0]["text"])
         self.assertEqual(o["verdicts"], [])
         self.assertEqual(p.returncode, 0)
         # the same on a LF-only copy (as mbox and Maildir store it)
@@ -658,6 +660,7 @@ class Signatures(unittest.TestCase):
     def test_no_key_is_neutral_not_a_verdict(self):
         p, objs = run_json(input=self.signed)
         self.assertTrue(all(s["result"] == "neutral" for s in objs[0]["signatures"]))
+        self.assertEqual(objs[0]["arc"]["result"], "neutral")
         self.assertEqual(objs[0]["verdicts"], [])
         self.assertEqual(p.returncode, 0)
 

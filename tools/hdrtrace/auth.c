@@ -240,9 +240,44 @@ static void arc_chain(struct message *m, int top)
 			 seals == 1 ? "" : "s", top, top == 1 ? "" : "s");
 		why = buf;
 	}
-	if (why)
+	m->arc_instances = top;
+	if (why) {
 		verdict_add(m, "arc-fail", "warning", "hops", 0, "ARC chain of %d instance%s fails: %s",
 			    top, top == 1 ? "" : "s", why);
+		m->arc_result = "fail";
+		m->arc_why = xstrdup(why);
+	} else {
+		int unchecked = 0;
+		for (size_t i = 0; i < m->nauth; i++)
+			if (m->auth[i].kind != DKIM_SIG && m->auth[i].status == DKIM_NEUTRAL)
+				unchecked = 1;
+		m->arc_result = unchecked ? "neutral" : "pass";
+		m->arc_why = xstrdup(unchecked ? "no key for some ARC headers" :
+				     "every seal verifies and the newest ARC-Message-Signature too");
+	}
+}
+
+/* The ARC-Authentication-Results of instance i (what that sealer saw). */
+const char *auth_arc_results(const struct message *m, int inst, int *line)
+{
+	int l = 1;
+	for (size_t i = 0; i < m->hl.count; i++) {
+		const struct header *h = &m->hl.h[i];
+		if (!strcasecmp(h->name, "ARC-Authentication-Results")) {
+			const char *v = h->value;
+			while (isspace((unsigned char)*v))
+				v++;
+			if (v[0] == 'i' && v[1] == '=' && atoi(v + 2) == inst) {
+				*line = l;
+				return h->value;
+			}
+		}
+		l++;
+		for (const char *p = h->value; *p; p++)
+			if (*p == '\n')
+				l++;
+	}
+	return NULL;
 }
 
 void auth_check(struct message *m)

@@ -204,6 +204,7 @@ void message_free(struct message *m)
 	loglink_free_message(m);
 	free(m->auth);
 	free(m->auth_line);
+	free(m->arc_why);
 	hopchain_free(&m->hops);
 	for (size_t i = 0; i < m->nv; i++)
 		free(m->v[i].text);

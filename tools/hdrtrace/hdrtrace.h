@@ -78,6 +78,9 @@ struct message {
 	struct dkim_result *auth;	/* DKIM/ARC signatures, header order */
 	int *auth_line;
 	size_t nauth;
+	int arc_instances;	/* the newest ARC i=, 0: no ARC headers */
+	const char *arc_result;	/* "pass", "fail", or NULL without ARC */
+	char *arc_why;
 };
 
 struct options {
@@ -135,6 +138,7 @@ int auth_add_key_file(const char *path);	/* -1 with errno */
 void auth_use_dns(int on);
 void auth_check(struct message *m);
 const char *auth_kind_name(enum dkim_kind k);
+const char *auth_arc_results(const struct message *m, int inst, int *line);
 
 /* loglink.c */
 int loglink_add_file(const char *path);	/* -1 with errno */

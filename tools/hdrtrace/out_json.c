@@ -318,6 +318,32 @@ void out_json(const struct message *m, const struct options *o)
 		sb_putc(&s, '}');
 	}
 	sb_putc(&s, ']');
+	key(&s, "arc", &f);
+	if (m->arc_instances) {
+		int g = 1;
+		sb_putc(&s, '{');
+		klong(&s, "instances", 1, m->arc_instances, &g);
+		kstr(&s, "result", m->arc_result, &g);
+		kstr(&s, "why", m->arc_why, &g);
+		key(&s, "authentication_results", &g);
+		sb_putc(&s, '[');
+		for (int i = 1; i <= m->arc_instances; i++) {
+			int line = 0, k = 1;
+			const char *v = auth_arc_results(m, i, &line);
+			char *u = v ? hdr_unfold(v) : NULL;
+			if (i > 1)
+				sb_putc(&s, ',');
+			sb_putc(&s, '{');
+			klong(&s, "instance", 1, i, &k);
+			klong(&s, "line", line != 0, line, &k);
+			kstr(&s, "text", u, &k);
+			sb_putc(&s, '}');
+			free(u);
+		}
+		sb_puts(&s, "]}");
+	} else {
+		sb_puts(&s, "null");
+	}
 	key(&s, "verdicts", &f);
 	sb_putc(&s, '[');
 	for (size_t i = 0; i < m->nv; i++) {

@@ -238,6 +238,17 @@ void out_text(const struct message *m, const struct options *o, int multi)
 				  dkim_status_str(r->status), r->why);
 		}
 	}
+	if (m->arc_instances) {
+		sb_printf(&s, "ARC chain: %d instance%s, %s: %s\n", m->arc_instances,
+			  m->arc_instances == 1 ? "" : "s", m->arc_result, m->arc_why);
+		for (int i = m->arc_instances; i >= 1; i--) {
+			int line = 0;
+			const char *v = auth_arc_results(m, i, &line);
+			char *u = v ? hdr_unfold(v) : NULL;
+			sb_printf(&s, "  i=%d saw (header line %d): %s\n", i, line, u ? u : "(missing)");
+			free(u);
+		}
+	}
 	sb_putc(&s, '\n');
 	if (m->nv == 0) {
 		sb_puts(&s, "Verdicts: none\n");
