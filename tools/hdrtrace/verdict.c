@@ -400,13 +400,23 @@ static void check_message_id(struct message *m)
 				match = 1;
 		}
 	}
+	/* a verified DKIM signature of that domain vouches for it */
+	for (size_t i = 0; i < m->nauth && !match && org; i++)
+		if (m->auth[i].kind == DKIM_SIG && m->auth[i].status == DKIM_PASS &&
+		    org_eq(m->auth[i].d, org))
+			match = 1;
 	if (!match)
 		verdict_add(m, "message-id-mismatch", "warning", "hops", 0,
 			    "the Message-Id domain %s matches neither the From: domain %s nor any hop",
 			    mid, fromdom ? fromdom : "(none)");
 	/* seed 002: a Message-Id made by one of our relays means no mail
-	 * client made the message */
-	for (size_t i = 0; i < m->hops.n; i++) {
+	 * client made the message -- unless it was submitted on that relay
+	 * itself (the origin hop has no network client), where the MTA adds
+	 * the Message-Id the submitting program left out, as sendmail and
+	 * Exim do */
+	const struct received *o0 = m->hops.n ? &m->hops.hops[0].r : NULL;
+	int local_origin = o0 && (!o0->from_ip || ip_loopback(o0->from_ip)) && !o0->from_rdns;
+	for (size_t i = 0; i < m->hops.n && !local_origin; i++) {
 		const struct hop *h = &m->hops.hops[i];
 		if (h->trusted_by && h->r.by && !strcasecmp(h->r.by, mid) &&
 		    !(fromdom && org && org_eq(fromdom, org))) {
@@ -436,8 +446,8 @@ void verdicts_run(struct message *m, const struct options *o)
 	check_chain(m, &m->hops, "hops", o);
 	check_chain(m, &m->returned, "returned_message", o);
 	check_backscatter(m);
-	check_message_id(m);
 	auth_check(m);
+	check_message_id(m);
 	loglink_message(m);
 	check_date_header(m, o);
 }
