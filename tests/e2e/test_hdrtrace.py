@@ -808,6 +808,20 @@ class Corpus(unittest.TestCase):
                 self.assertEqual(got, run_["expect"], "%s %s" % (case, args))
 
 
+    def test_golden_text(self):
+        """The whole text output of three chains, byte for byte."""
+        cdir = os.path.join(DATA, "corpus")
+        runs = {"sa-sample-nonspam": (["-t", "netnoteinc.com"], "sa-sample-nonspam.eml"),
+                "fetchmail-6.4.37": (["-t", "sender.example"], "fetchmail-6.4.37.eml"),
+                "mtad-postfix-mtad": (["-t", "mx.test.example", "-t", "192.0.2.20"],
+                                      "mtad-postfix-mtad.mbox")}
+        for name, (args, inp) in runs.items():
+            p = subprocess.run([binpath("hdrtrace"), "--no-color"] + args + [inp], cwd=cdir,
+                               capture_output=True, timeout=60)
+            with open(os.path.join(cdir, name + ".expect.txt"), "rb") as f:
+                self.assertEqual(p.stdout.decode(), f.read().decode(), name)
+
+
 def summary(o):
     s = {"roles": roles(o), "result": o["trust_walk"]["result"],
          "decided_hop": o["trust_walk"]["decided_hop"],
