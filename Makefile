@@ -76,7 +76,8 @@ $(LINKS): $(BINDIR)/mtad
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBMTA)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBMTA) -lcmocka $(BASE_LIBS)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBMTA) -lcmocka $(BASE_LIBS) $(LDLIBS_$*)
+LDLIBS_test_dkim := -lcrypto
 
 test: deps
 	@$(MAKE) --no-print-directory all

@@ -110,6 +110,26 @@ static void iso(time_t t, char *buf, size_t n)
 	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+static void log_json(struct strbuf *o, const struct hop_log *hl)
+{
+	sb_putc(o, '[');
+	for (size_t i = 0; i < hl->n; i++) {
+		const struct log_link *k = &hl->l[i];
+		int g = 1;
+		if (i)
+			sb_putc(o, ',');
+		sb_putc(o, '{');
+		kstr(o, "file", k->file, &g);
+		klong(o, "line", 1, k->lineno, &g);
+		kstr(o, "match", k->match, &g);
+		kbool(o, "host_matches", k->host_ok, &g);
+		kbool(o, "parsed", k->parsed, &g);
+		kstr(o, "text", k->text, &g);
+		sb_putc(o, '}');
+	}
+	sb_putc(o, ']');
+}
+
 static void hop_json(struct strbuf *o, const struct hop *h, int trust_known)
 {
 	const struct received *r = &h->r;
@@ -190,6 +210,26 @@ void out_json(const struct message *m, const struct options *o)
 	kbool(&s, "trusted_assumed", !trust_explicit(), &f);
 	key(&s, "hops", &f);
 	chain_json(&s, &m->hops, 1);
+	if (loglink_enabled()) {
+		key(&s, "log", &f);
+		sb_putc(&s, '[');
+		for (size_t i = 0; i < m->hops.n; i++) {
+			int g = 1;
+			if (i)
+				sb_putc(&s, ',');
+			sb_putc(&s, '{');
+			klong(&s, "hop", 1, m->hops.hops[i].n, &g);
+			kstr(&s, "id", m->hops.hops[i].r.id, &g);
+			kstr(&s, "by", m->hops.hops[i].r.by, &g);
+			key(&s, "lines", &g);
+			if (m->logs)
+				log_json(&s, &m->logs[i]);
+			else
+				sb_puts(&s, "[]");
+			sb_putc(&s, '}');
+		}
+		sb_putc(&s, ']');
+	}
 	key(&s, "x_received", &f);
 	chain_json(&s, &m->xrecv, 0);
 	key(&s, "returned_message", &f);
@@ -228,6 +268,82 @@ void out_json(const struct message *m, const struct options *o)
 		}
 		kstr(&s, "first_untrusted_note", m->untrusted_note, &f);
 	}
+	key(&s, "trust_walk", &f);
+	{
+		int g = 1;
+		sb_putc(&s, '{');
+		const struct walk_step *d =
+			m->decided_hop && m->walk ? &m->walk[m->decided_hop - 1] : NULL;
+		kstr(&s, "result", d && d->role == WALK_ENTRY ? "entry" :
+			 d && d->role == WALK_STOP ? "stopped" : m->hops.n ? "all-trusted" : "none", &g);
+		klong(&s, "decided_hop", m->decided_hop != 0, m->decided_hop, &g);
+		klong(&s, "decided_line", m->decided_line != 0, m->decided_line, &g);
+		kstr(&s, "decided_field", d ? m->hops.hops[m->decided_hop - 1].r.raw : NULL, &g);
+		kstr(&s, "why", d ? d->why : m->untrusted_note, &g);
+		key(&s, "steps", &g);
+		sb_putc(&s, '[');
+		for (size_t i = 0; m->walk && i < m->hops.n; i++) {
+			int k = 1;
+			if (i)
+				sb_putc(&s, ',');
+			sb_putc(&s, '{');
+			klong(&s, "hop", 1, m->hops.hops[i].n, &k);
+			kstr(&s, "role", walk_role_name(m->walk[i].role), &k);
+			kstr(&s, "why", m->walk[i].why, &k);
+			sb_putc(&s, '}');
+		}
+		sb_puts(&s, "]}");
+	}
+	key(&s, "signatures", &f);
+	sb_putc(&s, '[');
+	for (size_t i = 0; i < m->nauth; i++) {
+		const struct dkim_result *r = &m->auth[i];
+		int g = 1;
+		if (i)
+			sb_putc(&s, ',');
+		sb_putc(&s, '{');
+		kstr(&s, "header", auth_kind_name(r->kind), &g);
+		klong(&s, "line", 1, m->auth_line[i], &g);
+		klong(&s, "instance", r->kind != DKIM_SIG, r->instance, &g);
+		kstr(&s, "d", r->d, &g);
+		kstr(&s, "s", r->s, &g);
+		kstr(&s, "a", r->a, &g);
+		kstr(&s, "c", r->c, &g);
+		if (r->kind == ARC_SEAL)
+			kstr(&s, "cv", r->cv, &g);
+		if (r->body_ok >= 0)
+			kbool(&s, "body_hash_ok", r->body_ok, &g);
+		kstr(&s, "result", dkim_status_str(r->status), &g);
+		kstr(&s, "why", r->why, &g);
+		sb_putc(&s, '}');
+	}
+	sb_putc(&s, ']');
+	key(&s, "arc", &f);
+	if (m->arc_instances) {
+		int g = 1;
+		sb_putc(&s, '{');
+		klong(&s, "instances", 1, m->arc_instances, &g);
+		kstr(&s, "result", m->arc_result, &g);
+		kstr(&s, "why", m->arc_why, &g);
+		key(&s, "authentication_results", &g);
+		sb_putc(&s, '[');
+		for (int i = 1; i <= m->arc_instances; i++) {
+			int line = 0, k = 1;
+			const char *v = auth_arc_results(m, i, &line);
+			char *u = v ? hdr_unfold(v) : NULL;
+			if (i > 1)
+				sb_putc(&s, ',');
+			sb_putc(&s, '{');
+			klong(&s, "instance", 1, i, &k);
+			klong(&s, "line", line != 0, line, &k);
+			kstr(&s, "text", u, &k);
+			sb_putc(&s, '}');
+			free(u);
+		}
+		sb_puts(&s, "]}");
+	} else {
+		sb_puts(&s, "null");
+	}
 	key(&s, "verdicts", &f);
 	sb_putc(&s, '[');
 	for (size_t i = 0; i < m->nv; i++) {
@@ -240,6 +356,7 @@ void out_json(const struct message *m, const struct options *o)
 		kstr(&s, "severity", v->severity, &g);
 		kstr(&s, "text", v->text, &g);
 		klong(&s, "hop", v->hop != 0, v->hop, &g);
+		klong(&s, "line", v->line != 0, v->line, &g);
 		kstr(&s, "chain", v->chain, &g);
 		sb_putc(&s, '}');
 	}
