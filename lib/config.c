@@ -162,6 +162,8 @@ const struct conf_param conf_params[C_COUNT] = {
 	  "SASL mechanisms offered (PLAIN and LOGIN are implemented)" },
 	{ C_AUTH_MAX_FAILURES, "AuthMaxFailures", "confAUTH_MAX_FAILURES", CT_NUM, "3", 1, 100,
 	  "failed AUTH attempts before the session is closed with 421 (ours)" },
+	{ C_QUEUE_SORT_ORDER, "QueueSortOrder", "confQUEUE_SORT_ORDER", CT_STR, "priority", 0, 0,
+	  "order of queue runs and -bp: priority, filename, time, modification, random, none" },
 };
 
 struct conf_value {

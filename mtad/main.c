@@ -203,7 +203,7 @@ int main(int argc, char **argv)
 	case 's':
 		return submit_bs();
 	case 'p':
-		return print_queue(qdir) < 0 ? EX_OSFILE : 0;
+		return print_queue(qdir, &sel, G.verbose) < 0 ? EX_OSFILE : 0;
 	case 'i': {
 		char err[512];
 		const char *af = conf_str(C_ALIAS_FILE);

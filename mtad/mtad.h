@@ -114,7 +114,7 @@ struct queue_select;
 int queue_run(const char *qdir, int verbose, const struct queue_select *sel, int honour_age);
 
 /* printqueue.c */
-int print_queue(const char *qdir);
+int print_queue(const char *qdir, const struct queue_select *sel, int verbose);
 
 /* smtpd.c: an SMTP session over a byte stream */
 struct smtpd_session;

@@ -1,15 +1,18 @@
 /* printqueue: `mtad -bp`, the queue listing in sendmail's format; the
- * reading and the format are lib/queue_list's, shared with mailq. */
+ * reading and the format are lib/queue_list's, shared with mailq.  With
+ * -qR/-qS/-qI/-qQ only the selected messages are listed, as sendmail does;
+ * -v gives sendmail's verbose listing. */
 #include "mtad.h"
 #include "config.h"
 #include "queue_list.h"
 
 #include <stdio.h>
 
-int print_queue(const char *qdir)
+int print_queue(const char *qdir, const struct queue_select *sel, int verbose)
 {
-	struct queue_list_opts o = { .min_queue_age = conf_num(C_MIN_QUEUE_AGE) };
-	if (queue_list_bp(stdout, qdir, &o) < 0) {
+	struct queue_list_opts o = { .sel = sel, .min_queue_age = conf_num(C_MIN_QUEUE_AGE),
+				     .sort_order = conf_str(C_QUEUE_SORT_ORDER) };
+	if (queue_list_bp(stdout, qdir, &o, verbose) < 0) {
 		fprintf(stderr, "mtad: cannot read queue directory %s (check QueueDirectory and permissions)\n", qdir);
 		return -1;
 	}

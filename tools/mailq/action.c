@@ -166,7 +166,7 @@ int act_delete(const struct queue_listing *ql)
 				  "terminal to ask on, so add --yes", n, n == 1 ? "" : "s");
 			return EX_USAGE;
 		}
-		queue_list_print(stderr, ql);
+		queue_list_print(stderr, ql, 0);
 		if (!confirm(n)) {
 			fprintf(stderr, "mailq: nothing deleted\n");
 			return MQ_EXIT_DECLINED;

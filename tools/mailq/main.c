@@ -228,7 +228,7 @@ int main(int argc, char **argv)
 	mq.now = time(NULL);
 
 	struct queue_list_opts lo = { .sel = &sel, .min_queue_age = conf_num(C_MIN_QUEUE_AGE),
-				      .now = mq.now };
+				      .now = mq.now, .sort_order = conf_str(C_QUEUE_SORT_ORDER) };
 	struct queue_listing ql;
 	if (queue_list_load(&ql, mq.qdir, &lo) < 0) {
 		msg_error("cannot read queue directory %s: %s (check QueueDirectory and permissions)",
@@ -250,7 +250,7 @@ int main(int argc, char **argv)
 	case A_DELETE: rc = act_delete(&ql); break;
 	case A_NONE:
 		switch (output) {
-		case O_LIST: queue_list_print(stdout, &ql); break;
+		case O_LIST: queue_list_print(stdout, &ql, mq.verbose); break;
 		case O_COUNT: printf("%zu\n", ql.n); break;
 		case O_IDS: out_ids(stdout, &ql); break;
 		case O_JSON: out_json(stdout, &ql); break;
