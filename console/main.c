@@ -4,6 +4,7 @@
  * when it changed (or every second when inotify is not there) and redraws.
  * Keys are dispatched here to the panes, the message view, the line editor
  * and the actions.  See man/mtaconsole.1. */
+#include "version.h"
 #include "console.h"
 #include "config.h"
 #include "xalloc.h"
@@ -551,7 +552,7 @@ int main(int argc, char **argv)
 			return 0;
 		}
 		if (strcmp(a, "--version") == 0) {
-			printf("mtaconsole 0.1.0\n");
+			version_print(stdout, "mtaconsole");
 			return 0;
 		}
 		if (strcmp(a, "--no-color") == 0 || strcmp(a, "--no-colour") == 0) {

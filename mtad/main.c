@@ -91,7 +91,7 @@ int main(int argc, char **argv)
 		if (strcmp(a, "--help") == 0)
 			usage(0);
 		if (strcmp(a, "--version") == 0) {
-			printf("mtad " MTAD_VERSION "\n");
+			version_print(stdout, "mtad");
 			return 0;
 		}
 #define NEXTARG() (a[2] ? a + 2 : (i + 1 < argc ? argv[++i] : (usage(EX_USAGE), "")))

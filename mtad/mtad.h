@@ -22,7 +22,9 @@
 #include "qfile.h"
 #include "strbuf.h"
 
-#define MTAD_VERSION "0.1.0"
+#include "version.h"
+
+#define MTAD_VERSION MTA_VERSION	/* one version string: lib/version.h */
 
 /* Identity and the run-time settings derived from the configuration. */
 struct mtad_globals {

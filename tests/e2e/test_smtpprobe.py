@@ -257,16 +257,27 @@ class CliTest(unittest.TestCase):
             self.assertRegex(man, r"\.IP %s\b" % code)
 
     def test_usage_errors(self):
-        self.assertEqual(probe().returncode, 1)
-        self.assertEqual(probe("--quit-after", "never", "127.0.0.1").returncode, 1)
-        self.assertEqual(probe("--test", "nosuch", "127.0.0.1:1").returncode, 1)
+        self.assertEqual(probe().returncode, 64)                   # sysexits EX_USAGE
+        self.assertEqual(probe("--quit-after", "never", "127.0.0.1").returncode, 64)
+        self.assertEqual(probe("--test", "nosuch", "127.0.0.1:1").returncode, 64)
         self.assertEqual(probe("--body", "x", "--data", "y", "--to", "a@b",
-                               "127.0.0.1").returncode, 1)
+                               "127.0.0.1").returncode, 64)
 
-    def test_connect_refused_is_exit_2(self):
+    def test_port_out_of_range_refused(self):
+        for port in ("0", "65536", "99999999999999999999", "-1", "2x5", ""):
+            for args in (["127.0.0.1:" + port], ["-p", port, "127.0.0.1"]):
+                if port == "" and args[0] != "-p":
+                    continue        # "127.0.0.1:" keeps the default port
+                r = probe("--quit-after", "connect", *args)
+                self.assertEqual(r.returncode, 64, (args, r.stderr))
+                self.assertRegex(r.stderr, r"port .*(out of range|neither a number)|empty port")
+                self.assertIn("1-65535", r.stderr)
+        self.assertEqual(probe("--quit-after", "connect", "[::1]:70000").returncode, 64)
+
+    def test_connect_refused_is_exit_69(self):
         port = free_port()
         r = probe("--json", "--to", "a@b", "127.0.0.1:%d" % port)
-        self.assertEqual(r.returncode, 2)
+        self.assertEqual(r.returncode, 69)                         # EX_UNAVAILABLE
         j = json.loads(r.stdout)
         self.assertEqual(j["failed_phase"], "connect")
         self.assertIn("refused", j["error"])
@@ -472,6 +483,25 @@ expect close
         r = probe("-q", "--timeout", "0.5", "--script", self.write(bad), "127.0.0.1:%d" % s.port)
         self.assertEqual(r.returncode, 30)
         self.assertIn(":15: expected the server to close", r.stderr)
+
+    def test_json_failure_gives_expected_and_got(self):
+        s = self.server()
+        p = self.write(self.SCRIPT.replace("< 250 /queued/", "< 250 /accepted/"))
+        r = probe("--json", "--script", p, "127.0.0.1:%d" % s.port)
+        self.assertEqual(r.returncode, 30)
+        j = json.loads(r.stdout)
+        self.assertEqual((j["result"], j["line"]), ("failed", 12))
+        self.assertEqual(j["expected"], "250 /accepted/")
+        self.assertEqual(j["got"], "250 2.0.0 queued")
+        r = probe("--json", "--script", self.write(self.SCRIPT.replace("< 221\n", "< 250\n")),
+                  "127.0.0.1:%d" % s.port)
+        j = json.loads(r.stdout)
+        self.assertEqual((j["line"], j["expected"], j["got"]), (14, "250", "221 2.0.0 bye"))
+        # a failure that is not a reply mismatch has neither
+        r = probe("--json", "--script", self.write(self.SCRIPT + "frobnicate\n"),
+                  "127.0.0.1:%d" % s.port)
+        j = json.loads(r.stdout)
+        self.assertNotIn("expected", j)
 
     def test_record_then_replay(self):
         s = self.server()

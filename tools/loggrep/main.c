@@ -1,5 +1,6 @@
 /* loggrep: follow messages through mail logs.  Command line, the order of
  * the steps, exit codes.  See man/loggrep.1. */
+#include "version.h"
 #include "loggrep.h"
 #include "diag.h"
 #include "xalloc.h"
@@ -34,6 +35,7 @@ static const char usage_text[] =
 "  --json              one JSON object per transaction and line\n"
 "  -q, --quiet         print nothing; the exit status tells\n"
 "  -h, --help          print this help\n"
+"      --version       print the version\n"
 "\n"
 "TIME: 2006-01-04, \"2006-01-04 22:29[:53]\", \"Jan 4 22:29\", 22:29, -2h, -3d, @EPOCH.\n"
 "Exit status: 0 a transaction was found, 1 none, 2 error.\n";
@@ -44,7 +46,7 @@ static void usage(FILE *out, int code)
 	exit(code);
 }
 
-enum { OPT_SINCE = 256, OPT_UNTIL, OPT_YEAR, OPT_SUMMARY, OPT_JSON };
+enum { OPT_SINCE = 256, OPT_UNTIL, OPT_YEAR, OPT_SUMMARY, OPT_JSON, OPT_VERSION };
 
 static const struct option longopts[] = {
 	{ "query", required_argument, NULL, 'e' },
@@ -57,6 +59,7 @@ static const struct option longopts[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -96,6 +99,9 @@ int main(int argc, char **argv)
 		case 'q':
 			lg_opts.quiet = 1;
 			break;
+		case OPT_VERSION:
+			version_print(stdout, "loggrep");
+			return 0;
 		case OPT_SINCE:
 			since = optarg;
 			break;

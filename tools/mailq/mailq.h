@@ -23,6 +23,7 @@ struct mq_opts {
 	const char *mtad;	/* --mtad PATH */
 	const char *argv0;
 	time_t now;
+	long min_queue_age;	/* MinQueueAge, seconds */
 };
 extern struct mq_opts mq;
 

@@ -4,6 +4,7 @@
 #include "mailq.h"
 #include "config.h"
 #include "diag.h"
+#include "version.h"
 #include "xalloc.h"
 
 #include <errno.h>
@@ -103,7 +104,7 @@ int main(int argc, char **argv)
 		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
 			usage(stdout, 0);
 		if (strcmp(a, "--version") == 0) {
-			printf("mailq 0.1.0\n");
+			version_print(stdout, "mailq");
 			return 0;
 		}
 		if (strncmp(a, "--", 2) == 0) {
@@ -226,6 +227,7 @@ int main(int argc, char **argv)
 	}
 	mq.qdir = conf_str(mq.msp ? C_MSP_QUEUE_DIR : C_QUEUE_DIR);
 	mq.now = time(NULL);
+	mq.min_queue_age = conf_num(C_MIN_QUEUE_AGE);
 
 	struct queue_list_opts lo = { .sel = &sel, .min_queue_age = conf_num(C_MIN_QUEUE_AGE),
 				      .now = mq.now, .sort_order = conf_str(C_QUEUE_SORT_ORDER) };

@@ -1,6 +1,7 @@
 /* output: the selection for scripts (--ids, --json) and at a glance
  * (--summary, qshape's table).  The -bp listing is lib/queue_list's. */
 #include "mailq.h"
+#include "json.h"
 #include "queue_shape.h"
 #include "timefmt.h"
 #include "xalloc.h"
@@ -8,6 +9,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 void out_ids(FILE *out, const struct queue_listing *ql)
 {
@@ -16,36 +18,6 @@ void out_ids(FILE *out, const struct queue_listing *ql)
 }
 
 /* ---- --json ------------------------------------------------------------ */
-
-static void json_str(FILE *out, const char *s)
-{
-	if (s == NULL) {
-		fputs("null", out);
-		return;
-	}
-	putc('"', out);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
-		case '"': fputs("\\\"", out); break;
-		case '\\': fputs("\\\\", out); break;
-		case '\n': fputs("\\n", out); break;
-		case '\r': fputs("\\r", out); break;
-		case '\t': fputs("\\t", out); break;
-		default:
-			if (*p < 0x20 || *p == 0x7f)
-				fprintf(out, "\\u%04x", *p);
-			else
-				putc(*p, out);
-		}
-	}
-	putc('"', out);
-}
-
-static void json_key(FILE *out, const char *key, int *first)
-{
-	fprintf(out, "%s\"%s\":", *first ? "" : ",", key);
-	*first = 0;
-}
 
 static const char *status_word(const struct queue_entry *e)
 {
@@ -60,86 +32,114 @@ static const char *status_word(const struct queue_entry *e)
 	return "queued";
 }
 
+static int has_ci(const char *s, const char *const *words)
+{
+	for (int i = 0; words[i]; i++)
+		if (strcasestr(s, words[i]))
+			return 1;
+	return 0;
+}
+
+/* The class of the last deferral message (the qf's M record): "TLS",
+ * "4xx policy" (a remote 4xx reply), "DNS", "timeout", "connection
+ * refused" or "other" -- the classes of loggrep --summary. */
+static const char *reason_class(const char *msg)
+{
+	static const char *const tls[] = { "TLS", "SSL", "certificate", "handshake", NULL };
+	static const char *const dns[] = { "host map", "name server", "lookup fail", "host unknown",
+		"name service error", "domain name not found", "no mx", "nxdomain", "servfail", NULL };
+	static const char *const tmo[] = { "timed out", "timeout", "time out", NULL };
+	static const char *const conn[] = { "connection refused", "no route to host",
+		"network is unreachable", "connection reset", "host is down",
+		"lost connection", "connection closed", NULL };
+	if (msg == NULL || *msg == '\0')
+		return NULL;
+	if (has_ci(msg, tls))
+		return "TLS";
+	const char *p = msg;
+	if (strncasecmp(p, "Deferred: ", 10) == 0)
+		p += 10;
+	if (p[0] == '4' && isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2]) &&
+	    (p[3] == ' ' || p[3] == '-'))
+		return "4xx policy";
+	if (has_ci(msg, dns))
+		return "DNS";
+	if (has_ci(msg, tmo))
+		return "timeout";
+	if (has_ci(msg, conn))
+		return "connection refused";
+	return "other";
+}
+
 /* One object per message; the fields of the -bp listing and the rest of
- * the envelope.  Every object is on one line. */
+ * the envelope.  Every object is on one line.  next_retry: the earliest
+ * time a queue run tries the message again (last attempt + MinQueueAge;
+ * null when never tried or held). */
 void out_json(FILE *out, const struct queue_listing *ql)
 {
+	struct json j;
+	json_init(&j, out);
 	for (size_t i = 0; i < ql->n; i++) {
 		const struct queue_entry *e = &ql->entries[i];
-		int first = 1;
-		putc('{', out);
-		json_key(out, "id", &first);
-		json_str(out, e->qid);
-		json_key(out, "queue", &first);
-		json_str(out, ql->qdir);
-		json_key(out, "status", &first);
-		json_str(out, status_word(e));
+		json_object_begin(&j);
+		json_key(&j, "id"); json_string(&j, e->qid);
+		json_key(&j, "queue"); json_string(&j, ql->qdir);
+		json_key(&j, "status"); json_string(&j, status_word(e));
 		char mark[2] = { e->mark, '\0' };
-		json_key(out, "mark", &first);
-		json_str(out, mark);
+		json_key(&j, "mark"); json_string(&j, mark);
 		if (e->err) {
-			json_key(out, "error", &first);
-			json_str(out, e->err);
-			fputs("}\n", out);
+			json_key(&j, "error"); json_string(&j, e->err);
+			json_object_end(&j);
+			json_newline(&j);
 			continue;
 		}
 		const struct qf_env *env = &e->env;
-		json_key(out, "locked", &first);
-		fputs(e->locked ? "true" : "false", out);
-		json_key(out, "held", &first);
-		fputs(env->quarantine ? "true" : "false", out);
-		json_key(out, "hold_reason", &first);
-		json_str(out, env->quarantine);
-		json_key(out, "too_young", &first);
-		fputs(e->too_young ? "true" : "false", out);
-		json_key(out, "size", &first);
-		fprintf(out, "%ld", e->size);
+		json_key(&j, "locked"); json_bool(&j, e->locked);
+		json_key(&j, "held"); json_bool(&j, env->quarantine != NULL);
+		json_key(&j, "hold_reason"); json_string(&j, env->quarantine);
+		json_key(&j, "too_young"); json_bool(&j, e->too_young);
+		json_key(&j, "size"); json_int(&j, e->size);
 		char when[32];
 		time_queue(when, sizeof(when), env->ctime);
-		json_key(out, "queued", &first);
-		fprintf(out, "%lld", (long long)env->ctime);
-		json_key(out, "queued_text", &first);
-		json_str(out, when);
-		json_key(out, "age", &first);
-		fprintf(out, "%lld", (long long)(mq.now - env->ctime));
-		json_key(out, "last_attempt", &first);
+		json_key(&j, "queued"); json_int(&j, env->ctime);
+		json_key(&j, "queued_text"); json_string(&j, when);
+		json_key(&j, "age"); json_int(&j, mq.now - env->ctime);
+		json_key(&j, "last_attempt");
 		if (env->ktime > 0)
-			fprintf(out, "%lld", (long long)env->ktime);
+			json_int(&j, env->ktime);
 		else
-			fputs("null", out);
-		json_key(out, "tries", &first);
-		fprintf(out, "%d", env->ntries);
-		json_key(out, "priority", &first);
-		fprintf(out, "%ld", env->priority);
-		json_key(out, "sender", &first);
-		json_str(out, env->sender);
-		json_key(out, "reason", &first);
-		json_str(out, env->msg && *env->msg ? env->msg : NULL);
-		json_key(out, "envid", &first);
-		json_str(out, env->envid);
-		json_key(out, "bodytype", &first);
-		json_str(out, env->bodytype);
-		json_key(out, "recipients", &first);
-		putc('[', out);
+			json_null(&j);
+		json_key(&j, "next_retry");
+		if (env->ktime > 0 && env->ntries > 0 && !env->quarantine)
+			json_int(&j, env->ktime + mq.min_queue_age);
+		else
+			json_null(&j);
+		json_key(&j, "tries"); json_int(&j, env->ntries);
+		json_key(&j, "attempts"); json_int(&j, env->ntries);
+		json_key(&j, "priority"); json_int(&j, env->priority);
+		json_key(&j, "sender"); json_string(&j, env->sender);
+		const char *msg = env->msg && *env->msg ? env->msg : NULL;
+		json_key(&j, "reason"); json_string(&j, msg);
+		json_key(&j, "reason_class"); json_string(&j, reason_class(msg));
+		json_key(&j, "envid"); json_string(&j, env->envid);
+		json_key(&j, "bodytype"); json_string(&j, env->bodytype);
+		json_key(&j, "recipients");
+		json_array_begin(&j);
 		for (size_t r = 0; r < env->nrcpts; r++) {
-			int rf = 1;
-			fputs(r ? ",{" : "{", out);
-			json_key(out, "address", &rf);
-			json_str(out, env->rcpts[r].addr);
+			json_object_begin(&j);
+			json_key(&j, "address"); json_string(&j, env->rcpts[r].addr);
 			/* recipients that were delivered or failed are gone from the
 			 * qf: the ones left wait for their first try or a retry */
-			json_key(out, "state", &rf);
-			json_str(out, env->quarantine ? "held" : env->ntries > 0 ? "deferred" : "queued");
-			json_key(out, "tries", &rf);
-			fprintf(out, "%d", env->ntries);
-			json_key(out, "flags", &rf);
-			json_str(out, env->rcpts[r].flags);
-			json_key(out, "orcpt", &rf);
-			json_str(out, env->rcpts[r].orcpt);
-			putc('}', out);
+			json_key(&j, "state");
+			json_string(&j, env->quarantine ? "held" : env->ntries > 0 ? "deferred" : "queued");
+			json_key(&j, "tries"); json_int(&j, env->ntries);
+			json_key(&j, "flags"); json_string(&j, env->rcpts[r].flags);
+			json_key(&j, "orcpt"); json_string(&j, env->rcpts[r].orcpt);
+			json_object_end(&j);
 		}
-		putc(']', out);
-		fputs("}\n", out);
+		json_array_end(&j);
+		json_object_end(&j);
+		json_newline(&j);
 	}
 }
 
