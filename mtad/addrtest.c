@@ -4,6 +4,7 @@
  * without sending anything.  -bt explains our pipeline, not sendmail's
  * rulesets: "3,0 addr" is accepted for old habits and means /parse. */
 #include "mtad.h"
+#include "maillog.h"
 #include "access.h"
 #include "addr.h"
 #include "aliases.h"
@@ -292,6 +293,11 @@ static void bt_line(char *line)
 
 int addrtest_interactive(void)
 {
+	/* what is tried here (relay and access checks, DNSBL lookups) would log
+	 * as if it had happened: address test mode logs nothing, neither to
+	 * the LogFile nor to syslog */
+	maillog_close();
+	maillog_open(G.log_tag, NULL, 0);
 	int tty = isatty(0);
 	if (tty) {
 		printf("ADDRESS TEST MODE (mtad " MTAD_VERSION "): our pipeline, not sendmail's rulesets.\n");
