@@ -10,6 +10,9 @@
 
 int print_queue(const char *qdir, const struct queue_select *sel, int verbose)
 {
+	if (queue_sort_parse(conf_str(C_QUEUE_SORT_ORDER)) < 0)
+		fprintf(stderr, "mtad: QueueSortOrder=%s is not an order (priority, filename, time, "
+			"modification); listing by priority\n", conf_str(C_QUEUE_SORT_ORDER));
 	struct queue_list_opts o = { .sel = sel, .min_queue_age = conf_num(C_MIN_QUEUE_AGE),
 				     .sort_order = conf_str(C_QUEUE_SORT_ORDER) };
 	if (queue_list_bp(stdout, qdir, &o, verbose) < 0) {

@@ -61,6 +61,25 @@ class GoldenBp(unittest.TestCase):
             with self.subTest(case=name, args=args):
                 self.assertEqual(self.run_tool("mailq", args), self.expected(name))
 
+    def listed_ids(self, out):
+        return [l.split()[0] for l in out.decode().splitlines()
+                if l[:1].isalnum() and not l.startswith("Total")]
+
+    def test_queue_sort_order(self):
+        by_prio = self.listed_ids(self.expected("bp.out"))
+        self.assertEqual(self.listed_ids(self.run_tool("mtad", [])), by_prio)
+        self.assertNotEqual(by_prio, sorted(by_prio))      # the data tells the orders apart
+        for order in ("filename", "Filename", "none"):
+            out = self.run_tool("mtad", ["-O", "QueueSortOrder=" + order])
+            self.assertEqual(self.listed_ids(out), sorted(by_prio))
+            self.assertEqual(sorted(out.splitlines()), sorted(self.expected("bp.out").splitlines()))
+        out = self.run_tool("mailq", ["-O", "QueueSortOrder=priority", "--ids"])
+        self.assertEqual(out.decode().split(), by_prio)
+        p = subprocess.run([binpath("mtad"), "-C", self.mc, "-O", "QueueDirectory=" + self.q,
+                            "-O", "QueueSortOrder=bogus", "-bp"], capture_output=True, env=ENV)
+        self.assertEqual(p.stdout, self.expected("bp.out"))
+        self.assertIn(b"QueueSortOrder=bogus is not an order", p.stderr)
+
     def test_sendmail_qf_files_parse(self):
         """Every file sendmail wrote is read, none listed as unreadable."""
         out = self.run_tool("mailq", []) + self.run_tool("mailq", ["-qQ"])

@@ -280,6 +280,9 @@ int main(int argc, char **argv)
 	mq.qdir = conf_str(mq.msp ? C_MSP_QUEUE_DIR : C_QUEUE_DIR);
 	mq.now = time(NULL);
 	mq.min_queue_age = conf_num(C_MIN_QUEUE_AGE);
+	if (queue_sort_parse(conf_str(C_QUEUE_SORT_ORDER)) < 0)
+		msg_warn("QueueSortOrder=%s is not an order (priority, filename, time, modification); "
+			 "listing by priority", conf_str(C_QUEUE_SORT_ORDER));
 
 	if (output == O_SHOW) {
 		int src = show_message(show_id);
