@@ -83,7 +83,8 @@ class SmtpHandler(socketserver.StreamRequestHandler):
     LOCAL = ("postmaster", "alice")
 
     def say(self, line):
-        self.wfile.write(line.encode() + b"\r\n")
+        # bytes go out as they are (a latin-1 reply), text as UTF-8
+        self.wfile.write((line if isinstance(line, bytes) else line.encode()) + b"\r\n")
         self.wfile.flush()
 
     def refused(self, phase):
@@ -348,6 +349,16 @@ class QuickSendTest(ServerTestCase):
         r = probe("--json", "--to", "alice@mx.probe.test", "127.0.0.1:%d" % s.port)
         self.assertEqual(r.returncode, 23)
         self.assertEqual(json.loads(r.stdout)["steps"][-1]["result"], "temporary")
+
+    def test_json_is_valid_utf8_with_a_latin1_reply(self):
+        s = self.server(refuse={"rcpt": b"550 5.1.1 Empf\xe4nger unbekannt, zur\xfcck"})
+        r = subprocess.run([binpath("smtpprobe"), "--json", "--to", "alice@mx.probe.test",
+                            "127.0.0.1:%d" % s.port], capture_output=True, timeout=30)
+        self.assertEqual(r.returncode, 24)
+        text = r.stdout.decode("utf-8")                        # strict: valid UTF-8
+        self.assertIn("Empf\\u00e4nger unbekannt, zur\\u00fcck", text)
+        j = json.loads(text)
+        self.assertIn("Empf\u00e4nger unbekannt, zur\u00fcck", j["steps"][-1]["text"])
 
     def test_helo_fallback_and_json(self):
         s = self.server(refuse={"ehlo": "502 5.5.1 EHLO not implemented"})
