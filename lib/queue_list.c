@@ -436,10 +436,16 @@ static void print_entry(FILE *out, const struct queue_entry *e, int verbose)
 
 void queue_list_print(FILE *out, const struct queue_listing *ql, int verbose)
 {
+	/* sendmail names a queue with a df/ subdirectory "<dir>/df" (its
+	 * qid_printqueue() appends it), and so do we */
+	char sub[4096];
+	struct stat st;
+	snprintf(sub, sizeof(sub), "%s/df", ql->qdir);
+	const char *name = stat(sub, &st) == 0 && S_ISDIR(st.st_mode) ? sub : ql->qdir;
 	if (ql->n == 0) {
-		fprintf(out, "%s is empty\n", ql->qdir);
+		fprintf(out, "%s is empty\n", name);
 	} else {
-		fprintf(out, "\t\t%s (%zu request%s)\n", ql->qdir, ql->n, ql->n == 1 ? "" : "s");
+		fprintf(out, "\t\t%s (%zu request%s)\n", name, ql->n, ql->n == 1 ? "" : "s");
 		if (verbose)
 			fputs("-----Q-ID----- --Size-- -Priority- ---Q-Time--- --------Sender/Recipient--------\n", out);
 		else

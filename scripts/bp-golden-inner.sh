@@ -59,3 +59,10 @@ list bp-qS -qSlists
 list bp-qI -qI"$m1"
 list bp-qI-qR -qI"$m2" -qRshort
 cp "$W/cases" "$W/cases.out"
+# a queue split into qf/, df/ and xf/ subdirectories, as sendmail sets one up
+S=$W/split
+mkdir -m 700 "$S" "$S/qf" "$S/df" "$S/xf"
+printf 'Subject: split\n\nIn df/.\n' | "$SM" -C "$W/golden.cf" -O QueueDirectory="$S" -odq \
+	-f split@example.org someone@example.net
+"$SM" -C "$W/golden.cf" -O QueueDirectory="$S" -bp | sed "s|$S|@QDIR@|g" > "$W/split-bp.out"
+"$SM" -C "$W/golden.cf" -O QueueDirectory="$S" -bp -qQ | sed "s|$S|@QDIR@|g" > "$W/split-bp-qQ.out"

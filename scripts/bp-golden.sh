@@ -33,8 +33,9 @@ m4 "$work/golden.mc" > "$work/golden.cf"
 cp "$top/scripts/bp-golden-inner.sh" "$top/scripts/bp-golden-smtp.py" "$work/"
 TZ=UTC unshare -mun sh "$work/bp-golden-inner.sh" "$sm/x/usr/libexec/sendmail/sendmail" "$work"
 out="$top/tests/data/bp"
-rm -rf "$out/queue" "$out"/*.out
+rm -rf "$out/queue" "$out/queue-split" "$out"/*.out
 mkdir -p "$out"
 cp -a "$work/q" "$out/queue"
+cp -a "$work/split" "$out/queue-split"
 cp "$work"/*.out "$out/"
 echo "bp-golden.sh: wrote $(ls "$out/queue" | wc -l) queue files and $(ls "$out"/*.out | wc -l) listings into $out"

@@ -61,6 +61,21 @@ class GoldenBp(unittest.TestCase):
             with self.subTest(case=name, args=args):
                 self.assertEqual(self.run_tool("mailq", args), self.expected(name))
 
+    def test_split_queue_is_named_as_sendmail_names_it(self):
+        """A queue with qf/, df/ and xf/ subdirectories: sendmail calls it
+        "<dir>/df" in the header and in "is empty"."""
+        q = os.path.join(self.tmp, "split")
+        shutil.copytree(os.path.join(DATA, "queue-split"), q)
+        os.makedirs(os.path.join(q, "xf"), exist_ok=True)      # git keeps no empty directory
+        for name, args in (("split-bp.out", []), ("split-bp-qQ.out", ["-qQ"])):
+            with open(os.path.join(DATA, name), "rb") as f:
+                want = f.read().replace(b"@QDIR@", q.encode())
+            for tool in ("mtad", "mailq"):
+                argv = [binpath(tool), "-C", self.mc, "-O", "QueueDirectory=" + q]
+                argv += ["-bp"] if tool == "mtad" else []
+                p = subprocess.run(argv + args, capture_output=True, timeout=30, env=ENV)
+                self.assertEqual((tool, name, p.stdout), (tool, name, want))
+
     def listed_ids(self, out):
         return [l.split()[0] for l in out.decode().splitlines()
                 if l[:1].isalnum() and not l.startswith("Total")]
