@@ -1,5 +1,6 @@
 /* json: a JSON writer whose output is always valid UTF-8. */
 #include "json.h"
+#include "strbuf.h"
 
 #include <string.h>
 
@@ -37,40 +38,70 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
-void json_quote(FILE *out, const char *str, size_t n)
+/* The escaping, written through put() to a FILE or a strbuf. */
+typedef void (*put_fn)(void *to, const char *s, size_t n);
+
+static void quote(put_fn put, void *to, const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	putc('"', out);
+	char esc[8];
+	put(to, "\"", 1);
 	for (size_t i = 0; i < n;) {
 		unsigned char c = s[i];
 		if (c >= 0x80) {
 			size_t len = utf8_len(s + i, n - i);
 			if (len) {
-				fwrite(s + i, 1, len, out);
+				put(to, (const char *)s + i, len);
 				i += len;
 			} else {
-				fprintf(out, "\\u%04x", c);	/* the byte as latin-1 */
+				snprintf(esc, sizeof(esc), "\\u%04x", c);	/* the byte as latin-1 */
+				put(to, esc, 6);
 				i++;
 			}
 			continue;
 		}
+		const char *e = NULL;
 		switch (c) {
-		case '"': fputs("\\\"", out); break;
-		case '\\': fputs("\\\\", out); break;
-		case '\n': fputs("\\n", out); break;
-		case '\r': fputs("\\r", out); break;
-		case '\t': fputs("\\t", out); break;
-		case '\b': fputs("\\b", out); break;
-		case '\f': fputs("\\f", out); break;
+		case '"': e = "\\\""; break;
+		case '\\': e = "\\\\"; break;
+		case '\n': e = "\\n"; break;
+		case '\r': e = "\\r"; break;
+		case '\t': e = "\\t"; break;
+		case '\b': e = "\\b"; break;
+		case '\f': e = "\\f"; break;
 		default:
-			if (c < 0x20 || c == 0x7f)
-				fprintf(out, "\\u%04x", c);
-			else
-				putc(c, out);
+			if (c < 0x20 || c == 0x7f) {
+				snprintf(esc, sizeof(esc), "\\u%04x", c);
+				e = esc;
+			}
 		}
+		if (e)
+			put(to, e, strlen(e));
+		else
+			put(to, (const char *)s + i, 1);
 		i++;
 	}
-	putc('"', out);
+	put(to, "\"", 1);
+}
+
+static void put_file(void *to, const char *s, size_t n)
+{
+	fwrite(s, 1, n, to);
+}
+
+static void put_sb(void *to, const char *s, size_t n)
+{
+	sb_append(to, s, n);
+}
+
+void json_quote(FILE *out, const char *s, size_t n)
+{
+	quote(put_file, out, s, n);
+}
+
+void json_quote_sb(struct strbuf *sb, const char *s, size_t n)
+{
+	quote(put_sb, sb, s, n);
 }
 
 /* The comma before a value, unless it follows a key or opens its level. */

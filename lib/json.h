@@ -43,5 +43,8 @@ void json_newline(struct json *j);
 /* The quoted, escaped form of s[0..n) alone, for writers that keep their
  * own commas. */
 void json_quote(FILE *out, const char *s, size_t n);
+/* The same appended to a strbuf (for writers that build a line first). */
+struct strbuf;
+void json_quote_sb(struct strbuf *sb, const char *s, size_t n);
 
 #endif

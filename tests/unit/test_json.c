@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "strbuf.h"
 
 /* Runs fn on a writer over a memory stream; returns the text (free it). */
 static char *capture(void (*fn)(struct json *j, const void *arg), const void *arg)
@@ -83,6 +84,14 @@ static void test_strings(void **state)
 			fail_msg("case %zu: got %s, want %s", i, out, scases[i].out);
 		assert_true(valid_utf8_json(out));
 		free(out);
+		/* the strbuf form writes the same */
+		struct strbuf sb;
+		sb_init(&sb);
+		sb_puts(&sb, "x=");
+		json_quote_sb(&sb, scases[i].in, strlen(scases[i].in));
+		assert_memory_equal(sb.s, "x=", 2);
+		assert_string_equal(sb.s + 2, scases[i].out);
+		sb_free(&sb);
 	}
 }
 
