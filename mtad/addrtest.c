@@ -239,6 +239,10 @@ static void bt_policy(const char *what, const char *addr)
 	snprintf(given, sizeof(given), "<%s>", bare);
 	int rc;
 	if (strcmp(what, "mail") == 0) {
+		/* the sender, as a session has it once MAIL is parsed: the
+		 * replies name it */
+		s->sender = xstrdup(bare);
+		s->sender_given = xstrdup(given);
 		rc = policy_mail(s, given, bare, reply, sizeof(reply));
 	} else {
 		s->sender = xstrdup("tester@example.org");

@@ -193,11 +193,7 @@ int main(int argc, char **argv)
 			conf_print_changed();
 		return 0;
 	}
-	/* -bt is a test: it never writes (nor creates) the real log */
-	if (mode == 't')
-		maillog_open(G.log_tag, NULL, 0);
-	else
-		maillog_open(G.log_tag, conf_str(C_LOG_FILE), 1);
+	maillog_open(G.log_tag, conf_str(C_LOG_FILE), 1);
 	G.msp = want_msp >= 0 ? want_msp : *conf_str(C_MSP_HOST) != '\0';
 	const char *qdir = conf_str(G.msp ? C_MSP_QUEUE_DIR : C_QUEUE_DIR);
 	switch (mode) {

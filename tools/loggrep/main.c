@@ -46,7 +46,7 @@ static void usage(FILE *out, int code)
 	exit(code);
 }
 
-enum { OPT_SINCE = 256, OPT_UNTIL, OPT_YEAR, OPT_SUMMARY, OPT_JSON, OPT_VERSION };
+enum { OPT_SINCE = 256, OPT_UNTIL, OPT_YEAR, OPT_SUMMARY, OPT_JSON };
 
 static const struct option longopts[] = {
 	{ "query", required_argument, NULL, 'e' },
@@ -59,7 +59,7 @@ static const struct option longopts[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "version", no_argument, NULL, 'V' },	/* long form only */
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -99,7 +99,7 @@ int main(int argc, char **argv)
 		case 'q':
 			lg_opts.quiet = 1;
 			break;
-		case OPT_VERSION:
+		case 'V':
 			version_print(stdout, "loggrep");
 			return 0;
 		case OPT_SINCE:
