@@ -74,9 +74,10 @@ static int load_entry(const char *qdir, const char *qid, int hf, struct queue_en
 	e->size = -1;
 	e->hf = hf;
 	if (hf)
-		qf_held_path(qf, sizeof(qf), qdir, qid);
+		qf_held_path(qf, sizeof(qf), qdir, qid);	/* sendmail's held file */
 	else
 		qf_path(qf, sizeof(qf), qdir, 'q', qid);
+	/* O_NONBLOCK: a FIFO named like a qf is not waited on (fstat below) */
 	int fd = open(qf, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		if (errno == ENOENT)

@@ -4,12 +4,12 @@
  * without sending anything.  -bt explains our pipeline, not sendmail's
  * rulesets: "3,0 addr" is accepted for old habits and means /parse. */
 #include "mtad.h"
-#include "maillog.h"
 #include "access.h"
 #include "addr.h"
 #include "aliases.h"
 #include "config.h"
 #include "local.h"
+#include "maillog.h"
 #include "map.h"
 #include "masquerade.h"
 #include "policy.h"
