@@ -136,7 +136,7 @@ void json_object_end(struct json *j) { close_level(j, '}'); }
 void json_array_begin(struct json *j) { open_level(j, '['); }
 void json_array_end(struct json *j) { close_level(j, ']'); }
 
-void json_key(struct json *j, const char *key)
+void json_member(struct json *j, const char *key)
 {
 	sep(j);
 	json_quote(j->out, key, strlen(key));

@@ -30,7 +30,7 @@ void json_object_end(struct json *j);
 void json_array_begin(struct json *j);
 void json_array_end(struct json *j);
 /* A key in the current object; the next call writes its value. */
-void json_key(struct json *j, const char *key);
+void json_member(struct json *j, const char *key);
 /* Values.  A NULL string is written as null. */
 void json_string(struct json *j, const char *s);
 void json_string_n(struct json *j, const char *s, size_t n);

@@ -196,6 +196,7 @@ int main(int argc, char **argv)
 	maillog_open(G.log_tag, conf_str(C_LOG_FILE), 1);
 	G.msp = want_msp >= 0 ? want_msp : *conf_str(C_MSP_HOST) != '\0';
 	const char *qdir = conf_str(G.msp ? C_MSP_QUEUE_DIR : C_QUEUE_DIR);
+	print_queue_options(&sel, G.verbose);	/* -bp -qR... -v */
 	switch (mode) {
 	case 'd':
 	case 'D':
@@ -203,7 +204,7 @@ int main(int argc, char **argv)
 	case 's':
 		return submit_bs();
 	case 'p':
-		return print_queue(qdir, &sel, G.verbose) < 0 ? EX_OSFILE : 0;
+		return print_queue(qdir) < 0 ? EX_OSFILE : 0;
 	case 'i': {
 		char err[512];
 		const char *af = conf_str(C_ALIAS_FILE);

@@ -116,7 +116,9 @@ struct queue_select;
 int queue_run(const char *qdir, int verbose, const struct queue_select *sel, int honour_age);
 
 /* printqueue.c */
-int print_queue(const char *qdir, const struct queue_select *sel, int verbose);
+int print_queue(const char *qdir);
+/* -bp's selection (-qI/-qR/-qS/-qQ) and -v, given before print_queue(). */
+void print_queue_options(const struct queue_select *sel, int verbose);
 
 /* smtpd.c: an SMTP session over a byte stream */
 struct smtpd_session;

@@ -8,8 +8,19 @@
 
 #include <stdio.h>
 
-int print_queue(const char *qdir, const struct queue_select *sel, int verbose)
+static const struct queue_select *bp_sel;
+static int bp_verbose;
+
+void print_queue_options(const struct queue_select *sel, int verbose)
 {
+	bp_sel = sel;
+	bp_verbose = verbose;
+}
+
+int print_queue(const char *qdir)
+{
+	const struct queue_select *sel = bp_sel;
+	int verbose = bp_verbose;
 	if (queue_sort_parse(conf_str(C_QUEUE_SORT_ORDER)) < 0)
 		fprintf(stderr, "mtad: QueueSortOrder=%s is not an order (priority, filename, time, "
 			"modification); listing by priority\n", conf_str(C_QUEUE_SORT_ORDER));

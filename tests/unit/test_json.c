@@ -125,26 +125,26 @@ static void write_nested(struct json *j, const void *arg)
 {
 	(void)arg;
 	json_object_begin(j);
-	json_key(j, "id"); json_string(j, "X1");
-	json_key(j, "n"); json_int(j, -42);
-	json_key(j, "ok"); json_bool(j, 1);
-	json_key(j, "none"); json_string(j, NULL);
-	json_key(j, "list");
+	json_member(j, "id"); json_string(j, "X1");
+	json_member(j, "n"); json_int(j, -42);
+	json_member(j, "ok"); json_bool(j, 1);
+	json_member(j, "none"); json_string(j, NULL);
+	json_member(j, "list");
 	json_array_begin(j);
 	json_int(j, 1);
 	json_object_begin(j);
-	json_key(j, "a"); json_null(j);
+	json_member(j, "a"); json_null(j);
 	json_object_end(j);
 	json_array_begin(j);
 	json_array_end(j);
 	json_array_end(j);
-	json_key(j, "empty");
+	json_member(j, "empty");
 	json_object_begin(j);
 	json_object_end(j);
 	json_object_end(j);
 	json_newline(j);
 	json_object_begin(j);
-	json_key(j, "second"); json_bool(j, 0);
+	json_member(j, "second"); json_bool(j, 0);
 	json_object_end(j);
 	json_newline(j);
 }

@@ -19,17 +19,21 @@ void out_ids(FILE *out, const struct queue_listing *ql)
 
 /* ---- --json ------------------------------------------------------------ */
 
-static const char *status_word(const struct queue_entry *e)
+/* Strings go through lib/json, the one JSON writer: always valid UTF-8
+ * (the latin-1 of a remote reply in a deferral reason as \u00XX). */
+static void json_str(FILE *out, const char *s)
 {
-	if (e->err)
-		return "unreadable";
-	if (e->env.quarantine)
-		return "held";
-	if (e->locked)
-		return "delivering";
-	if (e->env.ntries > 0)
-		return "deferred";
-	return "queued";
+	if (s == NULL) {
+		fputs("null", out);
+		return;
+	}
+	json_quote(out, s, strlen(s));
+}
+
+static void json_key(FILE *out, const char *key, int *first)
+{
+	fprintf(out, "%s\"%s\":", *first ? "" : ",", key);
+	*first = 0;
 }
 
 static int has_ci(const char *s, const char *const *words)
@@ -71,75 +75,110 @@ static const char *reason_class(const char *msg)
 	return "other";
 }
 
+static const char *status_word(const struct queue_entry *e)
+{
+	if (e->err)
+		return "unreadable";
+	if (e->env.quarantine)
+		return "held";
+	if (e->locked)
+		return "delivering";
+	if (e->env.ntries > 0)
+		return "deferred";
+	return "queued";
+}
+
 /* One object per message; the fields of the -bp listing and the rest of
- * the envelope.  Every object is on one line.  next_retry: the earliest
- * time a queue run tries the message again (last attempt + MinQueueAge;
- * null when never tried or held). */
+ * the envelope.  Every object is on one line. */
 void out_json(FILE *out, const struct queue_listing *ql)
 {
-	struct json j;
-	json_init(&j, out);
 	for (size_t i = 0; i < ql->n; i++) {
 		const struct queue_entry *e = &ql->entries[i];
-		json_object_begin(&j);
-		json_key(&j, "id"); json_string(&j, e->qid);
-		json_key(&j, "queue"); json_string(&j, ql->qdir);
-		json_key(&j, "status"); json_string(&j, status_word(e));
+		int first = 1;
+		putc('{', out);
+		json_key(out, "id", &first);
+		json_str(out, e->qid);
+		json_key(out, "queue", &first);
+		json_str(out, ql->qdir);
+		json_key(out, "status", &first);
+		json_str(out, status_word(e));
 		char mark[2] = { e->mark, '\0' };
-		json_key(&j, "mark"); json_string(&j, mark);
+		json_key(out, "mark", &first);
+		json_str(out, mark);
 		if (e->err) {
-			json_key(&j, "error"); json_string(&j, e->err);
-			json_object_end(&j);
-			json_newline(&j);
+			json_key(out, "error", &first);
+			json_str(out, e->err);
+			fputs("}\n", out);
 			continue;
 		}
 		const struct qf_env *env = &e->env;
-		json_key(&j, "locked"); json_bool(&j, e->locked);
-		json_key(&j, "held"); json_bool(&j, env->quarantine != NULL);
-		json_key(&j, "hold_reason"); json_string(&j, env->quarantine);
-		json_key(&j, "too_young"); json_bool(&j, e->too_young);
-		json_key(&j, "size"); json_int(&j, e->size);
+		json_key(out, "locked", &first);
+		fputs(e->locked ? "true" : "false", out);
+		json_key(out, "held", &first);
+		fputs(env->quarantine ? "true" : "false", out);
+		json_key(out, "hold_reason", &first);
+		json_str(out, env->quarantine);
+		json_key(out, "too_young", &first);
+		fputs(e->too_young ? "true" : "false", out);
+		json_key(out, "size", &first);
+		fprintf(out, "%ld", e->size);
 		char when[32];
 		time_queue(when, sizeof(when), env->ctime);
-		json_key(&j, "queued"); json_int(&j, env->ctime);
-		json_key(&j, "queued_text"); json_string(&j, when);
-		json_key(&j, "age"); json_int(&j, mq.now - env->ctime);
-		json_key(&j, "last_attempt");
+		json_key(out, "queued", &first);
+		fprintf(out, "%lld", (long long)env->ctime);
+		json_key(out, "queued_text", &first);
+		json_str(out, when);
+		json_key(out, "age", &first);
+		fprintf(out, "%lld", (long long)(mq.now - env->ctime));
+		json_key(out, "last_attempt", &first);
 		if (env->ktime > 0)
-			json_int(&j, env->ktime);
+			fprintf(out, "%lld", (long long)env->ktime);
 		else
-			json_null(&j);
-		json_key(&j, "next_retry");
+			fputs("null", out);
+		json_key(out, "tries", &first);
+		fprintf(out, "%d", env->ntries);
+		/* the earliest time a queue run tries it again: the last attempt
+		 * plus MinQueueAge; null when never tried or held */
+		json_key(out, "next_retry", &first);
 		if (env->ktime > 0 && env->ntries > 0 && !env->quarantine)
-			json_int(&j, env->ktime + mq.min_queue_age);
+			fprintf(out, "%lld", (long long)(env->ktime + mq.min_queue_age));
 		else
-			json_null(&j);
-		json_key(&j, "tries"); json_int(&j, env->ntries);
-		json_key(&j, "attempts"); json_int(&j, env->ntries);
-		json_key(&j, "priority"); json_int(&j, env->priority);
-		json_key(&j, "sender"); json_string(&j, env->sender);
-		const char *msg = env->msg && *env->msg ? env->msg : NULL;
-		json_key(&j, "reason"); json_string(&j, msg);
-		json_key(&j, "reason_class"); json_string(&j, reason_class(msg));
-		json_key(&j, "envid"); json_string(&j, env->envid);
-		json_key(&j, "bodytype"); json_string(&j, env->bodytype);
-		json_key(&j, "recipients");
-		json_array_begin(&j);
+			fputs("null", out);
+		json_key(out, "priority", &first);
+		fprintf(out, "%ld", env->priority);
+		json_key(out, "sender", &first);
+		json_str(out, env->sender);
+		json_key(out, "reason", &first);
+		json_str(out, env->msg && *env->msg ? env->msg : NULL);
+		json_key(out, "reason_class", &first);
+		json_str(out, reason_class(env->msg && *env->msg ? env->msg : NULL));
+		json_key(out, "attempts", &first);
+		fprintf(out, "%d", env->ntries);
+		json_key(out, "envid", &first);
+		json_str(out, env->envid);
+		json_key(out, "bodytype", &first);
+		json_str(out, env->bodytype);
+		json_key(out, "recipients", &first);
+		putc('[', out);
 		for (size_t r = 0; r < env->nrcpts; r++) {
-			json_object_begin(&j);
-			json_key(&j, "address"); json_string(&j, env->rcpts[r].addr);
+			int rf = 1;
+			fputs(r ? ",{" : "{", out);
+			json_key(out, "address", &rf);
+			json_str(out, env->rcpts[r].addr);
 			/* recipients that were delivered or failed are gone from the
 			 * qf: the ones left wait for their first try or a retry */
-			json_key(&j, "state");
-			json_string(&j, env->quarantine ? "held" : env->ntries > 0 ? "deferred" : "queued");
-			json_key(&j, "tries"); json_int(&j, env->ntries);
-			json_key(&j, "flags"); json_string(&j, env->rcpts[r].flags);
-			json_key(&j, "orcpt"); json_string(&j, env->rcpts[r].orcpt);
-			json_object_end(&j);
+			json_key(out, "state", &rf);
+			json_str(out, env->quarantine ? "held" : env->ntries > 0 ? "deferred" : "queued");
+			json_key(out, "tries", &rf);
+			fprintf(out, "%d", env->ntries);
+			json_key(out, "flags", &rf);
+			json_str(out, env->rcpts[r].flags);
+			json_key(out, "orcpt", &rf);
+			json_str(out, env->rcpts[r].orcpt);
+			putc('}', out);
 		}
-		json_array_end(&j);
-		json_object_end(&j);
-		json_newline(&j);
+		putc(']', out);
+		fputs("}\n", out);
 	}
 }
 
