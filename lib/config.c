@@ -54,6 +54,8 @@ const struct conf_param conf_params[C_COUNT] = {
 	{ C_MIN_QUEUE_AGE, "MinQueueAge", "confMIN_QUEUE_AGE", CT_DURATION, "0s", 0, 30 * DAY, "minimum time between tries" },
 	{ C_RECIPIENT_FACTOR, "RecipientFactor", "confWORK_RECIPIENT_FACTOR", CT_NUM, "30000", 0, 100000000, "priority per recipient" },
 	{ C_RETRY_FACTOR, "RetryFactor", "confWORK_TIME_FACTOR", CT_NUM, "90000", 0, 100000000, "priority added per try" },
+	{ C_QUEUE_SORT_ORDER, "QueueSortOrder", "confQUEUE_SORT_ORDER", CT_STR, "priority", 0, 0,
+	  "order of the -bp listing: priority, filename, time, modification (sendmail's first letter)" },
 	{ C_MAX_CLIENTS_PER_LISTENER, "MaxClientsPerListener", "confMAX_CLIENTS", CT_NUM, "1000", 1, 100000,
 	  "sessions served at once (ours)" },
 	{ C_SMART_HOST, "SmartHost", "SMART_HOST", CT_STR, "", 0, 0,

@@ -481,3 +481,43 @@ int qf_scan(const char *qdir, void (*fn)(const char *qid, void *arg), void *arg)
 		return scan_one(sub, fn, arg);
 	return scan_one(qdir, fn, arg);
 }
+
+/* hf<ID>: sendmail renames a quarantined qf so (in the qf/ subdirectory when
+ * there is one); listed by -bp -qQ. */
+static int scan_held(const char *dir, void (*fn)(const char *, void *), void *arg)
+{
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return -1;
+	int n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != 'h' || de->d_name[1] != 'f' || !qid_valid(de->d_name + 2))
+			continue;
+		fn(de->d_name + 2, arg);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+int qf_scan_held(const char *qdir, void (*fn)(const char *qid, void *arg), void *arg)
+{
+	char sub[4096];
+	snprintf(sub, sizeof(sub), "%s/qf", qdir);
+	struct stat st;
+	if (stat(sub, &st) == 0 && S_ISDIR(st.st_mode))
+		return scan_held(sub, fn, arg);
+	return scan_held(qdir, fn, arg);
+}
+
+void qf_held_path(char *buf, size_t size, const char *qdir, const char *qid)
+{
+	char sub[4096];
+	snprintf(sub, sizeof(sub), "%s/qf", qdir);
+	struct stat st;
+	if (stat(sub, &st) == 0 && S_ISDIR(st.st_mode))
+		snprintf(buf, size, "%s/hf%s", sub, qid);
+	else
+		snprintf(buf, size, "%s/hf%s", qdir, qid);
+}

@@ -96,5 +96,9 @@ void path_dirname(char *buf, size_t size, const char *path);
 /* Calls fn for every qf<ID> in the queue directory (and its qf/ subdirectory);
  * returns the number of IDs or -1 when the directory cannot be read. */
 int qf_scan(const char *qdir, void (*fn)(const char *qid, void *arg), void *arg);
+/* The same for sendmail's held (quarantined) hf<ID> files, and the path of
+ * one (beside the qf files: in qf/ when there is one). */
+int qf_scan_held(const char *qdir, void (*fn)(const char *qid, void *arg), void *arg);
+void qf_held_path(char *buf, size_t size, const char *qdir, const char *qid);
 
 #endif

@@ -10,6 +10,7 @@
 #include "aliases.h"
 #include "config.h"
 #include "local.h"
+#include "maillog.h"
 #include "map.h"
 #include "masquerade.h"
 #include "policy.h"
@@ -262,6 +263,10 @@ static void bt_policy(const char *what, const char *addr)
 	snprintf(given, sizeof(given), "<%s>", bare);
 	int rc;
 	if (strcmp(what, "mail") == 0) {
+		/* the sender, as a session has it once MAIL is parsed: the
+		 * replies name it */
+		s->sender = xstrdup(bare);
+		s->sender_given = xstrdup(given);
 		rc = policy_mail(s, given, bare, reply, sizeof(reply));
 	} else {
 		s->sender = xstrdup("tester@example.org");
@@ -316,6 +321,11 @@ static void bt_line(char *line)
 
 int addrtest_interactive(void)
 {
+	/* what is tried here (relay and access checks, DNSBL lookups) would log
+	 * as if it had happened: address test mode logs nothing, neither to
+	 * the LogFile nor to syslog */
+	maillog_close();
+	maillog_open(G.log_tag, NULL, 0);
 	int tty = isatty(0);
 	if (tty) {
 		printf("ADDRESS TEST MODE (mtad " MTAD_VERSION "): our pipeline, not sendmail's rulesets.\n");

@@ -91,7 +91,7 @@ int main(int argc, char **argv)
 		if (strcmp(a, "--help") == 0)
 			usage(0);
 		if (strcmp(a, "--version") == 0) {
-			printf("mtad " MTAD_VERSION "\n");
+			version_print(stdout, "mtad");
 			return 0;
 		}
 #define NEXTARG() (a[2] ? a + 2 : (i + 1 < argc ? argv[++i] : (usage(EX_USAGE), "")))
@@ -196,6 +196,7 @@ int main(int argc, char **argv)
 	maillog_open(G.log_tag, conf_str(C_LOG_FILE), 1);
 	G.msp = want_msp >= 0 ? want_msp : *conf_str(C_MSP_HOST) != '\0';
 	const char *qdir = conf_str(G.msp ? C_MSP_QUEUE_DIR : C_QUEUE_DIR);
+	print_queue_options(&sel, G.verbose);	/* -bp -qR... -v */
 	switch (mode) {
 	case 'd':
 	case 'D':

@@ -22,7 +22,9 @@
 #include "qfile.h"
 #include "strbuf.h"
 
-#define MTAD_VERSION "0.1.0"
+#include "version.h"
+
+#define MTAD_VERSION MTA_VERSION	/* one version string: lib/version.h */
 
 /* Identity and the run-time settings derived from the configuration. */
 struct mtad_globals {
@@ -115,6 +117,8 @@ int queue_run(const char *qdir, int verbose, const struct queue_select *sel, int
 
 /* printqueue.c */
 int print_queue(const char *qdir);
+/* -bp's selection (-qI/-qR/-qS/-qQ) and -v, given before print_queue(). */
+void print_queue_options(const struct queue_select *sel, int verbose);
 
 /* smtpd.c: an SMTP session over a byte stream */
 struct smtpd_session;

@@ -209,9 +209,11 @@ static void cmd_helo(struct smtpd_session *s, enum smtp_verb v, const char *arg)
 		    *who ? " " : "", s->client_ip);
 	smtpd_reply(s, "250-ENHANCEDSTATUSCODES");
 	smtpd_reply(s, "250-PIPELINING");
-	if (!conf_has_flag(C_PRIVACY_FLAGS, "noexpn"))
+	/* goaway is every privacy flag at once, as in sendmail */
+	int goaway = conf_has_flag(C_PRIVACY_FLAGS, "goaway");
+	if (!goaway && !conf_has_flag(C_PRIVACY_FLAGS, "noexpn"))
 		smtpd_reply(s, "250-EXPN");
-	if (!conf_has_flag(C_PRIVACY_FLAGS, "noverb"))
+	if (!goaway && !conf_has_flag(C_PRIVACY_FLAGS, "noverb"))
 		smtpd_reply(s, "250-VERB");
 	smtpd_reply(s, "250-8BITMIME");
 	if (s->tls_offer && !s->tls_active)
@@ -652,7 +654,7 @@ static void smtpd_command(struct smtpd_session *s, const char *line, int more_pe
 	case SMTP_VRFY:
 	case SMTP_EXPN: s->mail_count++; cmd_vrfy(s, v, arg); break;
 	case SMTP_VERB:
-		if (conf_has_flag(C_PRIVACY_FLAGS, "noverb"))
+		if (conf_has_flag(C_PRIVACY_FLAGS, "noverb") || conf_has_flag(C_PRIVACY_FLAGS, "goaway"))
 			smtpd_reply(s, "502 5.7.0 Verbose unavailable");
 		else
 			smtpd_reply(s, "250 2.0.0 Verbose mode");

@@ -1,5 +1,6 @@
 /* hdrtrace: rebuild the Received: hop chain of messages and judge it.
  * This file: options, the per-message loop, exit codes. */
+#include "version.h"
 #include "hdrtrace.h"
 #include "diag.h"
 #include "dns.h"
@@ -12,7 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define HDRTRACE_VERSION "1.0"
 
 static const char usage_text[] =
 	"Usage: hdrtrace [OPTION]... [FILE]...\n"
@@ -185,7 +185,7 @@ int main(int argc, char **argv)
 			fputs(usage_text, stdout);
 			return 0;
 		case 'V':
-			printf("hdrtrace %s\n", HDRTRACE_VERSION);
+			version_print(stdout, "hdrtrace");
 			return 0;
 		default:
 			fprintf(stderr, "Try 'hdrtrace --help' for more information.\n");

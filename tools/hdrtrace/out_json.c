@@ -1,7 +1,9 @@
 /* out_json: one JSON object per message, one line each (JSON Lines), with
- * the field names of issue 7 / man hdrtrace(1).  Strings are made valid
- * UTF-8: a byte that is not is written as U+FFFD. */
+ * the field names of issue 7 / man hdrtrace(1).  Strings go through
+ * lib/json, the one JSON writer: valid UTF-8, a byte that is not UTF-8
+ * written as \u00XX (the byte read as latin-1). */
 #include "hdrtrace.h"
+#include "json.h"
 #include "strbuf.h"
 
 #include <stdio.h>
@@ -9,68 +11,13 @@
 #include <string.h>
 #include <time.h>
 
-/* Length of the valid UTF-8 sequence at p (1-4), or 0. */
-static int utf8_len(const unsigned char *p)
-{
-	if (p[0] < 0x80)
-		return 1;
-	int n;
-	unsigned int cp;
-	if ((p[0] & 0xe0) == 0xc0) {
-		n = 2;
-		cp = p[0] & 0x1f;
-	} else if ((p[0] & 0xf0) == 0xe0) {
-		n = 3;
-		cp = p[0] & 0x0f;
-	} else if ((p[0] & 0xf8) == 0xf0) {
-		n = 4;
-		cp = p[0] & 0x07;
-	} else {
-		return 0;
-	}
-	for (int i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 static void jstr(struct strbuf *o, const char *s)
 {
 	if (!s) {
 		sb_puts(o, "null");
 		return;
 	}
-	sb_putc(o, '"');
-	const unsigned char *p = (const unsigned char *)s;
-	while (*p) {
-		unsigned char c = *p;
-		if (c == '"' || c == '\\') {
-			sb_putc(o, '\\');
-			sb_putc(o, (char)c);
-			p++;
-		} else if (c < 0x20 || c == 0x7f) {
-			sb_printf(o, "\\u%04x", c);
-			p++;
-		} else if (c < 0x80) {
-			sb_putc(o, (char)c);
-			p++;
-		} else {
-			int n = utf8_len(p);
-			if (n == 0) {
-				sb_puts(o, "\\ufffd");
-				p++;
-			} else {
-				sb_append(o, p, (size_t)n);
-				p += n;
-			}
-		}
-	}
-	sb_putc(o, '"');
+	json_quote_sb(o, s, strlen(s));	/* lib/json: always valid UTF-8 */
 }
 
 static void key(struct strbuf *o, const char *k, int *first)

@@ -1,5 +1,6 @@
 /* loggrep: follow messages through mail logs.  Command line, the order of
  * the steps, exit codes.  See man/loggrep.1. */
+#include "version.h"
 #include "loggrep.h"
 #include "diag.h"
 #include "xalloc.h"
@@ -38,6 +39,7 @@ static const char usage_text[] =
 "  --json              one JSON object per transaction and line\n"
 "  -q, --quiet         print nothing; the exit status tells\n"
 "  -h, --help          print this help\n"
+"      --version       print the version\n"
 "\n"
 "Each line is printed after its FILE and a mark: \"FILE: \" a log line,\n"
 "\"FILE:? \" a line holding the ID that could not be parsed (shown as it is),\n"
@@ -71,6 +73,7 @@ static const struct option longopts[] = {
 	{ "no-filename", no_argument, NULL, OPT_NOFILE },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },	/* long form only */
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -110,6 +113,9 @@ int main(int argc, char **argv)
 		case 'q':
 			lg_opts.quiet = 1;
 			break;
+		case 'V':
+			version_print(stdout, "loggrep");
+			return 0;
 		case OPT_SINCE:
 			since = optarg;
 			break;

@@ -2,6 +2,7 @@
  * lines for --follow), one summary line each (--summary), or one JSON
  * object per line (--json). */
 #include "loggrep.h"
+#include "json.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
@@ -373,33 +374,7 @@ static void jstr(FILE *out, const char *s)
 		fputs("null", out);
 		return;
 	}
-	fputc('"', out);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(out, "\\%c", *p);
-		else if (*p == '\n')
-			fputs("\\n", out);
-		else if (*p == '\t')
-			fputs("\\t", out);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(out, "\\u%04x", *p);
-		else if (*p >= 0x80) {
-			/* keep valid UTF-8, escape stray bytes */
-			int len = (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 :
-				  (*p & 0xf8) == 0xf0 ? 4 : 0;
-			int ok = len > 0;
-			for (int k = 1; ok && k < len; k++)
-				ok = (p[k] & 0xc0) == 0x80;
-			if (ok) {
-				fwrite(p, 1, (size_t)len, out);
-				p += len - 1;
-			} else {
-				fprintf(out, "\\u%04x", *p);
-			}
-		} else
-			fputc(*p, out);
-	}
-	fputc('"', out);
+	json_quote(out, s, strlen(s));	/* lib/json: always valid UTF-8 */
 }
 
 static void jkey(FILE *out, const char *k, const char *v, int *first)
