@@ -11,6 +11,8 @@
 struct header {
 	char *name;	/* field name as written, without the colon */
 	char *value;	/* raw value after the colon, folded lines joined by "\n" */
+	char *cond;	/* qf H?cond? condition (mailer flags, or \201x / \201{name}
+			 * macro), NULL when the field is unconditional */
 };
 
 struct header_list {
@@ -23,6 +25,10 @@ struct header_list {
 void hdrlist_init(struct header_list *hl);
 void hdrlist_free(struct header_list *hl);
 void hdrlist_add(struct header_list *hl, const char *name, const char *value);
+/* Appends a field with a qf condition (cond NULL or "" = unconditional). */
+void hdrlist_add_cond(struct header_list *hl, const char *cond, const char *name, const char *value);
+/* Removes the field at idx. */
+void hdrlist_remove(struct header_list *hl, size_t idx);
 /* Inserts at position idx (0 = top). */
 void hdrlist_insert(struct header_list *hl, size_t idx, const char *name, const char *value);
 

@@ -720,7 +720,7 @@ enum smtp_result smtp_send_message(struct smtp_client *c, const struct smtp_msg 
 		path_cmd(&sb, "MAIL FROM", m->sender, m->mail_params);
 		sb_append(&sb, "\r\n", 2);
 		for (size_t i = 0; i < m->nrcpts; i++) {
-			path_cmd(&sb, "RCPT TO", m->rcpts[i], NULL);
+			path_cmd(&sb, "RCPT TO", m->rcpts[i], m->rcpt_params ? m->rcpt_params[i] : NULL);
 			sb_append(&sb, "\r\n", 2);
 		}
 		sb_puts(&sb, "DATA\r\n");
@@ -793,7 +793,7 @@ enum smtp_result smtp_send_message(struct smtp_client *c, const struct smtp_msg 
 			return r;
 		*phase = "rcpt";
 		for (size_t i = 0; i < m->nrcpts; i++) {
-			rcpt_res[i] = smtp_rcpt(c, m->rcpts[i], NULL);
+			rcpt_res[i] = smtp_rcpt(c, m->rcpts[i], m->rcpt_params ? m->rcpt_params[i] : NULL);
 			if (rcpt_reply)
 				smtp_reply_copy(&rcpt_reply[i], &c->reply);
 			if (rcpt_res[i] == SMTP_OK)

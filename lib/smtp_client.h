@@ -226,6 +226,7 @@ struct smtp_msg {
 	const char *sender;
 	const char *mail_params;	/* e.g. "SIZE=1234 BODY=8BITMIME", or NULL */
 	const char *const *rcpts;
+	const char *const *rcpt_params;	/* NULL, or per recipient ("NOTIFY=... ORCPT=...", NULL) */
 	size_t nrcpts;
 	const char *body;		/* header and body, any line endings */
 	size_t len;

@@ -3,6 +3,7 @@
  * connection per host for all recipients routed there, through the shared
  * client in lib/smtp_client. */
 #include "deliver_int.h"
+#include "dsnparam.h"
 #include "addr.h"
 #include "config.h"
 #include "dns.h"
@@ -281,7 +282,8 @@ static enum tls_outcome hop_starttls(struct smtp_client *c, const struct hop *h,
 }
 
 void deliver_smtp_group(const struct qf_env *env, int df_fd, const struct route *r,
-			const char *sender, const char *const *given, size_t n, struct rcpt_outcome *out)
+			const char *sender, const char *const *given, const struct qf_rcpt *const *qrcpts,
+			size_t n, struct rcpt_outcome *out)
 {
 	struct hop hops[MAX_HOPS];
 	size_t nh = 0;
@@ -326,7 +328,8 @@ void deliver_smtp_group(const struct qf_env *env, int df_fd, const struct route 
 		}
 		rcpts[i] = bare[i];
 	}
-	char params[64];
+	char params[1200];
+	char **rparams = xcalloc(n, sizeof(char *));
 	int eightbit = env->bodytype && strcasecmp(env->bodytype, "8BITMIME") == 0;
 	char port[8];
 	snprintf(port, sizeof(port), "%d", r->port);
@@ -394,7 +397,15 @@ void deliver_smtp_group(const struct qf_env *env, int df_fd, const struct route 
 		if (c.esmtp && eightbit && (c.ext.flags & SMTP_EXT_8BITMIME))
 			snprintf(params + strlen(params), sizeof(params) - strlen(params), "%sBODY=8BITMIME",
 				 params[0] ? " " : "");
-		struct smtp_msg m = { .sender = sender, .mail_params = params[0] ? params : NULL, .rcpts = rcpts, .nrcpts = n,
+		int dsn_ok = c.esmtp && (c.ext.flags & SMTP_EXT_DSN);
+		if (dsn_ok)
+			dsn_mail_params(env, params, sizeof(params));
+		for (size_t i = 0; i < n; i++) {
+			free(rparams[i]);
+			rparams[i] = dsn_ok && qrcpts && qrcpts[i] ? dsn_rcpt_params(qrcpts[i]) : NULL;
+		}
+		struct smtp_msg m = { .sender = sender, .mail_params = params[0] ? params : NULL, .rcpts = rcpts,
+				      .rcpt_params = (const char *const *)rparams, .nrcpts = n,
 				      .body = body.s, .len = body.len, .pipeline = 1,
 				      .mail_reply = &mail_reply, .data_reply = &data_reply };
 		const char *phase = NULL;
@@ -406,11 +417,13 @@ void deliver_smtp_group(const struct qf_env *env, int df_fd, const struct route 
 				 hops[h].name);
 		} else if (res == SMTP_OK) {
 			for (size_t i = 0; i < n; i++) {
-				if (rr[i] == SMTP_OK)
+				if (rr[i] == SMTP_OK) {
 					set_outcome(&out[i], R_SENT, &c.reply, &hops[h], r->mailer);
-				else
+					out[i].dsn_passed = rparams[i] && strstr(rparams[i], "NOTIFY=") != NULL;
+				} else {
 					set_outcome(&out[i], smtp_result_is_perm(rr[i]) ? R_FAIL : R_DEFER,
 						    &rreply[i], &hops[h], r->mailer);
+				}
 			}
 			done = 1;
 		} else if (res == SMTP_IOERR || res == SMTP_PROTO) {
@@ -451,8 +464,11 @@ void deliver_smtp_group(const struct qf_env *env, int df_fd, const struct route 
 			snprintf(out[i].diag, sizeof(out[i].diag), "%s", why);
 		}
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		free(bare[i]);
+		free(rparams[i]);
+	}
+	free(rparams);
 	free(bare);
 	free(masq);
 	free(rcpts);

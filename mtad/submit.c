@@ -114,7 +114,8 @@ static void extract_addresses(const char *value, struct rcptlist *l)
 }
 
 /* Reads stdin: header block into hl, body into the queue. */
-static int read_message(struct enqueue *eq, struct header_list *hl, int ignore_dots, long *size)
+static int read_message(struct enqueue *eq, struct header_list *hl, int ignore_dots, long *size,
+			int *eightbit)
 {
 	struct strbuf line, hdr;
 	sb_init(&line);
@@ -132,6 +133,9 @@ static int read_message(struct enqueue *eq, struct header_list *hl, int ignore_d
 		if (!ignore_dots && line.len == 1 && line.s[0] == '.')
 			break;
 		bytes += (long)line.len + 1;
+		for (size_t k = 0; k < line.len && !*eightbit; k++)
+			if ((unsigned char)line.s[k] & 0x80)
+				*eightbit = 1;
 		if (in_headers) {
 			if (line.len == 0) {
 				in_headers = 0;
@@ -179,7 +183,8 @@ int submit_bm(char **rcpts, int nrcpts, int extract_t, int ignore_dots, const ch
 	struct qf_env env;
 	qf_env_init(&env);
 	long size = 0;
-	if (read_message(&eq, &env.headers, ignore_dots, &size) < 0) {
+	int eightbit = 0;
+	if (read_message(&eq, &env.headers, ignore_dots, &size, &eightbit) < 0) {
 		enqueue_abort(&eq);
 		qf_env_free(&env);
 		return EX_DATAERR;
@@ -195,13 +200,8 @@ int submit_bm(char **rcpts, int nrcpts, int extract_t, int ignore_dots, const ch
 				extract_addresses(env.headers.h[at].value, &rl);
 	}
 	long bcc;
-	while ((bcc = hdrlist_find(&env.headers, "Bcc", 0)) >= 0) {
-		free(env.headers.h[bcc].name);
-		free(env.headers.h[bcc].value);
-		memmove(env.headers.h + bcc, env.headers.h + bcc + 1,
-			(env.headers.count - (size_t)bcc - 1) * sizeof(struct header));
-		env.headers.count--;
-	}
+	while ((bcc = hdrlist_find(&env.headers, "Bcc", 0)) >= 0)
+		hdrlist_remove(&env.headers, (size_t)bcc);
 	int bad = 0;
 	for (size_t i = 0; i < rl.n; i++) {
 		char *local, *domain;
@@ -245,10 +245,14 @@ int submit_bm(char **rcpts, int nrcpts, int extract_t, int ignore_dots, const ch
 	char relay[300];
 	snprintf(relay, sizeof(relay), "%s@localhost", user);
 	qf_env_set_macro(&env, "_", relay);
-	char ctl[300];
-	snprintf(ctl, sizeof(ctl), "%s (%ld/%ld)", user, (long)getuid(), (long)getgid());
+	char ctl[600];
+	qf_ctladdr_make(ctl, sizeof(ctl), user, (long)getuid(), (long)getgid(), user);
 	qf_set(&env.ctladdr, ctl);
 	qf_env_set_macro(&env, "r", "local");
+	qf_env_set_macro(&env, "daemon_flags", "c u");	/* sendmail's, for the command line */
+	if (eightbit)
+		qf_add_flag(&env, '8');
+	qf_add_flag(&env, 'b');		/* Bcc: deleted, as sendmail notes for local mail */
 	char qid[QID_MAXLEN];
 	snprintf(qid, sizeof(qid), "%s", eq.qid);
 	if (enqueue_commit(&eq, &env, err, sizeof(err)) < 0) {

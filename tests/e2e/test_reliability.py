@@ -474,7 +474,7 @@ class DiskFaults(ReliabilityCase):
 
 # ---------------------------------------------------------------------------
 class Injection(ReliabilityCase):
-    QF_RECORD = re.compile(rb"^(?:[VTKNPIMFqBZASCrR$.]|H\?\?)")
+    QF_RECORD = re.compile(rb"^(?:[VTKNPIMFqBZASCQrR$.]|H\?\?)")
 
     def check_qf(self, path):
         with open(path, "rb") as f:
