@@ -864,6 +864,8 @@ void smtpd_eof(struct smtpd_session *s, int timed_out)
 	const char *after = s->state == SS_DATA ? "data" : s->last_cmd == SMTP_RCPT ? "rcpt"
 			  : s->last_cmd == SMTP_MAIL ? "mail" : s->last_cmd == SMTP_DATA ? "data" : "connect";
 	const char *qid = s->state == SS_DATA && s->eq_open ? s->eq.qid : NULL;
+	if (qid == NULL && s->txn_qid[0])
+		qid = s->txn_qid;	/* the transaction's, as sendmail logs it */
 	if (timed_out) {
 		smtpd_reply(s, "421 4.4.2 %s Error: timeout exceeded", G.hostname);
 		maillog(qid ? qid : "NOQUEUE", "timeout waiting for input from %s during %s",
@@ -872,7 +874,7 @@ void smtpd_eof(struct smtpd_session *s, int timed_out)
 		maillog("NOQUEUE", "%s did not issue MAIL/EXPN/VRFY/ETRN during connection to %s",
 			s->relay, s->daemon_name ? s->daemon_name : "MTA");
 	} else {
-		maillog(qid, "lost input channel from %s to %s after %s", s->relay,
+		maillog(qid ? qid : "NOQUEUE", "lost input channel from %s to %s after %s", s->relay,
 			s->daemon_name ? s->daemon_name : "MTA", after);
 	}
 	if (s->state == SS_DATA)

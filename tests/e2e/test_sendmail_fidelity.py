@@ -1,0 +1,384 @@
+"""Sendmail fidelity at the byte level (issue 21).
+
+- A qf Debian's sendmail 8.17.1.9 wrote (tests/data/sendmail-8.17/, field
+  data: see its README) is run by mtad: conditional headers resolved for the
+  SMTP mailer (no Return-Path, no raw \\201 octet), DSN parameters passed on
+  to a next hop that offers DSN.
+- DSN (RFC 3461) end to end: EHLO offers DSN, RET/ENVID/NOTIFY/ORCPT are
+  checked and stored as sendmail stores them (Z, F d/n, R N/S/F/D, Q),
+  NOTIFY=NEVER gets no bounce, NOTIFY=SUCCESS a return receipt ("relayed"
+  through a next hop without DSN), RET=FULL returns the body,
+  Original-Envelope-Id / Original-Recipient in the report.
+- Log lines in sendmail's words (unknown user at RCPT, the nrcpts=0 line
+  under the same queue ID, bodytype=), read by Debian's logwatch sendmail
+  service: every event lands in its section and nothing is unmatched.
+- With root and the real sendmail 8.17 unpacked (scripts/sendmail-unpack.sh):
+  a qf mtad wrote is delivered by sendmail, and a qf sendmail wrote by mtad,
+  both to the same sink, and what the sink got is compared byte for byte.
+"""
+import os
+import re
+import shutil
+import socket
+import socketserver
+import subprocess
+import threading
+import unittest
+
+from harness import MtadTestCase, wait_for, binpath
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+DATA = os.path.join(TOP, "tests", "data", "sendmail-8.17")
+QUEUE_ONLY = "define(`confDELIVERY_MODE', `q')dnl\n"
+LOGWATCH = "/usr/share/logwatch/scripts/services/sendmail"
+LOGWATCH_SHARED = "/usr/share/logwatch/scripts/shared"
+LOGWATCH_CONF = "/usr/share/logwatch/default.conf/services/sendmail.conf"
+
+
+class Sink:
+    """An SMTP server on loopback that records every transaction exactly:
+    the MAIL and RCPT lines as sent and the DATA octets as on the wire.
+    dsn: whether EHLO offers DSN; refuse: local parts answered 550."""
+
+    def __init__(self, dsn=True, refuse=()):
+        self.dsn = dsn
+        self.refuse = set(refuse)
+        self.transactions = []
+        self.lock = threading.Lock()
+        sink = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                sink.session(self.rfile, self.wfile)
+
+        socketserver.ThreadingTCPServer.allow_reuse_address = True
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def session(self, rfile, wfile):
+        def say(text):
+            wfile.write(text.encode() + b"\r\n")
+            wfile.flush()
+        say("220 sink.example ESMTP")
+        cur = None
+        while True:
+            line = rfile.readline()
+            if not line:
+                return
+            cmd = line.rstrip(b"\r\n").decode("latin-1")
+            verb = cmd[:4].upper()
+            if verb == "EHLO":
+                ext = ["sink.example", "PIPELINING", "8BITMIME", "SIZE"] + (["DSN"] if self.dsn else []) + ["HELP"]
+                for i, e in enumerate(ext):
+                    say("250%s%s" % ("-" if i < len(ext) - 1 else " ", e))
+            elif verb == "HELO":
+                say("250 sink.example")
+            elif verb == "MAIL":
+                cur = {"mail": cmd, "rcpts": [], "refused": [], "data": None}
+                say("250 2.1.0 ok")
+            elif verb == "RCPT":
+                m = re.match(r"RCPT TO:<([^@>]*)", cmd, re.I)
+                if m and m.group(1) in self.refuse:
+                    cur["refused"].append(cmd)
+                    say("550 5.1.1 <%s>... User unknown" % m.group(1))
+                else:
+                    cur["rcpts"].append(cmd)
+                    say("250 2.1.5 ok")
+            elif verb == "DATA":
+                if cur is None or not cur["rcpts"]:
+                    say("503 5.5.1 no valid recipients")
+                    continue
+                say("354 go ahead")
+                data = b""
+                while not data.endswith(b"\r\n.\r\n") and data != b".\r\n":
+                    chunk = rfile.readline()
+                    if not chunk:
+                        return
+                    data += chunk
+                cur["data"] = data
+                with self.lock:
+                    self.transactions.append(cur)
+                cur = None
+                say("250 2.0.0 queued")
+            elif verb == "QUIT":
+                say("221 2.0.0 bye")
+                return
+            else:
+                say("250 2.0.0 ok")
+
+    def wait(self, n, timeout=20):
+        wait_for(lambda: len(self.transactions) >= n, timeout, "%d transaction(s) at the sink" % n)
+        return self.transactions
+
+
+def smtp_session(m, commands):
+    """Runs commands (str, or bytes for DATA content) and returns the replies."""
+    c = m.connect()
+    c.reply()
+    out = []
+    for cmd in commands:
+        if isinstance(cmd, bytes):
+            c.send(cmd)
+            out.append(c.reply())
+        else:
+            out.append(c.cmd(cmd))
+    return out
+
+
+def qf_text(m, qid):
+    with open(os.path.join(m.queue, "qf" + qid), "rb") as f:
+        return f.read()
+
+
+class SendmailQfRunByMtad(MtadTestCase):
+    """mtad delivers a queue file the real sendmail 8.17 wrote."""
+
+    def test_conditional_headers_and_dsn_passed_on(self):
+        sink = Sink(dsn=True)
+        self.addCleanup(sink.stop)
+        m = self.new_mtad(mc_extra=QUEUE_ONLY + "define(`SMART_HOST', `relay:[127.0.0.1]:%d')dnl\n" % sink.port,
+                          start=False)
+        qid = "6B4590RK010481"
+        shutil.copy(os.path.join(DATA, "qf-smtp-dsn"), os.path.join(m.queue, "qf" + qid))
+        shutil.copy(os.path.join(DATA, "df-smtp-dsn"), os.path.join(m.queue, "df" + qid))
+        r = m.run("-q", timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        t = sink.wait(1)[0]
+        self.assertRegex(t["mail"], r"^MAIL FROM:<carol@remote\.example> SIZE=\d+ BODY=8BITMIME "
+                                    r"ENVID=abc\+2Bdef RET=HDRS$")
+        self.assertEqual(t["rcpts"], [
+            "RCPT TO:<nosuchuser@mx.example.org>",
+            "RCPT TO:<bob@far.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;Bob@Far.example",
+            "RCPT TO:<dave@far.example> NOTIFY=NEVER",
+        ])
+        data = t["data"]
+        self.assertNotIn(b"\x81", data)
+        self.assertNotIn(b"Return-Path:", data)	# H?P?: the local mailer's only
+        self.assertTrue(data.startswith(b"Received: from client.example (localhost [127.0.0.1])\r\n"
+                                        b"\tby mx.example.org (8.17.1.9/8.17.1.9) with ESMTP id 6B4590RK010481;\r\n"),
+                        data[:200])
+        self.assertIn(b"\r\nDate: Fri, 4 Dec 2026 05:09:00 GMT\r\n"
+                      b"Message-Id: <202612040509.6B4590RK010481@mx.example.org>\r\n"
+                      b"Subject: dsn\r\nFrom: carol@remote.example\r\n\r\nbody \xe9\r\n.\r\n", data)
+        # NOTIFY=SUCCESS went on with the message: the next hop reports, not us
+        self.assertEqual(m.queue_files(), [])
+        self.assertEqual(len(m.log_lines("DSN:")), 0, m.log())
+
+    def test_local_mailer_gets_return_path_from_the_qf(self):
+        m = self.new_mtad(mc_extra=QUEUE_ONLY, start=False)
+        qid = "6B4590RK010482"
+        with open(os.path.join(DATA, "qf-smtp-dsn"), "rb") as f:
+            text = f.read()
+        # the same file, addressed to a local user of this mtad
+        text = re.sub(rb"(?m)^[QrR][^\n]*\n", b"", text)
+        text = text.replace(b"H?P?", b"RPFD:<alice@mx.test.example>\nH?P?", 1)
+        with open(os.path.join(m.queue, "qf" + qid), "wb") as f:
+            f.write(text)
+        shutil.copy(os.path.join(DATA, "df-smtp-dsn"), os.path.join(m.queue, "df" + qid))
+        r = m.run("-q", timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        box = m.mbox("alice")
+        self.assertIn(b"\nReturn-Path: <carol@remote.example>\nReceived: from client.example", box)
+        self.assertEqual(box.count(b"Return-Path:"), 1)
+        self.assertNotIn(b"\x81", box)
+
+
+class Dsn(MtadTestCase):
+    """RFC 3461 through mtad: offered, checked, stored, passed on, honoured."""
+
+    def test_parameters_checked_and_stored_as_sendmail_does(self):
+        m = self.new_mtad(mc_extra=QUEUE_ONLY)
+        r = smtp_session(m, [
+            "EHLO client.example",
+            "MAIL FROM:<s@example.org> RET=HDRS ENVID=abc+2Bdef BODY=8BITMIME",
+            "RCPT TO:<bob@far.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;Bob@Far.example",
+            "RCPT TO:<dave@far.example> NOTIFY=NEVER",
+            "RCPT TO:<x@far.example> NOTIFY=NEVER,SUCCESS",
+            "RCPT TO:<x@far.example> ORCPT=Bob@Far.example",
+            "RCPT TO:<x@far.example> FOO=1",
+            "DATA",
+            b"Subject: dsn\r\n\r\ncaf\xc3\xa9\r\n.\r\n",
+            "MAIL FROM:<s@example.org> RET=BODY",
+            "MAIL FROM:<s@example.org> ENVID=a+zz",
+            "MAIL FROM:<s@example.org> RET=FULL RET=HDRS",
+            "QUIT",
+        ])
+        self.assertIn("250-DSN", r[0][1])
+        self.assertEqual([x[0] for x in r[1:]], [250, 250, 250, 501, 501, 555, 354, 250, 501, 501, 501, 221])
+        self.assertIn('Bad argument "NEVER,SUCCESS"  to NOTIFY', r[4][1][0])
+        self.assertIn("Syntax error in ORCPT parameter value", r[5][1][0])
+        self.assertIn('Bad argument "BODY" to RET', r[9][1][0])
+        self.assertIn("Syntax error in ENVID parameter value", r[10][1][0])
+        self.assertIn("Duplicate RET parameter", r[11][1][0])
+        qid = r[8][1][0].split()[2]
+        text = qf_text(m, qid)
+        self.assertIn(b"\nB8BITMIME\n", text)
+        self.assertIn(b"\nF8dn\n", text)
+        self.assertIn(b"\nZabc+2Bdef\n", text)
+        self.assertIn(b"\nQrfc822;Bob@Far.example\nRPNSF:<bob@far.example>\nRPN:<dave@far.example>\n", text)
+        line = m.wait_log(qid + r": from=<s@example\.org>, size=\d+, class=0, nrcpts=2, msgid=<[^>]+>, "
+                                r"bodytype=8BITMIME, proto=ESMTP, daemon=MTA, relay=")
+        self.assertTrue(line)
+
+    def test_never_success_full_and_report_fields(self):
+        sink = Sink(dsn=False, refuse=("refuse1", "refuse2"))
+        self.addCleanup(sink.stop)
+        m = self.new_mtad(mc_extra="define(`SMART_HOST', `relay:[127.0.0.1]:%d')dnl\n" % sink.port)
+        r = smtp_session(m, [
+            "EHLO client.example",
+            "MAIL FROM:<s@example.org> RET=FULL ENVID=env+2B1",
+            "RCPT TO:<refuse1@far.example> NOTIFY=NEVER",
+            "RCPT TO:<refuse2@far.example> ORCPT=rfc822;Refuse2@Far.example",
+            "RCPT TO:<ok@far.example> NOTIFY=SUCCESS ORCPT=rfc822;OK@far.example",
+            "DATA",
+            b"Subject: three\r\n\r\nthe body line\r\n.\r\n",
+            "QUIT",
+        ])
+        self.assertEqual(r[6][0], 250)
+        ts = sink.wait(3)
+        first = ts[0]
+        self.assertEqual(first["rcpts"], ["RCPT TO:<ok@far.example>"])	# no DSN offered: nothing passed on
+        self.assertEqual(len(first["refused"]), 2)
+        dsns = {}
+        for t in ts[1:]:
+            self.assertRegex(t["mail"], r"^MAIL FROM:<> ")
+            self.assertEqual(t["rcpts"], ["RCPT TO:<s@example.org>"])
+            subj = re.search(rb"\r\nSubject: ([^\r]*)", t["data"]).group(1)
+            dsns[subj] = t["data"]
+        self.assertEqual(sorted(dsns), [b"Return receipt", b"Returned mail: see transcript for details"])
+        bounce = dsns[b"Returned mail: see transcript for details"]
+        self.assertIn(b"<refuse2@far.example>", bounce)
+        self.assertNotIn(b"refuse1", bounce)		# NOTIFY=NEVER
+        self.assertIn(b"Original-Envelope-Id: env+2B1\r\nReporting-MTA: dns; mx.test.example\r\n", bounce)
+        self.assertIn(b"\r\nOriginal-Recipient: rfc822;Refuse2@Far.example\r\n"
+                      b"Final-Recipient: RFC822; refuse2@far.example\r\nAction: failed\r\n", bounce)
+        self.assertIn(b"Content-Type: message/rfc822\r\n", bounce)		# RET=FULL
+        self.assertRegex(bounce, rb"Content-Type: message/rfc822\r\n\r\nReceived: (?:.*\r\n)*Subject: three\r\n"
+                                 rb"(?:.*\r\n)*\r\nthe body line\r\n")
+        receipt = dsns[b"Return receipt"]
+        self.assertIn(b"Original-Recipient: rfc822;OK@far.example\r\nFinal-Recipient: RFC822; ok@far.example\r\n"
+                      b"Action: relayed\r\nStatus: 2.0.0\r\n", receipt)
+        self.assertNotIn(b"refuse", receipt)
+
+
+class LogLines(MtadTestCase):
+    """sendmail's log lines for refused recipients, read by logwatch."""
+
+    def unknown_user_session(self, m):
+        return smtp_session(m, [
+            "EHLO client.example",
+            "MAIL FROM:<spam@example.org>",
+            "RCPT TO:<nosuch@mx.test.example>",
+            "RCPT TO:<nosuch2@mx.test.example>",
+            "RSET",
+            "MAIL FROM:<s@example.org> BODY=8BITMIME",
+            "RCPT TO:<alice@mx.test.example>",
+            "DATA",
+            b"Subject: ok\r\n\r\n\xe9t\xe9\r\n.\r\n",
+            "QUIT",
+        ])
+
+    def test_unknown_user_and_nrcpts_0_under_one_id(self):
+        m = self.new_mtad()
+        r = self.unknown_user_session(m)
+        self.assertEqual(r[2][0], 550)
+        lines = m.wait_log(r": <nosuch@mx\.test\.example>\.\.\. User unknown$")
+        qid = re.search(r" (\w+): <nosuch@", lines).group(1)
+        self.assertTrue(m.log_lines("%s: <nosuch2@mx.test.example>... User unknown" % qid))
+        self.assertTrue(m.wait_log(r" %s: from=<spam@example\.org>, size=0, class=0, nrcpts=0, proto=ESMTP, "
+                                   r"daemon=MTA, relay=localhost \[127\.0\.0\.1\]$" % qid))
+        good = r[8][1][0].split()[2]
+        self.assertNotEqual(good, qid)		# each transaction its own ID
+        m.wait_log(good + r": from=<s@example\.org>, .*bodytype=8BITMIME")
+        self.assertEqual(len(m.log_lines("nrcpts=0")), 1)
+
+    @unittest.skipUnless(os.path.exists(LOGWATCH), "logwatch is not installed")
+    def test_logwatch_reads_every_event(self):
+        m = self.new_mtad(tag="sm-mta")
+        self.unknown_user_session(m)
+        # a client that says nothing, one that leaves after RCPT
+        c = m.connect()
+        c.reply()
+        c.close()
+        c = m.connect()
+        c.reply()
+        c.cmd("EHLO client.example")
+        c.cmd("MAIL FROM:<s@example.org>")
+        c.cmd("RCPT TO:<alice@mx.test.example>")
+        c.close()
+        m.wait_log(r"did not issue MAIL/EXPN/VRFY/ETRN during connection to MTA")
+        m.wait_log(r"lost input channel from localhost \[127\.0\.0\.1\] to MTA after rcpt")
+        m.wait_log(r"to=<alice@mx\.test\.example>, .*stat=Sent")
+        m.stop()
+        out = run_logwatch(m.log())
+        self.assertNotIn("Unmatched", out, out)
+        self.assertRegex(out, r"Sendmail was started 1 time")
+        self.assertRegex(out, r"Messages To Recipients:\s+1\n")
+        self.assertRegex(out, r"Messages No Valid Rcpts:\s+1\n")
+        section = out[out.index("Unknown local users"):]
+        self.assertRegex(section, r"^Unknown local users: \[Occurrences >= 1\]\n"
+                                  r"\s+<nosuch2@mx\.test\.example>\s+1 Time\n"
+                                  r"\s+<nosuch@mx\.test\.example>\s+1 Time\n\tTotal:  2\n")
+        self.assertRegex(out, r"Lost input channel: \[Occurrences >= 1\]\n\s+localhost\s+\[127\.0\.0\.1\]\s+1 Time")
+        self.assertRegex(out, r"Client quit before communicating: \[Occurrences >= 1\]\n\s+localhost\s+"
+                              r"\[127\.0\.0\.1\]\s+1 Time")
+        self.assertRegex(out, r"alice@mx\.test\.example\s+1 Time")
+
+
+class DefaultTag(MtadTestCase):
+    """Without -L the tag is one Debian's analyzers read: sendmail for a
+    submission, sm-mta for the daemon (as Debian's sendmail logs)."""
+
+    def test_submission_and_daemon_tags(self):
+        m = self.new_mtad(mc_extra=QUEUE_ONLY, start=False)
+        r = subprocess.run([binpath("mtad"), "-C", m.mc, "-i", "alice"], input=b"Subject: t\n\n\xe9\n",
+                           capture_output=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        line = m.wait_log(r" sendmail\[\d+\]: \w+: from=")
+        qid = re.search(r": (\w+): from=", line).group(1)
+        text = qf_text(m, qid)
+        self.assertIn(b"\nF8b\n", text)		# 8-bit body, Bcc: deleted
+        self.assertIn(b"\n${daemon_flags}c u\n", text)
+        uid, gid = os.getuid(), os.getgid()
+        import pwd
+        user = pwd.getpwuid(uid).pw_name
+        want = b":%s\n" % user.encode() if uid == 0 else b"%s:%d:%d:%s\n" % (user.encode(), uid, gid, user.encode())
+        self.assertIn(b"\nC" + want + b"RP:alice\n", text)
+        p = subprocess.Popen([binpath("mtad"), "-bD", "-C", m.mc], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            m.wait_log(r" sm-mta\[\d+\]: starting daemon")
+        finally:
+            p.terminate()
+            p.wait(timeout=10)
+
+
+def run_logwatch(log):
+    """Debian's logwatch sendmail service as logwatch runs it: the shared
+    filters of sendmail.conf (MultiService sendmail,sm-mta; RemoveHeaders),
+    its $variables in the environment, detail High."""
+    env = dict(os.environ, LOGWATCH_DETAIL_LEVEL="10", LOGWATCH_DEBUG="0",
+               PERL5LIB="/usr/share/logwatch/lib")
+    with open(LOGWATCH_CONF) as f:
+        for line in f:
+            m = re.match(r'^\$(\w+)\s*=\s*"?(.*?)"?\s*$', line)
+            if m:
+                env[m.group(1).lower()] = m.group(2)
+    text = log
+    for script, arg in (("multiservice", "sendmail,sm-mta"), ("removeheaders", "")):
+        text = subprocess.run(["perl", os.path.join(LOGWATCH_SHARED, script), arg], input=text,
+                              capture_output=True, text=True, env=env, check=True).stdout
+    return subprocess.run(["perl", LOGWATCH], input=text, capture_output=True, text=True, env=env,
+                          check=True).stdout
+
+
+if __name__ == "__main__":
+    unittest.main()
