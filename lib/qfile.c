@@ -57,6 +57,18 @@ void qf_env_add_rcpt(struct qf_env *env, const char *addr, const char *flags, co
 	r->final = r->ctladdr = r->msg = NULL;
 }
 
+long qf_msgsize(const struct qf_env *env, long dfsize)
+{
+	long n = dfsize;
+	for (size_t i = 0; i < env->headers.count; i++) {
+		const struct header *h = &env->headers.h[i];
+		n += (long)(strlen(h->name) + 1 + (h->cond ? strlen(h->cond) : 0));
+		for (const char *v = h->value; *v; v++)
+			n += *v != '\r';
+	}
+	return n;
+}
+
 void qf_rcpt_clear(struct qf_rcpt *r)
 {
 	free(r->addr); free(r->flags); free(r->orcpt);

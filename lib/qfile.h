@@ -81,6 +81,9 @@ void qf_env_free(struct qf_env *env);
 void qf_env_add_rcpt(struct qf_env *env, const char *addr, const char *flags, const char *orcpt);
 void qf_env_set_macro(struct qf_env *env, const char *name, const char *value);
 const char *qf_env_macro(const struct qf_env *env, const char *name);
+/* The message size sendmail's queue run reports (MAIL SIZE=): the df size
+ * plus, for each H record, its length less the 3 octets of "H??". */
+long qf_msgsize(const struct qf_env *env, long dfsize);
 /* Frees what a recipient holds (not the struct). */
 void qf_rcpt_clear(struct qf_rcpt *r);
 /* F flags. */

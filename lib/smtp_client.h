@@ -145,6 +145,7 @@ struct smtp_client {
 	smtp_transcript_fn transcript;
 	void *transcript_arg;
 	struct smtp_io io;
+	int sendmail_verbs;		/* write "MAIL From:" and "RCPT To:" as sendmail does */
 	/* Input buffer (private). */
 	char *ibuf;
 	size_t ilen, ioff;

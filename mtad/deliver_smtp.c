@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define MAX_HOPS 16
@@ -313,6 +314,8 @@ void deliver_smtp_group(const struct qf_env *env, int df_fd, const struct route 
 		sb_free(&body);
 		return;
 	}
+	struct stat dst;
+	long dfsize = fstat(df_fd, &dst) == 0 ? (long)dst.st_size : 0;
 	const char **rcpts = xcalloc(n, sizeof(char *));
 	char **bare = xcalloc(n, sizeof(char *));
 	for (size_t i = 0; i < n; i++) {
@@ -346,6 +349,7 @@ void deliver_smtp_group(const struct qf_env *env, int df_fd, const struct route 
 		SSL *ssl = NULL;
 		hop_tls[0] = '\0';
 		smtp_client_init(&c, &t);
+		c.sendmail_verbs = 1;
 		if (G.verbose) {
 			printf("%s... Connecting to %s via %s...\n", rcpts[0], hops[h].name, r->mailer);
 			smtp_client_set_transcript(&c, transcript, NULL);
@@ -392,8 +396,8 @@ void deliver_smtp_group(const struct qf_env *env, int df_fd, const struct route 
 			smtp_reply_init(&rreply[i]);
 		/* SIZE= and BODY= only to a server that offered them */
 		params[0] = '\0';
-		if (c.esmtp && (c.ext.flags & SMTP_EXT_SIZE))
-			snprintf(params, sizeof(params), "SIZE=%zu", body.len);
+		if (c.esmtp && (c.ext.flags & SMTP_EXT_SIZE))	/* sendmail's count, from the qf */
+			snprintf(params, sizeof(params), "SIZE=%ld", qf_msgsize(env, dfsize));
 		if (c.esmtp && eightbit && (c.ext.flags & SMTP_EXT_8BITMIME))
 			snprintf(params + strlen(params), sizeof(params) - strlen(params), "%sBODY=8BITMIME",
 				 params[0] ? " " : "");
@@ -404,12 +408,29 @@ void deliver_smtp_group(const struct qf_env *env, int df_fd, const struct route 
 			free(rparams[i]);
 			rparams[i] = dsn_ok && qrcpts && qrcpts[i] ? dsn_rcpt_params(qrcpts[i]) : NULL;
 		}
-		struct smtp_msg m = { .sender = sender, .mail_params = params[0] ? params : NULL, .rcpts = rcpts,
-				      .rcpt_params = (const char *const *)rparams, .nrcpts = n,
+		/* RCPTs in the order sendmail's deliver() sends them: its chain of
+		 * recipients is built backwards from the qf order */
+		const char **wr = xcalloc(n, sizeof(char *)), **wp = xcalloc(n, sizeof(char *));
+		for (size_t i = 0; i < n; i++) {
+			wr[i] = rcpts[n - 1 - i];
+			wp[i] = rparams[n - 1 - i];
+		}
+		struct smtp_msg m = { .sender = sender, .mail_params = params[0] ? params : NULL, .rcpts = wr,
+				      .rcpt_params = wp, .nrcpts = n,
 				      .body = body.s, .len = body.len, .pipeline = 1,
 				      .mail_reply = &mail_reply, .data_reply = &data_reply };
 		const char *phase = NULL;
 		res = smtp_send_message(&c, &m, rr, rreply, &phase);
+		for (size_t i = 0; i < n / 2; i++) {	/* results back in qf order */
+			enum smtp_result tr = rr[i];
+			rr[i] = rr[n - 1 - i];
+			rr[n - 1 - i] = tr;
+			struct smtp_reply tp = rreply[i];
+			rreply[i] = rreply[n - 1 - i];
+			rreply[n - 1 - i] = tp;
+		}
+		free(wr);
+		free(wp);
 		int is_rcpt = phase && strcmp(phase, "rcpt") == 0;
 		if (res == SMTP_IOERR && mail_reply.code == 0) {
 			/* lost before anything was decided: the next host may do better */

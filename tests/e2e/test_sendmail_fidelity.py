@@ -45,6 +45,7 @@ class Sink:
         self.dsn = dsn
         self.refuse = set(refuse)
         self.transactions = []
+        self.sessions = []	# per connection: every octet the client sent, line by line
         self.lock = threading.Lock()
         sink = self
 
@@ -69,8 +70,12 @@ class Sink:
             wfile.flush()
         say("220 sink.example ESMTP")
         cur = None
+        sent = []
+        with self.lock:
+            self.sessions.append(sent)
         while True:
             line = rfile.readline()
+            sent.append(line)
             if not line:
                 return
             cmd = line.rstrip(b"\r\n").decode("latin-1")
@@ -103,6 +108,7 @@ class Sink:
                     if not chunk:
                         return
                     data += chunk
+                sent.append(data)
                 cur["data"] = data
                 with self.lock:
                     self.transactions.append(cur)
@@ -152,12 +158,14 @@ class SendmailQfRunByMtad(MtadTestCase):
         r = m.run("-q", timeout=60)
         self.assertEqual(r.returncode, 0, r.stderr)
         t = sink.wait(1)[0]
-        self.assertRegex(t["mail"], r"^MAIL FROM:<carol@remote\.example> SIZE=\d+ BODY=8BITMIME "
-                                    r"ENVID=abc\+2Bdef RET=HDRS$")
+        # sendmail's words and order: "MAIL From:", its SIZE count (df plus
+        # the H records less "H??"), RCPTs backwards from the qf order
+        self.assertEqual(t["mail"], "MAIL From:<carol@remote.example> SIZE=%d BODY=8BITMIME "
+                                    "ENVID=abc+2Bdef RET=HDRS" % (7 + 300))
         self.assertEqual(t["rcpts"], [
-            "RCPT TO:<nosuchuser@mx.example.org>",
-            "RCPT TO:<bob@far.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;Bob@Far.example",
-            "RCPT TO:<dave@far.example> NOTIFY=NEVER",
+            "RCPT To:<dave@far.example> NOTIFY=NEVER",
+            "RCPT To:<bob@far.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;Bob@Far.example",
+            "RCPT To:<nosuchuser@mx.example.org>",
         ])
         data = t["data"]
         self.assertNotIn(b"\x81", data)
@@ -245,12 +253,12 @@ class Dsn(MtadTestCase):
         self.assertEqual(r[6][0], 250)
         ts = sink.wait(3)
         first = ts[0]
-        self.assertEqual(first["rcpts"], ["RCPT TO:<ok@far.example>"])	# no DSN offered: nothing passed on
+        self.assertEqual(first["rcpts"], ["RCPT To:<ok@far.example>"])	# no DSN offered: nothing passed on
         self.assertEqual(len(first["refused"]), 2)
         dsns = {}
         for t in ts[1:]:
-            self.assertRegex(t["mail"], r"^MAIL FROM:<> ")
-            self.assertEqual(t["rcpts"], ["RCPT TO:<s@example.org>"])
+            self.assertRegex(t["mail"], r"^MAIL From:<> ")
+            self.assertEqual(t["rcpts"], ["RCPT To:<s@example.org>"])
             subj = re.search(rb"\r\nSubject: ([^\r]*)", t["data"]).group(1)
             dsns[subj] = t["data"]
         self.assertEqual(sorted(dsns), [b"Return receipt", b"Returned mail: see transcript for details"])
@@ -359,6 +367,148 @@ class DefaultTag(MtadTestCase):
         finally:
             p.terminate()
             p.wait(timeout=10)
+
+
+def sendmail_dir():
+    """The unpacked Debian sendmail 8.17, or None."""
+    if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("m4"):
+        return None
+    r = subprocess.run([os.path.join(TOP, "scripts", "sendmail-unpack.sh")], capture_output=True, text=True)
+    d = r.stdout.strip()
+    return os.path.join(d, "x") if d and os.path.isdir(d) else None
+
+
+SENDMAIL_MC = """divert(-1)
+divert(0)dnl
+include(`%(sm)s/usr/share/sendmail/cf/m4/cf.m4')dnl
+OSTYPE(`linux')dnl
+define(`confDOMAIN_NAME', `mx.example.org')dnl
+define(`QUEUE_DIR', `%(queue)s')dnl
+define(`ALIAS_FILE', `%(tmp)s/aliases')dnl
+define(`STATUS_FILE', `%(tmp)s/statistics')dnl
+define(`confPID_FILE', `%(tmp)s/sendmail.pid')dnl
+define(`confDONT_PROBE_INTERFACES', `True')dnl
+define(`confDONT_BLAME_SENDMAIL', `GroupWritableDirPathSafe,NonRootSafeAddr')dnl
+define(`SMART_HOST', `[127.0.0.1]')dnl
+define(`RELAY_MAILER_ARGS', `TCP $h %(port)d')dnl
+define(`ESMTP_MAILER_ARGS', `TCP $h %(port)d')dnl
+FEATURE(`accept_unresolvable_domains')dnl
+MAILER(`local')dnl
+MAILER(`smtp')dnl
+"""
+
+
+class RealSendmail(MtadTestCase):
+    """Round trips with Debian's sendmail 8.17, unpacked, run as root in a
+    private UTS namespace named mx.example.org (a dotless name makes it
+    sleep a minute); mtad gets the same name.  Both deliver the same queue
+    file to one sink through a smart host; the sink sees the same octets."""
+
+    HOST = "mx.example.org"
+
+    def setUp(self):
+        super().setUp()
+        self.sm = sendmail_dir()
+        if self.sm is None:
+            self.skipTest("needs root, unshare, m4 and scripts/sendmail-unpack.sh")
+        self.sink = Sink(dsn=True)
+        self.addCleanup(self.sink.stop)
+        self.smq = os.path.join(self.tmp, "sendmail-mqueue")
+        os.makedirs(self.smq, mode=0o700)
+        open(os.path.join(self.tmp, "aliases"), "w").close()
+        mc = os.path.join(self.tmp, "sendmail.mc")
+        with open(mc, "w") as f:
+            f.write(SENDMAIL_MC % {"sm": self.sm, "queue": self.smq, "tmp": self.tmp, "port": self.sink.port})
+        self.cf = os.path.join(self.tmp, "sendmail.cf")
+        with open(self.cf, "w") as out:
+            subprocess.run(["m4", "-D_CF_DIR_=%s/usr/share/sendmail/cf/" % self.sm, mc], stdout=out, check=True)
+        self.m = self.new_mtad(hostname=self.HOST, mc_extra=QUEUE_ONLY +
+                               "define(`SMART_HOST', `relay:[127.0.0.1]:%d')dnl\n" % self.sink.port)
+
+    def sendmail(self, *args, input=None):
+        argv = ["unshare", "-mu", "sh", "-c", 'hostname %s && exec "$0" "$@"' % self.HOST,
+                os.path.join(self.sm, "usr/libexec/sendmail/sendmail"), "-C" + self.cf] + list(args)
+        return subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def sendmail_bs(self, commands):
+        """An SMTP session with sendmail -bs -odq, one command at a time."""
+        p = self.sendmail("-bs", "-odq")
+        def reply():
+            lines = []
+            while True:
+                line = p.stdout.readline()
+                lines.append(line)
+                if not line or line[3:4] != b"-":
+                    return lines
+        replies = [reply()]
+        for c in commands:
+            p.stdin.write(c)
+            p.stdin.flush()
+            replies.append(reply())
+        p.stdin.close()
+        p.wait(timeout=60)
+        return replies
+
+    def deliver_both(self, qid, src):
+        """Copies qf/df of qid from src into both queues, runs both; returns
+        the two sessions the sink saw (sendmail's first)."""
+        for t in "qd":
+            for q in (self.smq, self.m.queue):
+                if os.path.abspath(src) != os.path.abspath(q):
+                    shutil.copy(os.path.join(src, t + "f" + qid), q)
+        p = self.sendmail("-q")
+        out, err = p.communicate(timeout=120)
+        self.assertEqual(p.returncode, 0, err)
+        self.sink.wait(1)
+        r = self.m.run("-q", timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.sink.wait(2)
+        self.assertEqual(len(self.sink.sessions), 2)
+        self.assertEqual(self.sink.sessions[0][0], b"EHLO %s\r\n" % self.HOST.encode())
+        self.assertEqual(os.listdir(self.smq), [])
+        self.assertEqual(self.m.queue_files(), [])
+        return self.sink.sessions[0], self.sink.sessions[1]
+
+    BODY = (b"From: Sender <s@example.org>\r\nTo: bob@far.example, carol@far.example\r\n"
+            b"Subject: round trip\r\n\r\nline \xe9\r\n..dot\r\n.\r\n")
+
+    def test_qf_mtad_wrote_run_by_sendmail_and_mtad(self):
+        r = smtp_session(self.m, [
+            "EHLO client.example",
+            "MAIL FROM:<s@example.org> RET=HDRS ENVID=e1 BODY=8BITMIME",
+            "RCPT TO:<bob@far.example> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;Bob@far.example",
+            "RCPT TO:<carol@far.example>",
+            "DATA", self.BODY, "QUIT"])
+        qid = r[5][1][0].split()[2]
+        self.m.stop()
+        with open(os.path.join(self.m.queue, "qf" + qid), "rb") as f:
+            self.assertIn(b"\nZe1\nQrfc822;Bob@far.example\nRPNSD:<bob@far.example>\nRP:<carol@far.example>\n",
+                          f.read())
+        sm, mt = self.deliver_both(qid, self.m.queue)
+        self.assertEqual(sm, mt)
+        self.assertIn(b"MAIL From:<s@example.org> SIZE=", b"".join(sm))
+        self.assertIn(b"RCPT To:<bob@far.example> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;Bob@far.example\r\n", sm)
+
+    def test_qf_sendmail_wrote_run_by_sendmail_and_mtad(self):
+        replies = self.sendmail_bs([
+            b"EHLO client.example\r\n",
+            b"MAIL FROM:<s@example.org> RET=FULL ENVID=e2 BODY=8BITMIME\r\n",
+            b"RCPT TO:<bob@far.example> NOTIFY=FAILURE ORCPT=rfc822;Bob@far.example\r\n",
+            b"RCPT TO:<carol@far.example>\r\n",
+            b"DATA\r\n", self.BODY, b"QUIT\r\n"])
+        self.assertTrue(replies[6][0].startswith(b"250 2.0.0 "), replies)
+        qid = replies[6][0].split()[2].decode()
+        with open(os.path.join(self.smq, "qf" + qid), "rb") as f:
+            qf = f.read()
+        self.assertIn(b"\nH?P?Return-Path: <\x81g>\n", qf)
+        keep = os.path.join(self.tmp, "keep")
+        os.makedirs(keep)
+        for t in "qd":
+            shutil.move(os.path.join(self.smq, t + "f" + qid), keep)
+        sm, mt = self.deliver_both(qid, keep)
+        self.assertEqual(sm, mt)
+        self.assertNotIn(b"\x81", b"".join(sm))
+        self.assertNotIn(b"Return-Path", b"".join(sm))
 
 
 def run_logwatch(log):
