@@ -35,6 +35,7 @@ void hdrlist_insert(struct header_list *hl, size_t idx, const char *name, const 
 	hl->h[idx].name = xstrdup(name);
 	hl->h[idx].value = xstrdup(value);
 	hl->h[idx].cond = NULL;
+	hl->h[idx].macros = 0;
 	hl->count++;
 	hl->bytes += strlen(name) + 1 + strlen(value) + 1;
 }

@@ -13,6 +13,9 @@ struct header {
 	char *value;	/* raw value after the colon, folded lines joined by "\n" */
 	char *cond;	/* qf H?cond? condition (mailer flags, or \201x / \201{name}
 			 * macro), NULL when the field is unconditional */
+	int macros;	/* value in sendmail's internal form (a qf H record with
+			 * \201 macros): octets 0x80-0x9f and 0xff quoted with
+			 * \377; 0 for a plain value (the usual case) */
 };
 
 struct header_list {

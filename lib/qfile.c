@@ -57,6 +57,14 @@ void qf_env_add_rcpt(struct qf_env *env, const char *addr, const char *flags, co
 	r->final = r->ctladdr = r->msg = NULL;
 }
 
+/* sendmail's SM_MM_QUOTE: octets that are internal characters in a qf
+ * (0x80-0x9f, among them the macro octet \201, and the quote \377 itself)
+ * are written with \377 before them when they are the message's own. */
+static int needs_quote(unsigned char c)
+{
+	return (c & 0xe0) == 0x80 || c == 0xff;
+}
+
 long qf_msgsize(const struct qf_env *env, long dfsize)
 {
 	long n = dfsize;
@@ -64,7 +72,7 @@ long qf_msgsize(const struct qf_env *env, long dfsize)
 		const struct header *h = &env->headers.h[i];
 		n += (long)(strlen(h->name) + 1 + (h->cond ? strlen(h->cond) : 0));
 		for (const char *v = h->value; *v; v++)
-			n += *v != '\r';
+			n += *v == '\r' ? 0 : (!h->macros && needs_quote((unsigned char)*v)) ? 2 : 1;
 	}
 	return n;
 }
@@ -213,6 +221,8 @@ static void put_header(struct strbuf *sb, const struct header *h)
 	for (const char *v = h->value; *v; v++) {
 		if (*v == '\r')
 			continue;
+		if (!h->macros && needs_quote((unsigned char)*v))
+			sb_putc(sb, '\377');
 		sb_putc(sb, *v);
 		if (*v == '\n' && v[1] != ' ' && v[1] != '\t')
 			sb_putc(sb, '\t');
@@ -350,6 +360,31 @@ static int parse_long(const char *s, long long *out)
 	return 0;
 }
 
+/* A value read from a qf: with an unquoted \201 (a macro) it stays in the
+ * internal form, for lib/qheader to expand; otherwise the \377 quotes are
+ * removed and it is the message's own octets. */
+static void header_from_qf(struct header *h)
+{
+	char *v = h->value;
+	for (size_t i = 0; v[i]; i++) {
+		if ((unsigned char)v[i] == 0377 && v[i + 1]) {
+			i++;
+			continue;
+		}
+		if ((unsigned char)v[i] == 0201) {
+			h->macros = 1;
+			return;
+		}
+	}
+	size_t o = 0;
+	for (size_t i = 0; v[i]; i++) {
+		if ((unsigned char)v[i] == 0377 && v[i + 1])
+			i++;
+		v[o++] = v[i];
+	}
+	v[o] = '\0';
+}
+
 /* What records before an R carry over to it. */
 struct qf_pending {
 	char *orcpt;	/* Q */
@@ -470,6 +505,7 @@ static int qf_record(struct qf_env *env, char *rec, const char **why, struct qf_
 		if (!colon || colon == h) { *why = "bad header record"; return -1; }
 		*colon = '\0';
 		hdrlist_add_cond(&env->headers, cond, h, colon + 1);
+		header_from_qf(&env->headers.h[env->headers.count - 1]);
 		return 0;
 	}
 	case '!': case 'd': case 'E': case 'j':

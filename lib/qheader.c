@@ -49,6 +49,10 @@ int qhdr_wanted(const struct header *h, const char *mailer_flags, qhdr_macro_fn 
 void qhdr_expand(const char *value, qhdr_macro_fn fn, void *ctx, struct strbuf *out)
 {
 	for (const char *p = value; *p; p++) {
+		if (*p == QHDR_QUOTE && p[1]) {	/* a quoted octet of the message's own */
+			sb_putc(out, *++p);
+			continue;
+		}
 		if (*p != QHDR_MACRO) {
 			sb_putc(out, *p);
 			continue;
@@ -71,12 +75,16 @@ void qhdr_put(const struct header_list *hl, const char *mailer_flags, qhdr_macro
 		const struct header *h = &hl->h[i];
 		if (!qhdr_wanted(h, mailer_flags, fn, ctx))
 			continue;
+		if (!h->macros) {	/* plain octets: as they came */
+			sb_printf(out, "%s:%s\n", h->name, h->value);
+			continue;
+		}
 		sb_reset(&v);
 		qhdr_expand(h->value, fn, ctx, &v);
 		size_t k = 0;
 		while (k < v.len && (v.s[k] == ' ' || v.s[k] == '\t' || v.s[k] == '\n'))
 			k++;
-		if (k == v.len && strchr(h->value, QHDR_MACRO))
+		if (k == v.len)
 			continue;	/* a macro field with nothing in it: left out */
 		sb_printf(out, "%s:%s\n", h->name, v.s ? v.s : "");
 	}

@@ -1,9 +1,12 @@
 /* qheader: a qf header block as it leaves for one mailer, as sendmail's
  * putheader writes it.  A field with a condition (qf H?cond?) is written only
  * when the mailer has one of the flags in cond, or, for a macro condition
- * (\201x, \201{name}), when that macro has a value; macros in values
- * (\201x, \201{name}) are expanded, and a field whose value expands to
- * nothing is left out.  Used for the wire (SMTP), mailboxes, files,
+ * (\201x, \201{name}), when that macro has a value; in a value in the
+ * internal form (struct header's macros set: a qf record with \201 in it)
+ * macros (\201x, \201{name}) are expanded, \377-quoted octets written as
+ * themselves, and a field that expands to nothing is left out.  Plain
+ * values (what clients sent, even with octets 0x81 in UTF-8) go out as
+ * they are.  Used for the wire (SMTP), mailboxes, files,
  * programs and the headers a DSN returns. */
 #ifndef MTA_QHEADER_H
 #define MTA_QHEADER_H
@@ -11,6 +14,7 @@
 #include "strbuf.h"
 
 #define QHDR_MACRO '\201'	/* sendmail's MACROEXPAND octet */
+#define QHDR_QUOTE '\377'	/* sendmail's METAQUOTE: the next octet is literal */
 
 /* sendmail's flags of the mailers mtad delivers with (Debian's .cf):
  * local (mailboxes, files, programs: P adds Return-Path) and esmtp/relay. */

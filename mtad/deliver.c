@@ -66,9 +66,11 @@ static void put_headers(const struct qf_env *env, int local, const char *sender,
 	int rewrite = local ? conf_num(C_ALWAYS_ADD_DOMAIN) != 0 : masquerade_active();
 	if (rewrite) {
 		hdrlist_init(&copy);
-		for (size_t i = 0; i < env->headers.count; i++)
+		for (size_t i = 0; i < env->headers.count; i++) {
 			hdrlist_add_cond(&copy, env->headers.h[i].cond, env->headers.h[i].name,
 					 env->headers.h[i].value);
+			copy.h[copy.count - 1].macros = env->headers.h[i].macros;
+		}
 		masquerade_headers(&copy, local);
 		hl = &copy;
 	}

@@ -233,6 +233,16 @@ static void data_finish(struct smtpd_session *s)
 		qf_env_set_macro(&env, "s", s->helo);
 	if (s->daemon_name)
 		qf_env_set_macro(&env, "daemon_name", s->daemon_name);
+	if (!s->local_bs) {	/* sendmail's: the listener's M= flags, blank-separated */
+		char df[2 * sizeof(s->modifiers)] = "";
+		for (size_t i = 0, n = 0; s->modifiers[i] && n + 2 < sizeof(df); i++) {
+			if (n)
+				df[n++] = ' ';
+			df[n++] = s->modifiers[i];
+			df[n] = '\0';
+		}
+		qf_env_set_macro(&env, "daemon_flags", df);
+	}
 	char qid[QID_MAXLEN];
 	snprintf(qid, sizeof(qid), "%s", s->eq.qid);
 	if (s->discard) {	/* access DISCARD: the client is told yes, nothing is kept */

@@ -398,6 +398,42 @@ static void test_ctladdr_records(void **state)
 	qf_env_free(&env);
 }
 
+/* The message's own octets that are internal characters in a qf (0x80-0x9f,
+ * 0xff) are quoted with \377 as sendmail 8.17 quotes them: the Subject below
+ * is what it wrote for "Subject: \xd0\x81\xd0\xb6 \xff\x81j" (UTF-8, then
+ * octets that look like a macro).  Read back, they are the octets again. */
+static void test_internal_chars_quoted(void **state)
+{
+	const char *dir = *state;
+	struct qf_env env, back;
+	char err[512], path[4096];
+	qf_env_init(&env);
+	snprintf(env.qid, sizeof(env.qid), "%s", QID);
+	qf_set(&env.sender, "<a@b>");
+	qf_env_add_rcpt(&env, "c@d", "P", NULL);
+	hdrlist_add(&env.headers, "Subject", " \320\201\320\266 \377\201j");
+	assert_int_equal(qf_write(dir, &env, 0, err, sizeof(err)), 0);
+	qf_path(path, sizeof(path), dir, 'q', QID);
+	char *text = slurp(path, NULL);
+	assert_non_null(strstr(text, "\nH??Subject: \320\377\201\320\266 \377\377\377\201j\n"));
+	free(text);
+	assert_int_equal(qf_msgsize(&env, 10), 10 + 8 + 12);	/* as readqf: the quoted octets */
+	qf_env_init(&back);
+	if (qf_read(path, &back, err, sizeof(err)) != 0)
+		fail_msg("qf_read: %s", err);
+	assert_string_equal(back.headers.h[0].value, " \320\201\320\266 \377\201j");
+	assert_int_equal(back.headers.h[0].macros, 0);
+	qf_env_free(&back);
+	qf_env_free(&env);
+	/* an unquoted \201 is a macro: the value stays in the internal form */
+	static const char qf[] = "V8\nS<a@b>\nRP:c@d\nH?P?Return-Path: <\201g> \377\201\n.\n";
+	qf_env_init(&back);
+	assert_int_equal(qf_parse(qf, sizeof(qf) - 1, "qfX", &back, err, sizeof(err)), 0);
+	assert_int_equal(back.headers.h[0].macros, 1);
+	assert_string_equal(back.headers.h[0].value, " <\201g> \377\201");
+	qf_env_free(&back);
+}
+
 /* Flags and conditional, macro-bearing headers written as read. */
 static void test_flags_and_conditions(void **state)
 {
@@ -847,6 +883,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sendmail_817_qf_both_ways, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_ctladdr_records, setup_dir, teardown_dir),
 		cmocka_unit_test(test_flags_and_conditions),
+		cmocka_unit_test_setup_teardown(test_internal_chars_quoted, setup_dir, teardown_dir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
