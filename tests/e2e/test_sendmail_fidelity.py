@@ -310,8 +310,20 @@ class LogLines(MtadTestCase):
 
     @unittest.skipUnless(os.path.exists(LOGWATCH), "logwatch is not installed")
     def test_logwatch_reads_every_event(self):
-        m = self.new_mtad(tag="sm-mta")
+        m = self.new_mtad(tag="sm-mta", mc_extra="define(`confTO_COMMAND', `1s')dnl\n")
         self.unknown_user_session(m)
+        # an outsider trying to relay (check_rcpt), then one that times out
+        c = m.connect(source="127.0.0.2")
+        c.reply()
+        c.cmd("EHLO outside.example")
+        c.cmd("MAIL FROM:<a@example.org>")
+        self.assertEqual(c.cmd("RCPT TO:<victim@elsewhere.example>")[0], 550)
+        c.cmd("QUIT")
+        c = m.connect(timeout=15)
+        c.reply()
+        c.cmd("EHLO client.example")
+        self.assertEqual(c.reply()[0], 421)
+        m.wait_log(r"timeout waiting for input from localhost \[127\.0\.0\.1\] during server cmd read")
         # a client that says nothing, one that leaves after RCPT
         c = m.connect()
         c.reply()
@@ -330,7 +342,7 @@ class LogLines(MtadTestCase):
         self.assertNotIn("Unmatched", out, out)
         self.assertRegex(out, r"Sendmail was started 1 time")
         self.assertRegex(out, r"Messages To Recipients:\s+1\n")
-        self.assertRegex(out, r"Messages No Valid Rcpts:\s+1\n")
+        self.assertRegex(out, r"Messages No Valid Rcpts:\s+2\n")
         section = out[out.index("Unknown local users"):]
         self.assertRegex(section, r"^Unknown local users: \[Occurrences >= 1\]\n"
                                   r"\s+<nosuch2@mx\.test\.example>\s+1 Time\n"
@@ -339,6 +351,10 @@ class LogLines(MtadTestCase):
         self.assertRegex(out, r"Client quit before communicating: \[Occurrences >= 1\]\n\s+localhost\s+"
                               r"\[127\.0\.0\.1\]\s+1 Time")
         self.assertRegex(out, r"alice@mx\.test\.example\s+1 Time")
+        self.assertRegex(out, r"Relaying denied: \[Occurrences >= 1\]\n(?:.*\n)*?\s+.*victim@elsewhere\.example")
+        self.assertRegex(out, r"Timeouts:  \[Occurrences >= 1\]\n\s+from localhost\s+1 Time")
+        self.assertRegex(out, r"Summary of SMTP Session, Message, and Recipient Errors handled by Sendmail:\n"
+                              r"\tTotal:  6\n")
 
 
 class DefaultTag(MtadTestCase):
