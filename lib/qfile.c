@@ -89,16 +89,23 @@ int qf_has_flag(const struct qf_env *env, char f)
 	return env->flags && strchr(env->flags, f) != NULL;
 }
 
+/* Adds f, keeping the order sendmail's queueup writes its flags in. */
 void qf_add_flag(struct qf_env *env, char f)
 {
+	static const char order[] = "wr8bdns";
 	if (qf_has_flag(env, f))
 		return;
-	size_t n = env->flags ? strlen(env->flags) : 0;
+	size_t n = env->flags ? strlen(env->flags) : 0, k = 0;
 	char *nf = xmalloc(n + 2);
-	if (n)
-		memcpy(nf, env->flags, n);
-	nf[n] = f;
-	nf[n + 1] = '\0';
+	for (const char *o = order; *o; o++)
+		if (*o == f || qf_has_flag(env, *o))
+			nf[k++] = *o;
+	for (size_t i = 0; i < n; i++)
+		if (!strchr(order, env->flags[i]))
+			nf[k++] = env->flags[i];
+	if (!strchr(order, f))
+		nf[k++] = f;
+	nf[k] = '\0';
 	free(env->flags);
 	env->flags = nf;
 }

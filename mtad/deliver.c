@@ -723,9 +723,7 @@ enum deliver_result deliver_message(const char *qdir, const char *qid)
 	if (any_defer && warn > 0 && time(NULL) - env.ctime >= warn && !has_flag(env.flags, 'w')) {
 		if (dsn_queue(&env, out, 0, child[1], sizeof(child[1])) < 0)
 			child[1][0] = '\0';
-		char flags[64];
-		snprintf(flags, sizeof(flags), "%sw", env.flags ? env.flags : "");
-		qf_set(&env.flags, flags);
+		qf_add_flag(&env, 'w');
 	}
 
 	if (!any_defer) {

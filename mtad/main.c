@@ -46,6 +46,10 @@ static const char usage_text[] =
 "  -i             a line with a single dot does not end the message\n"
 "  -v             verbose (queue runs print what they do)\n"
 "  -Ac / -Am      act as the MSP (client queue, relay to the MTA) or as the MTA\n"
+"  -N notify      DSN NOTIFY= for every recipient: NEVER, or SUCCESS,FAILURE,DELAY\n"
+"  -R ret         DSN RET=: FULL or HDRS\n"
+"  -V envid       DSN ENVID= (xtext)\n"
+"  -B type        body type: 7BIT or 8BITMIME\n"
 "  --help, --version\n"
 "Exit codes are those of <sysexits.h>; see mtad(8).\n";
 
@@ -169,9 +173,13 @@ int main(int argc, char **argv)
 			}
 			mode = 'g';	/* the queue IDs follow */
 			break;
-		case 'N': case 'R': case 'V': case 'X': case 'B':
+		case 'N': G.dsn_notify = NEXTARG(); break;
+		case 'R': G.dsn_ret = NEXTARG(); break;
+		case 'V': G.dsn_envid = NEXTARG(); break;
+		case 'B': G.body_type = NEXTARG(); break;
+		case 'X':
 			if (!a[2] && i + 1 < argc)
-				i++;	/* DSN and tracing arguments: accepted, not used */
+				i++;	/* a traffic log file: accepted, not written */
 			break;
 		default:
 			fprintf(stderr, "mtad: unknown flag %s (see --help)\n", a);

@@ -385,6 +385,30 @@ class DefaultTag(MtadTestCase):
             p.wait(timeout=10)
 
 
+class SubmissionDsn(MtadTestCase):
+    """sendmail's -N, -R, -V, -B for a command-line submission."""
+
+    def test_flags_into_the_qf_and_refused_when_bad(self):
+        m = self.new_mtad(mc_extra=QUEUE_ONLY, start=False)
+        r = m.run("-N", "success,delay", "-R", "hdrs", "-V", "sub+2B1", "-B8BITMIME", "-i", "bob@far.example",
+                  input=b"Subject: s\n\nbody\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        line = m.wait_log(r": from=\w+, size=\d+, class=0, nrcpts=1, msgid=<[^>]+>, bodytype=8BITMIME, relay=")
+        qid = re.search(r": (\w+): from=", line).group(1)
+        text = qf_text(m, qid)
+        self.assertIn(b"\nB8BITMIME\n", text)
+        self.assertIn(b"\nFbdn\n", text)
+        self.assertIn(b"\nZsub+2B1\n", text)
+        self.assertRegex(text, rb"\nRPNSD:bob@far\.example\n")
+        for args, flag in ((["-N", "never,success"], "-N"), (["-R", "body"], "-R"), (["-V", "a b"], "-V"),
+                           (["-B", "binarymime"], "-B")):
+            r = m.run(*(args + ["bob@far.example"]), input=b"Subject: s\n\nbody\n")
+            self.assertEqual(r.returncode, 64, args)
+            self.assertIn(b"mtad: %s " % flag.encode(), r.stderr)
+        self.assertEqual(len(m.queue_files()), 1)
+        self.assertEqual(m.queue_files("df"), ["df" + qid])
+
+
 def sendmail_dir():
     """The unpacked Debian sendmail 8.17, or None."""
     if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("m4"):

@@ -441,10 +441,13 @@ static void test_flags_and_conditions(void **state)
 	struct qf_env env;
 	qf_env_init(&env);
 	assert_false(qf_has_flag(&env, '8'));
-	qf_add_flag(&env, '8');
 	qf_add_flag(&env, 'b');
 	qf_add_flag(&env, '8');
-	assert_string_equal(env.flags, "8b");
+	qf_add_flag(&env, '8');
+	assert_string_equal(env.flags, "8b");	/* sendmail's order: w r 8 b d n s */
+	qf_add_flag(&env, 'X');
+	qf_add_flag(&env, 'w');
+	assert_string_equal(env.flags, "w8bX");
 	assert_true(qf_has_flag(&env, 'b'));
 	qf_env_free(&env);
 	static const char text[] = "V8\nS<a@b>\nRP:c@d\nH?${daemon_flags}?X-Flagged: $j\nXbad\n.\n";
