@@ -106,7 +106,9 @@ static void append(char *buf, size_t size, const char *k, const char *v)
 
 void dsn_mail_params(const struct qf_env *env, char *buf, size_t size)
 {
-	if (env->envid && *env->envid)
+	/* what a qf holds is checked again: a value that is not xtext could
+	 * carry a parameter of its own */
+	if (env->envid && dsn_xtext_valid(env->envid) && strlen(env->envid) <= 100)
 		append(buf, size, "ENVID", env->envid);
 	if (qf_has_flag(env, 'd'))
 		append(buf, size, "RET", qf_has_flag(env, 'n') ? "HDRS" : "FULL");
@@ -126,7 +128,7 @@ char *dsn_rcpt_params(const struct qf_rcpt *r)
 			strcat(list, list[0] ? ",DELAY" : "DELAY");
 		append(buf, sizeof(buf), "NOTIFY", list[0] ? list : "NEVER");
 	}
-	if (r->orcpt && *r->orcpt)
+	if (r->orcpt && dsn_orcpt_valid(r->orcpt) == 0 && strlen(r->orcpt) <= 500)
 		append(buf, sizeof(buf), "ORCPT", r->orcpt);
 	return buf[0] ? xstrdup(buf) : NULL;
 }

@@ -20,10 +20,11 @@ char dsn_parse_ret(const char *v);
 /* Notification wanted for this recipient?  event 'S', 'F' or 'D'.  With no
  * NOTIFY (no N flag), failures and delays are reported (RFC 3461 4.1). */
 int dsn_notify_wanted(const char *rflags, char event);
-/* Appends " ENVID=... RET=..." (what the qf holds) to buf. */
+/* Appends " ENVID=... RET=..." (what the qf holds, an ENVID only when it is
+ * valid xtext) to buf. */
 void dsn_mail_params(const struct qf_env *env, char *buf, size_t size);
-/* "NOTIFY=... ORCPT=..." for a recipient, or NULL when it has neither;
- * caller frees. */
+/* "NOTIFY=... ORCPT=..." for a recipient (an ORCPT only when valid), or
+ * NULL when it has neither; caller frees. */
 char *dsn_rcpt_params(const struct qf_rcpt *r);
 
 #endif

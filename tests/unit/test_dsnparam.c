@@ -91,6 +91,13 @@ static void test_pass_on(void **state)
 	assert_string_equal(p, "NOTIFY=NEVER");
 	free(p);
 	assert_null(dsn_rcpt_params(&env.rcpts[2]));
+	/* a qf value that is not xtext never reaches the wire */
+	qf_env_add_rcpt(&env, "<x@far.example>", "P", "rfc822;a b NOTIFY=NEVER");
+	assert_null(dsn_rcpt_params(&env.rcpts[3]));
+	qf_set(&env.envid, "e1 RET=FULL");
+	buf[0] = '\0';
+	dsn_mail_params(&env, buf, sizeof(buf));
+	assert_string_equal(buf, "RET=FULL");
 	qf_env_free(&env);
 }
 
