@@ -253,6 +253,22 @@ static void put_ctladdr(struct strbuf *sb, const char *ctl, const char **last)
 	*last = ctl;
 }
 
+/* R flags in the order sendmail's queueup writes them; a recipient without
+ * NOTIFY gets F and D, as sendmail gives it (RFC 3461's default): sendmail
+ * sends no DSN at all for a recipient with none of N, S, F, D. */
+static void put_rflags(struct strbuf *sb, const char *flags)
+{
+	static const char order[] = "PNSFDBAM";
+	const char *f = flags ? flags : "";
+	int notify = strpbrk(f, "NSFD") != NULL;
+	for (const char *o = order; *o; o++)
+		if (strchr(f, *o) || (!notify && (*o == 'F' || *o == 'D')))
+			sb_putc(sb, *o);
+	for (const char *p = f; *p; p++)
+		if (!strchr(order, *p))
+			sb_putc(sb, (*p == '\r' || *p == '\n') ? ' ' : *p);
+}
+
 static void qf_format(struct strbuf *sb, const struct qf_env *env)
 {
 	sb_printf(sb, "V%d\n", env->version ? env->version : 8);
@@ -288,7 +304,7 @@ static void qf_format(struct strbuf *sb, const struct qf_env *env)
 		put_record(sb, 'Q', r->orcpt);
 		put_record(sb, 'r', r->final);
 		sb_putc(sb, 'R');
-		put_line_value(sb, r->flags);
+		put_rflags(sb, r->flags);
 		sb_putc(sb, ':');
 		put_line_value(sb, r->addr);
 		sb_putc(sb, '\n');

@@ -22,6 +22,8 @@
  *   r<final>      final recipient of the next R ("RFC822; addr")
  *   R<flags>:<a>  recipient; flags P primary, N notify given, S/F/D
  *                 NOTIFY=SUCCESS/FAILURE/DELAY, B, A expanded alias, ...
+ *                 written in sendmail's order (PNSFDBAM), with F and D
+ *                 added when none of N, S, F, D is there (no NOTIFY)
  *   H?cond?<header> header line; cond: mailer flags or a \201 macro;
  *                 values may hold macros as \201x or \201{name}
  *   .             terminator: a file without it is incomplete

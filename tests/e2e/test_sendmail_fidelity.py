@@ -375,7 +375,7 @@ class DefaultTag(MtadTestCase):
         import pwd
         user = pwd.getpwuid(uid).pw_name
         want = b":%s\n" % user.encode() if uid == 0 else b"%s:%d:%d:%s\n" % (user.encode(), uid, gid, user.encode())
-        self.assertIn(b"\nC" + want + b"RP:alice\n", text)
+        self.assertIn(b"\nC" + want + b"RPFD:alice\n", text)
         p = subprocess.Popen([binpath("mtad"), "-bD", "-C", m.mc], stdin=subprocess.DEVNULL,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
@@ -525,7 +525,7 @@ class RealSendmail(MtadTestCase):
         qid = r[5][1][0].split()[2]
         self.m.stop()
         with open(os.path.join(self.m.queue, "qf" + qid), "rb") as f:
-            self.assertIn(b"\nZe1\nQrfc822;Bob@far.example\nRPNSD:<bob@far.example>\nRP:<carol@far.example>\n",
+            self.assertIn(b"\nZe1\nQrfc822;Bob@far.example\nRPNSD:<bob@far.example>\nRPFD:<carol@far.example>\n",
                           f.read())
         sm, mt = self.deliver_both(qid, self.m.queue)
         self.assertEqual(sm, mt)
@@ -556,6 +556,31 @@ class RealSendmail(MtadTestCase):
         self.assertNotIn(b"Return-Path", b"".join(sm))
         self.assertIn(b"Subject: round trip \xd0\x81\xd0\xb6 \xff\x81j\r\nX-Macro: \x81{daemon_name}\r\n",
                       sm[sm.index(b"DATA\r\n") + 1])
+
+    def test_failure_returned_by_both(self):
+        """A recipient mtad queued without NOTIFY is RPFD (sendmail's
+        default): sendmail running mtad's qf returns a failure, as mtad does
+        (with RP alone, sendmail 8.17 drops the bounce)."""
+        self.sink.refuse.add("refuse")
+        r = smtp_session(self.m, ["EHLO client.example", "MAIL FROM:<s@example.org>",
+                                  "RCPT TO:<refuse@far.example>", "DATA", b"Subject: no\r\n\r\nx\r\n.\r\n",
+                                  "QUIT"])
+        qid = r[4][1][0].split()[2]
+        self.m.stop()
+        with open(os.path.join(self.m.queue, "qf" + qid), "rb") as f:
+            self.assertIn(b"\nRPFD:<refuse@far.example>\n", f.read())
+        for t in "qd":
+            shutil.copy(os.path.join(self.m.queue, t + "f" + qid), self.smq)
+        p = self.sendmail("-q")
+        p.communicate(timeout=120)
+        self.sink.wait(1)
+        self.assertRegex(self.sink.transactions[0]["mail"], r"^MAIL From:<> ")
+        self.assertEqual(self.sink.transactions[0]["rcpts"], ["RCPT To:<s@example.org>"])
+        r = self.m.run("-q", timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.sink.wait(2)
+        self.assertRegex(self.sink.transactions[1]["mail"], r"^MAIL From:<> ")
+        self.assertEqual(self.sink.transactions[1]["rcpts"], ["RCPT To:<s@example.org>"])
 
 
 def run_logwatch(log):

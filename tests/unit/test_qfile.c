@@ -116,8 +116,8 @@ static void fill_env(struct qf_env *env)
 	qf_env_set_macro(env, "auth_type", "");
 	qf_env_add_rcpt(env, "<one@example.com>", "PN", NULL);
 	qf_env_add_rcpt(env, "<two@example.com>", "PSF", "rfc822;two@example.com");
-	qf_env_add_rcpt(env, "three", "", NULL);
-	qf_env_add_rcpt(env, "<@r1,@r2:four@example.com>", "P", "rfc822;four+x@example.com");
+	qf_env_add_rcpt(env, "three", "FD", NULL);
+	qf_env_add_rcpt(env, "<@r1,@r2:four@example.com>", "PFD", "rfc822;four+x@example.com");
 	hdrlist_add(&env->headers, "Received", " from client.example\n\tby mx.example.net; Thu, 5 Jan 2006");
 	hdrlist_add(&env->headers, "Subject", " hello");
 	hdrlist_add(&env->headers, "X-Folded", " a\n  b\n\tc");
@@ -211,9 +211,9 @@ static void test_raw_text(void **state)
 		"RPN:<one@example.com>\n"
 		"Qrfc822;two@example.com\n"
 		"RPSF:<two@example.com>\n"
-		"R:three\n"
+		"RFD:three\n"
 		"Qrfc822;four+x@example.com\n"
-		"RP:<@r1,@r2:four@example.com>\n"
+		"RPFD:<@r1,@r2:four@example.com>\n"
 		"H??Received: from client.example\n"
 		"\tby mx.example.net; Thu, 5 Jan 2006\n"
 		"H??Subject: hello\n"
@@ -254,7 +254,7 @@ static void test_injection(void **state)
 	assert_int_equal(lines_starting(text, '.'), 1);
 	assert_int_equal(lines_starting(text, 'H'), 3);
 	assert_non_null(strstr(text, "\nSa Revil@x\n"));
-	assert_non_null(strstr(text, "\nRP Rflag@x:<ok@x> Rextra@x\n"));
+	assert_non_null(strstr(text, "\nRPFD Rflag@x:<ok@x> Rextra@x\n"));
 	assert_non_null(strstr(text, "\nH??Subject: x\n\tRhdr@x\n\t.\n\tS<forged@x>\n"));
 	assert_non_null(strstr(text, "\nH??X-Name Rname@x: v\n"));
 	assert_non_null(strstr(text, "\nH??X-CR: aRcr@x\n"));
@@ -271,7 +271,7 @@ static void test_injection(void **state)
 	assert_string_equal(back.ctladdr, " H??X-Injected: 1");
 	assert_int_equal(back.nrcpts, 1);
 	assert_string_equal(back.rcpts[0].addr, "<ok@x> Rextra@x");
-	assert_string_equal(back.rcpts[0].flags, "P Rflag@x");
+	assert_string_equal(back.rcpts[0].flags, "PFD Rflag@x");
 	assert_string_equal(back.rcpts[0].orcpt, "rfc822;o Rorcpt@x");
 	assert_int_equal(back.nmacros, 1);
 	assert_string_equal(qf_env_macro(&back, "s"), "helo Rmacro@x");
@@ -384,8 +384,8 @@ static void test_ctladdr_records(void **state)
 	qf_path(path, sizeof(path), dir, 'q', QID);
 	char *text = slurp(path, NULL);
 	assert_non_null(strstr(text, "S<alice@h.example>\n"
-				     "Calice:1000:1000:alice\nRP:a@x\nRP:b@x\n"
-				     "Cbob:1001:1001:bob\nRPA:|/bin/prog\nC\nRP:c@x\n.\n"));
+				     "Calice:1000:1000:alice\nRPFD:a@x\nRPFD:b@x\n"
+				     "Cbob:1001:1001:bob\nRPFDA:|/bin/prog\nC\nRPFD:c@x\n.\n"));
 	free(text);
 	qf_env_init(&back);
 	if (qf_read(path, &back, err, sizeof(err)) != 0)
