@@ -385,19 +385,25 @@ static int parse_long(const char *s, long long *out)
 
 /* A value read from a qf: with an unquoted \201 (a macro) it stays in the
  * internal form, for lib/qheader to expand; otherwise the \377 quotes are
- * removed and it is the message's own octets. */
+ * removed and it is the message's own octets.  An unquoted \201 right after
+ * an unquoted UTF-8 lead or continuation octet is text, not a macro: files
+ * mtad wrote before it quoted (0.1) hold UTF-8 as it came. */
 static void header_from_qf(struct header *h)
 {
 	char *v = h->value;
+	unsigned char prev = 0;		/* the last unquoted octet, 0 after a quoted one */
 	for (size_t i = 0; v[i]; i++) {
-		if ((unsigned char)v[i] == 0377 && v[i + 1]) {
+		unsigned char c = (unsigned char)v[i];
+		if (c == 0377 && v[i + 1]) {
 			i++;
+			prev = 0;
 			continue;
 		}
-		if ((unsigned char)v[i] == 0201) {
+		if (c == 0201 && !(prev >= 0x80 && prev <= 0xf4)) {
 			h->macros = 1;
 			return;
 		}
+		prev = c;
 	}
 	size_t o = 0;
 	for (size_t i = 0; v[i]; i++) {

@@ -432,6 +432,13 @@ static void test_internal_chars_quoted(void **state)
 	assert_int_equal(back.headers.h[0].macros, 1);
 	assert_string_equal(back.headers.h[0].value, " <\201g> \377\201");
 	qf_env_free(&back);
+	/* mtad 0.1 wrote UTF-8 unquoted: a \201 after a UTF-8 octet is text */
+	static const char old[] = "V8\nS<a@b>\nRP:c@d\nH??Subject: \320\201j \320\201\320\266\n.\n";
+	qf_env_init(&back);
+	assert_int_equal(qf_parse(old, sizeof(old) - 1, "qfX", &back, err, sizeof(err)), 0);
+	assert_int_equal(back.headers.h[0].macros, 0);
+	assert_string_equal(back.headers.h[0].value, " \320\201j \320\201\320\266");
+	qf_env_free(&back);
 }
 
 /* Flags and conditional, macro-bearing headers written as read. */
