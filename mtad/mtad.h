@@ -35,6 +35,8 @@ struct mtad_globals {
 	int verbose;
 	int foreground;
 	int msp;		/* -Ac or FEATURE(msp): the MSP queue, everything relayed to the MTA */
+	/* -N, -R, -V, -B of a submission (DSN NOTIFY, RET, ENVID; body type); NULL: none */
+	const char *dsn_notify, *dsn_ret, *dsn_envid, *body_type;
 };
 extern struct mtad_globals G;
 

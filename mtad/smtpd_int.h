@@ -54,6 +54,17 @@ struct smtpd_session {
 	char **rcpts;		/* as given */
 	size_t nrcpts;
 	char *body_type;
+	/* sendmail fidelity (issue 21): the transaction's queue ID (chosen at
+	 * MAIL, as sendmail does, so RCPT refusals log under it), DSN */
+	char txn_qid[QID_MAXLEN];
+	int txn_mail_ok;	/* MAIL accepted: an unqueued end logs nrcpts=0 */
+	char *envid;		/* MAIL ENVID= (xtext) */
+	char ret;		/* MAIL RET=: 'F' FULL, 'H' HDRS, 0 none */
+	char **rcpt_flags;	/* per recipient: qf R flags ("PNSF") */
+	char **rcpt_orcpt;	/* per recipient: ORCPT= or NULL */
+	char pending_rflags[16];	/* a RCPT waiting for ldap_routing: its flags */
+	char *pending_orcpt;		/* ... and its ORCPT= */
+	int eightbit;		/* an octet >= 128 in the message */
 	/* policy (policy.c) */
 	struct access_result conn_acc;	/* Connect: entry */
 	char dnsbl_reply[400];		/* "550 5.7.1 ..." when the client is listed */

@@ -38,6 +38,7 @@ command -v ldapadd >/dev/null || need="$need ldap-utils"
 # log analyzers and MUAs that use the installed sendmail (issues 16, 21)
 [ -x /usr/sbin/logwatch ] || [ -x /usr/share/logwatch/scripts/logwatch.pl ] || need="$need logwatch"
 command -v bsd-mailx >/dev/null || need="$need bsd-mailx"
+command -v m4 >/dev/null || need="$need m4"
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" = 0 ]; then
 	echo "deps: installing:$need" >&2

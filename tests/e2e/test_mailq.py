@@ -266,7 +266,7 @@ class TestOutputs(MailqCase):
         k = int(re.search(r"^K(\d+)$", self.qf(b), re.M).group(1))
         self.assertEqual(ob["last_attempt"], k)
         self.assertEqual(ob["recipients"], [{"address": "friend@remote.example", "state": "deferred",
-                                             "tries": 1, "flags": "P", "orcpt": None}])
+                                             "tries": 1, "flags": "PFD", "orcpt": None}])
         self.assertEqual(oc["status"], "held")
         self.assertEqual(oc["mark"], " ")     # as sendmail: held is not a mark
         self.assertTrue(oc["held"])
