@@ -157,13 +157,13 @@ class TestQueries(LoggrepCase):
         self.run_lg("-q", "k0000000000000", self.lists, rc=1)
 
     def test_errors_exit_2(self):
-        p = self.run_lg("k0679Vv6002665", os.path.join(self.tmp, "missing.log"), rc=2)
+        p = self.run_lg("k0679Vv6002665", os.path.join(self.tmp, "missing.log"), rc=66)
         self.assertIn("missing.log", p.stderr)
-        self.run_lg("--since=yesterdayish", "k0679Vv6002665", self.lists, rc=2)
-        self.run_lg(self.lists, rc=2)
-        self.run_lg("--bogus", "k0679Vv6002665", self.lists, rc=2)
+        self.run_lg("--since=yesterdayish", "k0679Vv6002665", self.lists, rc=64)
+        self.run_lg(self.lists, rc=64)
+        self.run_lg("--bogus", "k0679Vv6002665", self.lists, rc=64)
         # a match plus an unreadable file: still 2, but the match is printed
-        p = self.run_lg("k0679Vv6002665", self.lists, os.path.join(self.tmp, "nope"), rc=2)
+        p = self.run_lg("k0679Vv6002665", self.lists, os.path.join(self.tmp, "nope"), rc=66)
         self.assertIn("k0679Vv6002665", p.stdout)
 
 
@@ -203,7 +203,7 @@ class TestInputs(LoggrepCase):
     def test_no_default_logs_exit_2(self):
         env = dict(ENV, LOGGREP_LOGDIR=self.tmp + "/empty")
         os.makedirs(self.tmp + "/empty")
-        p = self.run_lg("k0679Vv6002665", env=env, rc=2)
+        p = self.run_lg("k0679Vv6002665", env=env, rc=66)
         self.assertIn("no mail log", p.stderr)
 
     def test_long_line_and_no_final_newline(self):
@@ -374,7 +374,7 @@ class TestOutputs(LoggrepCase):
                          "#   connection refused     1: k21A0000000001\n")
 
     def test_json_and_summary_exclusive(self):
-        self.run_lg("--json", "--summary", "k0679VXa002668", self.lists, rc=2)
+        self.run_lg("--json", "--summary", "k0679VXa002668", self.lists, rc=64)
 
 
 class TestPostedLogs(LoggrepCase):
@@ -430,7 +430,7 @@ class TestPostedLogs(LoggrepCase):
             self.lists + ": " + text[i[1]],
             self.lists + "- " + text[i[1] + 1],
         ])
-        self.run_lg("-C", "x", "k0679ZZz002700", self.lists, rc=2)
+        self.run_lg("-C", "x", "k0679ZZz002700", self.lists, rc=64)
 
     def test_json_sources(self):
         log = ("Mar  1 10:00:00 h sm-mta[1]: k21A0000000008: \n"

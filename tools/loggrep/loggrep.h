@@ -19,7 +19,9 @@
 /* exit codes (grep's) */
 #define LG_EXIT_FOUND 0
 #define LG_EXIT_NONE 1
-#define LG_EXIT_ERROR 2
+#define LG_EXIT_USAGE 64	/* EX_USAGE: bad options or query */
+#define LG_EXIT_NOINPUT 66	/* EX_NOINPUT: a log that cannot be read, or none found */
+#define LG_EXIT_IOERR 74	/* EX_IOERR: the output could not be written */
 
 /* ---- strmap.c: string -> pointer hash map -------------------------- */
 struct strmap {

@@ -50,7 +50,8 @@ static const char usage_text[] =
 "logs copied from web pages and mails (markup, wrapped and damaged lines).\n"
 "\n"
 "TIME: 2006-01-04, \"2006-01-04 22:29[:53]\", \"Jan 4 22:29\", 22:29, -2h, -3d, @EPOCH.\n"
-"Exit status: 0 a transaction was found, 1 none, 2 error.\n";
+"Exit status: 0 a transaction was found, 1 none, 64 bad usage, 66 a log\n"
+"that cannot be read (or none found), 74 output error (sysexits).\n";
 
 static void usage(FILE *out, int code)
 {
@@ -81,7 +82,7 @@ static void add_query(struct query **q, size_t *nq, const char *arg)
 {
 	*q = xreallocarray(*q, *nq + 1, sizeof(**q));
 	if (query_parse(arg, &(*q)[*nq]) < 0)
-		msg_fatal_code(LG_EXIT_ERROR, "empty query: '%s'", arg);
+		msg_fatal_code(LG_EXIT_USAGE, "empty query: '%s'", arg);
 	(*nq)++;
 }
 
@@ -126,7 +127,7 @@ int main(int argc, char **argv)
 			char *end;
 			long y = strtol(optarg, &end, 10);
 			if (*end || y < 1970 || y > 9999)
-				msg_fatal_code(LG_EXIT_ERROR, "bad --year: %s", optarg);
+				msg_fatal_code(LG_EXIT_USAGE, "bad --year: %s", optarg);
 			lg_opts.year = (int)y;
 			break;
 		}
@@ -134,7 +135,7 @@ int main(int argc, char **argv)
 			char *end;
 			long n = strtol(optarg, &end, 10);
 			if (*end || n < 0 || n > 1000)
-				msg_fatal_code(LG_EXIT_ERROR,
+				msg_fatal_code(LG_EXIT_USAGE,
 					       "bad -C value '%s': give a number of lines, 0 to 1000",
 					       optarg);
 			lg_opts.context = (int)n;
@@ -153,16 +154,16 @@ int main(int argc, char **argv)
 			usage(stdout, 0);
 			break;
 		default:
-			usage(stderr, LG_EXIT_ERROR);
+			usage(stderr, LG_EXIT_USAGE);
 		}
 	}
 	if (lg_opts.json && lg_opts.summary)
-		msg_fatal_code(LG_EXIT_ERROR, "--json and --summary exclude each other");
+		msg_fatal_code(LG_EXIT_USAGE, "--json and --summary exclude each other");
 	time_t now = time(NULL);
 	if (since && lg_parse_time(since, 0, now, &lg_opts.since) < 0)
-		msg_fatal_code(LG_EXIT_ERROR, "bad --since time: %s", since);
+		msg_fatal_code(LG_EXIT_USAGE, "bad --since time: %s", since);
 	if (until && lg_parse_time(until, 1, now, &lg_opts.until) < 0)
-		msg_fatal_code(LG_EXIT_ERROR, "bad --until time: %s", until);
+		msg_fatal_code(LG_EXIT_USAGE, "bad --until time: %s", until);
 
 	/* QUERY... then FILE...: the first argument naming a file starts the files */
 	struct sources src = { NULL, 0 };
@@ -173,11 +174,11 @@ int main(int argc, char **argv)
 		sources_add(&src, argv[i]);
 	if (nq == 0) {
 		msg_error("no QUERY given");
-		usage(stderr, LG_EXIT_ERROR);
+		usage(stderr, LG_EXIT_USAGE);
 	}
 	int stdin_live = lg_opts.live && src.n == 1 && strcmp(src.v[0].path, "-") == 0;
 	if (src.n == 0 && !sources_default(&src))
-		msg_fatal_code(LG_EXIT_ERROR, "no mail log found in %s; name a FILE",
+		msg_fatal_code(LG_EXIT_NOINPUT, "no mail log found in %s; name a FILE",
 			       getenv("LOGGREP_LOGDIR") ? getenv("LOGGREP_LOGDIR") : "/var/log");
 	sources_sort(&src);
 	lg_opts.progress = isatty(2) && !lg_opts.live;
@@ -219,8 +220,8 @@ int main(int argc, char **argv)
 		free(q[k].text);
 	free(q);
 	if (ferror(stdout))
-		return LG_EXIT_ERROR;
+		return LG_EXIT_IOERR;
 	if (errors)
-		return LG_EXIT_ERROR;
+		return LG_EXIT_NOINPUT;
 	return shown ? LG_EXIT_FOUND : LG_EXIT_NONE;
 }
