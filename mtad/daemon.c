@@ -63,18 +63,34 @@ static void handle_signals(void *arg, uint32_t events)
 	}
 }
 
+/* The pid file, locked (a POSIX record lock: not inherited by children,
+ * released when this process dies however it dies), so that a second
+ * daemon is refused and a restart after kill -9 needs no cleaning up. */
 static int write_pidfile(void)
 {
 	const char *path = conf_str(C_PID_FILE);
 	if (!*path)
 		return 0;
-	FILE *f = fopen(path, "w");
-	if (f == NULL) {
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
 		msg_warn("cannot write pid file %s: %s", path, strerror(errno));
+		return 0;
+	}
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	if (fcntl(fd, F_SETLK, &fl) < 0) {
+		char other[32] = "";
+		ssize_t n = pread(fd, other, sizeof(other) - 1, 0);
+		other[n > 0 ? n : 0] = '\0';
+		other[strcspn(other, "\n")] = '\0';
+		msg_error("pid file %s is locked: another mtad (pid %s) is running", path, *other ? other : "?");
+		close(fd);
 		return -1;
 	}
-	fprintf(f, "%ld\n", (long)getpid());
-	fclose(f);
+	char line[32];
+	int len = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, line, (size_t)len, 0) != len)
+		msg_warn("cannot write pid file %s: %s", path, strerror(errno));
+	/* fd stays open (close-on-exec): closing it would drop the lock */
 	return 0;
 }
 
@@ -104,7 +120,8 @@ int daemon_run(int background, long queue_interval, char **argv)
 		}
 		diag_set_dest(DIAG_SYSLOG);
 	}
-	write_pidfile();
+	if (write_pidfile() < 0)
+		return EX_TEMPFAIL;
 	if (privsep_split() < 0)
 		return EX_OSERR;
 	int is_smtp_child = privsep_is_smtp_child();

@@ -3,6 +3,7 @@
  * loop.h. */
 #ifndef MTAD_DAEMON_INT_H
 #define MTAD_DAEMON_INT_H
+#include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <time.h>
@@ -28,8 +29,11 @@ void conn_check_timeouts(void);
 void conn_close_all(void);		/* shutdown: every session ends without a 250 */
 
 /* privsep.c: root parent and unprivileged SMTP server. */
+/* RunAsUser's ids: 0, 1 when it is root (no change), -1 unknown (logged) */
+int privsep_run_as(uid_t *uid, gid_t *gid);
 int privsep_split(void);		/* forks the SMTP server when root */
 int privsep_is_smtp_child(void);
+void privsep_die_with_parent(pid_t parent);	/* in a child: SIGTERM when it goes */
 pid_t privsep_smtp_child(void);		/* in the parent: its pid, 0 if none */
 void privsep_watch(void);		/* the parent watches the queue-ID pipe */
 int privsep_reaped(pid_t pid);		/* 1: pid was the SMTP server */

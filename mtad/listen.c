@@ -16,9 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_LISTENERS 16
+#define BIND_TRIES 50		/* 100 ms apart */
 
 struct listener {
 	int fd;
@@ -73,7 +75,17 @@ int listen_open(const char *spec)
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (lo.family == AF_INET6)	/* so an inet and an inet6 listener can share a port */
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 512) < 0) {
+	/* as sendmail, a port still in use is tried again for a few seconds:
+	 * the SMTP server of a daemon killed a moment ago is still closing */
+	int rc, tries = 0;
+	while ((rc = bind(fd, (struct sockaddr *)&ss, sl)) < 0 && errno == EADDRINUSE && ++tries < BIND_TRIES) {
+		if (tries == 1)
+			fprintf(stderr, "mtad: %s port %d is in use; trying again for %d seconds\n",
+				lo.addr[0] ? lo.addr : "*", lo.port, BIND_TRIES / 10);
+		struct timespec nap = { 0, 100 * 1000 * 1000 };
+		nanosleep(&nap, NULL);
+	}
+	if (rc < 0 || listen(fd, 512) < 0) {
 		msg_error("cannot listen on %s port %d: %s%s", lo.addr[0] ? lo.addr : "*", lo.port,
 			  strerror(errno), errno == EACCES ? " (ports below 1024 need root; set Port=)" :
 			  errno == EADDRINUSE ? " (another mail server is running there?)" : "");

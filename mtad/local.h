@@ -1,6 +1,5 @@
-/* local: what local names mean (users, LocalUserFile names, aliases) and
- * the two local mailers besides mbox: *file* (append to a file named in
- * an alias) and prog (a |program alias, run without a shell). */
+/* local: what local names mean (users, LocalUserFile names, aliases).
+ * The mailers (mailbox, *file*, prog) are the delivery agent's: lda.h. */
 #ifndef MTAD_LOCAL_H
 #define MTAD_LOCAL_H
 #include <stddef.h>
@@ -10,13 +9,5 @@
 struct aliases *local_aliases(void);
 /* Is this local part a mailbox or an alias? */
 int local_name_known(const char *local);
-
-/* Appends the message to path as an mbox entry.  0, or -1 with err. */
-int local_deliver_file(const char *path, const char *sender, const char *headers, size_t hlen,
-		       int df_fd, char *err, size_t errsize);
-/* Runs command (split on blanks, no shell) with the message on stdin.
- * Returns 0 sent, 1 temporary failure, 2 permanent, with err. */
-int local_deliver_prog(const char *command, const char *sender, const char *recipient,
-		       const char *headers, size_t hlen, int df_fd, int is_mailer, char *err, size_t errsize);
 
 #endif

@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sysexits.h>
@@ -61,7 +62,7 @@ static void read_ids(void *arg, uint32_t events)
 
 /* RunAsUser: "user" or "user:group"; "" means "mail".  Returns 0 with the
  * ids, 1 when no change is wanted (root), -1 when the user is unknown. */
-static int run_as_ids(uid_t *uid, gid_t *gid)
+int privsep_run_as(uid_t *uid, gid_t *gid)
 {
 	char spec[256];
 	snprintf(spec, sizeof(spec), "%s", *conf_str(C_RUN_AS_USER) ? conf_str(C_RUN_AS_USER) : "mail");
@@ -111,7 +112,7 @@ int privsep_split(void)
 	gid_t gid;
 	if (geteuid() != 0)
 		return 0;
-	int rc = run_as_ids(&uid, &gid);
+	int rc = privsep_run_as(&uid, &gid);
 	if (rc < 0)
 		return -1;
 	if (rc > 0)
@@ -121,6 +122,7 @@ int privsep_split(void)
 		msg_error("pipe: %s", strerror(errno));
 		return -1;
 	}
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		msg_error("fork: %s", strerror(errno));
@@ -133,6 +135,7 @@ int privsep_split(void)
 			msg_error("cannot drop privileges to uid %ld: %s", (long)uid, strerror(errno));
 			_exit(EX_OSERR);
 		}
+		privsep_die_with_parent(parent);
 		is_smtp_child = 1;
 		smtpd_queued_hook = queued_to_parent;
 		return 0;
@@ -143,6 +146,17 @@ int privsep_split(void)
 	listen_close_all();
 	sb_init(&idbuf);
 	return 0;
+}
+
+/* SIGTERM when the parent dies (set after setuid, which clears it), and
+ * the parent already gone before that is noticed too: the listeners go
+ * with it, so a restart can bind at once. */
+void privsep_die_with_parent(pid_t parent)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0)
+		msg_warn("prctl(PR_SET_PDEATHSIG): %s", strerror(errno));
+	if (getppid() != parent)
+		raise(SIGTERM);
 }
 
 int privsep_is_smtp_child(void)

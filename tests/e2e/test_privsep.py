@@ -1,0 +1,287 @@
+"""The privilege model as the system MTA runs it (issue 16): mtad started as
+root with RunAsUser=mail, real passwd users made for the test (useradd,
+removed again in tearDown even when the test fails), a Debian-style spool
+(root:mail 2775).  Root only: the whole class skips itself otherwise.
+What it proves, one test each: which process runs as whom (ps), mailbox
+delivery as the recipient, .forward to a file and an smrsh program as the
+user, a tampered qf planted as user mail that root never acts on, kill -9
+of the parent and an immediate restart."""
+import grp
+import os
+import pwd
+import re
+import signal
+import subprocess
+import time
+import unittest
+import uuid
+
+from harness import MtadTestCase, wait_for, binpath, free_port
+
+IS_ROOT = os.geteuid() == 0
+
+
+def have_mail_user():
+    try:
+        pwd.getpwnam("mail")
+        grp.getgrnam("mail")
+        return True
+    except KeyError:
+        return False
+
+
+def send(m, rcpts, body, sender="s@example.org"):
+    c = m.connect()
+    c.reply()
+    c.cmd("EHLO client.example")
+    assert c.cmd("MAIL FROM:<%s>" % sender)[0] == 250
+    for r in rcpts:
+        code, lines = c.cmd("RCPT TO:<%s>" % r)
+        assert code == 250, lines
+    assert c.cmd("DATA")[0] == 354
+    c.send(body)
+    code, lines = c.reply()
+    c.cmd("QUIT")
+    assert code == 250, lines
+    return lines[0].split()[2]
+
+
+def ps_table():
+    return subprocess.run(["ps", "-e", "-o", "user:12,pid,ppid,args"], capture_output=True,
+                          text=True).stdout
+
+
+def proc_uids(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return {int(u) for u in re.search(r"^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", f.read(), re.M).groups()}
+
+
+def children(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(p) for p in f.read().split()]
+    except FileNotFoundError:
+        return []
+
+
+@unittest.skipUnless(IS_ROOT and have_mail_user(), "needs root and a mail user (the system MTA's case)")
+class RootPrivsep(MtadTestCase):
+    def setUp(self):
+        super().setUp()
+        os.chmod(self.tmp, 0o755)
+        self.users = []
+        self.addCleanup(self.remove_users)
+        self.mail = pwd.getpwnam("mail")
+        self.mailgid = grp.getgrnam("mail").gr_gid
+
+    def add_user(self):
+        name = "h16" + uuid.uuid4().hex[:8]
+        home = os.path.join(self.tmp, "home-" + name)
+        subprocess.run(["useradd", "-M", "-d", home, "-s", "/bin/sh", "-U", name], check=True,
+                       capture_output=True)
+        self.users.append(name)
+        pw = pwd.getpwnam(name)
+        os.makedirs(home)
+        os.chown(home, pw.pw_uid, pw.pw_gid)
+        os.chmod(home, 0o755)
+        return pw
+
+    def remove_users(self):
+        for name in self.users:
+            subprocess.run(["userdel", name], capture_output=True)
+
+    def mtad(self, extra="", start=True, sub="mtad", port=None):
+        kw = {"port": port} if port else {}
+        m = self.new_mtad(sub, start=False, mc_extra="define(`confRUN_AS_USER', `mail')dnl\n" + extra, **kw)
+        os.chmod(m.dir, 0o755)
+        # the Debian spool: root:mail 2775
+        os.chown(m.maildir, 0, self.mailgid)
+        os.chmod(m.maildir, 0o2775)
+        if start:
+            m.start()
+        return m
+
+    def test_ps_table_and_mailbox_written_as_the_recipient(self):
+        u = self.add_user()
+        m = self.mtad()
+        qid = send(m, [u.pw_name + "@mx.test.example"], "Subject: priv\r\n\r\nto the spool\r\n.\r\n")
+        box = os.path.join(m.maildir, u.pw_name)
+        wait_for(lambda: b"to the spool" in m.mbox(u.pw_name), what="delivery into the spool")
+        m.wait_log(qid + r": to=<%s@mx\.test\.example>, .*mailer=local, .*stat=Sent" % u.pw_name)
+        st = os.stat(box)
+        self.assertEqual((st.st_uid, st.st_gid), (u.pw_uid, self.mailgid))   # user:mail, as mail.local
+        self.assertEqual(st.st_mode & 0o777, 0o600)
+        # which process runs as whom
+        parent = m.proc.pid
+        kids = wait_for(lambda: children(parent), what="the SMTP server")
+        self.assertEqual(proc_uids(parent), {0})
+        self.assertIn(self.mail.pw_uid, set().union(*(proc_uids(k) for k in kids)))
+        table = ps_table()
+        mine = [l for l in table.splitlines()[1:] if int(l.split()[1]) in [parent] + kids]
+        print("\n" + table.splitlines()[0] + "\n" + "\n".join(mine))
+        self.assertTrue(any(l.split()[0] == "root" and int(l.split()[1]) == parent for l in mine))
+        self.assertTrue(any(l.split()[0] == "mail" for l in mine))
+
+    def test_delivery_process_is_mail_and_agent_root(self):
+        """A queue run started as root: the runner drops to mail, the agent
+        keeps root (ps while a slow .forward program holds the delivery)."""
+        u = self.add_user()
+        smrsh = os.path.join(self.tmp, "smrsh")
+        os.makedirs(smrsh)
+        gate = os.path.join(self.tmp, "gate")
+        prog = os.path.join(smrsh, "slow")
+        with open(prog, "w") as f:
+            f.write("#!/bin/sh\ncat >/dev/null\nwhile [ ! -e %s ]; do sleep 0.05; done\n" % gate)
+        os.chmod(prog, 0o755)
+        with open(os.path.join(u.pw_dir, ".forward"), "w") as f:
+            f.write('"|slow"\n')
+        os.chown(os.path.join(u.pw_dir, ".forward"), u.pw_uid, u.pw_gid)
+        m = self.mtad(extra="define(`confDELIVERY_MODE', `q')dnl\ndefine(`confSMRSH_DIRECTORY', `%s')dnl\n"
+                      % smrsh)
+        qid = send(m, [u.pw_name + "@mx.test.example"], "Subject: q\r\n\r\nqueued\r\n.\r\n")
+        runner = subprocess.Popen([binpath("mtad"), "-C", m.mc, "-L", m.tag, "-q"])
+        try:
+            def slow_running():
+                out = subprocess.run(["ps", "-e", "-o", "user:12,pid,ppid,args"], capture_output=True,
+                                     text=True).stdout
+                return out if re.search(r"^%s\s+\d+\s+\d+\s+/bin/sh %s" % (u.pw_name, re.escape(prog)),
+                                        out, re.M) else None
+            table = wait_for(slow_running, what="the .forward program running as the user")
+            rows = [l for l in table.splitlines() if str(runner.pid) in l.split()[1:3] or "slow" in l]
+            print("\n" + table.splitlines()[0] + "\n" + "\n".join(rows))
+            self.assertEqual(proc_uids(runner.pid), {self.mail.pw_uid})     # the -q process itself
+            agent = [k for k in children(runner.pid)]
+            self.assertTrue(any(proc_uids(k) == {0} for k in agent), "a root agent under the runner")
+        finally:
+            open(gate, "w").close()
+            runner.wait(timeout=20)
+        m.wait_log(qid + r": to=\|slow, .*mailer=prog, .*stat=Sent")
+
+    def test_forward_to_file_and_smrsh_program_as_the_user(self):
+        u = self.add_user()
+        smrsh = os.path.join(self.tmp, "smrsh")
+        os.makedirs(smrsh)
+        prog = os.path.join(smrsh, "record")
+        with open(prog, "w") as f:
+            f.write("#!/bin/sh\n{ id -u; pwd; echo \"HOME=$HOME USER=$USER PATH=$PATH SENDER=$SENDER\"; "
+                    "env | wc -l; cat; } > \"$HOME/prog.out\"\n")
+        os.chmod(prog, 0o755)
+        saved = os.path.join(u.pw_dir, "saved.mbox")
+        fwd = os.path.join(u.pw_dir, ".forward")
+        with open(fwd, "w") as f:
+            f.write('\\%s, %s, "|/usr/local/bin/record arg"\n' % (u.pw_name, saved))
+        os.chown(fwd, u.pw_uid, u.pw_gid)
+        os.chmod(fwd, 0o644)
+        m = self.mtad(extra="define(`confSMRSH_DIRECTORY', `%s')dnl\n" % smrsh)
+        qid = send(m, [u.pw_name + "@mx.test.example"], "Subject: fwd\r\n\r\nforwarded body\r\n.\r\n")
+        out = os.path.join(u.pw_dir, "prog.out")
+        wait_for(lambda: os.path.exists(out) and os.path.exists(saved) and m.mbox(u.pw_name),
+                 what="the three .forward deliveries")
+        m.wait_log(qid + r": to=\|/usr/local/bin/record arg, .*mailer=prog, .*stat=Sent")
+        with open(out) as f:
+            text = f.read()
+        lines = text.splitlines()
+        self.assertEqual(lines[0], str(u.pw_uid))                # as the user
+        self.assertEqual(lines[1], u.pw_dir)                     # in the home directory
+        self.assertIn("HOME=%s USER=%s PATH=/usr/bin:/bin SENDER=s@example.org" % (u.pw_dir, u.pw_name), text)
+        self.assertLessEqual(int(lines[3]), 10)                  # a fixed, small environment
+        self.assertIn("forwarded body", text)
+        self.assertEqual(os.stat(saved).st_uid, u.pw_uid)        # the file: written as the user
+        self.assertIn(b"forwarded body", open(saved, "rb").read())
+        self.assertIn(b"forwarded body", m.mbox(u.pw_name))      # \user keeps a copy
+        self.assertEqual(os.stat(os.path.join(m.maildir, u.pw_name)).st_uid, u.pw_uid)
+
+    def test_forward_program_outside_smrsh_refused_and_unsafe_forward_ignored(self):
+        u = self.add_user()
+        v = self.add_user()
+        smrsh = os.path.join(self.tmp, "smrsh")
+        os.makedirs(smrsh)
+        marker = os.path.join(self.tmp, "ran")
+        fwd = os.path.join(u.pw_dir, ".forward")
+        with open(fwd, "w") as f:
+            f.write('"|/bin/touch %s"\n' % marker)
+        os.chown(fwd, u.pw_uid, u.pw_gid)
+        fwd2 = os.path.join(v.pw_dir, ".forward")              # world-writable: ignored
+        with open(fwd2, "w") as f:
+            f.write("/tmp/never-%s\n" % v.pw_name)
+        os.chown(fwd2, v.pw_uid, v.pw_gid)
+        os.chmod(fwd2, 0o666)
+        m = self.mtad(extra="define(`confSMRSH_DIRECTORY', `%s')dnl\n" % smrsh)
+        qid = send(m, [u.pw_name + "@mx.test.example", v.pw_name + "@mx.test.example"],
+                   "Subject: x\r\n\r\nx\r\n.\r\n")
+        m.wait_log(qid + r": to=\|/bin/touch .*dsn=5\.3\.0, stat=program /bin/touch is not in %s"
+                   % re.escape(smrsh))
+        wait_for(lambda: m.mbox(v.pw_name), what="the unsafe .forward's user gets the mail itself")
+        m.wait_log(r"%s: .*\.forward is unsafe" % v.pw_name)
+        self.assertFalse(os.path.exists(marker))
+        self.assertFalse(os.path.exists("/tmp/never-" + v.pw_name))
+
+    def test_tampered_qf_written_as_mail_never_acted_on_by_root(self):
+        u = self.add_user()
+        victim = os.path.join(self.tmp, "root-wrote-this")
+        ran = os.path.join(self.tmp, "root-ran-this")
+        aliases = os.path.join(self.tmp, "aliases")
+        with open(aliases, "w") as f:
+            f.write("postmaster: root\n")
+        m = self.mtad(extra="define(`confDELIVERY_MODE', `q')dnl\ndefine(`ALIAS_FILE', `%s')dnl\n" % aliases)
+        qid = send(m, [u.pw_name + "@mx.test.example"], "Subject: t\r\n\r\ntampered\r\n.\r\n")
+        m.stop()
+        qf = [os.path.join(r, f) for r, _d, fs in os.walk(m.queue) for f in fs if f == "qf" + qid][0]
+        with open(qf) as f:
+            text = f.read()
+        evil = ("rrfc822;postmaster@mx.test.example\nRPA:|/bin/touch %s\n"
+                "rrfc822;%s@mx.test.example\nRPA:%s\n"
+                "RPA:|/bin/sh -c 'touch %s'\n" % (ran, u.pw_name, victim, ran))
+        text = re.sub(r"^(R[^\n]*\n)", lambda mo: mo.group(1) + evil, text, count=1, flags=re.M)
+        # the attacker is the unprivileged side: the file is written as mail
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.setgid(self.mail.pw_gid)
+                os.setuid(self.mail.pw_uid)
+                with open(qf, "w") as f:
+                    f.write(text)
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+        self.assertEqual(os.stat(qf).st_uid, self.mail.pw_uid)
+        r = m.run("-q")                                    # a queue run, started as root
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertFalse(os.path.exists(ran), "root ran a program named in a qf")
+        self.assertFalse(os.path.exists(victim), "a file named in a qf was written")
+        log = m.log()
+        self.assertRegex(log, r"SYSERR: program /bin/touch \S+ is not what postmaster expands to")
+        self.assertRegex(log, r"SYSERR: file %s is not what %s expands to" % (re.escape(victim), u.pw_name))
+        self.assertRegex(log, qid + r": to=%s, .*mailer=\*file\*, .*dsn=5\.3\.0" % re.escape(victim))
+        self.assertIn(b"tampered", m.mbox(u.pw_name))   # the real recipient still gets it
+
+    def test_kill9_parent_then_restart_at_once(self):
+        port = free_port()
+        m = self.mtad(port=port)
+        parent = m.proc.pid
+        kids = wait_for(lambda: children(parent), what="the SMTP server")
+        m.kill9()
+        # the SMTP server notices and goes, so the port is free again
+        wait_for(lambda: not any(os.path.exists("/proc/%d" % k) and
+                                 "State:\tZ" not in open("/proc/%d/status" % k).read() for k in kids),
+                 timeout=1.5, what="the SMTP server to exit with its parent")
+        t0 = time.monotonic()
+        m.start()
+        self.assertLess(time.monotonic() - t0, 3.0)
+        u = self.add_user()
+        send(m, [u.pw_name + "@mx.test.example"], "Subject: again\r\n\r\nafter restart\r\n.\r\n")
+        wait_for(lambda: b"after restart" in m.mbox(u.pw_name), what="delivery after the restart")
+
+    def test_second_daemon_refused_by_the_pid_file_lock(self):
+        m = self.mtad()
+        pidfile = os.path.join(m.dir, "mtad.pid")
+        wait_for(lambda: os.path.exists(pidfile) and open(pidfile).read().strip() == str(m.proc.pid),
+                 what="the pid file")
+        r = subprocess.run([binpath("mtad"), "-bD", "-C", m.mc, "-O", "DaemonPortOptions=Port=0,Addr=127.0.0.1"],
+                           capture_output=True, text=True, timeout=20)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertRegex(r.stderr, r"pid file \S+ is locked: another mtad \(pid %d\) is running" % m.proc.pid)
+
+
+if __name__ == "__main__":
+    unittest.main()
