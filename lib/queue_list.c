@@ -1,5 +1,6 @@
 /* queue_list: the queue read into memory and the `-bp` listing. */
 #include "queue_list.h"
+#include "safeopen.h"
 #include "strbuf.h"
 #include "timefmt.h"
 #include "xalloc.h"
@@ -41,11 +42,12 @@ static int load_entry(const char *qdir, const char *qid, struct queue_entry *e)
 	e->mark = ' ';
 	e->size = -1;
 	qf_path(qf, sizeof(qf), qdir, 'q', qid);
-	int fd = open(qf, O_RDONLY | O_CLOEXEC);
+	/* a FIFO or a symlink named like a qf is shown as damaged, never
+	 * waited on or followed */
+	int fd = safe_open(qf, O_RDONLY, 0, err, sizeof(err));
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return -1;	/* delivered while we were listing */
-		snprintf(err, sizeof(err), "%s: %s", qf, strerror(errno));
 		e->err = xstrdup(err);
 		return 0;
 	}

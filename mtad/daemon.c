@@ -6,6 +6,7 @@
 #include "mtad.h"
 #include "daemon_int.h"
 #include "loop.h"
+#include "startcheck.h"
 #include "config.h"
 #include "diag.h"
 #include "maillog.h"
@@ -96,6 +97,11 @@ static int write_pidfile(void)
 
 int daemon_run(int background, long queue_interval, char **argv)
 {
+	int rc = startup_check(1);	/* as the user that will use each file */
+	if (rc != 0) {
+		fprintf(stderr, "mtad: not started: fix the problems above (mtad -bC checks again)\n");
+		return rc;
+	}
 	conn_tls_init();
 	for (size_t i = 0; i < conf_list_count(C_DAEMON_PORT_OPTIONS); i++)
 		if (listen_open(conf_list_get(C_DAEMON_PORT_OPTIONS, i)) < 0)

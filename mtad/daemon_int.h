@@ -31,6 +31,7 @@ void conn_close_all(void);		/* shutdown: every session ends without a 250 */
 /* privsep.c: root parent and unprivileged SMTP server. */
 /* RunAsUser's ids: 0, 1 when it is root (no change), -1 unknown (logged) */
 int privsep_run_as(uid_t *uid, gid_t *gid);
+void privsep_give_queue(uid_t uid, gid_t gid);
 int privsep_split(void);		/* forks the SMTP server when root */
 int privsep_is_smtp_child(void);
 void privsep_die_with_parent(pid_t parent);	/* in a child: SIGTERM when it goes */

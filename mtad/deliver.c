@@ -16,6 +16,7 @@
 #include "diag.h"
 #include "maillog.h"
 #include "mbox.h"
+#include "safeopen.h"
 #include "xalloc.h"
 
 #include <ctype.h>
@@ -544,6 +545,11 @@ static void expand_one(struct expansion *x, const struct qf_rcpt *r)
 			goto out;
 		}
 	}
+	if (ours && !al && local_aliases_broken()) {
+		x->parent = NULL;
+		add_item(x, r->addr, r->flags, ALIAS_ERROR, "4.3.0:451 the aliases cannot be read", x->sender);
+		goto out;
+	}
 	if (ours && local_user_of(local, user, sizeof(user)) && forward_expand(x, user, x->sender, 1))
 		goto out;
 	x->parent = NULL;
@@ -609,23 +615,14 @@ static int open_locked(const char *qdir, const char *qid, const char *qfpath, st
 		       enum deliver_result *result)
 {
 	char err[1024];
-	/* O_NOFOLLOW and O_NONBLOCK: a symlink or a FIFO planted in the queue
-	 * is refused, never followed or waited on */
-	int fd = open(qfpath, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	/* a symlink or a FIFO planted in the queue is refused (moved aside and
+	 * logged), never followed or waited on */
+	int fd = safe_open(qfpath, O_RDWR, 0, err, sizeof(err));
 	if (fd < 0) {
-		if (errno == ELOOP) {
-			snprintf(err, sizeof(err), "%s: is a symbolic link", qfpath);
+		int e = errno;
+		if (safe_open_refused(e))
 			quarantine_bad(qdir, qid, qfpath, err);
-		}
-		*result = errno == ENOENT ? DELIVER_DONE : DELIVER_ERROR;
-		return -1;
-	}
-	struct stat st_reg;
-	if (fstat(fd, &st_reg) < 0 || !S_ISREG(st_reg.st_mode)) {
-		snprintf(err, sizeof(err), "%s: not a regular file", qfpath);
-		close(fd);
-		quarantine_bad(qdir, qid, qfpath, err);
-		*result = DELIVER_ERROR;
+		*result = e == ENOENT ? DELIVER_DONE : DELIVER_ERROR;
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -715,13 +712,7 @@ enum deliver_result deliver_message(const char *qdir, const char *qid)
 		close(fd);
 		return DELIVER_DEFERRED;
 	}
-	int df_fd = open(dfpath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	struct stat dst;
-	if (df_fd >= 0 && (fstat(df_fd, &dst) < 0 || !S_ISREG(dst.st_mode))) {
-		close(df_fd);
-		df_fd = -1;
-		errno = EINVAL;
-	}
+	int df_fd = safe_open(dfpath, O_RDONLY, 0, NULL, 0);
 	if (df_fd < 0) {
 		snprintf(err, sizeof(err), "%s: data file missing or not a regular file: %s", dfpath,
 			 errno == ELOOP ? "symbolic link" : strerror(errno));

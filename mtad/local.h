@@ -7,7 +7,10 @@
 
 /* The aliases, opened once and re-read when they change (NULL: none). */
 struct aliases *local_aliases(void);
-/* Is this local part a mailbox or an alias? */
+/* 1 when the aliases are configured but cannot be opened now (logged). */
+int local_aliases_broken(void);
+/* Is this local part a mailbox or an alias?  1 yes, 0 no, -1 cannot tell
+ * now (the aliases cannot be read: answer 451 4.3.0, never 550). */
 int local_name_known(const char *local);
 
 #endif

@@ -1,6 +1,7 @@
 /* main: sendmail's command line.  argv[0] picks the mode as in sendmail
  * (sendmail, newaliases, mailq); flags follow sendmail 8's. */
 #include "mtad.h"
+#include "startcheck.h"
 #include "config.h"
 #include "diag.h"
 #include "aliases.h"
@@ -26,6 +27,9 @@ static const char usage_text[] =
 "  -bp            list the queue (as mailq)\n"
 "  -bi            rebuild the aliases database (as newaliases)\n"
 "  -bC            check the configuration and exit (ours)\n"
+"  -bE            check the environment as the daemon will use it: queue\n"
+"                 writable, maps and aliases readable (as RunAsUser when\n"
+"                 root), mailbox directory; exit 78 naming the file (ours)\n"
 "  -bt            address test mode (/help lists its commands)\n"
 "  -bv addr...    verify addresses: where each would be delivered\n"
 "  -Mg qid...     give up: return these messages to their senders now (Exim's flag)\n"
@@ -97,12 +101,12 @@ int main(int argc, char **argv)
 #define NEXTARG() (a[2] ? a + 2 : (i + 1 < argc ? argv[++i] : (usage(EX_USAGE), "")))
 		switch (a[1]) {
 		case 'b':
-			if (!a[2] || a[3] || !strchr("dDsmpiCtv", a[2])) {
+			if (!a[2] || a[3] || !strchr("dDsmpiCEtv", a[2])) {
 				fprintf(stderr, "mtad: unknown mode %s (see --help)\n", a);
 				return EX_USAGE;
 			}
 			mode = a[2];
-			if (mode == 'C')
+			if (mode == 'C' || mode == 'E')
 				check_only = 1;
 			break;
 		case 'q':
@@ -191,7 +195,7 @@ int main(int argc, char **argv)
 	if (check_only) {
 		if (G.verbose)
 			conf_print_changed();
-		return 0;
+		return mode == 'E' ? startup_check(0) : 0;
 	}
 	maillog_open(G.log_tag, conf_str(C_LOG_FILE), 1);
 	G.msp = want_msp >= 0 ? want_msp : *conf_str(C_MSP_HOST) != '\0';

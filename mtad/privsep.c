@@ -90,7 +90,7 @@ int privsep_run_as(uid_t *uid, gid_t *gid)
 }
 
 /* The queue must be writable by the SMTP server: give it the directories. */
-static void give_queue(uid_t uid, gid_t gid)
+void privsep_give_queue(uid_t uid, gid_t gid)
 {
 	const char *qdir = conf_str(C_QUEUE_DIR);
 	static const char *const subs[] = { "", "/qf", "/df", "/xf", NULL };
@@ -117,7 +117,7 @@ int privsep_split(void)
 		return -1;
 	if (rc > 0)
 		return 0;		/* RunAsUser=root: as sendmail, one process */
-	give_queue(uid, gid);
+	privsep_give_queue(uid, gid);
 	if (pipe2(idpipe, O_CLOEXEC) < 0) {
 		msg_error("pipe: %s", strerror(errno));
 		return -1;

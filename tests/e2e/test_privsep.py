@@ -283,5 +283,154 @@ class RootPrivsep(MtadTestCase):
         self.assertRegex(r.stderr, r"pid file \S+ is locked: another mtad \(pid %d\) is running" % m.proc.pid)
 
 
+def makemap(path, text, *flags):
+    r = subprocess.run([binpath("makemap")] + list(flags) + ["hash", path], input=text, capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stderr
+    return path
+
+
+def as_mail_can_read(path):
+    """Whether user mail (RunAsUser) can read path: test -r run as mail."""
+    return subprocess.run(["setpriv", "--reuid=mail", "--regid=mail", "--clear-groups", "test", "-r", path],
+                          capture_output=True).returncode == 0
+
+
+def replace_unreadable(path):
+    """Swaps path for a copy that only root can read (a new inode, as a
+    rebuild would make), so a running daemon opens it anew."""
+    tmp = path + ".new"
+    with open(path, "rb") as src, open(tmp, "wb") as dst:
+        dst.write(src.read())
+    os.chown(tmp, 0, 0)
+    os.chmod(tmp, 0o600)
+    os.rename(tmp, path)
+
+
+@unittest.skipUnless(IS_ROOT and have_mail_user(), "needs root and a mail user (the system MTA's case)")
+class RootDatabases(RootPrivsep):
+    def test_makemap_and_bi_as_root_make_files_mail_can_read(self):
+        amap = makemap(os.path.join(self.tmp, "access"), "From:bad.test REJECT\n")
+        st = os.stat(amap + ".db")
+        self.assertEqual((st.st_uid, st.st_gid, st.st_mode & 0o777), (0, self.mailgid, 0o640))
+        self.assertTrue(as_mail_can_read(amap + ".db"))
+        # an existing map keeps its owner, group and mode through a rebuild
+        os.chown(amap + ".db", self.mail.pw_uid, 0)
+        os.chmod(amap + ".db", 0o604)
+        makemap(amap, "From:bad.test REJECT\nFrom:worse.test REJECT\n")
+        st = os.stat(amap + ".db")
+        self.assertEqual((st.st_uid, st.st_gid, st.st_mode & 0o777), (self.mail.pw_uid, 0, 0o604))
+        aliases = os.path.join(self.tmp, "aliases")
+        with open(aliases, "w") as f:
+            f.write("postmaster: root\n")
+        m = self.mtad(start=False, extra="define(`ALIAS_FILE', `%s')dnl\n" % aliases)
+        r = m.run("-bi")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        st = os.stat(aliases + ".db")
+        self.assertEqual((st.st_gid, st.st_mode & 0o777), (self.mailgid, 0o640))
+        self.assertTrue(as_mail_can_read(aliases + ".db"))
+
+    def test_unreadable_alias_db_stops_start_and_bE_with_78(self):
+        aliases = os.path.join(self.tmp, "aliases")
+        with open(aliases, "w") as f:
+            f.write("postmaster: root\nstaff: root\n")
+        m = self.mtad(start=False, extra="define(`ALIAS_FILE', `%s')dnl\n" % aliases)
+        self.assertEqual(m.run("-bi").returncode, 0)
+        os.chmod(aliases + ".db", 0o600)
+        os.chown(aliases + ".db", 0, 0)
+        r = m.run("-bE")
+        self.assertEqual(r.returncode, 78, r.stderr)
+        self.assertRegex(r.stderr, r"ALIAS_FILE %s: .*as mail \(uid %d\); fix: chgrp \S+ %s\.db"
+                         % (re.escape(aliases), self.mail.pw_uid, re.escape(aliases)))
+        r = subprocess.run([binpath("mtad"), "-bD", "-C", m.mc], capture_output=True, text=True, timeout=20)
+        self.assertEqual(r.returncode, 78)
+        self.assertIn(aliases, r.stderr)
+        self.assertIn("not started", r.stderr)
+        self.assertEqual(m.run("-bC").returncode, 0)     # the configuration itself is fine
+
+    def test_unwritable_queue_stops_start_with_78_naming_it(self):
+        m = self.mtad(start=False)
+        locked = os.path.join(self.tmp, "locked")
+        os.makedirs(locked)
+        os.chmod(locked, 0o700)                         # mail cannot get through
+        q = os.path.join(locked, "mqueue")
+        os.makedirs(q)
+        r = m.run("-bE", "-O", "QueueDirectory=" + q)
+        self.assertEqual(r.returncode, 78, r.stderr)
+        self.assertRegex(r.stderr, r"QUEUE_DIR %s: cannot be reached .*, as mail \(uid %d\); fix: .*searchable"
+                         % (re.escape(q), self.mail.pw_uid))
+        self.assertEqual(r.stderr.count("QUEUE_DIR"), 1, r.stderr)   # one line for one problem
+        os.chmod(locked, 0o755)
+        os.chown(q, 0, 0)
+        os.chmod(q, 0o755)
+        r = m.run("-bE", "-O", "QueueDirectory=" + q)
+        self.assertEqual(r.returncode, 78, r.stderr)
+        self.assertRegex(r.stderr, r"QUEUE_DIR %s: not writable, as mail .*; fix: chown mail %s"
+                         % (re.escape(q), re.escape(q)))
+
+    def test_unreadable_maps_at_run_time_give_451_and_a_log_line(self):
+        aliases = os.path.join(self.tmp, "aliases")
+        with open(aliases, "w") as f:
+            f.write("postmaster: root\nstaff: root\n")
+        amap = makemap(os.path.join(self.tmp, "access"), "From:bad.test REJECT\n")
+        m = self.mtad(start=False, extra="define(`ALIAS_FILE', `%s')dnl\nFEATURE(`access_db', `hash %s')dnl\n"
+                      % (aliases, amap))
+        self.assertEqual(m.run("-bi").returncode, 0)
+        m.start()
+        c = m.connect()
+        c.reply()
+        c.cmd("EHLO x.example")
+        self.assertEqual(c.cmd("MAIL FROM:<a@bad.test>")[0], 550)   # the map works
+        c.cmd("RSET")
+        self.assertEqual(c.cmd("MAIL FROM:<a@good.test>")[0], 250)
+        self.assertEqual(c.cmd("RCPT TO:<staff@mx.test.example>")[0], 250)
+        c.cmd("QUIT")
+        replace_unreadable(aliases + ".db")
+        c = m.connect()
+        c.reply()
+        c.cmd("EHLO x.example")
+        c.cmd("MAIL FROM:<a@good.test>")
+        code, lines = c.cmd("RCPT TO:<staff@mx.test.example>")
+        self.assertEqual(lines[0][:9], "451 4.3.0", lines)          # never 550 User unknown
+        m.wait_log(r"SYSERR: aliases: .*%s" % re.escape(aliases))
+        c.cmd("QUIT")
+        replace_unreadable(amap + ".db")
+        c = m.connect()
+        c.reply()
+        c.cmd("EHLO x.example")
+        code, lines = c.cmd("MAIL FROM:<a@bad.test>")
+        # never a skipped check: a 4xx (the first lookup to fail may be a
+        # TLS_Clt one, answered 403 4.7.0, "cannot tell: be strict")
+        self.assertEqual(code // 100, 4, lines)
+        m.wait_log(r"SYSERR: access_db hash %s: .*; answering 4xx until it can be read" % re.escape(amap))
+
+
+class QueueEntries(MtadTestCase):
+    """Run as root or not: what is not a regular file in the queue is
+    logged and skipped, never followed or waited on."""
+
+    def test_fifo_and_symlink_in_queue_skipped_by_bp_mailq_and_runs(self):
+        m = self.new_mtad(mc_extra="define(`confDELIVERY_MODE', `q')dnl\n")
+        qid = send(m, ["alice@mx.test.example"], "Subject: q\r\n\r\nbehind the fifo\r\n.\r\n")
+        qdir = os.path.dirname([os.path.join(r, f) for r, _d, fs in os.walk(m.queue) for f in fs
+                                if f == "qf" + qid][0])
+        os.mkfifo(os.path.join(qdir, "qfAAAAAAAA000001"))
+        secret = os.path.join(self.tmp, "secret")
+        with open(secret, "w") as f:
+            f.write("V8\n")
+        os.symlink(secret, os.path.join(qdir, "qfAAAAAAAA000002"))
+        for argv in ([binpath("mtad"), "-C", m.mc, "-bp"], [binpath("mailq"), "-C", m.mc]):
+            r = subprocess.run(argv, capture_output=True, text=True, timeout=10)   # no hang
+            self.assertIn(qid, r.stdout + r.stderr)
+            self.assertRegex(r.stdout + r.stderr, r"qfAAAAAAAA000001: is a FIFO, not a regular file")
+            self.assertRegex(r.stdout + r.stderr, r"qfAAAAAAAA000002: is a symbolic link")
+        r = m.run("-q", timeout=15)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"behind the fifo", m.mbox("alice"))
+        m.wait_log(r"SYSERR: .*qfAAAAAAAA000001: is a FIFO, not a regular file; queue file renamed")
+        m.wait_log(r"SYSERR: .*qfAAAAAAAA000002: is a symbolic link; queue file renamed")
+        self.assertTrue(os.path.exists(secret))
+
+
 if __name__ == "__main__":
     unittest.main()
