@@ -40,7 +40,8 @@ static void handle_signals(void *arg, uint32_t events)
 			while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {
 				if (privsep_reaped(pid)) {
 					if (!stopping)
-						maillog(NULL, "SYSERR: the SMTP server (pid %ld) exited; stopping", (long)pid);
+						maillog(NULL, "SYSERR: the %s (pid %ld) exited; stopping",
+							privsep_is_smtp() ? "delivery starter" : "SMTP server", (long)pid);
 					stopping = 1;
 				} else {
 					runner_reaped();
@@ -53,7 +54,7 @@ static void handle_signals(void *arg, uint32_t events)
 			stopping = 1;
 			break;
 		case SIGHUP:
-			if (privsep_is_smtp_child())
+			if (privsep_is_child())
 				break;		/* the parent restarts everything */
 			restarting = 1;
 			stopping = 1;
@@ -130,7 +131,7 @@ int daemon_run(int background, long queue_interval, char **argv)
 		return EX_TEMPFAIL;
 	if (privsep_split() < 0)
 		return EX_OSERR;
-	int is_smtp_child = privsep_is_smtp_child();
+	int is_child = privsep_is_child();
 	sigset_t mask;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
@@ -146,18 +147,18 @@ int daemon_run(int background, long queue_interval, char **argv)
 	}
 	loop_watch(sigfd, EPOLLIN, handle_signals, NULL);
 	listen_watch();
-	if (!is_smtp_child)
-		smtpd_queued_hook = runner_queued;
+	if (privsep_is_spawner() && privsep_is_smtp())
+		smtpd_queued_hook = runner_queued;	/* one process (no listeners) */
 	/* 4 threads commit (more in flight merge fsyncs); 8 wait on DNS */
 	int commit_fd = -1;
 	if (listen_count() > 0 && (commit_fd = workq_start(4, 8)) >= 0)
 		loop_watch(commit_fd, EPOLLIN, conn_work_done, NULL);
 	privsep_watch();
-	if (is_smtp_child)
-		queue_interval = 0;	/* queue runs are the parent's */
-	else
+	if (!privsep_is_spawner())
+		queue_interval = 0;	/* queue runs are the other half's */
+	if (!is_child)
 		maillog(NULL, "starting daemon (" MTAD_VERSION "): SMTP%s%s", queue_interval > 0 ? "+queueing" : "",
-			privsep_smtp_child() > 0 ? " (SMTP server unprivileged)" : "");
+			privsep_dropped() ? " (SMTP server unprivileged)" : "");
 	time_t next_run = queue_interval > 0 ? time(NULL) : 0;
 	while (!stopping) {
 		runner_tick(queue_interval, &next_run);
@@ -176,7 +177,7 @@ int daemon_run(int background, long queue_interval, char **argv)
 		conn_work_done(NULL, 0);
 	}
 	privsep_stop_child();
-	if (is_smtp_child)
+	if (is_child)
 		_exit(0);
 	if (restarting) {
 		/* SIGHUP: as sendmail, start again from the top with the same

@@ -432,5 +432,31 @@ class QueueEntries(MtadTestCase):
         self.assertTrue(os.path.exists(secret))
 
 
+def threads(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return int(re.search(r"^Threads:\s+(\d+)", f.read(), re.M).group(1))
+
+
+class OneUser(MtadTestCase):
+    """Not root (or RunAsUser root): still two processes, so that the one
+    that forks delivery processes has no threads (the SMTP server's
+    workers); the helper goes with the daemon."""
+
+    def test_delivery_starter_has_no_threads_and_dies_with_the_daemon(self):
+        m = self.new_mtad()
+        parent = m.proc.pid
+        kids = wait_for(lambda: children(parent), what="the delivery starter")
+        self.assertEqual(len(kids), 1)
+        wait_for(lambda: threads(parent) > 1, what="the SMTP server's worker threads")
+        self.assertEqual(threads(kids[0]), 1)           # forks without threads
+        qid = send(m, ["alice@mx.test.example"], "Subject: t\r\n\r\nthreads\r\n.\r\n")
+        wait_for(lambda: b"threads" in m.mbox("alice"), what="delivery")
+        self.assertTrue(qid.endswith("%06d" % parent))   # accepted by the daemon's own process
+        m.kill9()
+        wait_for(lambda: not os.path.exists("/proc/%d" % kids[0]) or
+                 "State:\tZ" in open("/proc/%d/status" % kids[0]).read(), timeout=1.5,
+                 what="the delivery starter to go with the daemon")
+
+
 if __name__ == "__main__":
     unittest.main()
