@@ -458,5 +458,56 @@ class OneUser(MtadTestCase):
                  what="the delivery starter to go with the daemon")
 
 
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class Install(MtadTestCase):
+    """make install DESTDIR=... PREFIX=/usr: binaries and the sendmail,
+    newaliases and mailq names, man pages, /etc/mail, the queue owned by
+    mail (as root), the Debian spool, a systemd unit; the installed daemon
+    passes its own start checks with the installed configuration."""
+
+    def test_make_install_destdir(self):
+        os.chmod(self.tmp, 0o755)
+        dest = os.path.join(self.tmp, "dest")
+        r = subprocess.run(["make", "-C", REPO, "--no-print-directory", "install", "DESTDIR=" + dest,
+                            "PREFIX=/usr"], capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        for f in ("usr/sbin/mtad", "usr/bin/mailq", "usr/bin/makemap", "usr/share/man/man8/mtad.8",
+                  "usr/share/man/man5/mtad.mc.5", "etc/mail/mtad.mc", "etc/mail/aliases",
+                  "etc/mail/smrsh/README", "usr/lib/systemd/system/mtad.service"):
+            self.assertTrue(os.path.exists(os.path.join(dest, f)), f)
+        for name, target in (("sendmail", "mtad"), ("newaliases", "mtad"), ("mailq", "../bin/mailq")):
+            self.assertEqual(os.readlink(os.path.join(dest, "usr/sbin", name)), target)
+        unit = open(os.path.join(dest, "usr/lib/systemd/system/mtad.service")).read()
+        self.assertIn("ExecStart=/usr/sbin/mtad -C /etc/mail/mtad.mc -bD -q30m", unit)
+        self.assertIn("ExecStartPre=/usr/sbin/mtad -C /etc/mail/mtad.mc -bE", unit)
+        q = os.path.join(dest, "var/spool/mqueue")
+        spool = os.path.join(dest, "var/mail")
+        self.assertEqual(os.stat(q).st_mode & 0o7777, 0o750)
+        self.assertEqual(os.stat(spool).st_mode & 0o7777, 0o2775)
+        if IS_ROOT and have_mail_user():
+            self.assertEqual(os.stat(q).st_uid, pwd.getpwnam("mail").pw_uid)
+            self.assertEqual(os.stat(spool).st_gid, grp.getgrnam("mail").gr_gid)
+        # an existing configuration is kept
+        with open(os.path.join(dest, "etc/mail/aliases"), "a") as f:
+            f.write("local-change: root\n")
+        r = subprocess.run(["make", "-C", REPO, "--no-print-directory", "install", "DESTDIR=" + dest,
+                            "PREFIX=/usr"], capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        self.assertIn("local-change", open(os.path.join(dest, "etc/mail/aliases")).read())
+        # the installed daemon's start checks, relocated into DESTDIR
+        mtad = os.path.join(dest, "usr/sbin/mtad")
+        args = [mtad, "-C", os.path.join(dest, "etc/mail/mtad.mc"), "-bE",
+                "-O", "QueueDirectory=" + q, "-O", "AliasFile=" + os.path.join(dest, "etc/mail/aliases"),
+                "-O", "MailboxDirectory=" + spool]
+        if not IS_ROOT:
+            args += ["-O", "RunAsUser="]
+        r = subprocess.run(args, capture_output=True, text=True, timeout=20)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(subprocess.run([mtad, "-C", os.path.join(dest, "etc/mail/mtad.mc"), "-bC"],
+                                        capture_output=True).returncode, 0)
+
+
 if __name__ == "__main__":
     unittest.main()
