@@ -164,7 +164,7 @@ class RootPrivsep(MtadTestCase):
         prog = os.path.join(smrsh, "record")
         with open(prog, "w") as f:
             f.write("#!/bin/sh\n{ id -u; pwd; echo \"HOME=$HOME USER=$USER PATH=$PATH SENDER=$SENDER\"; "
-                    "env | wc -l; cat; } > \"$HOME/prog.out\"\n")
+                    "env | wc -l; grep -E '^(SigIgn|SigBlk)' /proc/$$/status; cat; } > \"$HOME/prog.out\"\n")
         os.chmod(prog, 0o755)
         saved = os.path.join(u.pw_dir, "saved.mbox")
         fwd = os.path.join(u.pw_dir, ".forward")
@@ -185,6 +185,8 @@ class RootPrivsep(MtadTestCase):
         self.assertEqual(lines[1], u.pw_dir)                     # in the home directory
         self.assertIn("HOME=%s USER=%s PATH=/usr/bin:/bin SENDER=s@example.org" % (u.pw_dir, u.pw_name), text)
         self.assertLessEqual(int(lines[3]), 10)                  # a fixed, small environment
+        self.assertRegex(text, r"SigIgn:\s+0+\n")               # SIGPIPE not ignored: defaults
+        self.assertRegex(text, r"SigBlk:\s+0+\n")
         self.assertIn("forwarded body", text)
         self.assertEqual(os.stat(saved).st_uid, u.pw_uid)        # the file: written as the user
         self.assertIn(b"forwarded body", open(saved, "rb").read())
@@ -507,6 +509,35 @@ class Install(MtadTestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(subprocess.run([mtad, "-C", os.path.join(dest, "etc/mail/mtad.mc"), "-bC"],
                                         capture_output=True).returncode, 0)
+
+
+class ProgramLimits(MtadTestCase):
+    """Run as root or not: an alias program that never ends is killed with
+    its process group after Timeout.program and the recipient deferred."""
+
+    def test_program_killed_after_timeout(self):
+        os.chmod(self.tmp, 0o755)
+        out = os.path.join(self.tmp, "out")
+        os.makedirs(out)
+        os.chmod(out, 0o1777)
+        pidfile = os.path.join(out, "pid")
+        script = os.path.join(self.tmp, "hang.sh")
+        with open(script, "w") as f:
+            f.write("#!/bin/sh\necho $$ > %s\nsleep 60 &\nwait\n" % pidfile)
+        os.chmod(script, 0o755)
+        aliases = os.path.join(self.tmp, "aliases")
+        with open(aliases, "w") as f:
+            f.write("hang: \"|%s\"\n" % script)
+        m = self.new_mtad(mc_extra="define(`ALIAS_FILE', `%s')dnl\ndefine(`confTO_PROGRAM', `1s')dnl\n" % aliases)
+        t0 = time.monotonic()
+        qid = send(m, ["hang@mx.test.example"], "Subject: h\r\n\r\nhang\r\n.\r\n")
+        m.wait_log(qid + r": to=\|%s, .*mailer=prog, .*dsn=4\.3\.0, stat=Deferred: program %s timed out"
+                   % (re.escape(script), re.escape(script)), timeout=15)
+        self.assertLess(time.monotonic() - t0, 10)
+        pid = int(open(pidfile).read())
+        wait_for(lambda: not os.path.exists("/proc/%d" % pid) or
+                 "State:\tZ" in open("/proc/%d/status" % pid).read(), what="the program to be killed")
+        self.assertEqual(len(m.queue_files()), 1)          # deferred, still queued
 
 
 if __name__ == "__main__":
