@@ -64,8 +64,9 @@ def children(pid):
         return []
 
 
-@unittest.skipUnless(IS_ROOT and have_mail_user(), "needs root and a mail user (the system MTA's case)")
-class RootPrivsep(MtadTestCase):
+class RootCase(MtadTestCase):
+    """Throw-away users and an mtad with RunAsUser=mail over a Debian spool."""
+
     def setUp(self):
         super().setUp()
         os.chmod(self.tmp, 0o755)
@@ -101,6 +102,9 @@ class RootPrivsep(MtadTestCase):
             m.start()
         return m
 
+
+@unittest.skipUnless(IS_ROOT and have_mail_user(), "needs root and a mail user (the system MTA's case)")
+class RootPrivsep(RootCase):
     def test_ps_table_and_mailbox_written_as_the_recipient(self):
         u = self.add_user()
         m = self.mtad()
@@ -310,7 +314,7 @@ def replace_unreadable(path):
 
 
 @unittest.skipUnless(IS_ROOT and have_mail_user(), "needs root and a mail user (the system MTA's case)")
-class RootDatabases(RootPrivsep):
+class RootDatabases(RootCase):
     def test_makemap_and_bi_as_root_make_files_mail_can_read(self):
         amap = makemap(os.path.join(self.tmp, "access"), "From:bad.test REJECT\n")
         st = os.stat(amap + ".db")
