@@ -187,6 +187,8 @@ static void qf_format(struct strbuf *sb, const struct qf_env *env)
 	sb_puts(sb, ".\n");
 }
 
+unsigned qf_file_mode = 0600;
+
 int qf_write(const char *qdir, const struct qf_env *env, int keep_lock, char *err, size_t errsize)
 {
 	char tf[4096], qf[4096], dir[4096];
@@ -197,6 +199,8 @@ int qf_write(const char *qdir, const struct qf_env *env, int keep_lock, char *er
 		snprintf(err, errsize, "cannot create %s: %s", tf, strerror(errno));
 		return -1;
 	}
+	if (qf_file_mode != 0600)
+		(void)fchmod(fd, (mode_t)qf_file_mode);
 	/* Only a rewrite that goes on holding the message needs the lock.  A
 	 * new message takes none: its fd may be copied into a process forked
 	 * meanwhile, and a lock on the copy would outlive this function. */

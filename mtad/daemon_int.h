@@ -12,6 +12,7 @@
  * MaxDaemonChildren. */
 int listen_open(const char *spec);	/* one DaemonPortOptions entry */
 int listen_count(void);
+const char *listen_first_address(void);	/* "[addr]:port", "" if none */
 void listen_watch(void);		/* into the event loop */
 void listen_close_all(void);
 /* Brings paused listeners back when the throttle allows; shortens *wait_ms

@@ -596,9 +596,9 @@ static void quarantine_bad(const char *qdir, const char *qid, const char *qfpath
 	snprintf(bad, sizeof(bad), "%s/Qf%s", qdir, qid);
 	if (rename(qfpath, bad) == 0) {
 		char dir[2048];
-		path_dirname(dir, sizeof(dir), bad);
-		fsync_dir(dir);		/* the rename is durable before it is logged */
 		maillog(qid, "SYSERR: %s; queue file renamed to %s", why, bad);
+		path_dirname(dir, sizeof(dir), bad);
+		fsync_dir(dir);		/* the rename is durable */
 	}
 	else
 		maillog(qid, "SYSERR: %s; cannot rename it: %s", why, strerror(errno));

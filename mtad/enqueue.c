@@ -32,6 +32,8 @@ int enqueue_open(struct enqueue *eq, char *err, size_t errsize)
 	char path[2048];
 	qf_path(path, sizeof(path), eq->qdir, 'd', eq->qid);
 	eq->df_fd = safe_open(path, O_WRONLY | O_CREAT | O_EXCL, 0600, NULL, 0);
+	if (eq->df_fd >= 0 && qf_file_mode != 0600)
+		(void)fchmod(eq->df_fd, (mode_t)qf_file_mode);	/* the MSP queue: 0660 */
 	if (eq->df_fd < 0) {
 		snprintf(err, errsize, "cannot create %s: %s", path, strerror(errno));
 		return -1;

@@ -30,6 +30,7 @@ struct listener {
 
 static struct listener listeners[MAX_LISTENERS];
 static int nlisteners;
+static char first_addr[96];	/* "[addr]:port" of the first listener */
 static int listeners_paused;
 
 int listen_open(const char *spec)
@@ -100,12 +101,20 @@ int listen_open(const char *spec)
 		close(fd);
 		return -1;
 	}
+	if (nlisteners == 0)
+		snprintf(first_addr, sizeof(first_addr), "[%s]:%d",
+			 !lo.addr[0] ? (lo.family == AF_INET6 ? "::1" : "127.0.0.1") : lo.addr, port);
 	listeners[nlisteners].fd = fd;
 	snprintf(listeners[nlisteners].name, sizeof(listeners[nlisteners].name), "%s", lo.name);
 	snprintf(listeners[nlisteners].modifiers, sizeof(listeners[nlisteners].modifiers), "%s", lo.modifiers);
 	nlisteners++;
 	fprintf(stderr, "mtad: listening on %s port %d (%s)\n", lo.addr[0] ? lo.addr : "*", port, lo.name);
 	return 0;
+}
+
+const char *listen_first_address(void)
+{
+	return first_addr;
 }
 
 int listen_count(void)

@@ -2,6 +2,7 @@
  * (sendmail, newaliases, mailq); flags follow sendmail 8's. */
 #include "mtad.h"
 #include "startcheck.h"
+#include "msp.h"
 #include "config.h"
 #include "diag.h"
 #include "aliases.h"
@@ -181,6 +182,9 @@ int main(int argc, char **argv)
 			return EX_USAGE;
 		}
 	}
+	/* installed setgid (the MSP): kept only for a plain submission */
+	int msp_forced = msp_setgid_policy(want_msp == 0 || extract_t < 0 ? 'x' : mode, queue_once || queue_interval,
+					   G.conf_file, oopts, noopts);
 	if (conf_load(G.conf_file, oopts, noopts) < 0) {
 		fprintf(stderr, "mtad: configuration not loaded; fix the line named above%s\n",
 			check_only ? "" : " and start again");
@@ -198,7 +202,9 @@ int main(int argc, char **argv)
 		return mode == 'E' ? startup_check(0) : 0;
 	}
 	maillog_open(G.log_tag, conf_str(C_LOG_FILE), 1);
-	G.msp = want_msp >= 0 ? want_msp : *conf_str(C_MSP_HOST) != '\0';
+	G.msp = want_msp >= 0 ? want_msp : msp_forced || *conf_str(C_MSP_HOST) != '\0';
+	if (G.msp)
+		qf_file_mode = 0660;	/* the group hands the MSP queue over */
 	const char *qdir = conf_str(G.msp ? C_MSP_QUEUE_DIR : C_QUEUE_DIR);
 	switch (mode) {
 	case 'd':

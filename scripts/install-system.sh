@@ -4,9 +4,9 @@
 # the queue owned by RunAsUser (mail), the mailbox spool, the systemd unit,
 # and the alias database.  Owners are set only when run as root; with
 # DESTDIR (a package build) nothing outside DESTDIR is touched.
-#   install-system.sh DESTDIR PREFIX SYSCONFDIR LOCALSTATEDIR SYSTEMDDIR
+#   install-system.sh DESTDIR PREFIX SYSCONFDIR LOCALSTATEDIR SYSTEMDDIR MSPGROUP
 set -eu
-DESTDIR=$1 PREFIX=$2 SYSCONFDIR=$3 LOCALSTATEDIR=$4 SYSTEMDDIR=$5
+DESTDIR=$1 PREFIX=$2 SYSCONFDIR=$3 LOCALSTATEDIR=$4 SYSTEMDDIR=$5 MSPGROUP=${6:-smmsp}
 here=$(cd "$(dirname "$0")/.." && pwd)
 root=no
 [ "$(id -u)" = 0 ] && root=yes
@@ -38,6 +38,19 @@ if [ ! -d "$spool" ]; then
 		chgrp mail "$spool"
 		chmod 2775 "$spool"
 	fi
+fi
+
+# the MSP: users' `sendmail` (mail(1), cron) queues into clientmqueue through
+# the binary's setgid MSPGROUP; the daemon hands that queue over (mtad(8), THE MSP)
+if [ $root = yes ] && [ -z "$DESTDIR" ] && ! getent group "$MSPGROUP" >/dev/null 2>&1; then
+	groupadd --system "$MSPGROUP"
+fi
+cq="$DESTDIR$LOCALSTATEDIR/spool/clientmqueue"
+install -d -m 2770 "$cq"
+if [ $root = yes ] && getent group "$MSPGROUP" >/dev/null 2>&1; then
+	chgrp "$MSPGROUP" "$cq" "$DESTDIR$PREFIX/sbin/mtad"
+	chmod 2770 "$cq"
+	chmod 2755 "$DESTDIR$PREFIX/sbin/mtad"
 fi
 
 install -d -m 755 "$DESTDIR$SYSTEMDDIR"
