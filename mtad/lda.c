@@ -456,6 +456,10 @@ static int derive(char kind, const char *name, const char *target, struct who *w
 	lower(lname, sizeof(lname), name);
 	*smrsh = 0;
 	struct aliases *al = lname[0] ? local_aliases() : NULL;
+	if (!al && lname[0] && local_aliases_broken()) {
+		snprintf(err, errsize, "the aliases cannot be read");
+		return -1;	/* cannot tell: try again, never refuse */
+	}
 	if (al) {
 		struct alias_expand_opts opts = { .maxdepth = 10, .is_local_domain = is_local_domain };
 		int rc = alias_expand(al, lname, &opts, match_cb, &m, err, errsize);

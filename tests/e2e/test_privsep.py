@@ -556,6 +556,9 @@ class RootMsp(RootCase):
     it starts.  A -C file the user controls gives the group up."""
 
     def test_user_submission_queued_then_handed_over_at_start(self):
+        if "/asan/" in binpath("mtad"):
+            # a set-group-ID process is not dumpable: LeakSanitizer cannot run there
+            self.skipTest("a set-group-ID copy of the sanitizer build cannot run")
         group = "h16m" + uuid.uuid4().hex[:6]
         subprocess.run(["groupadd", group], check=True, capture_output=True)
         self.addCleanup(lambda: subprocess.run(["groupdel", group], capture_output=True))
