@@ -281,6 +281,20 @@ class RootPrivsep(RootCase):
         send(m, [u.pw_name + "@mx.test.example"], "Subject: again\r\n\r\nafter restart\r\n.\r\n")
         wait_for(lambda: b"after restart" in m.mbox(u.pw_name), what="delivery after the restart")
 
+    def test_kill9_smtp_server_parent_stops_restart_at_once(self):
+        port = free_port()
+        m = self.mtad(port=port)
+        kids = wait_for(lambda: children(m.proc.pid), what="the SMTP server")
+        smtp = [k for k in kids if proc_uids(k) == {self.mail.pw_uid}][0]
+        os.kill(smtp, signal.SIGKILL)
+        m.proc.wait(timeout=5)                          # the parent notices and stops
+        m.wait_log(r"SYSERR: the SMTP server \(pid %d\) exited; stopping" % smtp)
+        m.stop()
+        m.start()
+        u = self.add_user()
+        send(m, [u.pw_name + "@mx.test.example"], "Subject: again\r\n\r\nafter\r\n.\r\n")
+        wait_for(lambda: b"after" in m.mbox(u.pw_name), what="delivery after the restart")
+
     def test_second_daemon_refused_by_the_pid_file_lock(self):
         m = self.mtad()
         pidfile = os.path.join(m.dir, "mtad.pid")
