@@ -92,13 +92,20 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	@./scripts/run.sh
 
+# make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=/etc] [LOCALSTATEDIR=/var]
+SYSCONFDIR    ?= /etc
+LOCALSTATEDIR ?= /var
+SYSTEMDDIR    ?= $(PREFIX)/lib/systemd/system
+MSPGROUP      ?= smmsp
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 bin/mtad $(DESTDIR)$(PREFIX)/sbin/mtad
 	ln -sf mtad $(DESTDIR)$(PREFIX)/sbin/sendmail
 	ln -sf mtad $(DESTDIR)$(PREFIX)/sbin/newaliases
+	ln -sf ../bin/mailq $(DESTDIR)$(PREFIX)/sbin/mailq
 	for p in $(filter-out mtad,$(PROGRAMS)); do install -m 755 bin/$$p $(DESTDIR)$(PREFIX)/bin/$$p; done
 	for m in man/*.[158]; do s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
+	./scripts/install-system.sh "$(DESTDIR)" "$(PREFIX)" "$(SYSCONFDIR)" "$(LOCALSTATEDIR)" "$(SYSTEMDDIR)" "$(MSPGROUP)"
 
 clean:
 	rm -rf build bin

@@ -5,6 +5,8 @@
 #include <ctype.h>
 #include <db.h>
 #include <errno.h>
+#include <pwd.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdarg.h>
@@ -17,6 +19,7 @@
 
 #include "map.h"
 #include "map_ldap.h"
+#include "config.h"
 #include "diag.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -577,6 +580,25 @@ static int copy_old(const char *from, int fd, char *err, size_t errsize)
 	return 0;
 }
 
+/* The group a new map gets when made by root: RunAsUser's (its ":group",
+ * else its primary group; "mail" when unset), so that the unprivileged
+ * SMTP server and delivery processes can read it.  -1: leave it. */
+static gid_t create_group(void)
+{
+	if (geteuid() != 0)
+		return (gid_t)-1;
+	char spec[256];
+	snprintf(spec, sizeof(spec), "%s", *conf_str(C_RUN_AS_USER) ? conf_str(C_RUN_AS_USER) : "mail");
+	char *group = strchr(spec, ':');
+	if (group) {
+		*group++ = '\0';
+		struct group *gr = getgrnam(group);
+		return gr ? gr->gr_gid : (gid_t)-1;
+	}
+	struct passwd *pw = getpwnam(spec);
+	return pw && pw->pw_uid != 0 ? pw->pw_gid : (gid_t)-1;
+}
+
 struct map_writer *map_writer_open(enum map_type type, const char *dbpath,
 				   int flags, size_t cachesize,
 				   char *err, size_t errsize)
@@ -595,15 +617,20 @@ struct map_writer *map_writer_open(enum map_type type, const char *dbpath,
 		map_writer_abort(w);
 		return NULL;
 	}
-	/* sendmail's makemap creates maps 0640; keep an existing map's mode
-	 * and group so a rebuild does not change who may read it. */
+	/* sendmail's makemap creates maps 0640 (root: group RunAsUser's);
+	 * keep an existing map's owner (when root), group and mode so a
+	 * rebuild does not change who may read it. */
 	struct stat old;
 	if (stat(dbpath, &old) == 0) {
-		if (fchown(fd, (uid_t)-1, old.st_gid) != 0) {
+		if (fchown(fd, geteuid() == 0 ? old.st_uid : (uid_t)-1, old.st_gid) != 0) {
 			/* not our group: keep ours */
 		}
 		(void)fchmod(fd, old.st_mode & 07777);
 	} else {
+		gid_t g = create_group();
+		if (g != (gid_t)-1 && fchown(fd, (uid_t)-1, g) != 0) {
+			/* keep ours; -bE names the file if it matters */
+		}
 		(void)fchmod(fd, 0640);
 	}
 	if ((flags & MAPW_APPEND) && copy_old(dbpath, fd, err, errsize) != 0) {

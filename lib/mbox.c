@@ -139,22 +139,50 @@ static int copy_body(int body_fd, int fd, struct strbuf *out)
 int mbox_deliver(const char *path, const char *envelope_sender, time_t when,
 		 const char *headers, size_t hlen, int body_fd, char *err, size_t errsize)
 {
+	return mbox_deliver_checked(path, NULL, envelope_sender, when, headers, hlen, body_fd, err, errsize);
+}
+
+/* What mail.local checks of an opened mailbox before it writes. */
+static int mbox_check(const char *path, const struct mbox_checks *c, const struct stat *st,
+		      char *err, size_t errsize)
+{
+	if (!S_ISREG(st->st_mode)) {
+		snprintf(err, errsize, "%s is not a regular file", path);
+		return -1;
+	}
+	if (c && c->single_link && st->st_nlink != 1) {
+		snprintf(err, errsize, "%s has %lu links (a mailbox has one)", path, (unsigned long)st->st_nlink);
+		return -1;
+	}
+	if (c && c->check_owner && st->st_uid != c->owner) {
+		snprintf(err, errsize, "%s is owned by uid %ld, not by its user (uid %ld)", path,
+			 (long)st->st_uid, (long)c->owner);
+		return -1;
+	}
+	return 0;
+}
+
+int mbox_deliver_checked(const char *path, const struct mbox_checks *checks, const char *envelope_sender,
+			 time_t when, const char *headers, size_t hlen, int body_fd, char *err, size_t errsize)
+{
 	char lockpath[4200];
 	snprintf(lockpath, sizeof(lockpath), "%s.lock", path);
 	if (dotlock_take(lockpath, err, errsize) < 0)
 		return -1;
 	int rc = -1;
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* O_NONBLOCK: a FIFO in the mailbox's place is refused, not waited on */
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
 	if (fd < 0) {
 		snprintf(err, errsize, "cannot open %s: %s", path, strerror(errno));
 		unlink(lockpath);
 		return -1;
 	}
 	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errsize, "%s is not a regular file", path);
+	if (fstat(fd, &st) < 0 || mbox_check(path, checks, &st, err, errsize) < 0)
 		goto out;
-	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
 	if (fcntl_lock(fd, err, errsize, path) < 0)
 		goto out;
 	if (fstat(fd, &st) < 0) {

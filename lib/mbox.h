@@ -13,4 +13,14 @@
 int mbox_deliver(const char *path, const char *envelope_sender, time_t when,
 		 const char *headers, size_t hlen, int body_fd, char *err, size_t errsize);
 
+/* The checks mail.local makes before writing (NULL: regular file only). */
+#include <sys/types.h>
+struct mbox_checks {
+	int single_link;	/* st_nlink must be 1 */
+	int check_owner;	/* and st_uid must be owner */
+	uid_t owner;
+};
+int mbox_deliver_checked(const char *path, const struct mbox_checks *checks, const char *envelope_sender,
+			 time_t when, const char *headers, size_t hlen, int body_fd, char *err, size_t errsize);
+
 #endif

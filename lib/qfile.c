@@ -1,6 +1,7 @@
 /* qfile: reading and writing sendmail 8 qf control files. */
 #include "qfile.h"
 #include "dirsync.h"
+#include "safeopen.h"
 #include "fdio.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -309,16 +310,20 @@ static void qf_format(struct strbuf *sb, const struct qf_env *env)
 	sb_puts(sb, ".\n");
 }
 
+unsigned qf_file_mode = 0600;
+
 int qf_write(const char *qdir, const struct qf_env *env, int keep_lock, char *err, size_t errsize)
 {
 	char tf[4096], qf[4096], dir[4096];
 	qf_path(tf, sizeof(tf), qdir, 't', env->qid);
 	qf_path(qf, sizeof(qf), qdir, 'q', env->qid);
-	int fd = open(tf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int fd = safe_open(tf, O_WRONLY | O_CREAT | O_EXCL, 0600, NULL, 0);
 	if (fd < 0) {
 		snprintf(err, errsize, "cannot create %s: %s", tf, strerror(errno));
 		return -1;
 	}
+	if (qf_file_mode != 0600)
+		(void)fchmod(fd, (mode_t)qf_file_mode);
 	/* Only a rewrite that goes on holding the message needs the lock.  A
 	 * new message takes none: its fd may be copied into a process forked
 	 * meanwhile, and a lock on the copy would outlive this function. */
@@ -611,17 +616,9 @@ out:
 
 int qf_read(const char *path, struct qf_env *env, char *err, size_t errsize)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (fd < 0) {
-		snprintf(err, errsize, "%s: %s", path, errno == ELOOP ? "is a symbolic link" : strerror(errno));
+	int fd = safe_open(path, O_RDONLY, 0, err, errsize);
+	if (fd < 0)
 		return -1;
-	}
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errsize, "%s: not a regular file", path);
-		close(fd);
-		return -1;
-	}
 	struct strbuf sb;
 	sb_init(&sb);
 	char buf[16384];

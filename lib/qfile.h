@@ -109,6 +109,9 @@ void qf_path(char *buf, size_t size, const char *qdir, char type, const char *qi
  * (the caller closes it to unlock), 0 when not, or -1 with errno set and a
  * message in err.  On failure no tf is left behind and the old qf is intact. */
 int qf_write(const char *qdir, const struct qf_env *env, int keep_lock, char *err, size_t errsize);
+/* The mode of queue files written (0600; the MSP queue: 0660, for the
+ * group that hands it over). */
+extern unsigned qf_file_mode;
 
 /* Reads a qf file.  Returns 0, or -1 with "path:line: reason" in err for a
  * file that is unreadable, truncated (no "." terminator) or malformed. */

@@ -1,5 +1,6 @@
 /* queue_list: the queue read into memory and the `-bp` listing. */
 #include "queue_list.h"
+#include "safeopen.h"
 #include "strbuf.h"
 #include "timefmt.h"
 #include "xalloc.h"
@@ -77,12 +78,12 @@ static int load_entry(const char *qdir, const char *qid, int hf, struct queue_en
 		qf_held_path(qf, sizeof(qf), qdir, qid);	/* sendmail's held file */
 	else
 		qf_path(qf, sizeof(qf), qdir, 'q', qid);
-	/* O_NONBLOCK: a FIFO named like a qf is not waited on (fstat below) */
-	int fd = open(qf, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	/* a FIFO or a symlink named like a qf is shown as damaged, never
+	 * waited on or followed */
+	int fd = safe_open(qf, O_RDONLY, 0, err, sizeof(err));
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return -1;	/* delivered while we were listing */
-		snprintf(err, sizeof(err), "%s: %s", qf, strerror(errno));
 		e->err = xstrdup(err);
 		return 0;
 	}

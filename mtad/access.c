@@ -3,6 +3,7 @@
 #include "addr.h"
 #include "config.h"
 #include "diag.h"
+#include "maillog.h"
 #include "map.h"
 #include "mtad.h"
 
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 static struct map_cache accessmap;
 
@@ -73,12 +75,29 @@ static void parse_action(const char *v, struct access_result *r)
 	r->action = ACC_VALUE;
 }
 
+/* A log line for an access map that cannot be read, once a minute. */
+static void log_unreadable(const char *why)
+{
+	static time_t logged;
+	if (time(NULL) - logged >= 60) {
+		logged = time(NULL);
+		maillog(NULL, "SYSERR: access_db %s: %s; answering 4xx until it can be read", conf_str(C_ACCESS_DB),
+			why);
+	}
+}
+
 /* Looks up "tag:key", then "key"; 1 when found. */
 static int lookup(const char *tag, const char *key, struct access_result *r)
 {
 	struct map *m = access_map();
-	if (m == NULL)
-		return 0;
+	if (m == NULL) {
+		if (!access_enabled())
+			return 0;
+		/* configured but unreadable: never "no policy" */
+		log_unreadable("cannot be opened");
+		r->action = ACC_TEMPFAIL;
+		return 1;
+	}
 	char k[600], err[512];
 	for (int pass = 0; pass < 2; pass++) {
 		if (pass == 0)
@@ -92,6 +111,7 @@ static int lookup(const char *tag, const char *key, struct access_result *r)
 		int rc = map_lookup(m, k, &value, err, sizeof(err));
 		if (rc == MAP_TEMPFAIL) {
 			msg_warn("access_db lookup of %s: %s", k, err);
+			log_unreadable(err);
 			r->action = ACC_TEMPFAIL;
 			return 1;
 		}

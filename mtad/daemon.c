@@ -6,6 +6,7 @@
 #include "mtad.h"
 #include "daemon_int.h"
 #include "loop.h"
+#include "startcheck.h"
 #include "config.h"
 #include "diag.h"
 #include "maillog.h"
@@ -39,7 +40,8 @@ static void handle_signals(void *arg, uint32_t events)
 			while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {
 				if (privsep_reaped(pid)) {
 					if (!stopping)
-						maillog(NULL, "SYSERR: the SMTP server (pid %ld) exited; stopping", (long)pid);
+						maillog(NULL, "SYSERR: the %s (pid %ld) exited; stopping",
+							privsep_is_smtp() ? "delivery starter" : "SMTP server", (long)pid);
 					stopping = 1;
 				} else {
 					runner_reaped();
@@ -52,7 +54,7 @@ static void handle_signals(void *arg, uint32_t events)
 			stopping = 1;
 			break;
 		case SIGHUP:
-			if (privsep_is_smtp_child())
+			if (privsep_is_child())
 				break;		/* the parent restarts everything */
 			restarting = 1;
 			stopping = 1;
@@ -63,23 +65,44 @@ static void handle_signals(void *arg, uint32_t events)
 	}
 }
 
+/* The pid file, locked (a POSIX record lock: not inherited by children,
+ * released when this process dies however it dies), so that a second
+ * daemon is refused and a restart after kill -9 needs no cleaning up. */
 static int write_pidfile(void)
 {
 	const char *path = conf_str(C_PID_FILE);
 	if (!*path)
 		return 0;
-	FILE *f = fopen(path, "w");
-	if (f == NULL) {
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
 		msg_warn("cannot write pid file %s: %s", path, strerror(errno));
+		return 0;
+	}
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	if (fcntl(fd, F_SETLK, &fl) < 0) {
+		char other[32] = "";
+		ssize_t n = pread(fd, other, sizeof(other) - 1, 0);
+		other[n > 0 ? n : 0] = '\0';
+		other[strcspn(other, "\n")] = '\0';
+		msg_error("pid file %s is locked: another mtad (pid %s) is running", path, *other ? other : "?");
+		close(fd);
 		return -1;
 	}
-	fprintf(f, "%ld\n", (long)getpid());
-	fclose(f);
+	char line[32];
+	int len = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, line, (size_t)len, 0) != len)
+		msg_warn("cannot write pid file %s: %s", path, strerror(errno));
+	/* fd stays open (close-on-exec): closing it would drop the lock */
 	return 0;
 }
 
 int daemon_run(int background, long queue_interval, char **argv)
 {
+	int rc = startup_check(1);	/* as the user that will use each file */
+	if (rc != 0) {
+		fprintf(stderr, "mtad: not started: fix the problems above (mtad -bC checks again)\n");
+		return rc;
+	}
 	conn_tls_init();
 	for (size_t i = 0; i < conf_list_count(C_DAEMON_PORT_OPTIONS); i++)
 		if (listen_open(conf_list_get(C_DAEMON_PORT_OPTIONS, i)) < 0)
@@ -104,10 +127,11 @@ int daemon_run(int background, long queue_interval, char **argv)
 		}
 		diag_set_dest(DIAG_SYSLOG);
 	}
-	write_pidfile();
+	if (write_pidfile() < 0)
+		return EX_TEMPFAIL;
 	if (privsep_split() < 0)
 		return EX_OSERR;
-	int is_smtp_child = privsep_is_smtp_child();
+	int is_child = privsep_is_child();
 	sigset_t mask;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
@@ -123,18 +147,18 @@ int daemon_run(int background, long queue_interval, char **argv)
 	}
 	loop_watch(sigfd, EPOLLIN, handle_signals, NULL);
 	listen_watch();
-	if (!is_smtp_child)
-		smtpd_queued_hook = runner_queued;
+	if (privsep_is_spawner() && privsep_is_smtp())
+		smtpd_queued_hook = runner_queued;	/* one process (no listeners) */
 	/* 4 threads commit (more in flight merge fsyncs); 8 wait on DNS */
 	int commit_fd = -1;
 	if (listen_count() > 0 && (commit_fd = workq_start(4, 8)) >= 0)
 		loop_watch(commit_fd, EPOLLIN, conn_work_done, NULL);
 	privsep_watch();
-	if (is_smtp_child)
-		queue_interval = 0;	/* queue runs are the parent's */
-	else
+	if (!privsep_is_spawner())
+		queue_interval = 0;	/* queue runs are the other half's */
+	if (!is_child)
 		maillog(NULL, "starting daemon (" MTAD_VERSION "): SMTP%s%s", queue_interval > 0 ? "+queueing" : "",
-			privsep_smtp_child() > 0 ? " (SMTP server unprivileged)" : "");
+			privsep_dropped() ? " (SMTP server unprivileged)" : "");
 	time_t next_run = queue_interval > 0 ? time(NULL) : 0;
 	while (!stopping) {
 		runner_tick(queue_interval, &next_run);
@@ -153,7 +177,7 @@ int daemon_run(int background, long queue_interval, char **argv)
 		conn_work_done(NULL, 0);
 	}
 	privsep_stop_child();
-	if (is_smtp_child)
+	if (is_child)
 		_exit(0);
 	if (restarting) {
 		/* SIGHUP: as sendmail, start again from the top with the same

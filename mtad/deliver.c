@@ -8,6 +8,7 @@
  * and the recipients still pending.  A crash between a delivery and the
  * rewrite can deliver twice, never lose. */
 #include "deliver_int.h"
+#include "lda.h"
 #include "local.h"
 #include "ldaproute.h"
 #include "masquerade.h"
@@ -17,6 +18,7 @@
 #include "maillog.h"
 #include "mbox.h"
 #include "qheader.h"
+#include "safeopen.h"
 #include "xalloc.h"
 
 #include <ctype.h>
@@ -108,23 +110,6 @@ static int mailbox_name(char *buf, size_t size, const char *local)
 	return 0;
 }
 
-/* Run as root, a new mailbox is created owned by its user, as mail.local
- * does, so that the user can read it. */
-static void give_mailbox(const char *path, const char *user)
-{
-	if (geteuid() != 0)
-		return;
-	struct passwd *pw = getpwnam(user);
-	if (pw == NULL)
-		return;
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return;		/* it exists already (or cannot be made: delivery says why) */
-	if (fchown(fd, pw->pw_uid, pw->pw_gid) < 0)
-		msg_warn("cannot give mailbox %s to %s: %s", path, user, strerror(errno));
-	close(fd);
-}
-
 /* The headers as a local mailer writes them: Return-Path first (the qf's
  * own H?P?Return-Path when sendmail wrote one). */
 static void local_headers(const struct qf_env *env, const char *sender, struct strbuf *hdr)
@@ -145,13 +130,11 @@ static void outcome_set(struct rcpt_outcome *o, enum rcpt_result r, const char *
 
 static void log_outcomes(const struct qf_env *env, const size_t *idx, size_t n,
 			 const struct rcpt_outcome *out, time_t start);
-static void deliver_prog(const struct qf_env *env, int df_fd, const char *command, const char *sender,
-			 const char *rcpt, int is_mailer, struct rcpt_outcome *o);
 
 static void deliver_local(const struct qf_env *env, int df_fd, const char *target, const char *shown,
 			  const char *sender, struct rcpt_outcome *o)
 {
-	char addr[ADDR_MAXLEN + 3], box[256], path[2048], err[512];
+	char addr[ADDR_MAXLEN + 3], box[256], err[512];
 	strip_brackets(addr, sizeof(addr), target);
 	char *local, *domain;
 	addr_split(addr, &local, &domain);
@@ -162,28 +145,20 @@ static void deliver_local(const struct qf_env *env, int df_fd, const char *targe
 		outcome_set(o, R_FAIL, "5.1.1", "User unknown", diag);
 		goto out;
 	}
-	if (*conf_str(C_LOCAL_PROCMAIL)) {	/* FEATURE(local_procmail): procmail -d user */
-		char cmd[1400];
-		snprintf(cmd, sizeof(cmd), "%s -Y -d %s", conf_str(C_LOCAL_PROCMAIL), box);
-		deliver_prog(env, df_fd, cmd, sender, shown, 1, o);
-		snprintf(o->mailer, sizeof(o->mailer), "local");
-		goto out;
-	}
-	snprintf(path, sizeof(path), "%s/%s", conf_str(C_MAILBOX_DIR), box);
-	give_mailbox(path, box);
 	struct strbuf hdr;
 	sb_init(&hdr);
 	local_headers(env, sender, &hdr);
-	int rc = -1;
-	if (lseek(df_fd, 0, SEEK_SET) == 0)
-		rc = mbox_deliver(path, sender, time(NULL), hdr.s, hdr.len, df_fd, err, sizeof(err));
-	else
-		snprintf(err, sizeof(err), "cannot rewind data file: %s", strerror(errno));
+	/* the agent (root) writes it as the user; see lda.h */
+	int rc = lda_deliver('M', box, "", sender, shown, hdr.s, hdr.len, df_fd, err, sizeof(err));
 	sb_free(&hdr);
-	if (rc < 0) {
+	if (rc == 1) {
 		char stat[700];
 		snprintf(stat, sizeof(stat), "Deferred: %s", err);
 		outcome_set(o, R_DEFER, "4.2.0", stat, err);
+	} else if (rc == 2) {
+		char diag[600];
+		snprintf(diag, sizeof(diag), "550 5.1.1 %s... %s", shown, err);
+		outcome_set(o, R_FAIL, "5.1.1", err, diag);
 	} else {
 		outcome_set(o, R_SENT, "2.0.0", "Sent", NULL);
 	}
@@ -192,41 +167,24 @@ out:
 	free(domain);
 }
 
-static void deliver_file(const struct qf_env *env, int df_fd, const char *path, const char *sender,
-			 struct rcpt_outcome *o)
+/* A file or a program that name (an alias or a user with a .forward)
+ * expanded to: the agent finds it there again before it acts. */
+static void deliver_target(const struct qf_env *env, int df_fd, char kind, const char *name, const char *target,
+			   const char *sender, const char *rcpt, struct rcpt_outcome *o)
 {
 	char err[512];
-	snprintf(o->mailer, sizeof(o->mailer), "*file*");
+	snprintf(o->mailer, sizeof(o->mailer), "%s", kind == 'F' ? "*file*" : "prog");
 	struct strbuf hdr;
 	sb_init(&hdr);
 	local_headers(env, sender, &hdr);
-	int rc = local_deliver_file(path, sender, hdr.s, hdr.len, df_fd, err, sizeof(err));
-	sb_free(&hdr);
-	if (rc < 0) {
-		char stat[700];
-		snprintf(stat, sizeof(stat), "Deferred: %s", err);
-		outcome_set(o, R_DEFER, "4.2.0", stat, err);
-	} else {
-		outcome_set(o, R_SENT, "2.0.0", "Sent", NULL);
-	}
-}
-
-static void deliver_prog(const struct qf_env *env, int df_fd, const char *command, const char *sender,
-			 const char *rcpt, int is_mailer, struct rcpt_outcome *o)
-{
-	char err[512];
-	snprintf(o->mailer, sizeof(o->mailer), "prog");
-	struct strbuf hdr;
-	sb_init(&hdr);
-	local_headers(env, sender, &hdr);
-	int rc = local_deliver_prog(command, sender, rcpt, hdr.s, hdr.len, df_fd, is_mailer, err, sizeof(err));
+	int rc = lda_deliver(kind, name ? name : "", target, sender, rcpt, hdr.s, hdr.len, df_fd, err, sizeof(err));
 	sb_free(&hdr);
 	char stat[700];
-	if (rc == 0)
+	if (rc == 0) {
 		outcome_set(o, R_SENT, "2.0.0", "Sent", NULL);
-	else if (rc == 1) {
+	} else if (rc == 1) {
 		snprintf(stat, sizeof(stat), "Deferred: %s", err);
-		outcome_set(o, R_DEFER, "4.3.0", stat, err);
+		outcome_set(o, R_DEFER, kind == 'F' ? "4.2.0" : "4.3.0", stat, err);
 	} else {
 		char diag[600];
 		snprintf(diag, sizeof(diag), "554 5.3.0 %s", err);
@@ -297,6 +255,7 @@ struct item {
 	enum alias_kind kind;	/* ALIAS_ADDRESS, ALIAS_LOCAL, ALIAS_FILE, ALIAS_PROGRAM, ALIAS_ERROR */
 	char *target;
 	char *sender;		/* envelope sender for this item, no brackets */
+	char *parent;		/* file, program: the local name it came from */
 	struct route route;
 	int routed;		/* route already set (ldap_routing's mailHost) */
 };
@@ -323,10 +282,9 @@ static void deliver_all(const struct qf_env *env, int df_fd, struct item *items,
 			struct route r = { .kind = ROUTE_ERROR };
 			snprintf(r.error, sizeof(r.error), "%s", it->target);
 			route_error(&r, &out[i]);
-		} else if (it->kind == ALIAS_FILE) {
-			deliver_file(env, df_fd, it->target, it->sender, &out[i]);
-		} else if (it->kind == ALIAS_PROGRAM) {
-			deliver_prog(env, df_fd, it->target, it->sender, env->rcpts[i].addr, 0, &out[i]);
+		} else if (it->kind == ALIAS_FILE || it->kind == ALIAS_PROGRAM) {
+			deliver_target(env, df_fd, it->kind == ALIAS_FILE ? 'F' : 'P', it->parent, it->target, it->sender,
+				       env->rcpts[i].addr, &out[i]);
 		} else if (it->route.kind == ROUTE_LOCAL || it->kind == ALIAS_LOCAL) {
 			if (G.verbose)
 				printf("%s... Connecting to local...\n", env->rcpts[i].addr);
@@ -360,14 +318,17 @@ static void deliver_all(const struct qf_env *env, int df_fd, struct item *items,
 	free(done);
 }
 
-/* ---- expansion: virtusertable/domaintable, then aliases ---- */
+/* ---- expansion: virtusertable/domaintable, then aliases, then the
+ * .forward of each local user ---- */
 
 struct expansion {
 	struct qf_rcpt *rcpts;
 	struct item *items;
 	size_t n, cap;
 	const char *sender;
-	const struct qf_rcpt *parent;	/* the recipient being expanded */
+	const struct qf_rcpt *prcpt;	/* the qf recipient being expanded */
+	const char *parent;	/* the local name being expanded, or NULL */
+	const char *orcpt;	/* the qf recipient's ORCPT */
 };
 
 static void add_item(struct expansion *x, const char *shown, const char *flags, enum alias_kind kind,
@@ -386,7 +347,7 @@ static void add_item(struct expansion *x, const char *shown, const char *flags, 
 	struct qf_rcpt *nr = &x->rcpts[x->n];
 	memset(nr, 0, sizeof(*nr));
 	nr->addr = xstrdup(shown);
-	const struct qf_rcpt *p = x->parent;
+	const struct qf_rcpt *p = x->prcpt;
 	/* what the client asked for (DSN) follows the recipient through aliases */
 	char fl[32];
 	snprintf(fl, sizeof(fl), "%s", flags);
@@ -399,15 +360,111 @@ static void add_item(struct expansion *x, const char *shown, const char *flags, 
 	}
 	nr->flags = xstrdup(fl);
 	if (p) {
-		nr->orcpt = p->orcpt ? xstrdup(p->orcpt) : NULL;
 		nr->final = p->final ? xstrdup(p->final) : NULL;
 		nr->ctladdr = p->ctladdr ? xstrdup(p->ctladdr) : NULL;
+	}
+	/* an expanded target keeps, as its ORCPT, the local name it came from:
+	 * what the delivery agent expands again to find a file or program */
+	if (strchr(flags, 'A') && x->parent) {
+		char o[ADDR_MAXLEN + 300];
+		snprintf(o, sizeof(o), "rfc822;%s@%s", x->parent, G.hostname);
+		nr->orcpt = xstrdup(o);
+	} else {
+		const char *orcpt = x->orcpt ? x->orcpt : p ? p->orcpt : NULL;
+		nr->orcpt = orcpt ? xstrdup(orcpt) : NULL;
 	}
 	memset(&x->items[x->n], 0, sizeof(x->items[x->n]));
 	x->items[x->n].kind = kind;
 	x->items[x->n].target = xstrdup(target);
 	x->items[x->n].sender = xstrdup(sender);
+	x->items[x->n].parent = x->parent ? xstrdup(x->parent) : NULL;
 	x->n++;
+}
+
+#define FORWARD_DEPTH 5
+
+/* The local part when addr is a local user of ours ("bob", "bob@ourdomain"). */
+static int local_user_of(const char *addr, char *user, size_t size)
+{
+	char a[ADDR_MAXLEN + 3];
+	strip_brackets(a, sizeof(a), addr);
+	char *at = strrchr(a, '@');
+	if (at) {
+		if (!conf_is_local_domain(at + 1))
+			return 0;
+		*at = '\0';
+	}
+	if (!*a || strlen(a) >= size || strchr(a, '/') || a[0] == '|' || a[0] == '\\' || !conf_is_local_user(a))
+		return 0;
+	for (size_t i = 0; a[i]; i++)
+		user[i] = (char)tolower((unsigned char)a[i]);
+	user[strlen(a)] = '\0';
+	return 1;
+}
+
+/* Replaces the local user by the entries of its .forward (read by the
+ * agent, as the user); 1 when it has one, 0 when not. */
+static int forward_expand(struct expansion *x, const char *user, const char *sender, int depth)
+{
+	if (*conf_str(C_NULLCLIENT) || G.msp)
+		return 0;
+	char *text = NULL, err[512];
+	int rc = lda_forward(user, &text, err, sizeof(err));
+	const char *saved = x->parent;
+	x->parent = user;
+	if (rc < 0) {
+		char e[700];
+		snprintf(e, sizeof(e), "4.3.0:451 %s", err);
+		maillog(NULL, "%s: .forward: %s", user, err);
+		add_item(x, user, "PA", ALIAS_ERROR, e, sender);
+		x->parent = saved;
+		return 1;
+	}
+	if (rc == 0) {
+		x->parent = saved;
+		return 0;
+	}
+	struct alias_list l = { 0 };
+	char perr[256];
+	if (alias_parse_rhs(text, &l, perr, sizeof(perr)) < 0)
+		maillog(NULL, "%s: .forward: %s (the entries before it are used)", user, perr);
+	size_t before = x->n;
+	for (size_t i = 0; i < l.n; i++) {
+		const struct alias_item *it = &l.v[i];
+		char shown[1100], other[256];
+		switch (it->kind) {
+		case ALIAS_PROGRAM:
+			snprintf(shown, sizeof(shown), "|%s", it->text);
+			add_item(x, shown, "PA", ALIAS_PROGRAM, it->text, sender);
+			break;
+		case ALIAS_FILE:
+			add_item(x, it->text, "PA", ALIAS_FILE, it->text, sender);
+			break;
+		case ALIAS_LOCAL:
+			snprintf(shown, sizeof(shown), "\\%s", it->text);
+			add_item(x, shown, "PA", ALIAS_LOCAL, it->text, sender);
+			break;
+		case ALIAS_ADDRESS:
+			if (local_user_of(it->text, other, sizeof(other))) {
+				if (strcmp(other, user) == 0) {		/* itself: the mailbox */
+					snprintf(shown, sizeof(shown), "\\%s", other);
+					add_item(x, shown, "PA", ALIAS_LOCAL, other, sender);
+					break;
+				}
+				if (depth < FORWARD_DEPTH && forward_expand(x, other, sender, depth + 1))
+					break;
+			}
+			add_item(x, it->text, "PA", ALIAS_ADDRESS, it->text, sender);
+			break;
+		default:	/* :include: and error: belong in aliases, not in a .forward */
+			maillog(NULL, "%s: .forward: %s entry ignored", user, alias_kind_name(it->kind));
+			break;
+		}
+	}
+	alias_list_free(&l);
+	free(text);
+	x->parent = saved;
+	return x->n > before ? 1 : 0;
 }
 
 struct alias_ctx {
@@ -437,6 +494,10 @@ static int alias_cb(void *ctx, const struct alias_target *t)
 			return 0;
 		}
 	}
+	char user[256];
+	if (t->kind == ALIAS_ADDRESS && local_user_of(t->text, user, sizeof(user)) &&
+	    forward_expand(ac->x, user, sender, 1))
+		return 0;
 	/* a target already expanded is written back with the A flag, so a retry
 	 * does not expand it again; file and program targets keep their mark */
 	char shown[1100];
@@ -458,10 +519,20 @@ static int domain_is_local(void *ctx, const char *domain)
 	return conf_is_local_domain(domain);
 }
 
-/* An already-expanded recipient (A flag) is delivered as it is. */
+/* An already-expanded recipient (A flag) is delivered as it is; a file or
+ * program only after the agent found it again in what its ORCPT's local
+ * name expands to (nothing else in the qf says where it came from). */
 static void add_expanded(struct expansion *x, const struct qf_rcpt *r)
 {
 	const char *a = r->addr;
+	char parent[256] = "";
+	const char *o = r->orcpt ? strchr(r->orcpt, ';') : NULL;
+	if (o) {
+		snprintf(parent, sizeof(parent), "%s", o + 1);
+		parent[strcspn(parent, "@")] = '\0';
+	}
+	x->parent = parent[0] ? parent : NULL;
+	x->orcpt = r->orcpt;
 	if (a[0] == '|')
 		add_item(x, a, r->flags, ALIAS_PROGRAM, a + 1, x->sender);
 	else if (a[0] == '/')
@@ -472,6 +543,8 @@ static void add_expanded(struct expansion *x, const struct qf_rcpt *r)
 		add_item(x, a, r->flags, ALIAS_ERROR, a + 6, x->sender);
 	else
 		add_item(x, a, r->flags, ALIAS_ADDRESS, a, x->sender);
+	x->parent = NULL;
+	x->orcpt = NULL;
 }
 
 /* FEATURE(`ldap_routing'): 1 when the recipient is done (relayed to its
@@ -512,30 +585,34 @@ static int ldaproute_expand(struct expansion *x, const struct qf_rcpt *r, char *
 	return 1;
 }
 
-static void expand_one(struct expansion *x, const struct qf_rcpt *r)
+static void expand_recipient(struct expansion *x, const struct qf_rcpt *r)
 {
-	x->parent = r;
 	if (strchr(r->flags, 'A')) {
 		add_expanded(x, r);
 		return;
 	}
+	x->orcpt = r->orcpt;
 	char addr[ADDR_MAXLEN + 3], rewritten[1100];
 	strip_brackets(addr, sizeof(addr), r->addr);
 	int vr = virtual_rewrite(addr, rewritten, sizeof(rewritten));
 	if (vr == 1) {
 		add_item(x, r->addr, r->flags, ALIAS_ERROR, rewritten, x->sender);
+		x->orcpt = NULL;
 		return;
 	}
 	if (vr < 0) {
 		add_item(x, r->addr, r->flags, ALIAS_ERROR, "4.3.0:451 virtusertable lookup failed", x->sender);
+		x->orcpt = NULL;
 		return;
 	}
 	if (ldaproute_expand(x, r, rewritten, sizeof(rewritten)))
 		return;
 	char *local, *domain;
 	addr_split(rewritten, &local, &domain);
-	struct aliases *al = conf_is_local_domain(domain) && !*conf_str(C_NULLCLIENT) && !G.msp
-		? local_aliases() : NULL;
+	char user[256];
+	int ours = conf_is_local_domain(domain) && !*conf_str(C_NULLCLIENT) && !G.msp;
+	struct aliases *al = ours ? local_aliases() : NULL;
+	x->parent = local;
 	if (al) {
 		struct alias_ctx ac = { x, x->n };
 		struct alias_expand_opts opts = { .maxdepth = 10, .is_local_domain = domain_is_local };
@@ -550,20 +627,41 @@ static void expand_one(struct expansion *x, const struct qf_rcpt *r)
 			qf_rcpt_clear(&x->rcpts[x->n]);
 			free(x->items[x->n].target);
 			free(x->items[x->n].sender);
+			free(x->items[x->n].parent);
 		}
 		if (rc == ALIAS_PERMFAIL || rc == ALIAS_TEMPFAIL) {
 			char e[700];
 			snprintf(e, sizeof(e), "%s:%s %s", rc == ALIAS_PERMFAIL ? "5.3.0" : "4.3.0",
 				 rc == ALIAS_PERMFAIL ? "554" : "451", err);
 			maillog(NULL, "alias %s: %s", local, err);
+			x->parent = NULL;
 			add_item(x, r->addr, r->flags, ALIAS_ERROR, e, x->sender);
 			goto out;
 		}
 	}
+	if (ours && !al && local_aliases_broken()) {
+		x->parent = NULL;
+		add_item(x, r->addr, r->flags, ALIAS_ERROR, "4.3.0:451 the aliases cannot be read", x->sender);
+		goto out;
+	}
+	if (ours && local_user_of(local, user, sizeof(user)) && forward_expand(x, user, x->sender, 1))
+		goto out;
+	x->parent = NULL;
 	add_item(x, r->addr, r->flags, ALIAS_ADDRESS, rewritten, x->sender);
 out:
+	x->parent = NULL;
+	x->orcpt = NULL;
 	free(local);
 	free(domain);
+}
+
+/* One qf recipient: what it expands to inherits its DSN flags, ORCPT,
+ * final recipient and controlling user. */
+static void expand_one(struct expansion *x, const struct qf_rcpt *r)
+{
+	x->prcpt = r;
+	expand_recipient(x, r);
+	x->prcpt = NULL;
 }
 
 /* Replaces env->rcpts by the expanded list; items[] runs alongside. */
@@ -587,6 +685,7 @@ static void free_items(struct item *items, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		free(items[i].target);
 		free(items[i].sender);
+		free(items[i].parent);
 	}
 	free(items);
 }
@@ -595,8 +694,12 @@ static void quarantine_bad(const char *qdir, const char *qid, const char *qfpath
 {
 	char bad[2048];
 	snprintf(bad, sizeof(bad), "%s/Qf%s", qdir, qid);
-	if (rename(qfpath, bad) == 0)
+	if (rename(qfpath, bad) == 0) {
+		char dir[2048];
 		maillog(qid, "SYSERR: %s; queue file renamed to %s", why, bad);
+		path_dirname(dir, sizeof(dir), bad);
+		fsync_dir(dir);		/* the rename is durable */
+	}
 	else
 		maillog(qid, "SYSERR: %s; cannot rename it: %s", why, strerror(errno));
 	msg_error("%s: %s (moved to %s)", qid, why, bad);
@@ -616,23 +719,14 @@ static int open_locked(const char *qdir, const char *qid, const char *qfpath, st
 		       enum deliver_result *result)
 {
 	char err[1024];
-	/* O_NOFOLLOW and O_NONBLOCK: a symlink or a FIFO planted in the queue
-	 * is refused, never followed or waited on */
-	int fd = open(qfpath, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	/* a symlink or a FIFO planted in the queue is refused (moved aside and
+	 * logged), never followed or waited on */
+	int fd = safe_open(qfpath, O_RDWR, 0, err, sizeof(err));
 	if (fd < 0) {
-		if (errno == ELOOP) {
-			snprintf(err, sizeof(err), "%s: is a symbolic link", qfpath);
+		int e = errno;
+		if (safe_open_refused(e))
 			quarantine_bad(qdir, qid, qfpath, err);
-		}
-		*result = errno == ENOENT ? DELIVER_DONE : DELIVER_ERROR;
-		return -1;
-	}
-	struct stat st_reg;
-	if (fstat(fd, &st_reg) < 0 || !S_ISREG(st_reg.st_mode)) {
-		snprintf(err, sizeof(err), "%s: not a regular file", qfpath);
-		close(fd);
-		quarantine_bad(qdir, qid, qfpath, err);
-		*result = DELIVER_ERROR;
+		*result = e == ENOENT ? DELIVER_DONE : DELIVER_ERROR;
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -712,6 +806,8 @@ enum deliver_result deliver_message(const char *qdir, const char *qid)
 	char qfpath[2048], dfpath[2048], tfpath[2048], err[1024];
 	struct qf_env env;
 	enum deliver_result result;
+	if (lda_start() < 0)		/* as root: the agent keeps root, we do not */
+		return DELIVER_ERROR;
 	int fd = begin_attempt(qdir, qid, qfpath, dfpath, sizeof(qfpath), &env, &result);
 	if (fd < 0)
 		return result;
@@ -720,13 +816,7 @@ enum deliver_result deliver_message(const char *qdir, const char *qid)
 		close(fd);
 		return DELIVER_DEFERRED;
 	}
-	int df_fd = open(dfpath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	struct stat dst;
-	if (df_fd >= 0 && (fstat(df_fd, &dst) < 0 || !S_ISREG(dst.st_mode))) {
-		close(df_fd);
-		df_fd = -1;
-		errno = EINVAL;
-	}
+	int df_fd = safe_open(dfpath, O_RDONLY, 0, NULL, 0);
 	if (df_fd < 0) {
 		snprintf(err, sizeof(err), "%s: data file missing or not a regular file: %s", dfpath,
 			 errno == ELOOP ? "symbolic link" : strerror(errno));
@@ -809,6 +899,8 @@ enum deliver_result deliver_bounce(const char *qdir, const char *qid)
 	char qfpath[2048], dfpath[2048];
 	struct qf_env env;
 	enum deliver_result result;
+	if (lda_start() < 0)
+		return DELIVER_ERROR;
 	int fd = begin_attempt(qdir, qid, qfpath, dfpath, sizeof(qfpath), &env, &result);
 	if (fd < 0)
 		return result;

@@ -3,6 +3,7 @@
  * lib/qfile (tf, fsync, rename, directory fsync).  Until the commit returns
  * 0 the message does not exist; on any failure nothing is left behind. */
 #include "mtad.h"
+#include "safeopen.h"
 #include "diag.h"
 #include "fdio.h"
 #include "qid.h"
@@ -30,7 +31,9 @@ int enqueue_open(struct enqueue *eq, char *err, size_t errsize)
 {
 	char path[2048];
 	qf_path(path, sizeof(path), eq->qdir, 'd', eq->qid);
-	eq->df_fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	eq->df_fd = safe_open(path, O_WRONLY | O_CREAT | O_EXCL, 0600, NULL, 0);
+	if (eq->df_fd >= 0 && qf_file_mode != 0600)
+		(void)fchmod(eq->df_fd, (mode_t)qf_file_mode);	/* the MSP queue: 0660 */
 	if (eq->df_fd < 0) {
 		snprintf(err, errsize, "cannot create %s: %s", path, strerror(errno));
 		return -1;
@@ -80,6 +83,20 @@ int enqueue_commit(struct enqueue *eq, struct qf_env *env, char *err, size_t err
 		snprintf(eq->errbuf, sizeof(eq->errbuf), "fsync of df%s: %s", eq->qid, strerror(errno));
 		eq->err_no = errno;
 		eq->failed = 1;
+	}
+	if (!eq->failed) {
+		/* the df's directory entry too, when df/ is a directory of its own
+		 * (qf_write fsyncs the qf's) */
+		char df[2048], qf[2048], ddir[2048], qdir[2048];
+		qf_path(df, sizeof(df), eq->qdir, 'd', eq->qid);
+		qf_path(qf, sizeof(qf), eq->qdir, 'q', eq->qid);
+		path_dirname(ddir, sizeof(ddir), df);
+		path_dirname(qdir, sizeof(qdir), qf);
+		if (strcmp(ddir, qdir) != 0 && fsync_dir(ddir) < 0) {
+			snprintf(eq->errbuf, sizeof(eq->errbuf), "fsync of directory %s: %s", ddir, strerror(errno));
+			eq->err_no = errno;
+			eq->failed = 1;
+		}
 	}
 	if (eq->failed) {
 		snprintf(err, errsize, "%s", eq->errbuf);

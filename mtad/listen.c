@@ -16,9 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_LISTENERS 16
+#define BIND_TRIES 50		/* 100 ms apart */
 
 struct listener {
 	int fd;
@@ -28,6 +30,7 @@ struct listener {
 
 static struct listener listeners[MAX_LISTENERS];
 static int nlisteners;
+static char first_addr[96];	/* "[addr]:port" of the first listener */
 static int listeners_paused;
 
 int listen_open(const char *spec)
@@ -73,7 +76,17 @@ int listen_open(const char *spec)
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (lo.family == AF_INET6)	/* so an inet and an inet6 listener can share a port */
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 512) < 0) {
+	/* as sendmail, a port still in use is tried again for a few seconds:
+	 * the SMTP server of a daemon killed a moment ago is still closing */
+	int rc, tries = 0;
+	while ((rc = bind(fd, (struct sockaddr *)&ss, sl)) < 0 && errno == EADDRINUSE && ++tries < BIND_TRIES) {
+		if (tries == 1)
+			fprintf(stderr, "mtad: %s port %d is in use; trying again for %d seconds\n",
+				lo.addr[0] ? lo.addr : "*", lo.port, BIND_TRIES / 10);
+		struct timespec nap = { 0, 100 * 1000 * 1000 };
+		nanosleep(&nap, NULL);
+	}
+	if (rc < 0 || listen(fd, 512) < 0) {
 		msg_error("cannot listen on %s port %d: %s%s", lo.addr[0] ? lo.addr : "*", lo.port,
 			  strerror(errno), errno == EACCES ? " (ports below 1024 need root; set Port=)" :
 			  errno == EADDRINUSE ? " (another mail server is running there?)" : "");
@@ -88,12 +101,20 @@ int listen_open(const char *spec)
 		close(fd);
 		return -1;
 	}
+	if (nlisteners == 0)
+		snprintf(first_addr, sizeof(first_addr), "[%s]:%d",
+			 !lo.addr[0] ? (lo.family == AF_INET6 ? "::1" : "127.0.0.1") : lo.addr, port);
 	listeners[nlisteners].fd = fd;
 	snprintf(listeners[nlisteners].name, sizeof(listeners[nlisteners].name), "%s", lo.name);
 	snprintf(listeners[nlisteners].modifiers, sizeof(listeners[nlisteners].modifiers), "%s", lo.modifiers);
 	nlisteners++;
 	fprintf(stderr, "mtad: listening on %s port %d (%s)\n", lo.addr[0] ? lo.addr : "*", port, lo.name);
 	return 0;
+}
+
+const char *listen_first_address(void)
+{
+	return first_addr;
 }
 
 int listen_count(void)

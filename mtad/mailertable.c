@@ -53,6 +53,15 @@ static int try_key(struct map *m, const char *key, const char *domain, struct ro
 int mailertable_route(const char *domain, struct route *r)
 {
 	struct map *m = mailertable();
+	if (m == NULL && *conf_str(C_MAILERTABLE) && domain) {
+		/* configured but unreadable (map_cache_get warned): wait, never
+		 * fall through to another route */
+		memset(r, 0, sizeof(*r));
+		r->kind = ROUTE_ERROR;
+		snprintf(r->mailer, sizeof(r->mailer), "error");
+		snprintf(r->error, sizeof(r->error), "4.3.0:451 mailertable cannot be read; will retry");
+		return 1;
+	}
 	if (m == NULL || domain == NULL)
 		return 0;
 	if (try_key(m, domain, domain, r))

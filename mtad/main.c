@@ -1,6 +1,8 @@
 /* main: sendmail's command line.  argv[0] picks the mode as in sendmail
  * (sendmail, newaliases, mailq); flags follow sendmail 8's. */
 #include "mtad.h"
+#include "startcheck.h"
+#include "msp.h"
 #include "config.h"
 #include "diag.h"
 #include "aliases.h"
@@ -26,6 +28,9 @@ static const char usage_text[] =
 "  -bp            list the queue (as mailq)\n"
 "  -bi            rebuild the aliases database (as newaliases)\n"
 "  -bC            check the configuration and exit (ours)\n"
+"  -bE            check the environment as the daemon will use it: queue\n"
+"                 writable, maps and aliases readable (as RunAsUser when\n"
+"                 root), mailbox directory; exit 78 naming the file (ours)\n"
 "  -bt            address test mode (/help lists its commands)\n"
 "  -bv addr...    verify addresses: where each would be delivered\n"
 "  -Mg qid...     give up: return these messages to their senders now (Exim's flag)\n"
@@ -102,12 +107,12 @@ int main(int argc, char **argv)
 #define NEXTARG() (a[2] ? a + 2 : (i + 1 < argc ? argv[++i] : (usage(EX_USAGE), "")))
 		switch (a[1]) {
 		case 'b':
-			if (!a[2] || a[3] || !strchr("dDsmpiCtv", a[2])) {
+			if (!a[2] || a[3] || !strchr("dDsmpiCEtv", a[2])) {
 				fprintf(stderr, "mtad: unknown mode %s (see --help)\n", a);
 				return EX_USAGE;
 			}
 			mode = a[2];
-			if (mode == 'C')
+			if (mode == 'C' || mode == 'E')
 				check_only = 1;
 			break;
 		case 'q':
@@ -186,6 +191,9 @@ int main(int argc, char **argv)
 			return EX_USAGE;
 		}
 	}
+	/* installed setgid (the MSP): kept only for a plain submission */
+	int msp_forced = msp_setgid_policy(want_msp == 0 || extract_t < 0 ? 'x' : mode, queue_once || queue_interval,
+					   G.conf_file, oopts, noopts);
 	if (conf_load(G.conf_file, oopts, noopts) < 0) {
 		fprintf(stderr, "mtad: configuration not loaded; fix the line named above%s\n",
 			check_only ? "" : " and start again");
@@ -200,9 +208,11 @@ int main(int argc, char **argv)
 	if (check_only) {
 		if (G.verbose)
 			conf_print_changed();
-		return 0;
+		return mode == 'E' ? startup_check(0) : 0;
 	}
-	G.msp = want_msp >= 0 ? want_msp : *conf_str(C_MSP_HOST) != '\0';
+	G.msp = want_msp >= 0 ? want_msp : msp_forced || *conf_str(C_MSP_HOST) != '\0';
+	if (G.msp)
+		qf_file_mode = 0660;	/* the group hands the MSP queue over */
 	if (G.log_tag == NULL)	/* the tags Debian's sendmail uses, which log analyzers read */
 		G.log_tag = (mode == 'd' || mode == 'D' || queue_once || queue_interval > 0)
 			? (G.msp ? "sm-msp-queue" : "sm-mta") : "sendmail";

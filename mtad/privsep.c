@@ -18,22 +18,26 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
 
-static int idpipe[2] = { -1, -1 };
-static pid_t smtp_child;		/* in the parent: the SMTP server */
-static int is_smtp_child;
+static int idpipe[2] = { -1, -1 };	/* SMTP server -> the process that starts deliveries */
+static pid_t helper;		/* the other process, when it is our child */
+static int is_smtp = 1;		/* this process serves SMTP */
+static int is_spawner = 1;	/* this process starts delivery processes */
+static int is_child;		/* forked by privsep_split */
+static int dropped;		/* the SMTP server runs as RunAsUser */
 static struct strbuf idbuf;
 
-static void queued_to_parent(const char *qid)
+static void queued_to_spawner(const char *qid)
 {
 	char line[QID_MAXLEN + 2];
 	int n = snprintf(line, sizeof(line), "%s\n", qid);
-	/* a pipe write this small is atomic; if the parent is gone the message
-	 * simply waits in the queue for the next run */
+	/* a pipe write this small is atomic; if the other process is gone the
+	 * message simply waits in the queue for the next run */
 	if (write(idpipe[1], line, (size_t)n) != n)
 		msg_warn("%s: cannot tell the queue manager (%s); it stays queued", qid, strerror(errno));
 }
@@ -61,7 +65,7 @@ static void read_ids(void *arg, uint32_t events)
 
 /* RunAsUser: "user" or "user:group"; "" means "mail".  Returns 0 with the
  * ids, 1 when no change is wanted (root), -1 when the user is unknown. */
-static int run_as_ids(uid_t *uid, gid_t *gid)
+int privsep_run_as(uid_t *uid, gid_t *gid)
 {
 	char spec[256];
 	snprintf(spec, sizeof(spec), "%s", *conf_str(C_RUN_AS_USER) ? conf_str(C_RUN_AS_USER) : "mail");
@@ -89,7 +93,7 @@ static int run_as_ids(uid_t *uid, gid_t *gid)
 }
 
 /* The queue must be writable by the SMTP server: give it the directories. */
-static void give_queue(uid_t uid, gid_t gid)
+void privsep_give_queue(uid_t uid, gid_t gid)
 {
 	const char *qdir = conf_str(C_QUEUE_DIR);
 	static const char *const subs[] = { "", "/qf", "/df", "/xf", NULL };
@@ -103,68 +107,106 @@ static void give_queue(uid_t uid, gid_t gid)
 	}
 }
 
-/* Forks the unprivileged SMTP server.  Returns 0 in both processes (the
- * roles are set), -1 on failure. */
+/* Splits the daemon in two: the SMTP server (event loop, worker threads)
+ * and the process that starts delivery processes, which must have no
+ * threads when it forks.  As root (RunAsUser not root) the SMTP server is
+ * the child and drops to RunAsUser; the parent stays root.  Otherwise the
+ * SMTP server stays the parent (same pid, as before) and the child starts
+ * the deliveries.  The child dies with its parent.  Returns 0 in both
+ * processes (the roles are set), -1 on failure. */
 int privsep_split(void)
 {
-	uid_t uid;
-	gid_t gid;
-	if (geteuid() != 0)
-		return 0;
-	int rc = run_as_ids(&uid, &gid);
-	if (rc < 0)
-		return -1;
-	if (rc > 0)
-		return 0;		/* RunAsUser=root: as sendmail, one process */
-	give_queue(uid, gid);
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	int drop = 0;
+	if (listen_count() == 0)
+		return 0;		/* no SMTP server: no threads, one process */
+	if (geteuid() == 0) {
+		int rc = privsep_run_as(&uid, &gid);
+		if (rc < 0)
+			return -1;
+		drop = rc == 0;
+	}
+	if (drop)
+		privsep_give_queue(uid, gid);
 	if (pipe2(idpipe, O_CLOEXEC) < 0) {
 		msg_error("pipe: %s", strerror(errno));
 		return -1;
 	}
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		msg_error("fork: %s", strerror(errno));
 		return -1;
 	}
-	if (pid == 0) {
-		close(idpipe[0]);
-		idpipe[0] = -1;
-		if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0 || getuid() == 0) {
+	is_child = pid == 0;
+	/* root: the child serves SMTP; else the parent does */
+	is_smtp = drop ? is_child : !is_child;
+	is_spawner = !is_smtp;
+	dropped = drop;
+	if (is_child) {
+		if (drop && (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0 || getuid() == 0)) {
 			msg_error("cannot drop privileges to uid %ld: %s", (long)uid, strerror(errno));
 			_exit(EX_OSERR);
 		}
-		is_smtp_child = 1;
-		smtpd_queued_hook = queued_to_parent;
-		return 0;
+		privsep_die_with_parent(parent);
+	} else {
+		helper = pid;
 	}
-	smtp_child = pid;
-	close(idpipe[1]);
-	idpipe[1] = -1;
-	listen_close_all();
-	sb_init(&idbuf);
+	if (is_smtp) {
+		close(idpipe[0]);
+		idpipe[0] = -1;
+		smtpd_queued_hook = queued_to_spawner;
+	} else {
+		close(idpipe[1]);
+		idpipe[1] = -1;
+		listen_close_all();
+		sb_init(&idbuf);
+	}
 	return 0;
 }
 
-int privsep_is_smtp_child(void)
+/* SIGTERM when the parent dies (set after setuid, which clears it), and
+ * the parent already gone before that is noticed too: the listeners go
+ * with it, so a restart can bind at once. */
+void privsep_die_with_parent(pid_t parent)
 {
-	return is_smtp_child;
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0)
+		msg_warn("prctl(PR_SET_PDEATHSIG): %s", strerror(errno));
+	if (getppid() != parent)
+		raise(SIGTERM);
 }
 
-pid_t privsep_smtp_child(void)
+int privsep_dropped(void)
 {
-	return smtp_child;
+	return dropped;
+}
+
+int privsep_is_smtp(void)
+{
+	return is_smtp;
+}
+
+int privsep_is_spawner(void)
+{
+	return is_spawner;
+}
+
+int privsep_is_child(void)
+{
+	return is_child;
 }
 
 void privsep_watch(void)
 {
-	if (smtp_child > 0)
+	if (is_spawner && idpipe[0] >= 0)
 		loop_watch(idpipe[0], EPOLLIN, read_ids, NULL);
 }
 
 int privsep_reaped(pid_t pid)
 {
-	if (smtp_child > 0 && pid == smtp_child) {
-		smtp_child = 0;
+	if (helper > 0 && pid == helper) {
+		helper = 0;
 		return 1;
 	}
 	return 0;
@@ -172,10 +214,10 @@ int privsep_reaped(pid_t pid)
 
 void privsep_stop_child(void)
 {
-	if (smtp_child > 0) {		/* the parent stops the SMTP server first */
-		kill(smtp_child, SIGTERM);
-		while (waitpid(smtp_child, NULL, 0) < 0 && errno == EINTR)
+	if (helper > 0) {		/* the other half is stopped first */
+		kill(helper, SIGTERM);
+		while (waitpid(helper, NULL, 0) < 0 && errno == EINTR)
 			;
-		smtp_child = 0;
+		helper = 0;
 	}
 }

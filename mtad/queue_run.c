@@ -80,8 +80,9 @@ static void remove_orphans(const char *dir, const char *qdir)
 		if (lstat(path, &st) < 0 || access(qf, F_OK) == 0)
 			continue;
 		long age = (long)(now - st.st_mtime);
-		size_t len = strlen(n);
-		long pid = len > 8 ? atol(n + len - 6) : 0;
+		/* the writer's pid is every digit after the 8 time and sequence
+		 * characters of the ID: compared whole (a pid may exceed 999999) */
+		long pid = strlen(n + 2) > 8 ? strtol(n + 2 + 8, NULL, 10) : 0;
 		int writer_gone = pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
 		if (age < ORPHAN_AGE && !(writer_gone && age >= ORPHAN_AGE_DEAD))
 			continue;

@@ -4,6 +4,7 @@
 #include "mtad.h"
 #include "daemon_int.h"
 #include "loop.h"
+#include "msp.h"
 #include "config.h"
 #include "diag.h"
 #include "xalloc.h"
@@ -72,6 +73,14 @@ static void start_runner(int full_run)
 
 void runner_tick(long queue_interval, time_t *next_run)
 {
+	/* the MSP queue (what users queued while no daemon ran) is handed over
+	 * at start and with every periodic run */
+	static time_t msp_next;
+	if (msp_next >= 0 && time(NULL) >= msp_next && privsep_is_spawner()) {
+		if (msp_handover() > 0)
+			nrunners++;
+		msp_next = queue_interval > 0 ? time(NULL) + queue_interval : -1;
+	}
 	if (*next_run && time(NULL) >= *next_run && nrunners < conf_num(C_MAX_QUEUE_CHILDREN)) {
 		start_runner(1);
 		*next_run = time(NULL) + queue_interval;

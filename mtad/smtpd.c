@@ -578,12 +578,12 @@ static int rcpt_existence(struct smtpd_session *s, const char *given, const char
 	char *local, *domain;
 	addr_split(rewritten, &local, &domain);
 	int ok = 1;
-	if (conf_is_local_domain(domain)) {
-		int known = *local ? local_name_known(local) : 0;
-		if (known < 0) {	/* the aliases cannot be asked now (an LDAP directory) */
-			smtpd_reply(s, "451 4.3.0 %s... Temporary lookup failure, try again later", given);
-			ok = 0;
-		} else if (!*local || (!known && !*conf_str(C_LUSER_RELAY))) {
+	int known = conf_is_local_domain(domain) && *local ? local_name_known(local) : 0;
+	if (known < 0) {	/* the aliases cannot be read, or the directory is down */
+		smtpd_reply(s, "451 4.3.0 %s... Temporary lookup failure, try again later", given);
+		ok = 0;
+	} else if (conf_is_local_domain(domain)) {
+		if (!*local || (!known && !*conf_str(C_LUSER_RELAY))) {
 			smtpd_reply(s, "550 5.1.1 %s... User unknown", given);
 			log_user_unknown(s, given);
 			ok = 0;
@@ -701,7 +701,10 @@ static void cmd_vrfy(struct smtpd_session *s, enum smtp_verb v, const char *arg)
 	}
 	char *local, *domain;
 	addr_split(path.addr, &local, &domain);
-	if (conf_is_local_domain(domain) && local_name_known(local))
+	int known = conf_is_local_domain(domain) ? local_name_known(local) : 0;
+	if (known < 0)
+		smtpd_reply(s, "451 4.3.0 %s... Temporary failure: the aliases cannot be read", path.addr);
+	else if (known)
 		smtpd_reply(s, "250 2.1.5 <%s@%s>", local, G.hostname);
 	else if (conf_is_local_domain(domain))
 		smtpd_reply(s, "550 5.1.1 %s... User unknown", path.addr);

@@ -64,6 +64,8 @@ int virtual_rewrite(const char *addr, char *out, size_t size)
 	snprintf(out, size, "%s", addr);
 	struct map *dt = get_map(&dtab, C_DOMAINTABLE, "domaintable");
 	struct map *vt = get_map(&vut, C_VIRTUSERTABLE, "virtusertable");
+	if ((*conf_str(C_DOMAINTABLE) && !dt) || (*conf_str(C_VIRTUSERTABLE) && !vt))
+		return -1;	/* configured but unreadable (map_cache_get warned): 4xx */
 	for (int round = 0; round < 10; round++) {
 		char *local, *domain;
 		addr_split(out, &local, &domain);

@@ -272,7 +272,8 @@ class Aliases(PolicyCase):
         os.makedirs(outdir)
         os.chmod(outdir, 0o1777)
         self.include = self.write("list.txt", "carol\nalice\n")
-        self.archive = os.path.join(self.tmp, "archive.mbox")
+        # files named in root's aliases are written as DefaultUser too
+        self.archive = os.path.join(self.tmp, "out", "archive.mbox")
         self.progout = os.path.join(self.tmp, "out", "prog.out")
         self.script = self.write("prog.sh", "#!/bin/sh\ncat > %s\necho \"$SENDER $RECIPIENT\" >> %s\n"
                                  % (self.progout, self.progout))

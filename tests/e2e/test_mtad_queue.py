@@ -299,6 +299,10 @@ class Privileges(MtadTestCase):
         os.chmod(self.tmp, 0o755)
         m = self.new_mtad(start=False, mc_extra="define(`confRUN_AS_USER', `nobody')dnl\n")
         os.chmod(m.dir, 0o755)
+        # alice is a LocalUserFile name without a passwd entry: her mailbox
+        # is written as RunAsUser (real users are written as themselves:
+        # test_privsep)
+        os.chown(m.maildir, nobody.pw_uid, -1)
         m.start()
         qid = send(m, ["alice@mx.test.example"], "Subject: priv\r\n\r\nunprivileged\r\n.\r\n")
         self.assertEqual(os.stat(m.queue).st_uid, nobody.pw_uid)       # the queue was given to it

@@ -352,6 +352,42 @@ static void test_symlink_refused(void **state)
 	assert_int_equal(access(f->lock, F_OK), -1);
 }
 
+/* mail.local's checks as root: a mailbox with a second link, or owned by
+ * someone else, or a FIFO in its place, is refused and left untouched. */
+static void test_checked_links_owner_fifo(void **state)
+{
+	struct fixture *f = *state;
+	char other[200], err[512] = "";
+	int mfd = open(f->mbox, O_WRONLY | O_CREAT, 0600);
+	assert_true(mfd >= 0);
+	close(mfd);
+	snprintf(other, sizeof(other), "%s/elsewhere", f->dir);
+	assert_int_equal(link(f->mbox, other), 0);
+	struct mbox_checks c = { .single_link = 1, .check_owner = 1, .owner = getuid() };
+	int fd = body_fd(f, "b\n", 2);
+	assert_int_equal(mbox_deliver_checked(f->mbox, &c, "s@x", T_SEED, HDRS, strlen(HDRS), fd, err,
+					      sizeof(err)), -1);
+	assert_non_null(strstr(err, "has 2 links"));
+	unlink(other);
+	c.owner = getuid() + 1;
+	lseek(fd, 0, SEEK_SET);
+	assert_int_equal(mbox_deliver_checked(f->mbox, &c, "s@x", T_SEED, HDRS, strlen(HDRS), fd, err,
+					      sizeof(err)), -1);
+	assert_non_null(strstr(err, "not by its user"));
+	c.owner = getuid();
+	lseek(fd, 0, SEEK_SET);
+	assert_int_equal(mbox_deliver_checked(f->mbox, &c, "s@x", T_SEED, HDRS, strlen(HDRS), fd, err,
+					      sizeof(err)), 0);
+	unlink(f->mbox);
+	assert_int_equal(mkfifo(f->mbox, 0600), 0);	/* no reader: must not block */
+	lseek(fd, 0, SEEK_SET);
+	assert_int_equal(mbox_deliver_checked(f->mbox, &c, "s@x", T_SEED, HDRS, strlen(HDRS), fd, err,
+					      sizeof(err)), -1);
+	close(fd);
+	unlink(f->mbox);
+	assert_int_equal(access(f->lock, F_OK), -1);
+}
+
 static void test_no_directory(void **state)
 {
 	struct fixture *f = *state;
@@ -393,6 +429,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lock_of_dead_process, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_directory_fails_cleanly, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_symlink_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checked_links_owner_fifo, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_directory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failure_truncates, setup, teardown),
 	};

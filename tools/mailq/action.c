@@ -7,6 +7,7 @@
 #include "config.h"
 #include "diag.h"
 #include "maillog.h"
+#include "safeopen.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
@@ -29,7 +30,7 @@ static enum lock_result lock_and_read(const char *qid, int *fdp, struct qf_env *
 {
 	char qf[4096], err[1024];
 	qf_path(qf, sizeof(qf), mq.qdir, 'q', qid);
-	int fd = open(qf, O_RDWR | O_CLOEXEC);
+	int fd = safe_open(qf, O_RDWR, 0, NULL, 0);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return LK_GONE;
@@ -283,7 +284,7 @@ int act_delete(const struct queue_listing *ql)
 		enum lock_result lr = lock_and_read(e->qid, &fd, &env);
 		if (lr == LK_ERROR && e->err) {
 			/* a damaged file can still be removed: lock it as it is */
-			fd = open(qf, O_RDWR | O_CLOEXEC);
+			fd = safe_open(qf, O_RDWR, 0, NULL, 0);
 			lr = fd < 0 ? LK_GONE : flock(fd, LOCK_EX | LOCK_NB) < 0 ? LK_BUSY : LK_OK;
 			if (lr == LK_BUSY)
 				close(fd);
