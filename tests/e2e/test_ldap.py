@@ -446,7 +446,7 @@ class LdapSite(MtadTestCase):
         self.slapd.stop()
         code, lines = rcpt_reply(f, "team@front1.example")[:2]
         self.assertEqual(code, 451, lines)
-        f.wait_log(r"aliases lookup of team: ldap map ldap://127\.0\.0\.1:%d" % self.slapd.port)
+        f.wait_log(r"SYSERR: aliases: lookup of team: ldap map ldap://127\.0\.0\.1:%d" % self.slapd.port)
         # and a queued message for an LDAP alias is deferred, not bounced
         q.run("-q")
         q.wait_log(qid + r": to=<team@front2\.example>.*dsn=4\.3\.0.*ldap map ldap://127\.0\.0\.1:%d"

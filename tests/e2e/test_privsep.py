@@ -262,8 +262,8 @@ class RootPrivsep(RootCase):
         qf = [os.path.join(r, f) for r, _d, fs in os.walk(m.queue) for f in fs if f == "qf" + qid][0]
         with open(qf) as f:
             text = f.read()
-        evil = ("rrfc822;postmaster@mx.test.example\nRPA:|/bin/touch %s\n"
-                "rrfc822;%s@mx.test.example\nRPA:%s\n"
+        evil = ("Qrfc822;postmaster@mx.test.example\nRPA:|/bin/touch %s\n"
+                "Qrfc822;%s@mx.test.example\nRPA:%s\n"
                 "RPA:|/bin/sh -c 'touch %s'\n" % (ran, u.pw_name, victim, ran))
         text = re.sub(r"^(R[^\n]*\n)", lambda mo: mo.group(1) + evil, text, count=1, flags=re.M)
         # the attacker is the unprivileged side: the file is written as mail
