@@ -162,6 +162,18 @@ const struct conf_param conf_params[C_COUNT] = {
 	  "SASL mechanisms offered (PLAIN and LOGIN are implemented)" },
 	{ C_AUTH_MAX_FAILURES, "AuthMaxFailures", "confAUTH_MAX_FAILURES", CT_NUM, "3", 1, 100,
 	  "failed AUTH attempts before the session is closed with 421 (ours)" },
+	{ C_TO_HOSTSTATUS, "Timeout.hoststatus", "confTO_HOSTSTATUS", CT_DURATION, "30m", 0, 7 * DAY,
+	  "a host that failed is not tried again for this long (0: only within one queue run)" },
+	{ C_HOST_STATUS_DIR, "HostStatusDirectory", "confHOST_STATUS_DIRECTORY", CT_PATH, "", 0, 0,
+	  "host status shared by every queue runner, in sendmail's format (empty: per process)" },
+	{ C_MCI_CACHE_SIZE, "ConnectionCacheSize", "confMCI_CACHE_SIZE", CT_NUM, "2", 0, 1000,
+	  "SMTP connections a delivery process keeps open for the next message (0: none)" },
+	{ C_MCI_CACHE_TIMEOUT, "ConnectionCacheTimeout", "confMCI_CACHE_TIMEOUT", CT_DURATION, "5m", 0, DAY,
+	  "how long a cached connection may stay idle" },
+	{ C_MAX_QUEUE_BACKOFF, "MaxQueueBackoff", "confMAX_QUEUE_BACKOFF", CT_DURATION, "4000s", 0, 30 * DAY,
+	  "longest wait between tries; the wait doubles from MinQueueAge each try (ours)" },
+	{ C_QUEUE_RUNNERS, "MaxRunnersPerQueue", "confMAX_RUNNERS_PER_QUEUE", CT_NUM, "4", 1, 100,
+	  "delivery processes of one queue run, each taking whole destinations" },
 };
 
 struct conf_value {

@@ -37,6 +37,9 @@ enum conf_id {
 	/* STARTTLS and AUTH */
 	C_SERVER_CERT, C_SERVER_KEY, C_CACERT, C_CACERT_PATH, C_AUTH_PASSWD_DB,
 	C_AUTH_MECHANISMS, C_AUTH_MAX_FAILURES,
+	/* relay operation: host status, connection cache, backoff, queue runners */
+	C_TO_HOSTSTATUS, C_HOST_STATUS_DIR, C_MCI_CACHE_SIZE, C_MCI_CACHE_TIMEOUT,
+	C_MAX_QUEUE_BACKOFF, C_QUEUE_RUNNERS,
 	C_COUNT
 };
 

@@ -106,6 +106,11 @@ enum deliver_result { DELIVER_DONE, DELIVER_DEFERRED, DELIVER_LOCKED, DELIVER_ER
 enum deliver_result deliver_message(const char *qdir, const char *qid);
 /* -Mg: every recipient failed now, a DSN to the sender, the message gone. */
 enum deliver_result deliver_bounce(const char *qdir, const char *qid);
+/* Recipients of this process's attempts so far, by outcome (queue-run totals). */
+struct deliver_counts {
+	long sent, deferred, failed;
+};
+extern struct deliver_counts deliver_counts;
 
 /* queue_run.c: one pass over the queue; sel (NULL: everything) picks
  * messages as -qR/-qS/-qI do; honour_age skips messages tried less than

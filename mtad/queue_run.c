@@ -1,5 +1,12 @@
 /* queue_run: one pass over the queue (-q), delivering every message that
- * is not locked by another runner. */
+ * is not locked by another runner and is due (backoff, lib/backoff).
+ *
+ * Messages are grouped by destination (the domain of their first
+ * recipient).  With more than one group, up to MaxRunnersPerQueue worker
+ * processes each take a whole group at a time, so that a destination's
+ * messages go over its cached connections (mci.c) and a destination that
+ * hangs holds up only the worker that has it, once (host status), while
+ * the others go on.  Totals (and progress, on a terminal) at the end. */
 #include "mtad.h"
 #include "config.h"
 #include "maillog.h"
@@ -13,6 +20,13 @@
 #include "queue_select.h"
 #include <time.h>
 #include "xalloc.h"
+#include "backoff.h"
+#include "mci.h"
+#include "addr.h"
+#include <ctype.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <stdint.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +35,17 @@
 struct idlist {
 	char **ids;
 	size_t n;
+};
+
+/* one destination: the messages whose first recipient is in domain */
+struct group {
+	char *domain;
+	size_t *msgs;		/* indexes into the id list */
+	size_t n;
+};
+
+struct totals {
+	long msgs, sent, deferred, failed, hosts_down;
 };
 
 static void collect(const char *qid, void *arg)
@@ -45,7 +70,7 @@ static int wanted(const char *qdir, const char *qid, const struct queue_select *
 	qf_env_init(&env);
 	int ok = qf_read(path, &env, err, sizeof(err)) == 0;
 	int yes = sel ? qsel_match(sel, qid, ok ? &env : NULL, now) : 1;
-	if (yes && ok && min_age > 0 && env.ktime > 0 && now - env.ktime < min_age)
+	if (yes && ok && now < backoff_next_retry(env.ktime, env.ntries, min_age, conf_num(C_MAX_QUEUE_BACKOFF)))
 		yes = 0;
 	qf_env_free(&env);
 	return yes;
@@ -91,6 +116,192 @@ static void remove_orphans(const char *dir, const char *qdir)
 	closedir(d);
 }
 
+/* The destination of a message: its first recipient's domain, lower
+ * case ("" when the qf cannot be read or has no recipient). */
+static char *destination(const char *qdir, const char *qid)
+{
+	char path[2048], err[512];
+	qf_path(path, sizeof(path), qdir, 'q', qid);
+	struct qf_env env;
+	qf_env_init(&env);
+	char *d = NULL;
+	if (qf_read(path, &env, err, sizeof(err)) == 0 && env.nrcpts > 0) {
+		const char *a = env.rcpts[0].addr;
+		const char *at = strrchr(a, '@');
+		d = xstrdup(at ? at + 1 : "");
+		size_t l = strlen(d);
+		if (l && d[l - 1] == '>')
+			d[l - 1] = '\0';
+		for (char *p = d; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+	}
+	qf_env_free(&env);
+	return d ? d : xstrdup("");
+}
+
+static size_t make_groups(const char *qdir, const struct idlist *l, struct group **gp)
+{
+	struct group *g = NULL;
+	size_t ng = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		char *d = destination(qdir, l->ids[i]);
+		size_t k;
+		for (k = 0; k < ng && strcmp(g[k].domain, d) != 0; k++)
+			;
+		if (k == ng) {
+			g = xreallocarray(g, ng + 1, sizeof(*g));
+			memset(&g[ng], 0, sizeof(g[ng]));
+			g[ng++].domain = d;
+		} else {
+			free(d);
+		}
+		g[k].msgs = xreallocarray(g[k].msgs, g[k].n + 1, sizeof(size_t));
+		g[k].msgs[g[k].n++] = i;
+	}
+	*gp = g;
+	return ng;
+}
+
+static void progress(const struct totals *t, size_t done, size_t all, int final)
+{
+	if (!isatty(STDERR_FILENO))
+		return;
+	fprintf(stderr, "\r\033[Kqueue run: %zu of %zu messages; delivered %ld, deferred %ld, bounced %ld, hosts down %ld%s",
+		done, all, t->sent, t->deferred, t->failed, t->hosts_down, final ? "\n" : "");
+	fflush(stderr);
+}
+
+static void deliver_one(const char *qdir, const struct idlist *l, size_t i, int verbose)
+{
+	if (verbose) {
+		char path[2048];
+		qf_path(path, sizeof(path), qdir, 'q', l->ids[i]);
+		printf("\nRunning %s (sequence %zu of %zu)\n", path, i + 1, l->n);
+		fflush(stdout);
+	}
+	deliver_message(qdir, l->ids[i]);
+	fflush(stdout);
+}
+
+/* A worker: takes group numbers from cmd, one a line, delivers each group
+ * and answers "<group> <sent> <deferred> <failed> <hosts down>" on res. */
+static void worker(const char *qdir, const struct idlist *l, const struct group *g, int cmd, int res)
+{
+	FILE *in = fdopen(cmd, "r");
+	char line[64];
+	mci_begin();
+	while (in && fgets(line, sizeof(line), in)) {
+		size_t k = (size_t)strtoul(line, NULL, 10);
+		struct deliver_counts before = deliver_counts;
+		size_t down_before = mci_hosts_down();
+		for (size_t j = 0; j < g[k].n; j++)
+			deliver_one(qdir, l, g[k].msgs[j], 0);
+		char out[160];
+		int n = snprintf(out, sizeof(out), "%zu %ld %ld %ld %zu\n", k, deliver_counts.sent - before.sent,
+				 deliver_counts.deferred - before.deferred, deliver_counts.failed - before.failed,
+				 mci_hosts_down() > down_before ? mci_hosts_down() - down_before : 0);
+		if (write(res, out, (size_t)n) != n)
+			break;
+	}
+	mci_end();
+	_exit(0);
+}
+
+/* Runs the groups in up to nw workers; adds their results to t. */
+static void run_parallel(const char *qdir, const struct idlist *l, const struct group *g, size_t ng, size_t nw,
+			 struct totals *t)
+{
+	int res[2];
+	if (pipe2(res, O_CLOEXEC) < 0) {
+		msg_error("queue run: pipe: %s", strerror(errno));
+		return;
+	}
+	int *cmd = xcalloc(nw, sizeof(int));
+	pid_t *pid = xcalloc(nw, sizeof(pid_t));
+	size_t *owner = xcalloc(ng, sizeof(size_t));	/* group -> worker */
+	size_t started = 0;
+	for (size_t w = 0; w < nw; w++) {
+		int p[2];
+		if (pipe2(p, O_CLOEXEC) < 0)
+			break;
+		fflush(NULL);
+		pid[w] = fork();
+		if (pid[w] == 0) {
+			close(p[1]);
+			close(res[0]);
+			for (size_t o = 0; o < w; o++)
+				close(cmd[o]);
+			worker(qdir, l, g, p[0], res[1]);
+		}
+		close(p[0]);
+		if (pid[w] < 0) {
+			close(p[1]);
+			break;
+		}
+		cmd[w] = p[1];
+		started++;
+	}
+	close(res[1]);
+	size_t next = 0, finished = 0, done_msgs = 0;
+	for (size_t w = 0; w < started; w++) {
+		if (next < ng) {
+			owner[next] = w;
+			dprintf(cmd[w], "%zu\n", next++);
+		} else {
+			close(cmd[w]);
+			cmd[w] = -1;
+		}
+	}
+	FILE *rin = started ? fdopen(res[0], "r") : NULL;
+	char line[160];
+	while (finished < next && rin && fgets(line, sizeof(line), rin)) {
+		size_t k;
+		long s, d, f, h;
+		if (sscanf(line, "%zu %ld %ld %ld %ld", &k, &s, &d, &f, &h) != 5 || k >= next)
+			continue;
+		finished++;
+		done_msgs += g[k].n;
+		t->sent += s;
+		t->deferred += d;
+		t->failed += f;
+		t->hosts_down += h;
+		progress(t, done_msgs, l->n, 0);
+		size_t w = owner[k];
+		if (next < ng) {
+			owner[next] = w;
+			dprintf(cmd[w], "%zu\n", next++);
+		} else if (cmd[w] >= 0) {
+			close(cmd[w]);	/* nothing left: the worker ends */
+			cmd[w] = -1;
+		}
+	}
+	if (rin)
+		fclose(rin);
+	else
+		close(res[0]);
+	for (size_t w = 0; w < started; w++) {
+		if (cmd[w] >= 0)
+			close(cmd[w]);
+		while (waitpid(pid[w], NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (started == 0) {	/* no worker: this process does it all */
+		msg_warn("queue run: cannot start workers (%s); one process delivers", strerror(errno));
+		mci_begin();
+		for (size_t k = 0; k < ng; k++)
+			for (size_t j = 0; j < g[k].n; j++)
+				deliver_one(qdir, l, g[k].msgs[j], 0);
+		mci_end();
+		t->sent += deliver_counts.sent;
+		t->deferred += deliver_counts.deferred;
+		t->failed += deliver_counts.failed;
+		t->hosts_down += (long)mci_hosts_down();
+	}
+	free(cmd);
+	free(pid);
+	free(owner);
+}
+
 int queue_run(const char *qdir, int verbose, const struct queue_select *sel, int honour_age)
 {
 	char sub[2048];
@@ -117,17 +328,45 @@ int queue_run(const char *qdir, int verbose, const struct queue_select *sel, int
 		l.ids[keep++] = l.ids[i];
 	}
 	l.n = keep;
-	for (size_t i = 0; i < l.n; i++) {
-		if (verbose) {
-			char path[2048];
-			qf_path(path, sizeof(path), qdir, 'q', l.ids[i]);
-			printf("\nRunning %s (sequence %zu of %zu)\n", path, i + 1, l.n);
-			fflush(stdout);
+	mci_forget();
+	struct group *g = NULL;
+	size_t ng = l.n ? make_groups(qdir, &l, &g) : 0;
+	size_t nw = (size_t)conf_num(C_QUEUE_RUNNERS);
+	if (nw > ng)
+		nw = ng;
+	struct totals t = { .msgs = (long)l.n };
+	struct deliver_counts before = deliver_counts;
+	if (nw <= 1 || verbose) {
+		/* one process, destination by destination, its transcript in order */
+		mci_begin();
+		size_t done = 0;
+		for (size_t k = 0; k < ng; k++) {
+			for (size_t j = 0; j < g[k].n; j++) {
+				deliver_one(qdir, &l, g[k].msgs[j], verbose);
+				t.sent = deliver_counts.sent - before.sent;
+				t.deferred = deliver_counts.deferred - before.deferred;
+				t.failed = deliver_counts.failed - before.failed;
+				t.hosts_down = (long)mci_hosts_down();
+				if (!verbose)
+					progress(&t, ++done, l.n, 0);
+			}
 		}
-		deliver_message(qdir, l.ids[i]);
-		fflush(stdout);
-		free(l.ids[i]);
+		mci_end();
+	} else {
+		run_parallel(qdir, &l, g, ng, nw, &t);
 	}
+	if (l.n > 0 && !verbose)
+		progress(&t, l.n, l.n, 1);
+	if (verbose && l.n > 0)
+		printf("Queue run: %ld messages; delivered %ld, deferred %ld, bounced %ld recipients; %ld hosts down\n",
+		       t.msgs, t.sent, t.deferred, t.failed, t.hosts_down);
+	for (size_t k = 0; k < ng; k++) {
+		free(g[k].domain);
+		free(g[k].msgs);
+	}
+	free(g);
+	for (size_t i = 0; i < l.n; i++)
+		free(l.ids[i]);
 	free(l.ids);
 	return 0;
 }

@@ -13,6 +13,8 @@ void smtpd_set_client_name(struct smtpd_session *s, const char *name);
 void smtpd_mail_finish(struct smtpd_session *s, int dns_result);
 /* Looks the sender's domain up in a worker; 1 when started. */
 int smtpd_lookup_sender(struct smtpd_session *s);
+/* ETRN (smtpd_etrn.c) */
+void smtpd_cmd_etrn(struct smtpd_session *s, const char *arg);
 #include "tls.h"
 
 enum smtpd_state { SS_GREET, SS_READY, SS_MAIL, SS_RCPT, SS_DATA, SS_CLOSED };
