@@ -143,7 +143,11 @@ int hoststat_write(const char *dir, const struct hoststat *hs, char *err, size_t
 		snprintf(err, errsize, "%s: not a host name", hs->host);
 		return -1;
 	}
-	/* the directories on the way */
+	/* the directories on the way, the top one included */
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, errsize, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
 	for (char *s = path + strlen(dir) + 1; (s = strchr(s, '/')) != NULL; s++) {
 		*s = '\0';
 		int rc = mkdir(path, 0700);
@@ -342,4 +346,31 @@ void hoststat_print(FILE *out, const char *dir, time_t now)
 		fputc('\n', out);
 	}
 	free(l.v);
+}
+
+int hoststat_print_down(FILE *out, const char *dir, time_t now, long timeout, const char *indent)
+{
+	struct list l = { NULL, 0 };
+	if (!dir[0] || hoststat_scan(dir, collect, &l) <= 0) {
+		free(l.v);
+		return 0;
+	}
+	qsort(l.v, l.n, sizeof(*l.v), by_host);
+	int n = 0;
+	for (size_t i = 0; i < l.n; i++) {
+		const struct hoststat *hs = &l.v[i];
+		if (!hoststat_down(hs, now, timeout))
+			continue;
+		char when[32];
+		struct tm tm;
+		localtime_r(&hs->updated, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+		fprintf(out, "%s%s down since %s: ", indent, hs->host, when);
+		for (const char *p = hs->reply[0] ? hs->reply : "Deferred"; *p; p++)
+			fputc((unsigned char)*p < ' ' || *p == 0x7f ? '?' : *p, out);
+		fputc('\n', out);
+		n++;
+	}
+	free(l.v);
+	return n;
 }

@@ -54,6 +54,9 @@ int hoststat_purge(const char *dir);
 /* Is the host down at now: its last try failed less than timeout seconds
  * ago (timeout 0: never from a file). */
 int hoststat_down(const struct hoststat *hs, time_t now, long timeout);
+/* The hosts down at now, one line each: "<host> down since <date> (<n>
+ * ago): <reason>", each line starting with indent; returns how many. */
+int hoststat_print_down(FILE *out, const char *dir, time_t now, long timeout, const char *indent);
 /* sendmail's `hoststat` listing of dir (sorted by host). */
 void hoststat_print(FILE *out, const char *dir, time_t now);
 

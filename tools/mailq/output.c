@@ -4,6 +4,9 @@
 #include "queue_shape.h"
 #include "timefmt.h"
 #include "xalloc.h"
+#include "backoff.h"
+#include "config.h"
+#include "hoststat.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -109,6 +112,14 @@ void out_json(FILE *out, const struct queue_listing *ql)
 			fputs("null", out);
 		json_key(out, "tries", &first);
 		fprintf(out, "%d", env->ntries);
+		/* when a queue run tries it again (a flush by hand does not wait) */
+		time_t next = backoff_next_retry(env->ktime, env->ntries, conf_num(C_MIN_QUEUE_AGE),
+						 conf_num(C_MAX_QUEUE_BACKOFF));
+		json_key(out, "next_retry", &first);
+		if (next > 0)
+			fprintf(out, "%lld", (long long)next);
+		else
+			fputs("null", out);
 		json_key(out, "priority", &first);
 		fprintf(out, "%ld", env->priority);
 		json_key(out, "sender", &first);
@@ -177,4 +188,11 @@ void out_summary(FILE *out, const struct queue_listing *ql)
 	for (size_t k = 0; k < q.n; k++)
 		print_row(out, width, q.rows[k].domain, q.rows[k].total, q.rows[k].count);
 	qshape_free(&q);
+	/* hosts that mtad's queue runners found down (HostStatusDirectory) */
+	const char *hsdir = conf_str(C_HOST_STATUS_DIR);
+	if (hsdir[0]) {
+		fprintf(out, "\nHosts down:\n");
+		if (hoststat_print_down(out, hsdir, mq.now, conf_num(C_TO_HOSTSTATUS), "  ") == 0)
+			fprintf(out, "  none\n");
+	}
 }
