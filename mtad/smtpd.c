@@ -212,7 +212,7 @@ static void cmd_helo(struct smtpd_session *s, enum smtp_verb v, const char *arg)
 		smtpd_reply(s, "250-EXPN");
 	if (!conf_has_flag(C_PRIVACY_FLAGS, "noverb"))
 		smtpd_reply(s, "250-VERB");
-	if (!conf_has_flag(C_PRIVACY_FLAGS, "noetrn"))
+	if (smtpd_etrn_offered(s))
 		smtpd_reply(s, "250-ETRN");
 	smtpd_reply(s, "250-8BITMIME");
 	if (s->tls_offer && !s->tls_active)

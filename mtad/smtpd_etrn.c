@@ -7,7 +7,8 @@
  * (smtpd_queued_hook): they are delivered at once, whatever their backoff.
  * Replies: 250 2.0.0 Queuing for node X started / for queue group X
  * started; 459 4.5.4 Queue X unknown; 500 5.5.2 Parameter required; 502
- * 5.7.0 when PrivacyOptions has noetrn (or as the MSP); ours, after RFC
+ * 5.7.0 when PrivacyOptions has noetrn or goaway, on a listener with M=E,
+ * or as the MSP; ours, after RFC
  * 1985: 501 5.5.4 for a node that cannot be a domain, 458 4.5.0 when the
  * queue cannot be read. */
 #include "smtpd_int.h"
@@ -91,6 +92,12 @@ static void etrn_done(struct work *w)
 	free(j);
 }
 
+int smtpd_etrn_offered(const struct smtpd_session *s)
+{
+	return !conf_has_flag(C_PRIVACY_FLAGS, "noetrn") && !conf_has_flag(C_PRIVACY_FLAGS, "goaway") && !G.msp &&
+	       !strchr(s->modifiers, 'E');
+}
+
 static int node_ok(const char *p)
 {
 	if (!*p || strlen(p) > 255)
@@ -104,7 +111,7 @@ static int node_ok(const char *p)
 void smtpd_cmd_etrn(struct smtpd_session *s, const char *arg)
 {
 	s->mail_count++;
-	if (conf_has_flag(C_PRIVACY_FLAGS, "noetrn") || conf_has_flag(C_PRIVACY_FLAGS, "goaway") || G.msp) {
+	if (!smtpd_etrn_offered(s)) {
 		smtpd_reply(s, "502 5.7.0 Sorry, we do not allow this operation");
 		return;
 	}

@@ -15,6 +15,7 @@ void smtpd_mail_finish(struct smtpd_session *s, int dns_result);
 int smtpd_lookup_sender(struct smtpd_session *s);
 /* ETRN (smtpd_etrn.c) */
 void smtpd_cmd_etrn(struct smtpd_session *s, const char *arg);
+int smtpd_etrn_offered(const struct smtpd_session *s);
 #include "tls.h"
 
 enum smtpd_state { SS_GREET, SS_READY, SS_MAIL, SS_RCPT, SS_DATA, SS_CLOSED };

@@ -400,3 +400,24 @@ class Progress(MtadTestCase):
         os.waitpid(pid, 0)
         text = out.decode(errors="replace")
         self.assertRegex(text, r"queue run: 2 of 2 messages; delivered 1, deferred 1, bounced 0, hosts down 1")
+
+
+from test_console import ConsoleCase  # noqa: E402  (tmux driving, shared)
+
+
+class ConsoleHostsDown(ConsoleCase):
+    def test_daemon_pane_shows_hosts_down(self):
+        hang = HangingPeer()
+        try:
+            hsdir = os.path.join(self.tmp, "hoststat")
+            m = self.new_mtad(mc_extra=QUEUE_ONLY + hand_timeouts(1) +
+                              "define(`confHOST_STATUS_DIRECTORY', `%s')dnl\n" % hsdir +
+                              mailertable(self, [("hang.test", hang.port)]))
+            queue_messages(m, [["u@hang.test"]])
+            self.assertEqual(m.run("-q", timeout=30).returncode, 0)
+            self.start_console(m, x=120)
+            self.keys("4")
+            self.wait_screen(lambda s: re.search(r"Host down  \[127\.0\.0\.1\]:%d since \d\d:\d\d:\d\d: "
+                                                 r"Deferred: .*timed out" % hang.port, s), "the host down")
+        finally:
+            hang.close()
