@@ -172,8 +172,10 @@ const struct conf_param conf_params[C_COUNT] = {
 	  "how long a cached connection may stay idle" },
 	{ C_MAX_QUEUE_BACKOFF, "MaxQueueBackoff", "confMAX_QUEUE_BACKOFF", CT_DURATION, "4000s", 0, 30 * DAY,
 	  "longest wait between tries; the wait doubles from MinQueueAge each try (ours)" },
-	{ C_QUEUE_RUNNERS, "MaxRunnersPerQueue", "confMAX_RUNNERS_PER_QUEUE", CT_NUM, "4", 1, 100,
+	{ C_QUEUE_RUNNERS, "MaxRunnersPerQueue", "confMAX_RUNNERS_PER_QUEUE", CT_NUM, "16", 1, 100,
 	  "delivery processes of one queue run, each taking whole destinations" },
+	{ C_DEST_RATE_DELAY, "DestinationRateDelay", "confDESTINATION_RATE_DELAY", CT_DURATION, "0s", 0, 3600,
+	  "pause between two messages to one destination in a queue run (ours; 0: none)" },
 };
 
 struct conf_value {

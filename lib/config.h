@@ -39,7 +39,7 @@ enum conf_id {
 	C_AUTH_MECHANISMS, C_AUTH_MAX_FAILURES,
 	/* relay operation: host status, connection cache, backoff, queue runners */
 	C_TO_HOSTSTATUS, C_HOST_STATUS_DIR, C_MCI_CACHE_SIZE, C_MCI_CACHE_TIMEOUT,
-	C_MAX_QUEUE_BACKOFF, C_QUEUE_RUNNERS,
+	C_MAX_QUEUE_BACKOFF, C_QUEUE_RUNNERS, C_DEST_RATE_DELAY,
 	C_COUNT
 };
 

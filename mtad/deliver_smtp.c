@@ -287,7 +287,7 @@ static enum tls_outcome hop_starttls(struct smtp_client *c, const struct hop *h,
  * TLS_UP: c is ready for a transaction; otherwise c is freed, why says
  * what happened (TLS_DOWN: the host did not answer). */
 static enum tls_outcome hop_open(struct smtp_client *c, const struct hop *h, const char *key, const char *port,
-				 int no_tls, SSL **sslp, char *why, size_t whysize)
+				 const char *rcpt, const char *mailer, int no_tls, SSL **sslp, char *why, size_t whysize)
 {
 	struct smtp_timeouts t;
 	timeouts_from_config(&t);
@@ -295,7 +295,7 @@ static enum tls_outcome hop_open(struct smtp_client *c, const struct hop *h, con
 	*sslp = NULL;
 	smtp_client_init(c, &t);
 	if (G.verbose) {
-		printf("Connecting to %s via esmtp...\n", h->name);
+		printf("%s... Connecting to %s via %s...\n", rcpt, h->name, mailer);
 		smtp_client_set_transcript(c, transcript, NULL);
 	}
 	enum smtp_result res = smtp_connect(c, h->addr, port, NULL, AF_UNSPEC);
@@ -388,6 +388,7 @@ void deliver_smtp_group(const struct qf_env *env, int df_fd, const struct route 
 	snprintf(why, sizeof(why), "Deferred: no usable address for %s", r->host);
 	int done = 0, no_tls = 0;
 	const char *why_dsn = "4.4.1";
+	char down_dsn[16];
 	for (size_t h = 0; h < nh && !done; h++) {
 		struct smtp_client c;
 		SSL *ssl = NULL;
@@ -404,13 +405,14 @@ void deliver_smtp_group(const struct qf_env *env, int df_fd, const struct route 
 				printf("%s... Using cached ESMTP connection to %s via %s...\n", rcpts[0], hops[h].name,
 				       r->mailer);
 		} else {
-			char down_dsn[16];
 			if (mci_host_down(key, hops[h].name, why, sizeof(why), down_dsn, sizeof(down_dsn))) {
+				why_dsn = down_dsn;
 				if (G.verbose)
 					printf("%s... %s\n", rcpts[0], why);
 				continue;	/* no new connection to a host that is down */
 			}
-			enum tls_outcome to = hop_open(&c, &hops[h], key, port, no_tls, &ssl, why, sizeof(why));
+			enum tls_outcome to = hop_open(&c, &hops[h], key, port, rcpts[0], r->mailer, no_tls, &ssl, why,
+							  sizeof(why));
 			if (to == TLS_RETRY_PLAIN && !no_tls) {
 				no_tls = 1;	/* the same host once more, in the clear */
 				h--;

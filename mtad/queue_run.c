@@ -171,6 +171,18 @@ static void progress(const struct totals *t, size_t done, size_t all, int final)
 	fflush(stderr);
 }
 
+/* DestinationRateDelay (Postfix's default_destination_rate_delay): a
+ * pause before each message of a destination but its first. */
+static void rate_delay(size_t j)
+{
+	long d = conf_num(C_DEST_RATE_DELAY);
+	if (j == 0 || d <= 0)
+		return;
+	struct timespec ts = { .tv_sec = d, .tv_nsec = 0 };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
 static void deliver_one(const char *qdir, const struct idlist *l, size_t i, int verbose)
 {
 	if (verbose) {
@@ -194,8 +206,10 @@ static void worker(const char *qdir, const struct idlist *l, const struct group 
 		size_t k = (size_t)strtoul(line, NULL, 10);
 		struct deliver_counts before = deliver_counts;
 		size_t down_before = mci_hosts_down();
-		for (size_t j = 0; j < g[k].n; j++)
+		for (size_t j = 0; j < g[k].n; j++) {
+			rate_delay(j);
 			deliver_one(qdir, l, g[k].msgs[j], 0);
+		}
 		char out[160];
 		int n = snprintf(out, sizeof(out), "%zu %ld %ld %ld %zu\n", k, deliver_counts.sent - before.sent,
 				 deliver_counts.deferred - before.deferred, deliver_counts.failed - before.failed,
@@ -289,8 +303,10 @@ static void run_parallel(const char *qdir, const struct idlist *l, const struct 
 		msg_warn("queue run: cannot start workers (%s); one process delivers", strerror(errno));
 		mci_begin();
 		for (size_t k = 0; k < ng; k++)
-			for (size_t j = 0; j < g[k].n; j++)
+			for (size_t j = 0; j < g[k].n; j++) {
+				rate_delay(j);
 				deliver_one(qdir, l, g[k].msgs[j], 0);
+			}
 		mci_end();
 		t->sent += deliver_counts.sent;
 		t->deferred += deliver_counts.deferred;
@@ -342,6 +358,7 @@ int queue_run(const char *qdir, int verbose, const struct queue_select *sel, int
 		size_t done = 0;
 		for (size_t k = 0; k < ng; k++) {
 			for (size_t j = 0; j < g[k].n; j++) {
+				rate_delay(j);
 				deliver_one(qdir, &l, g[k].msgs[j], verbose);
 				t.sent = deliver_counts.sent - before.sent;
 				t.deferred = deliver_counts.deferred - before.deferred;

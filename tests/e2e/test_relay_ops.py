@@ -293,6 +293,32 @@ class ConnectionReuse(MtadTestCase):
         return p
 
 
+class RateLimit(MtadTestCase):
+    def test_destination_rate_delay_spaces_each_destination(self):
+        slow, fast = SinkPeer(), SinkPeer()
+        try:
+            m = self.new_mtad(start=False, mc_extra=QUEUE_ONLY +
+                              "define(`confDESTINATION_RATE_DELAY', `1s')dnl\n" +
+                              mailertable(self, [("slow.test", slow.port), ("fast.test", fast.port)]))
+            queue_messages(m, [["u%d@slow.test" % i] for i in range(3)] +
+                           [["u%d@fast.test" % i] for i in range(3)])
+            t0 = time.monotonic()
+            self.assertEqual(m.run("-q", timeout=60).returncode, 0)
+            took = time.monotonic() - t0
+            for peer in (slow, fast):
+                times = sorted(t for t, _ in peer.transactions)
+                self.assertEqual(len(times), 3)
+                self.assertGreaterEqual(times[1] - times[0], 0.9)
+                self.assertGreaterEqual(times[2] - times[1], 0.9)
+                # each destination starts at once: the pauses of one do not
+                # hold up the other (its own worker)
+                self.assertLess(times[0] - t0, 0.8)
+            self.assertLess(took, 3.8, "the two destinations' pauses overlap")
+        finally:
+            slow.close()
+            fast.close()
+
+
 class Backoff(MtadTestCase):
     def test_next_retry_doubles_and_a_flush_by_hand_ignores_it(self):
         port = free_port()      # nobody listens: connection refused
