@@ -339,10 +339,38 @@ class Backoff(MtadTestCase):
             self.assertEqual(j["tries"], n)
             waits.append(j["next_retry"] - j["last_attempt"])
         self.assertEqual(waits, [600, 1200, 1500, 1500])
+        # mailq --flush is a flush by hand too
+        r = subprocess.run([binpath("mailq"), "-C", m.mc, "--flush"], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(row()["tries"], 5)
         # the qf holds only sendmail's records: K and N carry the schedule
         qf = open(os.path.join(m.queue, m.queue_files()[0])).read()
-        self.assertRegex(qf, r"(?m)^N4$")
+        self.assertRegex(qf, r"(?m)^N5$")
         self.assertRegex(qf, r"(?m)^K\d+$")
+
+
+    def test_periodic_runs_wait_for_the_next_retry(self):
+        sink = SinkPeer()
+        down = free_port()
+        try:
+            m = self.new_mtad(start=False, mc_extra=QUEUE_ONLY + "define(`confMIN_QUEUE_AGE', `10m')dnl\n" +
+                              mailertable(self, [("down.test", down), ("sink.test", sink.port)]))
+            queue_messages(m, [["x@down.test"]])
+            self.assertEqual(m.run("-q", timeout=30).returncode, 0)     # tried once, due in 10m
+            queue_messages(m, [["y@sink.test"]])                        # never tried: due
+            # a persistent queue runner (periodic runs honour the schedule)
+            p = subprocess.Popen([binpath("mtad"), "-C", m.mc, "-L", m.tag, "-q1s"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                wait_for(lambda: len(sink.transactions) == 1, what="the due message")
+                # that run skipped the other one; so does the next
+                wait_for(lambda: m.log().count("starting queue runner") >= 1, what="runner")
+            finally:
+                p.terminate()
+                p.wait()
+            self.assertEqual(len(m.log_lines("to=<x@down.test>")) + len(m.log_lines("to=x@down.test")), 1)
+        finally:
+            sink.close()
 
 
 class Etrn(MtadTestCase):
