@@ -162,9 +162,13 @@ static size_t make_groups(const char *qdir, const struct idlist *l, struct group
 	return ng;
 }
 
+/* Progress on a terminal, for a run asked for on the command line (not the
+ * daemon's or a persistent runner's periodic runs, nor with -v). */
+static int show_progress;
+
 static void progress(const struct totals *t, size_t done, size_t all, int final)
 {
-	if (!isatty(STDERR_FILENO))
+	if (!show_progress)
 		return;
 	fprintf(stderr, "\r\033[Kqueue run: %zu of %zu messages; delivered %ld, deferred %ld, bounced %ld, hosts down %ld%s",
 		done, all, t->sent, t->deferred, t->failed, t->hosts_down, final ? "\n" : "");
@@ -351,6 +355,7 @@ int queue_run(const char *qdir, int verbose, const struct queue_select *sel, int
 	if (nw > ng)
 		nw = ng;
 	struct totals t = { .msgs = (long)l.n };
+	show_progress = !honour_age && !verbose && isatty(STDERR_FILENO);
 	struct deliver_counts before = deliver_counts;
 	if (nw <= 1 || verbose) {
 		/* one process, destination by destination, its transcript in order */
@@ -364,15 +369,14 @@ int queue_run(const char *qdir, int verbose, const struct queue_select *sel, int
 				t.deferred = deliver_counts.deferred - before.deferred;
 				t.failed = deliver_counts.failed - before.failed;
 				t.hosts_down = (long)mci_hosts_down();
-				if (!verbose)
-					progress(&t, ++done, l.n, 0);
+				progress(&t, ++done, l.n, 0);
 			}
 		}
 		mci_end();
 	} else {
 		run_parallel(qdir, &l, g, ng, nw, &t);
 	}
-	if (l.n > 0 && !verbose)
+	if (l.n > 0)
 		progress(&t, l.n, l.n, 1);
 	if (verbose && l.n > 0)
 		printf("Queue run: %ld messages; delivered %ld, deferred %ld, bounced %ld recipients; %ld hosts down\n",

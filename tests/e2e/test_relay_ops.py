@@ -15,7 +15,11 @@ import subprocess
 import threading
 import time
 
-from harness import MtadTestCase, free_port, wait_for, binpath
+from harness import MtadTestCase, Dnsmasq, free_port, wait_for, binpath
+import shutil
+import unittest
+
+HAVE_DNSMASQ = shutil.which("dnsmasq") or os.path.exists("/usr/sbin/dnsmasq")
 
 QUEUE_ONLY = "define(`confDELIVERY_MODE', `q')dnl\n"
 
@@ -211,6 +215,26 @@ class HostStatus(MtadTestCase):
         self.assertIn("is empty", m.run("-bh").stdout)
         self.assertEqual(m.run("-q", timeout=30).returncode, 0)
         self.assertEqual(len(self.hang.conns), 2)
+
+    @unittest.skipUnless(HAVE_DNSMASQ, "dnsmasq is not installed")
+    def test_an_mx_shared_by_domains_is_down_for_all_of_them(self):
+        # three domains whose MX names differ but lead to one address
+        dns = Dnsmasq(self.tmp, mx=[("m1.test", "mx.m1.test", 10), ("m2.test", "mx.m2.test", 10),
+                                    ("m3.test", "mx.m3.test", 10)],
+                      hosts=[("mx.m1.test", "127.0.0.1"), ("mx.m2.test", "127.0.0.1"),
+                             ("mx.m3.test", "127.0.0.1")]).start()
+        try:
+            m = self.new_mtad(start=False, mc_extra=QUEUE_ONLY + hand_timeouts(1) +
+                              "define(`confMAX_RUNNERS_PER_QUEUE', `1')dnl\n"
+                              "define(`confRESOLVER', `%s')dnl\n"
+                              "define(`ESMTP_MAILER_ARGS', `TCP $h %d')dnl\n" % (dns.server, self.hang.port))
+            queue_messages(m, [["a@m1.test"], ["b@m2.test"], ["c@m3.test"]])
+            self.assertEqual(m.run("-q", timeout=30).returncode, 0)
+            self.assertEqual(len(self.hang.conns), 1)
+            for d in ("m2", "m3"):
+                m.wait_log(r"to=[^,]*@%s\.test, .*stat=Deferred: .*timed out.*host status: down since" % d)
+        finally:
+            dns.stop()
 
     def test_slow_destination_never_holds_up_the_others(self):
         sink = SinkPeer()
