@@ -708,8 +708,7 @@ static void start_runner(int full_run)
 		if (full_run) {
 			queue_run(qdir, 0, NULL, 1);
 		} else {
-			for (size_t i = 0; i < take; i++)
-				deliver_message(qdir, pending[i]);
+			deliver_batch(qdir, pending, take);
 		}
 		_exit(0);
 	}

@@ -117,6 +117,9 @@ extern struct deliver_counts deliver_counts;
  * MinQueueAge ago (periodic runs; an explicit -q flushes). */
 struct queue_select;
 int queue_run(const char *qdir, int verbose, const struct queue_select *sel, int honour_age);
+/* A delivery process's batch of newly queued IDs: grouped by destination,
+ * over cached connections, as a queue run does in one process. */
+void deliver_batch(const char *qdir, char *const *ids, size_t n);
 
 /* printqueue.c */
 int print_queue(const char *qdir);

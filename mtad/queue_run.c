@@ -322,6 +322,47 @@ static void run_parallel(const char *qdir, const struct idlist *l, const struct 
 	free(owner);
 }
 
+/* One process, destination by destination (its transcript in order). */
+static void run_serial(const char *qdir, const struct idlist *l, const struct group *g, size_t ng, int verbose,
+		       struct totals *t)
+{
+	struct deliver_counts before = deliver_counts;
+	mci_begin();
+	size_t done = 0;
+	for (size_t k = 0; k < ng; k++) {
+		for (size_t j = 0; j < g[k].n; j++) {
+			rate_delay(j);
+			deliver_one(qdir, l, g[k].msgs[j], verbose);
+			t->sent = deliver_counts.sent - before.sent;
+			t->deferred = deliver_counts.deferred - before.deferred;
+			t->failed = deliver_counts.failed - before.failed;
+			t->hosts_down = (long)mci_hosts_down();
+			progress(t, ++done, l->n, 0);
+		}
+	}
+	mci_end();
+}
+
+static void free_groups(struct group *g, size_t ng)
+{
+	for (size_t k = 0; k < ng; k++) {
+		free(g[k].domain);
+		free(g[k].msgs);
+	}
+	free(g);
+}
+
+void deliver_batch(const char *qdir, char *const *ids, size_t n)
+{
+	struct idlist l = { (char **)ids, n };
+	struct group *g = NULL;
+	size_t ng = n ? make_groups(qdir, &l, &g) : 0;
+	struct totals t = { .msgs = (long)n };
+	show_progress = 0;
+	run_serial(qdir, &l, g, ng, 0, &t);
+	free_groups(g, ng);
+}
+
 int queue_run(const char *qdir, int verbose, const struct queue_select *sel, int honour_age)
 {
 	char sub[2048];
@@ -356,23 +397,8 @@ int queue_run(const char *qdir, int verbose, const struct queue_select *sel, int
 		nw = ng;
 	struct totals t = { .msgs = (long)l.n };
 	show_progress = !honour_age && !verbose && isatty(STDERR_FILENO);
-	struct deliver_counts before = deliver_counts;
 	if (nw <= 1 || verbose) {
-		/* one process, destination by destination, its transcript in order */
-		mci_begin();
-		size_t done = 0;
-		for (size_t k = 0; k < ng; k++) {
-			for (size_t j = 0; j < g[k].n; j++) {
-				rate_delay(j);
-				deliver_one(qdir, &l, g[k].msgs[j], verbose);
-				t.sent = deliver_counts.sent - before.sent;
-				t.deferred = deliver_counts.deferred - before.deferred;
-				t.failed = deliver_counts.failed - before.failed;
-				t.hosts_down = (long)mci_hosts_down();
-				progress(&t, ++done, l.n, 0);
-			}
-		}
-		mci_end();
+		run_serial(qdir, &l, g, ng, verbose, &t);
 	} else {
 		run_parallel(qdir, &l, g, ng, nw, &t);
 	}
@@ -381,11 +407,7 @@ int queue_run(const char *qdir, int verbose, const struct queue_select *sel, int
 	if (verbose && l.n > 0)
 		printf("Queue run: %ld messages; delivered %ld, deferred %ld, bounced %ld recipients; %ld hosts down\n",
 		       t.msgs, t.sent, t.deferred, t.failed, t.hosts_down);
-	for (size_t k = 0; k < ng; k++) {
-		free(g[k].domain);
-		free(g[k].msgs);
-	}
-	free(g);
+	free_groups(g, ng);
 	for (size_t i = 0; i < l.n; i++)
 		free(l.ids[i]);
 	free(l.ids);
