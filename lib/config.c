@@ -176,6 +176,8 @@ const struct conf_param conf_params[C_COUNT] = {
 	  "delivery processes of one queue run, each taking whole destinations" },
 	{ C_DEST_RATE_DELAY, "DestinationRateDelay", "confDESTINATION_RATE_DELAY", CT_DURATION, "0s", 0, 3600,
 	  "pause between two messages to one destination in a queue run (ours; 0: none)" },
+	{ C_DEST_CONCURRENCY, "DestinationConcurrency", "confDESTINATION_CONCURRENCY", CT_NUM, "1", 1, 100,
+	  "workers of a queue run that may deliver to one destination at once (ours)" },
 };
 
 struct conf_value {

@@ -139,25 +139,63 @@ static char *destination(const char *qdir, const char *qid)
 	return d ? d : xstrdup("");
 }
 
+struct keyed {
+	char *domain;
+	size_t idx;
+};
+
+static int by_domain_then_age(const void *a, const void *b)
+{
+	const struct keyed *x = a, *y = b;
+	int c = strcmp(x->domain, y->domain);
+	return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+static int by_oldest(const void *a, const void *b)
+{
+	const struct group *x = a, *y = b;
+	return (x->msgs[0] > y->msgs[0]) - (x->msgs[0] < y->msgs[0]);
+}
+
+/* Groups l's messages by destination, oldest group first.  A destination
+ * with more messages than one may take DestinationConcurrency groups,
+ * dealt round-robin, that run side by side in different workers. */
 static size_t make_groups(const char *qdir, const struct idlist *l, struct group **gp)
 {
+	struct keyed *k = xcalloc(l->n ? l->n : 1, sizeof(*k));
+	for (size_t i = 0; i < l->n; i++) {
+		k[i].domain = destination(qdir, l->ids[i]);
+		k[i].idx = i;
+	}
+	qsort(k, l->n, sizeof(*k), by_domain_then_age);
+	size_t conc = (size_t)conf_num(C_DEST_CONCURRENCY);
+	if (conc < 1)
+		conc = 1;
 	struct group *g = NULL;
 	size_t ng = 0;
-	for (size_t i = 0; i < l->n; i++) {
-		char *d = destination(qdir, l->ids[i]);
-		size_t k;
-		for (k = 0; k < ng && strcmp(g[k].domain, d) != 0; k++)
-			;
-		if (k == ng) {
-			g = xreallocarray(g, ng + 1, sizeof(*g));
-			memset(&g[ng], 0, sizeof(g[ng]));
-			g[ng++].domain = d;
-		} else {
-			free(d);
+	for (size_t i = 0; i < l->n;) {
+		size_t j = i;
+		while (j < l->n && strcmp(k[j].domain, k[i].domain) == 0)
+			j++;
+		size_t parts = j - i < conc ? j - i : conc;
+		g = xreallocarray(g, ng + parts, sizeof(*g));
+		for (size_t p = 0; p < parts; p++) {
+			memset(&g[ng + p], 0, sizeof(g[ng + p]));
+			g[ng + p].domain = xstrdup(k[i].domain);
+			g[ng + p].msgs = xcalloc((j - i) / parts + 1, sizeof(size_t));
 		}
-		g[k].msgs = xreallocarray(g[k].msgs, g[k].n + 1, sizeof(size_t));
-		g[k].msgs[g[k].n++] = i;
+		for (size_t m = i; m < j; m++) {
+			struct group *t = &g[ng + (m - i) % parts];
+			t->msgs[t->n++] = k[m].idx;
+		}
+		ng += parts;
+		i = j;
 	}
+	for (size_t i = 0; i < l->n; i++)
+		free(k[i].domain);
+	free(k);
+	if (ng > 1)
+		qsort(g, ng, sizeof(*g), by_oldest);
 	*gp = g;
 	return ng;
 }

@@ -286,6 +286,15 @@ class ConnectionReuse(MtadTestCase):
         self.assertEqual(sorted(self.sink.transactions[0][1]),
                          ["<a@sink.test>", "<b@sink.test>", "<c@sink.test>"])
 
+    def test_destination_concurrency_splits_a_destination(self):
+        m = self.new_mtad(start=False, mc_extra=QUEUE_ONLY + "define(`confDESTINATION_CONCURRENCY', `3')dnl\n" +
+                          mailertable(self, [("sink.test", self.sink.port)]))
+        queue_messages(m, [["u%d@sink.test" % i] for i in range(12)])
+        self.assertEqual(m.run("-q", timeout=60).returncode, 0)
+        self.assertEqual(len(self.sink.transactions), 12)
+        self.assertEqual(self.sink.connections, 3)
+        self.assertEqual(m.queue_files(), [])
+
     def test_cache_size_zero_opens_one_connection_a_message(self):
         m = self.new_mtad(start=False, mc_extra=QUEUE_ONLY + "define(`confMCI_CACHE_SIZE', `0')dnl\n" +
                           mailertable(self, [("sink.test", self.sink.port)]))
