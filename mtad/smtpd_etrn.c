@@ -5,6 +5,8 @@
  * The matching messages are found in a worker (the queue is read from
  * disk) and handed to the queue manager as newly queued ones are
  * (smtpd_queued_hook): they are delivered at once, whatever their backoff.
+ * The client's own address loses its HostStatusDirectory entries: it is
+ * up, it just said so.
  * Replies: 250 2.0.0 Queuing for node X started / for queue group X
  * started; 459 4.5.4 Queue X unknown; 500 5.5.2 Parameter required; 502
  * 5.7.0 when PrivacyOptions has noetrn or goaway, on a listener with M=E,
@@ -13,6 +15,7 @@
  * queue cannot be read. */
 #include "smtpd_int.h"
 #include "config.h"
+#include "hoststat.h"
 #include "maillog.h"
 #include "queue_select.h"
 #include "xalloc.h"
@@ -28,6 +31,8 @@ struct etrn_job {
 	struct work w;
 	char qdir[1024];
 	char arg[300];		/* as given, for the reply */
+	char client_ip[64];	/* who asked: a host that talks is up */
+	char hsdir[1024];	/* HostStatusDirectory, or "" */
 	int group;		/* #queue: everything */
 	struct queue_select sel;
 	char **ids;
@@ -42,9 +47,21 @@ static void add_id(const char *qid, void *arg)
 	j->ids[j->n++] = xstrdup(qid);
 }
 
+/* The client that says ETRN is up: its host status (by address, any port)
+ * is removed, so the deliveries it asked for are not deferred at once. */
+static void up_again(const struct hoststat *hs, void *arg)
+{
+	struct etrn_job *j = arg;
+	size_t n = strlen(j->client_ip);
+	if (hs->host[0] == '[' && strncmp(hs->host + 1, j->client_ip, n) == 0 && hs->host[n + 1] == ']')
+		hoststat_remove(j->hsdir, hs->host);
+}
+
 static void etrn_run(struct work *w)
 {
 	struct etrn_job *j = (struct etrn_job *)w;
+	if (j->hsdir[0] && j->client_ip[0])
+		hoststat_scan(j->hsdir, up_again, j);
 	struct etrn_job all = { .n = 0 };
 	if (qf_scan(j->qdir, add_id, &all) < 0) {
 		j->failed = 1;
@@ -126,6 +143,8 @@ void smtpd_cmd_etrn(struct smtpd_session *s, const char *arg)
 	qsel_init(&j->sel);
 	snprintf(j->arg, sizeof(j->arg), "%s", arg);
 	snprintf(j->qdir, sizeof(j->qdir), "%s", mtad_queue_dir());
+	snprintf(j->client_ip, sizeof(j->client_ip), "%s", s->client_ip);
+	snprintf(j->hsdir, sizeof(j->hsdir), "%s", conf_str(C_HOST_STATUS_DIR));
 	if (arg[0] == '#') {
 		if (strcmp(arg + 1, ETRN_QUEUE_GROUP) != 0) {
 			smtpd_reply(s, "459 4.5.4 Queue %s unknown", node_ok(arg + 1) ? arg + 1 : "(invalid)");

@@ -439,11 +439,16 @@ class Etrn(MtadTestCase):
     def test_etrn_delivers_the_matching_mail_at_once(self):
         # the far end is down at first: its mail waits in the queue
         port = free_port()
-        m = self.etrn_mtad(entries=[("dial.test", port), ("sub.dial.test", port), ("other.test", port)])
+        hsdir = os.path.join(self.tmp, "hoststat")
+        m = self.new_mtad(mc_extra="define(`confPRIVACY_FLAGS', `authwarnings')dnl\n"
+                          "define(`confHOST_STATUS_DIRECTORY', `%s')dnl\n" % hsdir +
+                          mailertable(self, [("dial.test", port), ("sub.dial.test", port), ("other.test", port)]))
         s = self.smtp(m)
         for rcpt in ("x@dial.test", "y@sub.dial.test", "z@other.test"):
             s.sendmail("alice@mx.test.example", [rcpt], "Subject: t\r\n\r\nfor %s\r\n" % rcpt)
         wait_for(lambda: len(m.log_lines("stat=Deferred")) == 3, what="three deferrals")
+        # the far end is marked down (refused); ETRN from its address clears it
+        self.assertIn("[127.0.0.1]:%d" % port, m.run("-bh").stdout)
         sink = SinkPeer(port)
         try:
             # ETRN dial.test: recipients "@dial.test" only
