@@ -272,6 +272,8 @@ static void run_parallel(const char *qdir, const struct idlist *l, const struct 
 		msg_error("queue run: pipe: %s", strerror(errno));
 		return;
 	}
+	/* a worker that died is seen as a short count, not a SIGPIPE */
+	void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
 	int *cmd = xcalloc(nw, sizeof(int));
 	pid_t *pid = xcalloc(nw, sizeof(pid_t));
 	size_t *owner = xcalloc(ng, sizeof(size_t));	/* group -> worker */
@@ -355,6 +357,7 @@ static void run_parallel(const char *qdir, const struct idlist *l, const struct 
 		t->failed += deliver_counts.failed;
 		t->hosts_down += (long)mci_hosts_down();
 	}
+	signal(SIGPIPE, old_pipe);
 	free(cmd);
 	free(pid);
 	free(owner);
