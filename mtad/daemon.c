@@ -87,8 +87,8 @@ static void queued(const char *qid);
 
 static void queued_to_parent(const char *qid)
 {
-	char line[QID_MAXLEN + 2];
-	int n = snprintf(line, sizeof(line), "%s\n", qid);
+	char line[QID_MAXLEN + 3];
+	int n = snprintf(line, sizeof(line), "%s%s\n", smtpd_hook_flush ? "!" : "", qid);	/* !: ETRN */
 	/* a pipe write this small is atomic; if the parent is gone the message
 	 * simply waits in the queue for the next run */
 	if (write(idpipe[1], line, (size_t)n) != n)
@@ -105,8 +105,12 @@ static void read_ids(void)
 	char *start = idbuf.s, *nl;
 	while ((nl = memchr(start, '\n', idbuf.len - (size_t)(start - idbuf.s))) != NULL) {
 		*nl = '\0';
-		if (qid_valid(start))
-			queued(start);
+		int flush = start[0] == '!';
+		if (qid_valid(start + flush)) {
+			smtpd_hook_flush = flush;
+			queued(start + flush);
+			smtpd_hook_flush = 0;
+		}
 		start = nl + 1;
 	}
 	size_t rest = idbuf.len - (size_t)(start - idbuf.s);
@@ -203,7 +207,7 @@ static int split_privileges(void)
 static void queued(const char *qid)
 {
 	char mode = conf_str(C_DELIVERY_MODE)[0];
-	if (mode == 'q' || mode == 'd')
+	if ((mode == 'q' || mode == 'd') && !smtpd_hook_flush)
 		return;
 	pending = xreallocarray(pending, npending + 1, sizeof(char *));
 	pending[npending++] = xstrdup(qid);

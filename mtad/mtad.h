@@ -167,6 +167,9 @@ void smtpd_tls_started(struct smtpd_session *s, const struct tls_info *info);
 const char *smtpd_relay(const struct smtpd_session *s);
 /* The daemon learns of new queue IDs through this hook. */
 extern void (*smtpd_queued_hook)(const char *qid);
+/* Set while ETRN hands IDs to the hook: deliver them now, whatever
+ * DeliveryMode says (smtpd_etrn.c). */
+extern int smtpd_hook_flush;
 
 /* daemon.c */
 int daemon_run(int background, long queue_interval, char **argv);

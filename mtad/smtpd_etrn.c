@@ -27,6 +27,8 @@
 
 #define ETRN_QUEUE_GROUP "mqueue"
 
+int smtpd_hook_flush;
+
 struct etrn_job {
 	struct work w;
 	char qdir[1024];
@@ -90,9 +92,12 @@ static void etrn_done(struct work *w)
 {
 	struct etrn_job *j = (struct etrn_job *)w;
 	struct smtpd_session *s = w->session;
-	if (!j->failed && smtpd_queued_hook)
+	if (!j->failed && smtpd_queued_hook) {
+		smtpd_hook_flush = 1;
 		for (size_t i = 0; i < j->n; i++)
 			smtpd_queued_hook(j->ids[i]);
+		smtpd_hook_flush = 0;
+	}
 	if (s) {
 		s->waiting = NULL;
 		if (j->failed)

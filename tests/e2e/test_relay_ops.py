@@ -468,6 +468,41 @@ class Etrn(MtadTestCase):
             sink.close()
 
 
+    def queue_only_etrn(self, extra=""):
+        sink = SinkPeer()
+        self.addCleanup(sink.close)
+        m = self.new_mtad(start=False, mc_extra=QUEUE_ONLY + extra +
+                          "define(`confPRIVACY_FLAGS', `authwarnings')dnl\n" +
+                          mailertable(self, [("q.test", sink.port), ("other.test", sink.port)]))
+        return m, sink
+
+    def etrn_in_queue_only_mode(self, m, sink):
+        s = self.smtp(m)
+        s.sendmail("alice@mx.test.example", ["x@q.test"], "Subject: q\r\n\r\nqueued only\r\n")
+        s.sendmail("alice@mx.test.example", ["y@other.test"], "Subject: o\r\n\r\nqueued only\r\n")
+        self.assertEqual(len(m.queue_files()), 2)
+        self.assertEqual(sink.transactions, [])          # DeliveryMode=q: nothing goes
+        self.assertEqual(s.docmd("ETRN", "q.test")[0], 250)
+        wait_for(lambda: len(sink.transactions) == 1, what="the ETRN delivery")
+        self.assertEqual(sink.transactions[0][1], ["<x@q.test>"])
+        wait_for(lambda: len(m.queue_files()) == 1, what="one message left")
+        s.quit()
+
+    def test_etrn_delivers_in_queue_only_mode(self):
+        m, sink = self.queue_only_etrn()
+        m.start()
+        self.etrn_in_queue_only_mode(m, sink)
+
+    @unittest.skipUnless(os.geteuid() == 0, "the privilege split needs root")
+    def test_etrn_through_the_privilege_split(self):
+        os.chmod(self.tmp, 0o755)
+        m, sink = self.queue_only_etrn("define(`confRUN_AS_USER', `nobody')dnl\n")
+        os.chmod(m.dir, 0o755)
+        m.start()
+        self.etrn_in_queue_only_mode(m, sink)
+        m.wait_log(r"\(SMTP server unprivileged\)")
+
+
 class Progress(MtadTestCase):
     def test_totals_on_a_terminal_only(self):
         port = free_port()
