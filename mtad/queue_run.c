@@ -2,11 +2,15 @@
  * is not locked by another runner and is due (backoff, lib/backoff).
  *
  * Messages are grouped by destination (the domain of their first
- * recipient).  With more than one group, up to MaxRunnersPerQueue worker
- * processes each take a whole group at a time, so that a destination's
- * messages go over its cached connections (mci.c) and a destination that
- * hangs holds up only the worker that has it, once (host status), while
- * the others go on.  Totals (and progress, on a terminal) at the end. */
+ * recipient; DestinationConcurrency groups for one destination at most).
+ * With more than one group, up to MaxRunnersPerQueue worker processes each
+ * take a whole group at a time (the parent hands them out over a pipe and
+ * collects each group's counts), so that a destination's messages go over
+ * its cached connections (mci.c) and a destination that hangs holds up
+ * only the worker that has it, once (host status), while the others go on.
+ * DestinationRateDelay spaces a group's messages.  Totals (and progress,
+ * on a terminal) at the end.  deliver_batch() is the same in one process
+ * for the daemon's delivery processes. */
 #include "mtad.h"
 #include "config.h"
 #include "maillog.h"
@@ -22,7 +26,6 @@
 #include "xalloc.h"
 #include "backoff.h"
 #include "mci.h"
-#include "addr.h"
 #include <ctype.h>
 #include <sys/wait.h>
 #include <fcntl.h>
@@ -37,7 +40,8 @@ struct idlist {
 	size_t n;
 };
 
-/* one destination: the messages whose first recipient is in domain */
+/* one destination (or a part of one): messages whose first recipient is
+ * in domain, oldest first */
 struct group {
 	char *domain;
 	size_t *msgs;		/* indexes into the id list */
