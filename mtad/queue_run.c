@@ -28,6 +28,8 @@
 #include "mci.h"
 #include <ctype.h>
 #include <sys/wait.h>
+#include <poll.h>
+#include "strbuf.h"
 #include <fcntl.h>
 #include <stdint.h>
 
@@ -267,104 +269,193 @@ static void worker(const char *qdir, const struct idlist *l, const struct group 
 	_exit(0);
 }
 
-/* Runs the groups in up to nw workers; adds their results to t. */
-static void run_parallel(const char *qdir, const struct idlist *l, const struct group *g, size_t ng, size_t nw,
-			 struct totals *t)
+/* The workers of a queue run.  cur[w] is 1 + the group worker w has, 0
+ * when it has none; cmd[w] -1 once it was told to end; pid[w] 0 once
+ * reaped. */
+struct pool {
+	int res[2];		/* every worker writes its results here */
+	int *cmd;
+	pid_t *pid;
+	size_t *cur;
+	size_t n, cap;
+};
+
+/* A stall: no group finished for this long while groups wait, and every
+ * worker is busy (on destinations that hang, most likely): as many workers
+ * again, up to STALL_FACTOR x MaxRunnersPerQueue. */
+#define STALL_MS 500
+#define STALL_FACTOR 4
+
+static int spawn_worker(struct pool *p, const char *qdir, const struct idlist *l, const struct group *g)
 {
-	int res[2];
-	if (pipe2(res, O_CLOEXEC) < 0) {
-		msg_error("queue run: pipe: %s", strerror(errno));
+	int c[2];
+	if (p->n == p->cap || pipe2(c, O_CLOEXEC) < 0)
+		return -1;
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(c[1]);
+		close(p->res[0]);
+		for (size_t o = 0; o < p->n; o++)	/* the others' ends: their EOF is theirs */
+			if (p->cmd[o] >= 0)
+				close(p->cmd[o]);
+		worker(qdir, l, g, c[0], p->res[1]);
+	}
+	close(c[0]);
+	if (pid < 0) {
+		close(c[1]);
+		return -1;
+	}
+	p->cmd[p->n] = c[1];
+	p->pid[p->n] = pid;
+	p->cur[p->n] = 0;
+	p->n++;
+	return 0;
+}
+
+/* Gives worker w the next group, or tells it to end. */
+static void assign(struct pool *p, size_t w, size_t *next, size_t ng)
+{
+	if (*next < ng && p->cmd[w] >= 0 && dprintf(p->cmd[w], "%zu\n", *next) > 0) {
+		p->cur[w] = ++*next;
 		return;
+	}
+	p->cur[w] = 0;
+	if (p->cmd[w] >= 0)
+		close(p->cmd[w]);
+	p->cmd[w] = -1;
+}
+
+/* A worker that died with a group: the group counts as finished (its
+ * messages stay queued or were delivered; their counts are lost). */
+static size_t reap_dead(struct pool *p)
+{
+	size_t lost = 0;
+	for (size_t w = 0; w < p->n; w++) {
+		if (p->pid[w] <= 0 || waitpid(p->pid[w], NULL, WNOHANG) != p->pid[w])
+			continue;
+		p->pid[w] = 0;
+		if (p->cur[w]) {
+			msg_warn("queue run: a worker died; the rest of its destination waits for the next run");
+			lost++;
+			p->cur[w] = 0;
+		}
+		if (p->cmd[w] >= 0)
+			close(p->cmd[w]);
+		p->cmd[w] = -1;
+	}
+	return lost;
+}
+
+static size_t alive_workers(const struct pool *p)
+{
+	size_t a = 0;
+	for (size_t w = 0; w < p->n; w++)
+		a += p->pid[w] > 0;
+	return a;
+}
+
+static size_t busy_workers(const struct pool *p)
+{
+	size_t b = 0;
+	for (size_t w = 0; w < p->n; w++)
+		b += p->pid[w] > 0 && p->cur[w] != 0;
+	return b;
+}
+
+/* One "<group> <sent> <deferred> <failed> <hosts down>" line from a worker. */
+static void take_result(struct pool *p, const char *line, const struct group *g, size_t ng, size_t *next,
+			size_t *finished, size_t *done_msgs, struct totals *t, const struct idlist *l)
+{
+	size_t k;
+	long sent, deferred, failed, down;
+	if (sscanf(line, "%zu %ld %ld %ld %ld", &k, &sent, &deferred, &failed, &down) != 5 || k >= ng)
+		return;
+	(*finished)++;
+	*done_msgs += g[k].n;
+	t->sent += sent;
+	t->deferred += deferred;
+	t->failed += failed;
+	t->hosts_down += down;
+	progress(t, *done_msgs, l->n, 0);
+	for (size_t w = 0; w < p->n; w++)
+		if (p->cur[w] == k + 1) {
+			assign(p, w, next, ng);
+			break;
+		}
+}
+
+/* Runs the groups in nw workers (more when they all stall); adds their
+ * results to t.  -1 when no worker could be started. */
+static int run_parallel(const char *qdir, const struct idlist *l, const struct group *g, size_t ng, size_t nw,
+			struct totals *t)
+{
+	struct pool p = { .cap = nw * STALL_FACTOR < ng ? nw * STALL_FACTOR : ng };
+	if (pipe2(p.res, O_CLOEXEC) < 0) {
+		msg_error("queue run: pipe: %s", strerror(errno));
+		return -1;
 	}
 	/* a worker that died is seen as a short count, not a SIGPIPE */
 	void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
-	int *cmd = xcalloc(nw, sizeof(int));
-	pid_t *pid = xcalloc(nw, sizeof(pid_t));
-	size_t *owner = xcalloc(ng, sizeof(size_t));	/* group -> worker */
-	size_t started = 0;
-	for (size_t w = 0; w < nw; w++) {
-		int p[2];
-		if (pipe2(p, O_CLOEXEC) < 0)
-			break;
-		fflush(NULL);
-		pid[w] = fork();
-		if (pid[w] == 0) {
-			close(p[1]);
-			close(res[0]);
-			for (size_t o = 0; o < w; o++)
-				close(cmd[o]);
-			worker(qdir, l, g, p[0], res[1]);
-		}
-		close(p[0]);
-		if (pid[w] < 0) {
-			close(p[1]);
-			break;
-		}
-		cmd[w] = p[1];
-		started++;
-	}
-	close(res[1]);
+	p.cmd = xcalloc(p.cap, sizeof(int));
+	p.pid = xcalloc(p.cap, sizeof(pid_t));
+	p.cur = xcalloc(p.cap, sizeof(size_t));
 	size_t next = 0, finished = 0, done_msgs = 0;
-	for (size_t w = 0; w < started; w++) {
-		if (next < ng) {
-			owner[next] = w;
-			dprintf(cmd[w], "%zu\n", next++);
-		} else {
-			close(cmd[w]);
-			cmd[w] = -1;
-		}
-	}
-	FILE *rin = started ? fdopen(res[0], "r") : NULL;
-	char line[160];
-	while (finished < next && rin && fgets(line, sizeof(line), rin)) {
-		size_t k;
-		long s, d, f, h;
-		if (sscanf(line, "%zu %ld %ld %ld %ld", &k, &s, &d, &f, &h) != 5 || k >= next)
-			continue;
-		finished++;
-		done_msgs += g[k].n;
-		t->sent += s;
-		t->deferred += d;
-		t->failed += f;
-		t->hosts_down += h;
-		progress(t, done_msgs, l->n, 0);
-		size_t w = owner[k];
-		if (next < ng) {
-			owner[next] = w;
-			dprintf(cmd[w], "%zu\n", next++);
-		} else if (cmd[w] >= 0) {
-			close(cmd[w]);	/* nothing left: the worker ends */
-			cmd[w] = -1;
-		}
-	}
-	if (rin)
-		fclose(rin);
-	else
-		close(res[0]);
-	for (size_t w = 0; w < started; w++) {
-		if (cmd[w] >= 0)
-			close(cmd[w]);
-		while (waitpid(pid[w], NULL, 0) < 0 && errno == EINTR)
-			;
-	}
-	if (started == 0) {	/* no worker: this process does it all */
-		msg_warn("queue run: cannot start workers (%s); one process delivers", strerror(errno));
-		mci_begin();
-		for (size_t k = 0; k < ng; k++)
-			for (size_t j = 0; j < g[k].n; j++) {
-				rate_delay(j);
-				deliver_one(qdir, l, g[k].msgs[j], 0);
+	for (size_t w = 0; w < nw && spawn_worker(&p, qdir, l, g) == 0; w++)
+		assign(&p, p.n - 1, &next, ng);
+	struct strbuf in;
+	sb_init(&in);
+	while (p.n > 0 && finished < ng) {
+		struct pollfd pfd = { .fd = p.res[0], .events = POLLIN };
+		int r = poll(&pfd, 1, STALL_MS);
+		if (r < 0 && errno != EINTR)
+			break;
+		if (r > 0) {
+			char buf[4096];
+			ssize_t n = read(p.res[0], buf, sizeof(buf));
+			if (n > 0)
+				sb_append(&in, buf, (size_t)n);
+			char *nl;
+			while ((nl = memchr(in.s, '\n', in.len)) != NULL) {
+				*nl = '\0';
+				take_result(&p, in.s, g, ng, &next, &finished, &done_msgs, t, l);
+				size_t rest = in.len - (size_t)(nl + 1 - in.s);
+				memmove(in.s, nl + 1, rest);
+				sb_truncate(&in, rest);
 			}
-		mci_end();
-		t->sent += deliver_counts.sent;
-		t->deferred += deliver_counts.deferred;
-		t->failed += deliver_counts.failed;
-		t->hosts_down += (long)mci_hosts_down();
+		}
+		finished += reap_dead(&p);
+		size_t busy = busy_workers(&p), alive = alive_workers(&p);
+		if (next < ng && (alive == 0 || (r == 0 && busy == alive))) {
+			/* every worker stuck (or none left): as many again take the
+			 * next groups, up to the cap */
+			size_t more = alive ? alive : 1;
+			size_t added = 0;
+			while (added < more && next < ng && spawn_worker(&p, qdir, l, g) == 0) {
+				assign(&p, p.n - 1, &next, ng);
+				added++;
+			}
+			if (added == 0 && alive == 0)
+				break;
+		}
+		if (next >= ng && busy_workers(&p) == 0)
+			break;
 	}
+	sb_free(&in);
+	for (size_t w = 0; w < p.n; w++)
+		if (p.cmd[w] >= 0)
+			close(p.cmd[w]);
+	close(p.res[1]);
+	close(p.res[0]);
+	for (size_t w = 0; w < p.n; w++)
+		while (p.pid[w] > 0 && waitpid(p.pid[w], NULL, 0) < 0 && errno == EINTR)
+			;
 	signal(SIGPIPE, old_pipe);
-	free(cmd);
-	free(pid);
-	free(owner);
+	int started = p.n > 0;
+	free(p.cmd);
+	free(p.pid);
+	free(p.cur);
+	return started ? 0 : -1;
 }
 
 /* One process, destination by destination (its transcript in order). */
@@ -444,8 +535,9 @@ int queue_run(const char *qdir, int verbose, const struct queue_select *sel, int
 	show_progress = !honour_age && !verbose && isatty(STDERR_FILENO);
 	if (nw <= 1 || verbose) {
 		run_serial(qdir, &l, g, ng, verbose, &t);
-	} else {
-		run_parallel(qdir, &l, g, ng, nw, &t);
+	} else if (run_parallel(qdir, &l, g, ng, nw, &t) < 0) {
+		msg_warn("queue run: cannot start workers (%s); one process delivers", strerror(errno));
+		run_serial(qdir, &l, g, ng, 0, &t);
 	}
 	if (l.n > 0)
 		progress(&t, l.n, l.n, 1);

@@ -259,6 +259,29 @@ class HostStatus(MtadTestCase):
             sink.close()
 
 
+    def test_stalled_workers_get_help(self):
+        # more hanging destinations than workers, the live one last in line
+        hangs = [HangingPeer() for _ in range(4)]
+        sink = SinkPeer()
+        try:
+            m = self.new_mtad(start=False, mc_extra=QUEUE_ONLY + hand_timeouts(3) +
+                              "define(`confMAX_RUNNERS_PER_QUEUE', `2')dnl\n" +
+                              mailertable(self, [("h%d.test" % i, h.port) for i, h in enumerate(hangs)] +
+                                          [("live.test", sink.port)]))
+            queue_messages(m, [["u@h%d.test" % i] for i in range(4)] + [["u%d@live.test" % i] for i in range(3)])
+            t0 = time.monotonic()
+            self.assertEqual(m.run("-q", timeout=60).returncode, 0)
+            self.assertEqual(len(sink.transactions), 3)
+            last = max(t for t, _ in sink.transactions)
+            # two workers alone would reach it after two timeouts (6 s)
+            self.assertLess(last - t0, 2.8)
+            self.assertEqual([len(h.conns) for h in hangs], [1, 1, 1, 1])
+        finally:
+            sink.close()
+            for h in hangs:
+                h.close()
+
+
 class ConnectionReuse(MtadTestCase):
     def setUp(self):
         super().setUp()
