@@ -318,11 +318,11 @@ static int by_host(const void *a, const void *b)
 void hoststat_print(FILE *out, const char *dir, time_t now)
 {
 	struct list l = { NULL, 0 };
-	if (!dir[0] || hoststat_scan(dir, collect, &l) < 0) {
+	if (!dir[0] || (hoststat_scan(dir, collect, &l) < 0 && errno != ENOENT)) {
 		fprintf(out, "No host status directory%s%s\n", dir[0] ? " " : "", dir);
 		return;
 	}
-	if (l.n == 0) {
+	if (l.n == 0) {	/* (made at the first failure: none yet) */
 		fprintf(out, "Host status directory %s is empty\n", dir);
 		return;
 	}

@@ -12,6 +12,7 @@
 #include "hoststat.h"
 #include <time.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,8 @@ static int host_status_command(int purge)
 		return 0;
 	}
 	int n = hoststat_purge(dir);
+	if (n < 0 && errno == ENOENT)
+		n = 0;		/* nothing was ever written: nothing to forget */
 	if (n < 0) {
 		fprintf(stderr, "mtad: %s: cannot read the host status directory\n", dir);
 		return EX_OSFILE;
