@@ -55,12 +55,6 @@ for s in 1 20 100; do
 done
 
 # -- 2. end to end to a local mbox --------------------------------------------------------
-wait_mbox() {	# file count timeout -> 0 when the mbox holds count messages
-	local i=0
-	while [ "$(grep -c '^From ' "$1" 2>/dev/null || true)" -lt "$2" ]; do
-		i=$((i+1)); [ $i -lt $(( $3 * 10 )) ] || return 1; sleep 0.1
-	done
-}
 echo "== end to end to a local mbox: smtp-source -s 20 -m 2000 -l 1024, clock from the first connection to the 2000th message in the mbox"
 echo "   mtad: DeliveryMode=b, local mailer to mbox (dotlock+fcntl); Postfix: virtual(8) to one mbox (fcntl+dotlock), qmgr+virtual concurrency 20"
 M=() P=()

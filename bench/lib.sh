@@ -44,6 +44,11 @@ bench_deps() {
 # -- statistics ------------------------------------------------------------------
 median() { sort -g | awk '{v[NR]=$1} END{ if(NR==0){print "nan"; exit} if(NR%2) print v[(NR+1)/2]; else printf "%.2f\n",(v[NR/2]+v[NR/2+1])/2 }'; }
 ratio()  { awk -v a="$1" -v b="$2" 'BEGIN{ if (b+0==0) print "nan"; else printf "%.2f\n", a/b }'; }
+# spread: (max - min) / median of the numbers on stdin, in percent
+spread() { sort -g | awk '{v[NR]=$1} END{ if(NR==0){print "nan"; exit} m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; if(m==0){print "nan"; exit} printf "%.0f\n", 100*(v[NR]-v[1])/m }'; }
+# noisy LABEL VALUES...: prints " (noisy: LABEL rounds spread N%)" when the
+# rounds differ by more than 20% of their median, nothing otherwise
+noisy() { local l=$1 p; shift; p=$(printf '%s\n' "$@" | grep -v err | spread); awk -v p="$p" -v l="$l" 'BEGIN{ if (p != "nan" && p+0 > 20) printf " (noisy: %s rounds spread %s%%)", l, p }'; }
 rss_kb() { awk '/^VmRSS:/{print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 wait_port() {	# port [timeout-seconds]
@@ -55,6 +60,14 @@ wait_port() {	# port [timeout-seconds]
 }
 
 port_free() { ! (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null; }
+
+# wait_mbox FILE COUNT TIMEOUT: 0 when the mbox holds COUNT messages, 1 on timeout
+wait_mbox() {
+	local i=0
+	while [ "$(grep -c '^From ' "$1" 2>/dev/null || true)" -lt "$2" ]; do
+		i=$((i+1)); [ $i -lt $(( $3 * 10 )) ] || return 1; sleep 0.1
+	done
+}
 
 # -- mtad ------------------------------------------------------------------------
 # mtad_setup DIR MODE: MODE is q (queue only) or b (background delivery to mbox)
@@ -220,7 +233,7 @@ cleanup_all() { mtad_stop; pf_stop; sink_stop; }
 source_rate() {
 	local port=$1 s=$2 m=$3 l=$4 t0 t1 out
 	t0=$(now)
-	if ! out=$(smtp-source -s "$s" -m "$m" -l "$l" "${SRC_OPTS[@]}" -t "bench@$RCPT_DOMAIN" 127.0.0.1:"$port" 2>&1); then
+	if ! out=$(smtp-source -s "$s" -m "$m" -l "$l" "${SRC_OPTS[@]}" -t "${RCPT_USER:-bench}@$RCPT_DOMAIN" 127.0.0.1:"$port" 2>&1); then
 		log "smtp-source: $out"; echo err; return 0
 	fi
 	t1=$(now)

@@ -4,7 +4,11 @@
 #      and a private Postfix (hold queue, nothing delivered) alternately,
 #      ROUNDS times each, fresh queues every time; smtp-sink as the ceiling.
 #   2. loggrep QID vs grep -F QID on a generated sendmail log (LOG_MB MB).
-# Ends with the two lines "ratio mtad/postfix = X.XX" and "ratio loggrep/grep = X.XX".
+#   3. end to end: 1000 messages into the local mbox, mtad vs Postfix, 3 rounds.
+# Ends with four lines: "ratio mtad/postfix = X.XX" (accepted, 20 sessions),
+# "ratio mtad/sink = X.XX", "ratio end-to-end mtad/postfix = X.XX" and
+# "ratio loggrep/grep = X.XX"; a figure whose rounds spread by more than 20%
+# of their median says "(noisy: ... rounds spread N%)" after it.
 source "$(dirname "$0")/lib.sh"
 ROUNDS=${ROUNDS:-5}
 LOG_MB=${LOG_MB:-256}
@@ -45,6 +49,32 @@ pm=$(printf '%s\n' "${P[@]}" | grep -v err | median)
 sm=$(printf '%s\n' "${S[@]}" | grep -v err | median)
 echo "median: mtad $mm msg/s, postfix $pm msg/s, smtp-sink $sm msg/s (mtad/sink $(ratio "$mm" "$sm"))"
 
+# -- end to end to a local mbox, 1000 messages ---------------------------------------------
+E2E_M=${E2E_M:-1000}
+e2e_round() {	# who -> msg/s from the first connection to the last message in the mbox
+	local who=$1 port dir t0 r
+	case $who in
+	mtad) mtad_setup "$BENCH_DIR/mtad" b; mtad_start "$BENCH_DIR/mtad"; port=$MTAD_PORT; dir=$BENCH_DIR/mtad ;;
+	postfix) pf_setup "$BENCH_DIR/postfix" deliver; pf_start "$BENCH_DIR/postfix"; port=$PF_PORT; dir=$BENCH_DIR/postfix ;;
+	esac
+	t0=$(now); source_rate "$port" 20 "$E2E_M" 1024 >/dev/null
+	if wait_mbox "$dir/mail/bench" "$E2E_M" 120; then
+		r=$(awk -v m="$E2E_M" -v a="$t0" -v b="$(now)" 'BEGIN{printf "%.1f", m/(b-a)}')
+	else r=err; fi
+	case $who in mtad) mtad_stop ;; postfix) pf_stop ;; esac
+	echo "$r"
+}
+echo "== end to end to a local mbox: smtp-source -s 20 -m $E2E_M -l 1024, first connection to the last message in the mbox, 3 rounds"
+EM=() EP=()
+for i in 1 2 3; do
+	a=$(e2e_round mtad); b=$(e2e_round postfix)
+	echo "round $i: mtad $a  postfix $b"
+	EM+=("$a"); EP+=("$b")
+done
+em=$(printf '%s\n' "${EM[@]}" | grep -v err | median)
+ep=$(printf '%s\n' "${EP[@]}" | grep -v err | median)
+echo "median: mtad $em msg/s, postfix $ep msg/s"
+
 # -- loggrep vs grep -F -------------------------------------------------------------------
 LOG=$BENCH_DIR/maillog-${LOG_MB}M
 if [ ! -s "$LOG" ] || [ ! -s "$LOG.qid" ]; then
@@ -62,5 +92,7 @@ lm=$(printf '%s\n' "${tl[@]}" | median); gm=$(printf '%s\n' "${tg[@]}" | median)
 echo "== loggrep $QID on $(du -m "$LOG" | cut -f1) MB ($(wc -l < "$BENCH_DIR/grep.out") lines of that ID): loggrep ${lm}s, grep -F ${gm}s (median of 5, page cache warm)"
 [ "$(wc -l < "$BENCH_DIR/loggrep.out")" -ge "$(wc -l < "$BENCH_DIR/grep.out")" ] || echo "warning: loggrep printed fewer lines than grep -F"
 
-echo "ratio mtad/postfix = $(ratio "$mm" "$pm")"
-echo "ratio loggrep/grep = $(ratio "$lm" "$gm")"
+echo "ratio mtad/postfix = $(ratio "$mm" "$pm")$(noisy mtad "${M[@]}")$(noisy postfix "${P[@]}")"
+echo "ratio mtad/sink = $(ratio "$mm" "$sm")$(noisy mtad "${M[@]}")$(noisy smtp-sink "${S[@]}")"
+echo "ratio end-to-end mtad/postfix = $(ratio "$em" "$ep")$(noisy mtad "${EM[@]}")$(noisy postfix "${EP[@]}")"
+echo "ratio loggrep/grep = $(ratio "$lm" "$gm")$(noisy loggrep "${tl[@]}")$(noisy grep "${tg[@]}")"

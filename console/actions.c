@@ -1,6 +1,8 @@
-/* actions: flush, hold, release and delete go through mailq, the binary, so
- * that the console acts exactly as `mailq -qI<ID> --hold ...` would; the
- * status line shows that command.  Every action is a y/n question first.
+/* actions: flush, hold, release, delete and bounce go through mailq, the
+ * binary, so that the console acts exactly as `mailq -qI<ID> --hold ...`
+ * would; the status line shows that command.  Every action is a y/n
+ * question first, naming the message or the count; an action typed after
+ * `:` is counted first by `mailq ... --dry-run`.
  * The child runs in the background (its output read from a non-blocking
  * pipe by the event loop), so a long flush never freezes the screen. */
 #include "console.h"
@@ -112,6 +114,80 @@ static int has_word(const struct argv *a, const char *w)
 	return 0;
 }
 
+/* Runs av with --dry-run added and counts the messages it names ("<ID>:
+ * would ..." lines).  Returns the count, or -1 with mailq's complaint in
+ * err (a usage error: no selection, a value that looks like a flag).  It
+ * only lists, so waiting for it is short. */
+static long dry_run_count(char **av, char *err, size_t errsize)
+{
+	size_t n = 0;
+	while (av[n])
+		n++;
+	char **dv = xcalloc(n + 2, sizeof(char *));
+	memcpy(dv, av, n * sizeof(char *));
+	dv[n] = "--dry-run";
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		snprintf(err, errsize, "pipe: %s", strerror(errno));
+		free(dv);
+		return -1;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		snprintf(err, errsize, "fork: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		free(dv);
+		return -1;
+	}
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDONLY);
+		if (nul >= 0)
+			dup2(nul, 0);
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		execv(dv[0], dv);
+		dprintf(2, "cannot run %s: %s (set it with --mailq)\n", dv[0], strerror(errno));
+		_exit(127);
+	}
+	free(dv);
+	close(p[1]);
+	struct strbuf out;
+	sb_init(&out);
+	char buf[4096];
+	ssize_t k;
+	while ((k = read(p[0], buf, sizeof(buf))) != 0) {
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (out.len < OUT_MAX)
+			sb_append(&out, buf, (size_t)k);
+	}
+	close(p[0]);
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	long count = 0;
+	char last[400] = "";
+	for (const char *s = out.s; s && *s;) {
+		const char *nl = strchr(s, '\n');
+		size_t len = nl ? (size_t)(nl - s) : strlen(s);
+		if (memmem(s, len, ": would ", 8))
+			count++;
+		else if (len)
+			snprintf(last, sizeof(last), "%.*s", (int)len, s);
+		s += len + (nl ? 1 : 0);
+	}
+	sb_free(&out);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		snprintf(err, errsize, "%s", last[0] ? last : "mailq --dry-run failed");
+		return -1;
+	}
+	return count;
+}
+
 int action_prepare(struct runner *r, enum act a, const char *const *ids, size_t nids,
 		   const char *arg, char *err, size_t errsize)
 {
@@ -119,8 +195,8 @@ int action_prepare(struct runner *r, enum act a, const char *const *ids, size_t 
 		snprintf(err, errsize, "a mailq command is still running (%s)", r->cmdline);
 		return -1;
 	}
-	if (a == ACT_BOUNCE) {
-		snprintf(err, errsize, "bounce: mailq has no bounce action; hold (h) or delete (d)");
+	if (a == ACT_HOLD && (arg == NULL || *arg == '\0')) {
+		snprintf(err, errsize, "hold: a reason is needed");
 		return -1;
 	}
 	if (a != ACT_COMMAND && nids == 0) {
@@ -153,9 +229,12 @@ int action_prepare(struct runner *r, enum act a, const char *const *ids, size_t 
 			av.n--;
 		}
 		listing = !has_word(&av, "--flush") && !has_word(&av, "--hold") &&
-			  !has_word(&av, "--release") && !has_word(&av, "--delete");
-		if (has_word(&av, "--delete") && !has_word(&av, "--yes"))
-			av_add(&av, "--yes");	/* the console has asked */
+			  !has_word(&av, "--release") && !has_word(&av, "--delete") &&
+			  !has_word(&av, "--bounce");
+		if (has_word(&av, "--dry-run"))
+			listing = 1;	/* changes nothing: its output is shown */
+		if ((has_word(&av, "--delete") || has_word(&av, "--bounce")) && !has_word(&av, "--yes"))
+			av_add(&av, "--yes");	/* the console asks */
 	} else {
 		for (size_t i = 0; i < nids; i++) {
 			char sel[64];
@@ -164,12 +243,18 @@ int action_prepare(struct runner *r, enum act a, const char *const *ids, size_t 
 		}
 		switch (a) {
 		case ACT_FLUSH: av_add(&av, "--flush"); break;
-		case ACT_HOLD:
-			av_add(&av, "--hold");
-			av_add(&av, arg && *arg ? arg : "held from mtaconsole");
+		case ACT_HOLD: {
+			/* "--hold=REASON": a reason that begins with '-' is a reason */
+			struct strbuf h;
+			sb_init(&h);
+			sb_printf(&h, "--hold=%s", arg);
+			av_add(&av, h.s);
+			sb_free(&h);
 			break;
+		}
 		case ACT_RELEASE: av_add(&av, "--release"); break;
 		case ACT_DELETE: av_add(&av, "--delete"); av_add(&av, "--yes"); break;
+		case ACT_BOUNCE: av_add(&av, "--bounce"); av_add(&av, "--yes"); break;
 		default: break;
 		}
 	}
@@ -186,15 +271,31 @@ int action_prepare(struct runner *r, enum act a, const char *const *ids, size_t 
 	r->show_output = listing;
 	if (listing)
 		return 1;
-	if (a == ACT_COMMAND)
-		snprintf(r->prompt, sizeof(r->prompt), "Run %s? (y/n)", r->cmdline);
-	else if (nids == 1)
+	if (a == ACT_COMMAND) {
+		/* what the typed action would touch, counted by mailq itself */
+		long count = dry_run_count(av.v, err, errsize);
+		if (count < 0) {
+			argv_free(av.v);
+			r->pending = NULL;
+			return -1;
+		}
+		if (count == 0) {
+			snprintf(err, errsize, "%s: no message selected; nothing to do", r->cmdline);
+			argv_free(av.v);
+			r->pending = NULL;
+			return -1;
+		}
+		snprintf(r->prompt, sizeof(r->prompt), "Run %s on %ld message%s? (y/n)", r->cmdline,
+			 count, count == 1 ? "" : "s");
+	} else if (nids == 1)
 		snprintf(r->prompt, sizeof(r->prompt), "%s%s %s? (y/n)",
 			 a == ACT_DELETE ? "DELETE" : "", a == ACT_DELETE ? "" : action_name(a), ids[0]);
 	else
 		snprintf(r->prompt, sizeof(r->prompt), "%s%s %zu messages? (y/n)",
 			 a == ACT_DELETE ? "DELETE" : "", a == ACT_DELETE ? "" : action_name(a), nids);
-	if (a != ACT_DELETE && a != ACT_COMMAND)
+	if (a == ACT_BOUNCE)
+		memcpy(r->prompt, "BOUNCE", 6);	/* "bounce" -> "BOUNCE": it cannot be undone */
+	else if (a != ACT_DELETE && a != ACT_COMMAND)
 		r->prompt[0] = (char)(r->prompt[0] - 'a' + 'A');
 	return 0;
 }

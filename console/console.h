@@ -63,6 +63,7 @@ struct cqueue {
 	int dirty;			/* the directory changed since the load */
 	time_t loaded_at;
 	long min_queue_age;
+	size_t damaged;			/* unreadable queue files (always shown) */
 };
 void queue_init(struct cqueue *q, const char *qdir, long min_queue_age);
 void queue_free(struct cqueue *q);

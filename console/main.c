@@ -4,6 +4,7 @@
  * when it changed (or every second when inotify is not there) and redraws.
  * Keys are dispatched here to the panes, the message view, the line editor
  * and the actions.  See man/mtaconsole.1. */
+#include "version.h"
 #include "console.h"
 #include "config.h"
 #include "xalloc.h"
@@ -110,7 +111,8 @@ static void draw_info(int y)
 		if (con.q.load_errno)
 			snprintf(q, sizeof(q), "queue unreadable");
 		else
-			snprintf(q, sizeof(q), "%zu/%zu msgs", con.q.n, con.q.ql.scanned);
+			snprintf(q, sizeof(q), "%zu/%zu msgs%s", con.q.n, con.q.ql.scanned,
+				 con.q.damaged ? "  DAMAGED FILES (shown)" : "");
 		snprintf(line, sizeof(line), "%s  sort:%s%s  filter:%s  %s%s", q, sort_name(con.q.sort),
 			 con.q.reverse ? "(rev)" : "", con.filter.text[0] ? con.filter.text : "-",
 			 con.qdir, con.msp ? " (MSP)" : "");
@@ -291,6 +293,15 @@ static int page_rows(void)
 	return r > 1 ? r : 1;
 }
 
+static int hold_all;	/* the reason being typed is for H (every filtered message) */
+
+static void ask_hold_reason(int all)
+{
+	hold_all = all;
+	edit_start(&con.edit, all ? "hold every filtered message, reason: " : "hold, reason: ", "",
+		   EDIT_HOLD_REASON);
+}
+
 static void edit_done(void)
 {
 	char err[512];
@@ -312,6 +323,12 @@ static void edit_done(void)
 			act(ACT_COMMAND, 0, con.edit.buf);
 		break;
 	case EDIT_HOLD_REASON:
+		if (con.edit.buf[0] == '\0') {
+			set_status(CP_WARN, "hold cancelled: a reason is needed (it goes into the queue "
+				   "file and the log)");
+			break;
+		}
+		act(ACT_HOLD, hold_all, con.edit.buf);
 		break;
 	}
 }
@@ -415,7 +432,7 @@ static int handle_key(int ch)
 		edit_start(&con.edit, ":mailq ", "", EDIT_COMMAND);
 		return 0;
 	case 'f': act(ACT_FLUSH, 0, NULL); return 0;
-	case 'h': act(ACT_HOLD, 0, NULL); return 0;
+	case 'h': ask_hold_reason(0); return 0;
 	case 'u': act(ACT_RELEASE, 0, NULL); return 0;
 	case 'd': act(ACT_DELETE, 0, NULL); return 0;
 	case 'b': act(ACT_BOUNCE, 0, NULL); return 0;
@@ -429,9 +446,10 @@ static int handle_key(int ch)
 	case KEY_BTAB: con.pane = (con.pane + PANE_COUNT - 1) % PANE_COUNT; return 0;
 	case '1': case '2': case '3': case '4': con.pane = (enum pane)(ch - '1'); return 0;
 	case 'F': act(ACT_FLUSH, 1, NULL); return 0;
-	case 'H': act(ACT_HOLD, 1, NULL); return 0;
+	case 'H': ask_hold_reason(1); return 0;
 	case 'U': act(ACT_RELEASE, 1, NULL); return 0;
 	case 'D': act(ACT_DELETE, 1, NULL); return 0;
+	case 'B': act(ACT_BOUNCE, 1, NULL); return 0;
 	case '/':
 		edit_start(&con.edit, "filter (R: S: I: Q: or text): ", con.filter.text, EDIT_FILTER);
 		return 0;
@@ -551,7 +569,7 @@ int main(int argc, char **argv)
 			return 0;
 		}
 		if (strcmp(a, "--version") == 0) {
-			printf("mtaconsole 0.1.0\n");
+			version_print(stdout, "mtaconsole");
 			return 0;
 		}
 		if (strcmp(a, "--no-color") == 0 || strcmp(a, "--no-colour") == 0) {

@@ -1,6 +1,7 @@
 /* queue: the queue pane's model.  The directory is read through
  * lib/queue_list (which reads each qf through lib/qfile), narrowed by the
- * filter and sorted here.  Changes are noticed through inotify on the queue
+ * filter (lib/queue_select, as mailq selects) and sorted here.  Damaged
+ * queue files are warnings and are shown whatever the filter.  Changes are noticed through inotify on the queue
  * directory (and its qf/ subdirectory); without inotify the main loop
  * reloads every second.  The selection follows its queue ID across reloads. */
 #include "console.h"
@@ -107,9 +108,18 @@ void queue_arrange(struct cqueue *q, const struct cfilter *f)
 	if (!q->loaded)
 		return;
 	q->order = xcalloc(q->ql.n + 1, sizeof(size_t));
-	for (size_t i = 0; i < q->ql.n; i++)
-		if (filter_match_plain(f, &q->ql.entries[i]))
+	q->damaged = 0;
+	for (size_t i = 0; i < q->ql.n; i++) {
+		const struct queue_entry *e = &q->ql.entries[i];
+		/* a damaged queue file is a warning: no filter hides it */
+		if (e->err) {
+			q->damaged++;
 			q->order[q->n++] = i;
+		} else if (qsel_match(&f->sel, e->qid, &e->env, q->loaded_at) &&
+			   filter_match_plain(f, e)) {
+			q->order[q->n++] = i;
+		}
+	}
 	sort_q = q;
 	qsort(q->order, q->n, sizeof(size_t), cmp_entries);
 	sort_q = NULL;
@@ -122,7 +132,9 @@ void queue_arrange(struct cqueue *q, const struct cfilter *f)
 
 void queue_reload(struct cqueue *q, const struct cfilter *f)
 {
-	struct queue_list_opts o = { .sel = &f->sel, .min_queue_age = q->min_queue_age,
+	/* the whole queue is read; the filter is applied by queue_arrange, so
+	 * that damaged files stay in sight whatever the filter */
+	struct queue_list_opts o = { .sel = NULL, .min_queue_age = q->min_queue_age,
 				     .now = time(NULL) };
 	struct queue_listing ql;
 	q->dirty = 0;

@@ -530,6 +530,16 @@ int aliases_rebuild_ex(const char *aliasfile, FILE *summary,
 	struct alias_file af;
 	if (stats)
 		memset(stats, 0, sizeof(*stats));
+	if (strncmp(aliasfile, "ldap:", 5) == 0) {	/* the directory is the database */
+		if (summary) {
+			fprintf(summary, "%s: aliases are read from the directory; nothing to rebuild\n",
+				aliasfile);
+			fflush(summary);
+		}
+		if (stats)
+			stats->have_postmaster = 1;
+		return 0;
+	}
 	if (alias_file_read(aliasfile, &af, report, ctx, err, errsize) != 0)
 		return -1;
 	char *dbpath = map_db_path(aliasfile);
@@ -622,6 +632,7 @@ int aliases_rebuild(const char *aliasfile, char *err, size_t errsize)
 struct aliases {
 	char *path;
 	char *dbpath;
+	int ldap;		/* "ldap:OPTIONS": db is an LDAP map (map_ldap.h) */
 	struct map *db;		/* when the .db exists */
 	struct alias_file text;	/* otherwise */
 	int have_text;
@@ -646,6 +657,8 @@ static void report_quiet(void *ctx, int warning, const char *msg)
 /* Picks the source: the database when it exists, else the text. */
 static int aliases_refresh(struct aliases *a, char *err, size_t errsize)
 {
+	if (a->ldap)
+		return 0;	/* one map, connected on first use */
 	struct stat st;
 	if (stat(a->dbpath, &st) == 0) {
 		if (a->have_text) {
@@ -695,6 +708,17 @@ struct aliases *aliases_open(const char *aliasfile, char *err, size_t errsize)
 	struct aliases *a = xcalloc(1, sizeof(*a));
 	a->path = xstrdup(aliasfile);
 	a->dbpath = map_db_path(aliasfile);
+	if (strncmp(aliasfile, "ldap:", 5) == 0) {
+		struct map_spec spec = { .type = MAP_LDAP, .path = a->path, .dbpath = a->path,
+					 .ldap_args = a->path + 5, .ldap_alias = 1 };
+		a->ldap = 1;
+		a->db = map_open_spec(&spec, err, errsize);
+		if (!a->db) {
+			aliases_close(a);
+			return NULL;
+		}
+		return a;
+	}
 	if (aliases_refresh(a, err, errsize) != 0) {
 		aliases_close(a);
 		return NULL;
@@ -716,7 +740,7 @@ void aliases_close(struct aliases *a)
 
 const char *aliases_source(struct aliases *a)
 {
-	return a->db ? "db" : "text";
+	return a->ldap ? "ldap" : a->db ? "db" : "text";
 }
 
 static int lookup_now(struct aliases *a, const char *name, char **rhs,

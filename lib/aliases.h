@@ -138,7 +138,13 @@ struct aliases;
  * Returns NULL with err set on a database that cannot be opened. */
 struct aliases *aliases_open(const char *aliasfile, char *err, size_t errsize);
 void aliases_close(struct aliases *a);
-/* Which one is in use now: "db" or "text". */
+/* "ldap:OPTIONS" (sendmail's AliasFile=ldap:) reads the aliases from a
+ * directory through an ldap map: with no options, sendmail's default
+ * schema (sendmailMTAAliasObject, sendmailMTAKey -> sendmailMTAAliasValue,
+ * this host's sendmailMTAHost or confLDAP_CLUSTER's sendmailMTACluster);
+ * several values are one list.  A directory that cannot be asked is
+ * ALIAS_TEMPFAIL. */
+/* Which one is in use now: "db", "text" or "ldap". */
 const char *aliases_source(struct aliases *a);
 
 enum alias_result {

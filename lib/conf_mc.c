@@ -107,11 +107,56 @@ static int check_map_spec(const struct mc_call *c, const char *spec)
 	return 0;
 }
 
+/* FEATURE(`ldap_routing', mailHost map, mailRoutingAddress map, passthru |
+ * bounce | sendertoo, detail, nodomain, queue | tempfail): the two maps go
+ * to their own parameters, the rest to LDAPRouting as "bounce,strip,...". */
+static int mc_ldap_routing(const struct mc_call *c)
+{
+	char err[512];
+	static const enum conf_id mapid[] = { C_LDAP_ROUTING_MH, C_LDAP_ROUTING_MRA };
+	for (size_t i = 1; i < 3 && i < c->nargs; i++) {
+		if (!*c->args[i])
+			continue;
+		if (check_map_spec(c, c->args[i]) < 0 || conf_set(mapid[i - 1], c->args[i], err, sizeof(err)) < 0)
+			return -1;
+	}
+	struct strbuf sb;
+	sb_init(&sb);
+	sb_puts(&sb, c->nargs > 3 && *c->args[3] ? c->args[3] : "passthru");
+	for (size_t i = 4; i < c->nargs && i < 7; i++)
+		sb_printf(&sb, ",%s", c->args[i]);
+	int rc = conf_set(C_LDAP_ROUTING, sb.s, err, sizeof(err));
+	sb_free(&sb);
+	if (rc < 0)
+		msg_error("%s:%d: FEATURE(`ldap_routing'): %s", c->file, c->line, err);
+	return rc;
+}
+
+/* FEATURE(`access_db', `LDAP'): sendmail's default LDAP schema for a map. */
+static const char *ldap_default_map(const char *feature, char *buf, size_t size)
+{
+	static const struct { const char *feature, *mapname; } names[] = {
+		{ "access_db", "access" }, { "virtusertable", "virtuser" }, { "mailertable", "mailer" },
+		{ "domaintable", "domain" }, { "genericstable", "generics" },
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(feature, names[i].feature) == 0) {
+			snprintf(buf, size, "ldap -1 -T<TMPF> -v sendmailMTAMapValue -k "
+				 "(&(objectClass=sendmailMTAMapObject)"
+				 "(|(sendmailMTACluster=${sendmailMTACluster})(sendmailMTAHost=$j))"
+				 "(sendmailMTAMapName=%s)(sendmailMTAKey=%%0))", names[i].mapname);
+			return buf;
+		}
+	return NULL;
+}
+
 static int mc_feature(const struct mc_call *c)
 {
-	char key[160], err[512];
+	char key[160], err[512], ldapspec[512];
 	for (size_t i = 1; i < c->nargs; i++)
 		m4_unquote(c->args[i]);
+	if (strcmp(c->args[0], "ldap_routing") == 0)
+		return mc_ldap_routing(c);
 	int rbl = strcmp(c->args[0], "rbl") == 0;	/* rbl: dnsbl's old name (8.9) */
 	const char *f = rbl ? "dnsbl" : c->args[0];
 	snprintf(key, sizeof(key), "FEATURE(%s)", f);
@@ -128,6 +173,8 @@ static int mc_feature(const struct mc_call *c)
 	const char *arg = c->nargs > 1 && *c->args[1] ? c->args[1] : NULL;
 	if (arg == NULL && rbl)
 		arg = "rbl.maps.vix.com";
+	if (arg && strcmp(arg, "LDAP") == 0 && ldap_default_map(f, ldapspec, sizeof(ldapspec)))
+		arg = ldapspec;
 	if (arg == NULL)
 		for (int i = 0; feature_defaults[i].name; i++)
 			if (strcmp(feature_defaults[i].name, f) == 0)

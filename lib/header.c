@@ -17,6 +17,7 @@ void hdrlist_free(struct header_list *hl)
 	for (size_t i = 0; i < hl->count; i++) {
 		free(hl->h[i].name);
 		free(hl->h[i].value);
+		free(hl->h[i].cond);
 	}
 	free(hl->h);
 	memset(hl, 0, sizeof(*hl));
@@ -33,6 +34,8 @@ void hdrlist_insert(struct header_list *hl, size_t idx, const char *name, const 
 	memmove(hl->h + idx + 1, hl->h + idx, (hl->count - idx) * sizeof(*hl->h));
 	hl->h[idx].name = xstrdup(name);
 	hl->h[idx].value = xstrdup(value);
+	hl->h[idx].cond = NULL;
+	hl->h[idx].macros = 0;
 	hl->count++;
 	hl->bytes += strlen(name) + 1 + strlen(value) + 1;
 }
@@ -40,6 +43,27 @@ void hdrlist_insert(struct header_list *hl, size_t idx, const char *name, const 
 void hdrlist_add(struct header_list *hl, const char *name, const char *value)
 {
 	hdrlist_insert(hl, hl->count, name, value);
+}
+
+void hdrlist_add_cond(struct header_list *hl, const char *cond, const char *name, const char *value)
+{
+	hdrlist_add(hl, name, value);
+	if (cond && *cond)
+		hl->h[hl->count - 1].cond = xstrdup(cond);
+}
+
+void hdrlist_remove(struct header_list *hl, size_t idx)
+{
+	if (idx >= hl->count)
+		return;
+	struct header *h = &hl->h[idx];
+	size_t sz = strlen(h->name) + 1 + strlen(h->value) + 1;
+	hl->bytes = hl->bytes > sz ? hl->bytes - sz : 0;
+	free(h->name);
+	free(h->value);
+	free(h->cond);
+	memmove(hl->h + idx, hl->h + idx + 1, (hl->count - idx - 1) * sizeof(*hl->h));
+	hl->count--;
 }
 
 size_t hdr_name_len(const char *line, size_t len)

@@ -11,6 +11,11 @@
 struct header {
 	char *name;	/* field name as written, without the colon */
 	char *value;	/* raw value after the colon, folded lines joined by "\n" */
+	char *cond;	/* qf H?cond? condition (mailer flags, or \201x / \201{name}
+			 * macro), NULL when the field is unconditional */
+	int macros;	/* value in sendmail's internal form (a qf H record with
+			 * \201 macros): octets 0x80-0x9f and 0xff quoted with
+			 * \377; 0 for a plain value (the usual case) */
 };
 
 struct header_list {
@@ -23,6 +28,10 @@ struct header_list {
 void hdrlist_init(struct header_list *hl);
 void hdrlist_free(struct header_list *hl);
 void hdrlist_add(struct header_list *hl, const char *name, const char *value);
+/* Appends a field with a qf condition (cond NULL or "" = unconditional). */
+void hdrlist_add_cond(struct header_list *hl, const char *cond, const char *name, const char *value);
+/* Removes the field at idx. */
+void hdrlist_remove(struct header_list *hl, size_t idx);
 /* Inserts at position idx (0 = top). */
 void hdrlist_insert(struct header_list *hl, size_t idx, const char *name, const char *value);
 

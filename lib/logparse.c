@@ -67,68 +67,156 @@ int logparse_is_qid(const char *s, size_t n)
 	return digit;
 }
 
-/* "Mon dd hh:mm:ss " -> 16; RFC 3339 stamp + ' ' -> its length; else 0. */
+static size_t skip_frac(const char *p, size_t i, size_t n)
+{
+	if (i < n && (p[i] == '.' || p[i] == ',')) {
+		i++;
+		while (i < n && isdig(p[i]))
+			i++;
+	}
+	return i;
+}
+
+/* Traditional "Mon dd hh:mm:ss " (also "Mon d hh:mm:ss", as web pages
+ * collapse spaces, and "Mon dd hh:mm:ss.frac", journalctl -o short-precise):
+ * the length with the space after it, else 0. */
+static size_t parse_bsd_stamp(struct logline *ll, const char *p, size_t n)
+{
+	if (n < 15 || p[3] != ' ')
+		return 0;
+	int mon = logparse_month(p);
+	if (!mon)
+		return 0;
+	size_t i = 4;
+	if (p[i] == ' ')
+		i++;
+	if (!isdig(p[i]))
+		return 0;
+	int mday = p[i++] - '0';
+	if (i < n && isdig(p[i]))
+		mday = mday * 10 + (p[i++] - '0');
+	if (i + 9 > n || p[i] != ' ')
+		return 0;
+	i++;
+	const char *t = p + i;
+	if (!isdig(t[0]) || !isdig(t[1]) || t[2] != ':' || !isdig(t[3]) || !isdig(t[4]) ||
+	    t[5] != ':' || !isdig(t[6]) || !isdig(t[7]) || mday < 1 || mday > 31)
+		return 0;
+	ll->mon = mon;
+	ll->mday = mday;
+	ll->hour = two(t);
+	ll->min = two(t + 3);
+	ll->sec = two(t + 6);
+	i = skip_frac(p, i + 8, n);
+	if (i >= n || p[i] != ' ')
+		return 0;
+	return i + 1;
+}
+
+/* RFC 3339 / ISO 8601: 2024-01-04T22:29:53[.frac][Z|+hh:mm|+hhmm| ZONE] */
+static size_t parse_iso_stamp(struct logline *ll, const char *p, size_t n)
+{
+	if (n < 20 || !isdig(p[0]) || !isdig(p[1]) || !isdig(p[2]) || !isdig(p[3]) ||
+	    p[4] != '-' || p[7] != '-' || (p[10] != 'T' && p[10] != ' ') ||
+	    p[13] != ':' || p[16] != ':')
+		return 0;
+	static const int digs[] = { 5, 6, 8, 9, 11, 12, 14, 15, 17, 18 };
+	for (size_t i = 0; i < sizeof(digs) / sizeof(digs[0]); i++)
+		if (!isdig(p[digs[i]]))
+			return 0;
+	ll->year = two(p) * 100 + two(p + 2);
+	ll->mon = two(p + 5);
+	ll->mday = two(p + 8);
+	ll->hour = two(p + 11);
+	ll->min = two(p + 14);
+	ll->sec = two(p + 17);
+	if (ll->mon < 1 || ll->mon > 12) {
+		ll->year = 0;
+		return 0;
+	}
+	size_t i = skip_frac(p, 19, n);
+	if (i < n && p[i] == 'Z') {
+		ll->has_tz = 1;
+		ll->tzoff = 0;
+		i++;
+	} else if (i + 3 <= n && (p[i] == '+' || p[i] == '-') && isdig(p[i + 1]) &&
+		   isdig(p[i + 2])) {
+		int sign = p[i] == '-' ? -1 : 1;
+		long h = two(p + i + 1), m = 0;
+		i += 3;
+		if (i < n && p[i] == ':')
+			i++;
+		if (i + 2 <= n && isdig(p[i]) && isdig(p[i + 1])) {
+			m = two(p + i);
+			i += 2;
+		}
+		ll->has_tz = 1;
+		ll->tzoff = sign * (h * 3600 + m * 60);
+	} else if (i + 4 < n && p[i] == ' ' && (strncmp(p + i, " UTC ", 5) == 0 ||
+						strncmp(p + i, " GMT ", 5) == 0)) {
+		/* journalctl -o short-full: "... 22:29:53 UTC host" */
+		ll->has_tz = 1;
+		ll->tzoff = 0;
+		i += 4;
+	}
+	if (i >= n || p[i] != ' ') {
+		ll->year = 0;
+		ll->has_tz = 0;
+		return 0;
+	}
+	return i + 1;
+}
+
+/* journalctl -o short-unix: "1704407393.123456 host tag[pid]: ..." */
+static size_t parse_unix_stamp(struct logline *ll, const char *p, size_t n)
+{
+	size_t i = 0;
+	long long v = 0;
+	while (i < n && isdig(p[i]) && i < 12)
+		v = v * 10 + (p[i++] - '0');
+	if (i < 9 || i >= n || p[i] != '.')
+		return 0;
+	i = skip_frac(p, i, n);
+	if (i >= n || p[i] != ' ')
+		return 0;
+	time_t t = (time_t)v;
+	struct tm tm;
+	if (!gmtime_r(&t, &tm))
+		return 0;
+	ll->year = tm.tm_year + 1900;
+	ll->mon = tm.tm_mon + 1;
+	ll->mday = tm.tm_mday;
+	ll->hour = tm.tm_hour;
+	ll->min = tm.tm_min;
+	ll->sec = tm.tm_sec;
+	ll->has_tz = 1;
+	ll->tzoff = 0;
+	return i + 1;
+}
+
+/* The syslog stamp at p and the space after it: its length, else 0. */
 static size_t parse_stamp(struct logline *ll, const char *p, size_t n)
 {
-	if (n >= 16 && p[3] == ' ' && p[6] == ' ' && p[9] == ':' && p[12] == ':' &&
-	    p[15] == ' ') {
-		int mon = logparse_month(p);
-		if (!mon || !isdig(p[5]) || !(isdig(p[4]) || p[4] == ' ') ||
-		    !isdig(p[7]) || !isdig(p[8]) || !isdig(p[10]) || !isdig(p[11]) ||
-		    !isdig(p[13]) || !isdig(p[14]))
-			return 0;
-		ll->mon = mon;
-		ll->mday = p[4] == ' ' ? p[5] - '0' : two(p + 4);
-		ll->hour = two(p + 7);
-		ll->min = two(p + 10);
-		ll->sec = two(p + 13);
-		return 16;
-	}
-	/* 2024-01-04T22:29:53[.frac](Z|+hh:mm|+hhmm) */
-	if (n >= 20 && isdig(p[0]) && isdig(p[1]) && isdig(p[2]) && isdig(p[3]) &&
-	    p[4] == '-' && p[7] == '-' && (p[10] == 'T' || p[10] == ' ') &&
-	    p[13] == ':' && p[16] == ':') {
-		static const int digs[] = { 5, 6, 8, 9, 11, 12, 14, 15, 17, 18 };
-		for (size_t i = 0; i < sizeof(digs) / sizeof(digs[0]); i++)
-			if (!isdig(p[digs[i]]))
-				return 0;
-		ll->year = two(p) * 100 + two(p + 2);
-		ll->mon = two(p + 5);
-		ll->mday = two(p + 8);
-		ll->hour = two(p + 11);
-		ll->min = two(p + 14);
-		ll->sec = two(p + 17);
-		if (ll->mon < 1 || ll->mon > 12)
-			return 0;
-		size_t i = 19;
-		if (i < n && (p[i] == '.' || p[i] == ',')) {
-			i++;
-			while (i < n && isdig(p[i]))
-				i++;
+	size_t k;
+	if ((k = parse_bsd_stamp(ll, p, n)) != 0)
+		return k;
+	if ((k = parse_iso_stamp(ll, p, n)) != 0)
+		return k;
+	/* journalctl -o short-full: "Thu 2024-01-04 22:29:53 CET host" */
+	if (n > 4 && p[3] == ' ' && isupper((unsigned char)p[0]) && islower((unsigned char)p[1]) &&
+	    (k = parse_iso_stamp(ll, p + 4, n - 4)) != 0) {
+		size_t i = 4 + k;
+		/* a zone name after the time: "CET " */
+		if (!ll->has_tz) {
+			size_t z = i;
+			while (z < n && isupper((unsigned char)p[z]))
+				z++;
+			if (z > i && z - i <= 5 && z < n && p[z] == ' ')
+				i = z + 1;
 		}
-		if (i < n && p[i] == 'Z') {
-			ll->has_tz = 1;
-			ll->tzoff = 0;
-			i++;
-		} else if (i + 5 <= n && (p[i] == '+' || p[i] == '-') && isdig(p[i + 1]) &&
-			   isdig(p[i + 2])) {
-			int sign = p[i] == '-' ? -1 : 1;
-			long h = two(p + i + 1), m = 0;
-			i += 3;
-			if (i < n && p[i] == ':')
-				i++;
-			if (i + 2 <= n && isdig(p[i]) && isdig(p[i + 1])) {
-				m = two(p + i);
-				i += 2;
-			}
-			ll->has_tz = 1;
-			ll->tzoff = sign * (h * 3600 + m * 60);
-		}
-		if (i >= n || p[i] != ' ')
-			return 0;
-		return i + 1;
+		return i;
 	}
-	return 0;
+	return parse_unix_stamp(ll, p, n);
 }
 
 static int iskeych(char c)
@@ -310,6 +398,99 @@ static void classify(struct logline *ll)
 	}
 }
 
+/* The message after "tag[pid]: ": NOQUEUE or queue ID, then the event. */
+static void parse_message(struct logline *ll, const char *p, const char *end)
+{
+	ll->msg = span(p, (size_t)(end - p));
+	ll->text = ll->msg;
+	if (starts(p, end, "NOQUEUE: ")) {
+		ll->noqueue = 1;
+		ll->text = span(p + 9, (size_t)(end - p - 9));
+	} else {
+		const char *q = p;
+		while (q < end && isalnum((unsigned char)*q))
+			q++;
+		if (q < end && *q == ':' && (q + 1 == end || q[1] == ' ') &&
+		    logparse_is_qid(p, (size_t)(q - p))) {
+			ll->qid = span(p, (size_t)(q - p));
+			q += q + 1 < end ? 2 : 1;
+			ll->text = span(q, (size_t)(end - q));
+		}
+	}
+	classify(ll);
+}
+
+int logparse_message(struct logline *ll, const char *msg, size_t n)
+{
+	const char *end = msg + n;
+	while (end > msg && (end[-1] == '\n' || end[-1] == '\r'))
+		end--;
+	ll->noqueue = 0;
+	ll->qid = span(NULL, 0);
+	ll->child = span(NULL, 0);
+	ll->event = LOGEV_NONE;
+	ll->nfields = 0;
+	parse_message(ll, msg, end);
+	return ll->qid.p || ll->noqueue ? 0 : -1;
+}
+
+/* RFC 5424 after "<PRI>1 ": TIMESTAMP HOST APP PROCID MSGID SD [BOM]MSG */
+static int parse_5424(struct logline *ll, const char *p, const char *end)
+{
+	const char *w[5];
+	size_t wn[5];
+	for (int k = 0; k < 5; k++) {
+		const char *s = p;
+		while (p < end && *p != ' ')
+			p++;
+		if (p >= end || p == s)
+			return -1;
+		w[k] = s;
+		wn[k] = (size_t)(p - s);
+		p++;
+	}
+	if (!(wn[0] == 1 && w[0][0] == '-') &&
+	    parse_stamp(ll, w[0], (size_t)(end - w[0])) != wn[0] + 1)
+		return -1;
+	if (!(wn[1] == 1 && w[1][0] == '-'))
+		ll->host = span(w[1], wn[1]);
+	if (wn[2] == 1 && w[2][0] == '-')
+		return -1;
+	ll->tag = span(w[2], wn[2]);
+	if (isdig(w[3][0])) {
+		long pid = 0;
+		for (size_t i = 0; i < wn[3] && isdig(w[3][i]); i++)
+			if (pid < 100000000)
+				pid = pid * 10 + (w[3][i] - '0');
+		ll->pid = pid;
+	}
+	/* structured data: "-" or one or more [id k="v" ...] */
+	if (p < end && *p == '-') {
+		p++;
+	} else {
+		while (p < end && *p == '[') {
+			int quote = 0;
+			for (p++; p < end; p++) {
+				if (quote && *p == '\\' && p + 1 < end)
+					p++;
+				else if (*p == '"')
+					quote = !quote;
+				else if (!quote && *p == ']')
+					break;
+			}
+			if (p >= end)
+				return -1;
+			p++;
+		}
+	}
+	if (p < end && *p == ' ')
+		p++;
+	if (end - p >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
+		p += 3;
+	parse_message(ll, p, end);
+	return 0;
+}
+
 int logparse(struct logline *ll, const char *line, size_t len)
 {
 	memset(ll, 0, sizeof(*ll));
@@ -320,7 +501,21 @@ int logparse(struct logline *ll, const char *line, size_t len)
 	ll->len = len;
 
 	const char *p = line, *end = line + len;
-	size_t n = parse_stamp(ll, p, len);
+	/* "<PRI>": syslog on the wire, RFC 5424 ("<22>1 ...") and RFC 3164 */
+	if (p < end && *p == '<') {
+		const char *q = p + 1;
+		while (q < end && isdig(*q) && q - p <= 3)
+			q++;
+		if (q > p + 1 && q < end && *q == '>') {
+			p = q + 1;
+			if (end - p >= 2 && p[0] == '1' && p[1] == ' ') {
+				if (parse_5424(ll, p + 2, end) < 0)
+					goto bad;
+				return 0;
+			}
+		}
+	}
+	size_t n = parse_stamp(ll, p, (size_t)(end - p));
 	if (!n)
 		goto bad;
 	p += n;
@@ -357,24 +552,7 @@ int logparse(struct logline *ll, const char *line, size_t len)
 	p++;
 	if (p < end && *p == ' ')
 		p++;
-	ll->msg = span(p, (size_t)(end - p));
-	ll->text = ll->msg;
-
-	if (starts(p, end, "NOQUEUE: ")) {
-		ll->noqueue = 1;
-		ll->text = span(p + 9, (size_t)(end - p - 9));
-	} else {
-		const char *q = p;
-		while (q < end && isalnum((unsigned char)*q))
-			q++;
-		if (q < end && *q == ':' && (q + 1 == end || q[1] == ' ') &&
-		    logparse_is_qid(p, (size_t)(q - p))) {
-			ll->qid = span(p, (size_t)(q - p));
-			q += q + 1 < end ? 2 : 1;
-			ll->text = span(q, (size_t)(end - q));
-		}
-	}
-	classify(ll);
+	parse_message(ll, p, end);
 	return 0;
 bad:
 	memset(ll, 0, sizeof(*ll));
@@ -619,4 +797,60 @@ time_t logline_time(const struct logline *ll, time_t ref, int force_year)
 	}
 	return logtime_infer(ll->mon, ll->mday, ll->hour, ll->min, ll->sec, ref,
 			     force_year);
+}
+
+static int has_word(struct logspan s, const char *w)
+{
+	size_t n = strlen(w);
+	for (size_t i = 0; i + n <= s.n; i++)
+		if (strncasecmp(s.p + i, w, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* A remote 4xx reply in the text: "451 4.7.1 ...", "said: 450 ..." */
+static int has_4xx_reply(struct logspan s)
+{
+	for (size_t i = 0; i + 4 <= s.n; i++)
+		if (s.p[i] == '4' && isdig(s.p[i + 1]) && isdig(s.p[i + 2]) &&
+		    (s.p[i + 3] == ' ' || s.p[i + 3] == '-') &&
+		    (i == 0 || s.p[i - 1] == ' ' || s.p[i - 1] == '('))
+			return 1;
+	return 0;
+}
+
+const char *logparse_defer_class(struct logspan stat, struct logspan dsn)
+{
+	static const char *const tls[] = { "TLS", "SSL", "certificate", "handshake", NULL };
+	static const char *const dns[] = { "name server", "lookup fail", "host unknown",
+		"name service error", "domain name not found", "dns", "no mx",
+		"nxdomain", "servfail", NULL };
+	static const char *const tmo[] = { "timed out", "timeout", "time out", NULL };
+	static const char *const conn[] = { "connection refused", "no route to host",
+		"network is unreachable", "connection reset", "host is down",
+		"lost connection", "connection closed", NULL };
+	int deferred = (stat.p && ((stat.n >= 8 && strncasecmp(stat.p, "deferred", 8) == 0) ||
+				    has_word(stat, "queued for retry"))) ||
+		       (dsn.p && dsn.n && dsn.p[0] == '4');
+	if (!deferred || !stat.p)
+		return NULL;
+	for (int i = 0; tls[i]; i++)
+		if (has_word(stat, tls[i]))
+			return "TLS";
+	if (has_4xx_reply(stat))
+		return "4xx policy";
+	if (dsn.p && logspan_eq(dsn, "4.4.3"))
+		return "DNS";
+	for (int i = 0; dns[i]; i++)
+		if (has_word(stat, dns[i]))
+			return "DNS";
+	for (int i = 0; tmo[i]; i++)
+		if (has_word(stat, tmo[i]))
+			return "timeout";
+	for (int i = 0; conn[i]; i++)
+		if (has_word(stat, conn[i]))
+			return "connection refused";
+	if (dsn.p && dsn.n >= 3 && memcmp(dsn.p, "4.7", 3) == 0)
+		return "4xx policy";
+	return "other";
 }

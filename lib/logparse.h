@@ -132,4 +132,51 @@ time_t logline_time(const struct logline *ll, time_t ref, int force_year);
 time_t logtime_infer(int mon, int mday, int hour, int min, int sec, time_t ref,
 		     int force_year);
 
+/* Parses only a message, the text after "tag[pid]: " (for lines whose
+ * syslog prefix is lost): NOQUEUE or queue ID, event, fields.  The prefix
+ * members of ll are left as they are.  Returns 0 when a queue ID or
+ * NOQUEUE was found, else -1 (the event and fields are still filled). */
+int logparse_message(struct logline *ll, const char *msg, size_t n);
+
+/* The class of a deferral, for grouping: "connection refused", "timeout",
+ * "DNS", "4xx policy" (a remote 4xx reply), "TLS" or "other"; NULL when the
+ * stat=/status= value (with dsn=, either may be absent) is not a deferral. */
+const char *logparse_defer_class(struct logspan stat, struct logspan dsn);
+
+/* ---- lines as people post them (logrepair.c) --------------------------
+ *
+ * logparse() wants a whole syslog line.  Logs copied from web pages, mails
+ * and terminals come damaged: wrapped over several lines, wrapped in HTML
+ * markup or entities, quoted ("> "), prefixed by grep's "file:", with a
+ * truncated or reformatted time stamp, or without any prefix; journalctl
+ * writes "-o json" records.  logparse_lenient() repairs what it can in a
+ * buffer the caller owns (ll's spans then point into it) and says what it
+ * did in *how. */
+enum {
+	LOGREP_JOINED = 1,	/* physical lines joined (the record held '\n') */
+	LOGREP_MARKUP = 2,	/* HTML tags or entities removed */
+	LOGREP_JUNK = 4,	/* text before the time stamp dropped */
+	LOGREP_PREFIX = 8,	/* damaged prefix: found by "tag[pid]:" or the queue ID */
+	LOGREP_JOURNAL = 16,	/* a journalctl -o json record, rewritten as a line */
+};
+
+struct logrepair {
+	char *buf;
+	size_t cap;
+};
+
+/* Returns 0 with ll filled (as logparse) when the line was understood,
+ * possibly after repair; -1 otherwise (ll holds only line/len).  With
+ * LOGREP_JOURNAL, ll->line is the rewritten line (in rb), meant for display
+ * instead of the record.  rb may be reused across calls; free it with
+ * logrepair_free(). */
+int logparse_lenient(struct logline *ll, const char *rec, size_t len, struct logrepair *rb,
+		     unsigned *how);
+void logrepair_free(struct logrepair *rb);
+
+/* Could this physical line start a log record (a time stamp, "<PRI>",
+ * "tag[pid]: ", a journal record)?  A non-blank line that cannot is taken
+ * as the continuation of a wrapped record. */
+int logparse_is_start(const char *line, size_t len);
+
 #endif

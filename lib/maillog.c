@@ -122,6 +122,8 @@ void maillog_from_line(const char *qid, const struct maillog_from *f)
 	sb_printf(&sb, "from=%s, size=%ld, class=%d, nrcpts=%d", f->sender, f->size, f->class, f->nrcpts);
 	if (f->msgid)
 		sb_printf(&sb, ", msgid=%s", f->msgid);
+	if (f->bodytype)
+		sb_printf(&sb, ", bodytype=%s", f->bodytype);
 	if (f->proto)
 		sb_printf(&sb, ", proto=%s", f->proto);
 	if (f->daemon)

@@ -17,6 +17,7 @@ struct maillog_from {
 	int class;
 	int nrcpts;
 	const char *msgid;	/* NULL: field omitted */
+	const char *bodytype;	/* MAIL BODY= / -B ("8BITMIME"); NULL: omitted */
 	const char *proto;	/* NULL for local submissions */
 	const char *daemon;	/* NULL for local submissions */
 	const char *extra;	/* NULL, or fields before relay= ("tls_verify=NO, ...") */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "map.h"
+#include "map_ldap.h"
 #include "diag.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -66,7 +67,7 @@ static char *sb_take(struct strbuf *sb)
 
 const char *map_type_name(enum map_type type)
 {
-	return type == MAP_BTREE ? "btree" : "hash";
+	return type == MAP_LDAP ? "ldap" : type == MAP_BTREE ? "btree" : "hash";
 }
 
 int map_type_parse(const char *name)
@@ -97,6 +98,7 @@ void map_spec_free(struct map_spec *spec)
 	free(spec->dbpath);
 	free(spec->append);
 	free(spec->tmpf_tag);
+	free(spec->ldap_args);
 	memset(spec, 0, sizeof(*spec));
 }
 
@@ -117,20 +119,55 @@ static char *next_word(const char **pp)
 	return xstrndup(s, (size_t)(p - s));
 }
 
+/* "ldap OPTIONS": kept as text for map_ldap, checked now so a bad spec is
+ * reported when the configuration is read. */
+static int ldap_spec_check(const char *spec, const char *args, struct map_spec *out,
+			   char *err, size_t errsize)
+{
+	while (isspace((unsigned char)*args))
+		args++;
+	struct ldap_spec ls;
+	char why[400];
+	if (ldap_spec_parse(args, 0, 1, &ls, why, sizeof(why)) < 0) {
+		errf(err, errsize, "map \"%s\": %s", spec, why);
+		return -1;
+	}
+	out->type = MAP_LDAP;
+	out->ldap_args = xstrdup(args);
+	if (ls.optional)
+		out->flags |= MAPF_OPTIONAL;
+	struct strbuf sb;
+	sb_init(&sb);
+	sb_printf(&sb, "ldap:%s", ls.uri ? ls.uri : "");
+	out->path = sb_steal(&sb);
+	sb_free(&sb);
+	out->dbpath = xstrdup(out->path);
+	ldap_spec_free(&ls);
+	return 0;
+}
+
 int map_spec_parse(const char *spec, struct map_spec *out,
 		   char *err, size_t errsize)
 {
 	memset(out, 0, sizeof(*out));
 	const char *p = spec ? spec : "";
+	while (isspace((unsigned char)*p))
+		p++;
+	if (strncmp(p, "ldap:", 5) == 0)	/* AliasFile's spelling: "ldap:OPTIONS" */
+		return ldap_spec_check(spec, p + 5, out, err, errsize);
 	char *cls = next_word(&p);
 	if (!cls) {
 		errf(err, errsize, "empty map specification");
 		return -1;
 	}
+	if (strcmp(cls, "ldap") == 0) {
+		free(cls);
+		return ldap_spec_check(spec, p, out, err, errsize);
+	}
 	int t = map_type_parse(cls);
 	if (t < 0) {
 		errf(err, errsize, "map \"%s\": unsupported map class \"%s\" "
-		       "(hash and btree are supported)", spec, cls);
+		       "(hash, btree and ldap are supported)", spec, cls);
 		free(cls);
 		return -1;
 	}
@@ -194,6 +231,7 @@ int map_spec_parse(const char *spec, struct map_spec *out,
 
 struct map {
 	struct map_spec spec;
+	struct ldap_map *ldap;	/* MAP_LDAP */
 	DB *db;
 	int present;		/* the file existed at the last stat */
 	struct stat st;		/* of the file db was opened from */
@@ -294,6 +332,17 @@ struct map *map_open_spec(const struct map_spec *spec, char *err, size_t errsize
 	m->spec.dbpath = spec->dbpath ? xstrdup(spec->dbpath) : map_db_path(spec->path);
 	m->spec.append = spec->append ? xstrdup(spec->append) : NULL;
 	m->spec.tmpf_tag = spec->tmpf_tag ? xstrdup(spec->tmpf_tag) : NULL;
+	if (spec->type == MAP_LDAP) {
+		m->spec.ldap_args = xstrdup(spec->ldap_args ? spec->ldap_args : "");
+		m->spec.ldap_alias = spec->ldap_alias;
+		m->ldap = ldap_map_open(m->spec.ldap_args, spec->ldap_alias, err, errsize);
+		if (m->ldap == NULL) {
+			map_close(m);
+			return NULL;
+		}
+		m->generation = 1;
+		return m;
+	}
 	if (map_refresh(m, err, errsize) != 0) {
 		map_close(m);
 		return NULL;
@@ -316,6 +365,7 @@ void map_close(struct map *m)
 	if (!m)
 		return;
 	map_drop(m);
+	ldap_map_close(m->ldap);
 	map_spec_free(&m->spec);
 	free(m);
 }
@@ -379,6 +429,8 @@ int map_lookup(struct map *m, const char *key, char **value,
 {
 	if (value)
 		*value = NULL;
+	if (m->ldap)
+		return ldap_map_lookup(m->ldap, key, value, err, errsize);
 	if (map_refresh(m, err, errsize) != 0)
 		return MAP_TEMPFAIL;
 	if (!m->db)

@@ -19,6 +19,7 @@
 enum map_type {
 	MAP_HASH,
 	MAP_BTREE,
+	MAP_LDAP,	/* "ldap -k filter -v attr ...": lib/map_ldap.c */
 };
 
 /* Flags from the map spec, spelled as in sendmail's K line. */
@@ -35,9 +36,13 @@ struct map_spec {
 	char *dbpath;		/* path with ".db" added unless already there */
 	char *append;		/* -a: appended to every value found, or NULL */
 	char *tmpf_tag;		/* -T: sendmail's temporary-failure tag, or NULL */
+	char *ldap_args;	/* MAP_LDAP: the options after "ldap" (map_ldap.h) */
+	int ldap_alias;		/* MAP_LDAP: an alias source (values joined with ',') */
 };
 
-/* Parses "class [-flags...] path".  Class is "hash" or "btree"; flags
+/* Parses "class [-flags...] path".  Class is "hash", "btree" or "ldap"
+ * (then the rest is LDAP options, checked by ldap_spec_parse; path and
+ * dbpath name the server for messages); flags
  * sendmail documents but we do not implement (-k, -v, -z, -t, -q, -A, -D,
  * -S, -s) are accepted and ignored.  Returns 0, or -1 with err set. */
 int map_spec_parse(const char *spec, struct map_spec *out,

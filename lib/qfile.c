@@ -1,5 +1,6 @@
 /* qfile: reading and writing sendmail 8 qf control files. */
 #include "qfile.h"
+#include "dirsync.h"
 #include "fdio.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -31,12 +32,12 @@ void qf_env_free(struct qf_env *env)
 		free(env->macros[i].value);
 	}
 	free(env->macros);
-	for (size_t i = 0; i < env->nrcpts; i++) {
-		free(env->rcpts[i].addr);
-		free(env->rcpts[i].flags);
-		free(env->rcpts[i].orcpt);
-	}
+	for (size_t i = 0; i < env->nrcpts; i++)
+		qf_rcpt_clear(&env->rcpts[i]);
 	free(env->rcpts);
+	for (size_t i = 0; i < env->nextra; i++)
+		free(env->extra[i]);
+	free(env->extra);
 	hdrlist_free(&env->headers);
 	qf_env_init(env);
 }
@@ -54,6 +55,91 @@ void qf_env_add_rcpt(struct qf_env *env, const char *addr, const char *flags, co
 	r->addr = xstrdup(addr);
 	r->flags = xstrdup(flags ? flags : "");
 	r->orcpt = orcpt ? xstrdup(orcpt) : NULL;
+	r->final = r->ctladdr = r->msg = NULL;
+}
+
+/* sendmail's SM_MM_QUOTE: octets that are internal characters in a qf
+ * (0x80-0x9f, among them the macro octet \201, and the quote \377 itself)
+ * are written with \377 before them when they are the message's own. */
+static int needs_quote(unsigned char c)
+{
+	return (c & 0xe0) == 0x80 || c == 0xff;
+}
+
+long qf_msgsize(const struct qf_env *env, long dfsize)
+{
+	long n = dfsize;
+	for (size_t i = 0; i < env->headers.count; i++) {
+		const struct header *h = &env->headers.h[i];
+		n += (long)(strlen(h->name) + 1 + (h->cond ? strlen(h->cond) : 0));
+		for (const char *v = h->value; *v; v++)
+			n += *v == '\r' ? 0 : (!h->macros && needs_quote((unsigned char)*v)) ? 2 : 1;
+	}
+	return n;
+}
+
+void qf_rcpt_clear(struct qf_rcpt *r)
+{
+	free(r->addr); free(r->flags); free(r->orcpt);
+	free(r->final); free(r->ctladdr); free(r->msg);
+	memset(r, 0, sizeof(*r));
+}
+
+int qf_has_flag(const struct qf_env *env, char f)
+{
+	return env->flags && strchr(env->flags, f) != NULL;
+}
+
+/* Adds f, keeping the order sendmail's queueup writes its flags in. */
+void qf_add_flag(struct qf_env *env, char f)
+{
+	static const char order[] = "wr8bdns";
+	if (qf_has_flag(env, f))
+		return;
+	size_t n = env->flags ? strlen(env->flags) : 0, k = 0;
+	char *nf = xmalloc(n + 2);
+	for (const char *o = order; *o; o++)
+		if (*o == f || qf_has_flag(env, *o))
+			nf[k++] = *o;
+	for (size_t i = 0; i < n; i++)
+		if (!strchr(order, env->flags[i]))
+			nf[k++] = env->flags[i];
+	if (!strchr(order, f))
+		nf[k++] = f;
+	nf[k] = '\0';
+	free(env->flags);
+	env->flags = nf;
+}
+
+void qf_ctladdr_make(char *buf, size_t size, const char *user, long uid, long gid, const char *addr)
+{
+	if (uid == 0 || !user || !*user)
+		snprintf(buf, size, ":%s", addr);
+	else
+		snprintf(buf, size, "%s:%ld:%ld:%s", user, uid, gid, addr);
+}
+
+void qf_ctladdr_show(char *buf, size_t size, const char *ctl)
+{
+	const char *p = ctl;
+	char user[256];
+	long uid = 0, gid = 0;
+	if (strchr(ctl, ':') == NULL) {	/* mtad before 0.2: "alice (1000/1000)" */
+		snprintf(buf, size, "%s", ctl);
+		return;
+	}
+	size_t n = strcspn(p, ":");
+	snprintf(user, sizeof(user), "%.*s", (int)(n < sizeof(user) ? n : sizeof(user) - 1), p);
+	p += n + 1;
+	if (user[0]) {
+		char *end;
+		uid = strtol(p, &end, 10);
+		if (*end == ':') {
+			gid = strtol(end + 1, &end, 10);
+			p = *end == ':' ? end + 1 : end;
+		}
+	}
+	snprintf(buf, size, "%s (%ld/%ld)", *p ? p : user, uid, gid);
 }
 
 void qf_env_set_macro(struct qf_env *env, const char *name, const char *value)
@@ -103,16 +189,10 @@ void path_dirname(char *buf, size_t size, const char *path)
 		snprintf(buf, size, "%.*s", (int)(slash - path), path);
 }
 
+/* Shared with concurrent commits of other threads: lib/dirsync. */
 int fsync_dir(const char *dir)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY);
-	if (fd < 0)
-		return -1;
-	int rc = fsync(fd);
-	int saved = errno;
-	close(fd);
-	errno = saved;
-	return rc;
+	return dirsync(dir);
 }
 
 /* Appends a single-line value with CR, LF and NUL made harmless. */
@@ -135,17 +215,53 @@ static void put_record(struct strbuf *sb, char type, const char *v)
  * blank, or the reader would take it for a record of its own. */
 static void put_header(struct strbuf *sb, const struct header *h)
 {
-	sb_puts(sb, "H??");
+	sb_puts(sb, "H?");
+	put_line_value(sb, h->cond);
+	sb_putc(sb, '?');
 	put_line_value(sb, h->name);
 	sb_putc(sb, ':');
 	for (const char *v = h->value; *v; v++) {
 		if (*v == '\r')
 			continue;
+		if (!h->macros && needs_quote((unsigned char)*v))
+			sb_putc(sb, '\377');
 		sb_putc(sb, *v);
 		if (*v == '\n' && v[1] != ' ' && v[1] != '\t')
 			sb_putc(sb, '\t');
 	}
 	sb_putc(sb, '\n');
+}
+
+/* C records as sendmail's printctladdr: written when the controlling user
+ * changes from the recipient before; a bare "C" ends one. */
+static void put_ctladdr(struct strbuf *sb, const char *ctl, const char **last)
+{
+	if (ctl == NULL) {
+		if (*last)
+			sb_puts(sb, "C\n");
+		*last = NULL;
+		return;
+	}
+	if (*last && strcmp(*last, ctl) == 0)
+		return;
+	put_record(sb, 'C', ctl);
+	*last = ctl;
+}
+
+/* R flags in the order sendmail's queueup writes them; a recipient without
+ * NOTIFY gets F and D, as sendmail gives it (RFC 3461's default): sendmail
+ * sends no DSN at all for a recipient with none of N, S, F, D. */
+static void put_rflags(struct strbuf *sb, const char *flags)
+{
+	static const char order[] = "PNSFDBAM";
+	const char *f = flags ? flags : "";
+	int notify = strpbrk(f, "NSFD") != NULL;
+	for (const char *o = order; *o; o++)
+		if (strchr(f, *o) || (!notify && (*o == 'F' || *o == 'D')))
+			sb_putc(sb, *o);
+	for (const char *p = f; *p; p++)
+		if (!strchr(order, *p))
+			sb_putc(sb, (*p == '\r' || *p == '\n') ? ' ' : *p);
 }
 
 static void qf_format(struct strbuf *sb, const struct qf_env *env)
@@ -156,12 +272,11 @@ static void qf_format(struct strbuf *sb, const struct qf_env *env)
 	sb_printf(sb, "N%d\n", env->ntries);
 	sb_printf(sb, "P%ld\n", env->priority);
 	put_record(sb, 'I', env->inode);
-	put_record(sb, 'M', env->msg);
-	put_record(sb, 'q', env->quarantine);
-	put_record(sb, 'F', env->flags);
 	put_record(sb, 'B', env->bodytype);
-	put_record(sb, 'Z', env->envid);
-	put_record(sb, 'A', env->auth);
+	put_record(sb, 'q', env->quarantine);
+	put_record(sb, 'M', env->msg);
+	if (env->flags && *env->flags)
+		put_record(sb, 'F', env->flags);
 	for (size_t i = 0; i < env->nmacros; i++) {
 		sb_putc(sb, '$');
 		if (strlen(env->macros[i].name) == 1)
@@ -172,13 +287,21 @@ static void qf_format(struct strbuf *sb, const struct qf_env *env)
 		sb_putc(sb, '\n');
 	}
 	put_record(sb, 'S', env->sender);
-	put_record(sb, 'C', env->ctladdr);
+	put_record(sb, 'Z', env->envid);
+	put_record(sb, 'A', env->auth);
+	for (size_t i = 0; i < env->nextra; i++)
+		put_record(sb, env->extra[i][0], env->extra[i] + 1);
+	const char *last = NULL;
 	for (size_t i = 0; i < env->nrcpts; i++) {
-		put_record(sb, 'r', env->rcpts[i].orcpt);
+		const struct qf_rcpt *r = &env->rcpts[i];
+		put_record(sb, 'M', r->msg);
+		put_ctladdr(sb, r->ctladdr ? r->ctladdr : env->ctladdr, &last);
+		put_record(sb, 'Q', r->orcpt);
+		put_record(sb, 'r', r->final);
 		sb_putc(sb, 'R');
-		put_line_value(sb, env->rcpts[i].flags);
+		put_rflags(sb, r->flags);
 		sb_putc(sb, ':');
-		put_line_value(sb, env->rcpts[i].addr);
+		put_line_value(sb, r->addr);
 		sb_putc(sb, '\n');
 	}
 	for (size_t i = 0; i < env->headers.count; i++)
@@ -255,8 +378,60 @@ static int parse_long(const char *s, long long *out)
 	return 0;
 }
 
+/* A value read from a qf: with an unquoted \201 (a macro) it stays in the
+ * internal form, for lib/qheader to expand; otherwise the \377 quotes are
+ * removed and it is the message's own octets.  An unquoted \201 right after
+ * an unquoted UTF-8 lead or continuation octet is text, not a macro: files
+ * mtad wrote before it quoted (0.1) hold UTF-8 as it came. */
+static void header_from_qf(struct header *h)
+{
+	char *v = h->value;
+	unsigned char prev = 0;		/* the last unquoted octet, 0 after a quoted one */
+	for (size_t i = 0; v[i]; i++) {
+		unsigned char c = (unsigned char)v[i];
+		if (c == 0377 && v[i + 1]) {
+			i++;
+			prev = 0;
+			continue;
+		}
+		if (c == 0201 && !(prev >= 0x80 && prev <= 0xf4)) {
+			h->macros = 1;
+			return;
+		}
+		prev = c;
+	}
+	size_t o = 0;
+	for (size_t i = 0; v[i]; i++) {
+		if ((unsigned char)v[i] == 0377 && v[i + 1])
+			i++;
+		v[o++] = v[i];
+	}
+	v[o] = '\0';
+}
+
+/* What records before an R carry over to it. */
+struct qf_pending {
+	char *orcpt;	/* Q */
+	char *final;	/* r */
+	char *msg;	/* M after S */
+	char *ctladdr;	/* C in force */
+	int seen_sender;
+};
+
+static void pending_free(struct qf_pending *p)
+{
+	free(p->orcpt); free(p->final); free(p->msg); free(p->ctladdr);
+	memset(p, 0, sizeof(*p));
+}
+
+static void keep_record(struct qf_env *env, const char *rec)
+{
+	env->extra = xreallocarray(env->extra, env->nextra + 1, sizeof(*env->extra));
+	env->extra[env->nextra++] = xstrdup(rec);
+}
+
 /* Applies one logical record (continuations already joined with "\n"). */
-static int qf_record(struct qf_env *env, char *rec, const char **why, char **pending_orcpt)
+static int qf_record(struct qf_env *env, char *rec, const char **why, struct qf_pending *pend)
 {
 	long long v;
 	char type = rec[0];
@@ -283,20 +458,25 @@ static int qf_record(struct qf_env *env, char *rec, const char **why, char **pen
 		env->priority = (long)v;
 		return 0;
 	case 'I': qf_set(&env->inode, val); return 0;
-	case 'M': qf_set(&env->msg, val); return 0;
+	case 'M':
+		qf_set(pend->seen_sender ? &pend->msg : &env->msg, val);
+		return 0;
 	case 'F': qf_set(&env->flags, val); return 0;
 	case 'B': qf_set(&env->bodytype, val); return 0;
 	case 'Z': qf_set(&env->envid, val); return 0;
 	case 'A': qf_set(&env->auth, val); return 0;
-	case 'S': qf_set(&env->sender, val); return 0;
-	case 'C': qf_set(&env->ctladdr, val); return 0;
-	case 'q': qf_set(&env->quarantine, val); return 0;
-	case 'd': case 'Q': case '!': case 'E': case 'j':
-		return 0;	/* sendmail records we accept and do not use */
-	case 'r':
-		free(*pending_orcpt);
-		*pending_orcpt = xstrdup(val);
+	case 'S':
+		qf_set(&env->sender, val);
+		pend->seen_sender = 1;
 		return 0;
+	case 'C':
+		qf_set(&pend->ctladdr, *val ? val : NULL);
+		if (*val && env->ctladdr == NULL)
+			qf_set(&env->ctladdr, val);
+		return 0;
+	case 'q': qf_set(&env->quarantine, val); return 0;
+	case 'Q': qf_set(&pend->orcpt, val); return 0;
+	case 'r': qf_set(&pend->final, val); return 0;
 	case 'R': {
 		char *colon = strchr(val, ':');
 		char *flags = "";
@@ -307,9 +487,13 @@ static int qf_record(struct qf_env *env, char *rec, const char **why, char **pen
 			addr = colon + 1;
 		}
 		if (*addr == '\0') { *why = "empty recipient"; return -1; }
-		qf_env_add_rcpt(env, addr, flags, *pending_orcpt);
-		free(*pending_orcpt);
-		*pending_orcpt = NULL;
+		qf_env_add_rcpt(env, addr, flags, pend->orcpt);
+		struct qf_rcpt *r = &env->rcpts[env->nrcpts - 1];
+		r->final = pend->final;
+		r->msg = pend->msg;
+		r->ctladdr = pend->ctladdr ? xstrdup(pend->ctladdr) : NULL;
+		free(pend->orcpt);
+		pend->orcpt = pend->final = pend->msg = NULL;
 		return 0;
 	}
 	case '$': {
@@ -332,21 +516,27 @@ static int qf_record(struct qf_env *env, char *rec, const char **why, char **pen
 		return 0;
 	}
 	case 'H': {
-		/* H?flags?Name: value  (the ?flags? part is optional) */
-		char *h = val;
+		/* H?cond?Name: value  (the ?cond? part is optional) */
+		char *h = val, *cond = NULL;
 		if (*h == '?') {
 			char *q = strchr(h + 1, '?');
 			if (!q) { *why = "bad header record"; return -1; }
+			*q = '\0';
+			cond = h + 1;
 			h = q + 1;
 		}
 		char *colon = strchr(h, ':');
 		if (!colon || colon == h) { *why = "bad header record"; return -1; }
 		*colon = '\0';
-		hdrlist_add(&env->headers, h, colon + 1);
+		hdrlist_add_cond(&env->headers, cond, h, colon + 1);
+		header_from_qf(&env->headers.h[env->headers.count - 1]);
 		return 0;
 	}
+	case '!': case 'd': case 'E': case 'j':
+		keep_record(env, rec);	/* sendmail's, unused here: written back as read */
+		return 0;
 	default:
-		*why = "unknown record type";
+		*why = "unknown record type";	/* sendmail's readqf refuses it too */
 		return -1;
 	}
 }
@@ -357,7 +547,8 @@ int qf_parse(const char *text, size_t len, const char *name, struct qf_env *env,
 	struct strbuf rec;
 	size_t pos = 0, lineno = 0, rec_line = 0;
 	int have = 0, done = 0, rc = 0;
-	char *pending_orcpt = NULL;
+	struct qf_pending pend;
+	memset(&pend, 0, sizeof(pend));
 	const char *why = NULL;
 
 	sb_init(&rec);
@@ -385,7 +576,7 @@ int qf_parse(const char *text, size_t len, const char *name, struct qf_env *env,
 			continue;
 		}
 		if (have) {
-			if (qf_record(env, rec.s, &why, &pending_orcpt) < 0) {
+			if (qf_record(env, rec.s, &why, &pend) < 0) {
 				rc = qf_error(err, errsize, name, rec_line, why);
 				goto out;
 			}
@@ -413,7 +604,7 @@ int qf_parse(const char *text, size_t len, const char *name, struct qf_env *env,
 		goto out;
 	}
 out:
-	free(pending_orcpt);
+	pending_free(&pend);
 	sb_free(&rec);
 	return rc;
 }
@@ -485,4 +676,44 @@ int qf_scan(const char *qdir, void (*fn)(const char *qid, void *arg), void *arg)
 	if (stat(sub, &st) == 0 && S_ISDIR(st.st_mode))
 		return scan_one(sub, fn, arg);
 	return scan_one(qdir, fn, arg);
+}
+
+/* hf<ID>: sendmail renames a quarantined qf so (in the qf/ subdirectory when
+ * there is one); listed by -bp -qQ. */
+static int scan_held(const char *dir, void (*fn)(const char *, void *), void *arg)
+{
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return -1;
+	int n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != 'h' || de->d_name[1] != 'f' || !qid_valid(de->d_name + 2))
+			continue;
+		fn(de->d_name + 2, arg);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+int qf_scan_held(const char *qdir, void (*fn)(const char *qid, void *arg), void *arg)
+{
+	char sub[4096];
+	snprintf(sub, sizeof(sub), "%s/qf", qdir);
+	struct stat st;
+	if (stat(sub, &st) == 0 && S_ISDIR(st.st_mode))
+		return scan_held(sub, fn, arg);
+	return scan_held(qdir, fn, arg);
+}
+
+void qf_held_path(char *buf, size_t size, const char *qdir, const char *qid)
+{
+	char sub[4096];
+	snprintf(sub, sizeof(sub), "%s/qf", qdir);
+	struct stat st;
+	if (stat(sub, &st) == 0 && S_ISDIR(st.st_mode))
+		snprintf(buf, size, "%s/hf%s", sub, qid);
+	else
+		snprintf(buf, size, "%s/hf%s", qdir, qid);
 }

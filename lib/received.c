@@ -48,7 +48,7 @@ const char *received_mta_name(enum received_mta m)
 {
 	static const char *const names[] = {
 		"", "sendmail", "postfix", "exim", "qmail", "exchange",
-		"google", "fetchmail", "notes", "ironport",
+		"google", "fetchmail", "notes", "ironport", "getmail",
 	};
 	if ((unsigned)m < sizeof(names) / sizeof(names[0]))
 		return names[m];
@@ -725,6 +725,12 @@ int received_parse(const char *value, struct received *r)
 				with_comment(r, k->s);
 			} else if (with_tls) {
 				set_once_str(&r->tls, k->s);
+			} else if (with.len && has_prefix_ci(k->s, "getmail")) {
+				set_once_str(&r->software, k->s);	/* getmail: "with POP3 getmail6" */
+				r->mta = RCV_MTA_GETMAIL;
+			} else if (r->mta == RCV_MTA_GETMAIL && has_prefix_ci(k->s, "msgid:")) {
+				if (!r->id)
+					r->id = addr_dup(k->s + 6);
 			} else if (!strcasecmp(k->s, "tls") && with.len) {
 				with_tls = 1;	/* Exim: "with esmtps tls CIPHER" */
 			} else {

@@ -26,6 +26,7 @@ enum received_mta {
 	RCV_MTA_FETCHMAIL,
 	RCV_MTA_NOTES,
 	RCV_MTA_IRONPORT,
+	RCV_MTA_GETMAIL,	/* "with POP3 getmail6 msgid:N" */
 };
 
 struct received {

@@ -615,7 +615,7 @@ enum smtp_result smtp_mail(struct smtp_client *c, const char *sender, const char
 {
 	struct strbuf sb;
 	sb_init(&sb);
-	path_cmd(&sb, "MAIL FROM", sender, params);
+	path_cmd(&sb, c->sendmail_verbs ? "MAIL From" : "MAIL FROM", sender, params);
 	enum smtp_result r = smtp_command(c, c->t.mail, 2, sb.s);
 	sb_free(&sb);
 	return r;
@@ -625,7 +625,7 @@ enum smtp_result smtp_rcpt(struct smtp_client *c, const char *rcpt, const char *
 {
 	struct strbuf sb;
 	sb_init(&sb);
-	path_cmd(&sb, "RCPT TO", rcpt, params);
+	path_cmd(&sb, c->sendmail_verbs ? "RCPT To" : "RCPT TO", rcpt, params);
 	enum smtp_result r = smtp_command(c, c->t.rcpt, 2, sb.s);
 	sb_free(&sb);
 	return r;
@@ -717,10 +717,11 @@ enum smtp_result smtp_send_message(struct smtp_client *c, const struct smtp_msg 
 	if (pipelined) {
 		struct strbuf sb;
 		sb_init(&sb);
-		path_cmd(&sb, "MAIL FROM", m->sender, m->mail_params);
+		path_cmd(&sb, c->sendmail_verbs ? "MAIL From" : "MAIL FROM", m->sender, m->mail_params);
 		sb_append(&sb, "\r\n", 2);
 		for (size_t i = 0; i < m->nrcpts; i++) {
-			path_cmd(&sb, "RCPT TO", m->rcpts[i], NULL);
+			path_cmd(&sb, c->sendmail_verbs ? "RCPT To" : "RCPT TO", m->rcpts[i],
+				 m->rcpt_params ? m->rcpt_params[i] : NULL);
 			sb_append(&sb, "\r\n", 2);
 		}
 		sb_puts(&sb, "DATA\r\n");
@@ -793,7 +794,7 @@ enum smtp_result smtp_send_message(struct smtp_client *c, const struct smtp_msg 
 			return r;
 		*phase = "rcpt";
 		for (size_t i = 0; i < m->nrcpts; i++) {
-			rcpt_res[i] = smtp_rcpt(c, m->rcpts[i], NULL);
+			rcpt_res[i] = smtp_rcpt(c, m->rcpts[i], m->rcpt_params ? m->rcpt_params[i] : NULL);
 			if (rcpt_reply)
 				smtp_reply_copy(&rcpt_reply[i], &c->reply);
 			if (rcpt_res[i] == SMTP_OK)

@@ -145,6 +145,7 @@ struct smtp_client {
 	smtp_transcript_fn transcript;
 	void *transcript_arg;
 	struct smtp_io io;
+	int sendmail_verbs;		/* write "MAIL From:" and "RCPT To:" as sendmail does */
 	/* Input buffer (private). */
 	char *ibuf;
 	size_t ilen, ioff;
@@ -226,6 +227,7 @@ struct smtp_msg {
 	const char *sender;
 	const char *mail_params;	/* e.g. "SIZE=1234 BODY=8BITMIME", or NULL */
 	const char *const *rcpts;
+	const char *const *rcpt_params;	/* NULL, or per recipient ("NOTIFY=... ORCPT=...", NULL) */
 	size_t nrcpts;
 	const char *body;		/* header and body, any line endings */
 	size_t len;

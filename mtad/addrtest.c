@@ -4,11 +4,13 @@
  * without sending anything.  -bt explains our pipeline, not sendmail's
  * rulesets: "3,0 addr" is accepted for old habits and means /parse. */
 #include "mtad.h"
+#include "ldaproute.h"
 #include "access.h"
 #include "addr.h"
 #include "aliases.h"
 #include "config.h"
 #include "local.h"
+#include "maillog.h"
 #include "map.h"
 #include "masquerade.h"
 #include "policy.h"
@@ -109,6 +111,29 @@ static int verify_one(const char *given)
 		printf("%s... Temporary lookup failure\n", given);
 		return -1;
 	}
+	struct ldaproute lr;
+	int lrc = ldaproute_lookup(rewritten, &lr, err, sizeof(err));
+	if (lrc == LDR_TEMPFAIL || lrc == LDR_ERROR) {
+		printf("%s... %s\n", given, lrc == LDR_ERROR ? "User unknown" : "Temporary lookup failure");
+		if (lrc == LDR_TEMPFAIL)
+			fprintf(stderr, "mtad: ldap_routing: %s\n", err);
+		return -1;
+	}
+	if (lrc == LDR_ROUTED && lr.host[0]) {	/* relayed to its mailHost */
+		struct route r;
+		if (route_parse_spec(lr.host, "relay", &r) != 0) {
+			printf("%s... bad mailHost \"%s\" in the directory\n", given, lr.host);
+			return -1;
+		}
+		printf("%s... deliverable: mailer %s, host %s%s%s", given, r.mailer, r.no_mx ? "[" : "", r.host,
+		       r.no_mx ? "]" : "");
+		if (r.port != 25)
+			printf(", port %d", r.port);
+		printf(", user %s\n", lr.addr);
+		return 0;
+	}
+	if (lrc == LDR_ROUTED)
+		snprintf(rewritten, sizeof(rewritten), "%s", lr.addr);
 	char *local, *domain;
 	addr_split(rewritten, &local, &domain);
 	int rc = 0;
@@ -238,6 +263,10 @@ static void bt_policy(const char *what, const char *addr)
 	snprintf(given, sizeof(given), "<%s>", bare);
 	int rc;
 	if (strcmp(what, "mail") == 0) {
+		/* the sender, as a session has it once MAIL is parsed: the
+		 * replies name it */
+		s->sender = xstrdup(bare);
+		s->sender_given = xstrdup(given);
 		rc = policy_mail(s, given, bare, reply, sizeof(reply));
 	} else {
 		s->sender = xstrdup("tester@example.org");
@@ -292,6 +321,11 @@ static void bt_line(char *line)
 
 int addrtest_interactive(void)
 {
+	/* what is tried here (relay and access checks, DNSBL lookups) would log
+	 * as if it had happened: address test mode logs nothing, neither to
+	 * the LogFile nor to syslog */
+	maillog_close();
+	maillog_open(G.log_tag, NULL, 0);
 	int tty = isatty(0);
 	if (tty) {
 		printf("ADDRESS TEST MODE (mtad " MTAD_VERSION "): our pipeline, not sendmail's rulesets.\n");

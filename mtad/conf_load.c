@@ -2,6 +2,7 @@
  * works out $j, and reads the small files that decide what is local
  * (local-host-names, relay-domains, the local user file). */
 #include "mtad.h"
+#include "ldaproute.h"
 #include "config.h"
 #include "diag.h"
 #include "dns.h"
@@ -141,7 +142,7 @@ int conf_load(const char *mc_path, char **oopts, size_t noopts)
 	set_load_file(&local_domains, conf_str(C_CW_FILE));
 	set_load_file(&relay_domains, conf_str(C_CR_FILE));
 	set_load_file(&local_users, conf_str(C_LOCAL_USER_FILE));
-	return 0;
+	return ldaproute_load();
 }
 
 const char *mtad_queue_dir(void)

@@ -9,12 +9,14 @@
  * rewrite can deliver twice, never lose. */
 #include "deliver_int.h"
 #include "local.h"
+#include "ldaproute.h"
 #include "masquerade.h"
 #include "addr.h"
 #include "config.h"
 #include "diag.h"
 #include "maillog.h"
 #include "mbox.h"
+#include "qheader.h"
 #include "xalloc.h"
 
 #include <ctype.h>
@@ -38,28 +40,52 @@ static void strip_brackets(char *buf, size_t size, const char *addr)
 		snprintf(buf, size, "%s", addr);
 }
 
-/* The headers, as they leave: masqueraded when that is configured. */
-static void put_headers(const struct qf_env *env, int local, struct strbuf *out)
+/* Macros of qf header values, as sendmail expands them at delivery. */
+struct hdr_macros {
+	const struct qf_env *env;
+	const char *sender;	/* $g: the envelope sender, no brackets */
+};
+
+static const char *hdr_macro(void *ctx, const char *name)
+{
+	const struct hdr_macros *m = ctx;
+	if (strcmp(name, "g") == 0 || strcmp(name, "f") == 0)
+		return m->sender;
+	if (strcmp(name, "j") == 0 || strcmp(name, "w") == 0)
+		return G.hostname;
+	if (strcmp(name, "i") == 0)
+		return m->env->qid;
+	return qf_env_macro(m->env, name);
+}
+
+/* The headers, as they leave: masqueraded when that is configured, the
+ * qf conditions resolved for the mailer and macros expanded. */
+static void put_headers(const struct qf_env *env, int local, const char *sender, struct strbuf *out)
 {
 	const struct header_list *hl = &env->headers;
 	struct header_list copy;
 	int rewrite = local ? conf_num(C_ALWAYS_ADD_DOMAIN) != 0 : masquerade_active();
 	if (rewrite) {
 		hdrlist_init(&copy);
-		for (size_t i = 0; i < env->headers.count; i++)
-			hdrlist_add(&copy, env->headers.h[i].name, env->headers.h[i].value);
+		for (size_t i = 0; i < env->headers.count; i++) {
+			hdrlist_add_cond(&copy, env->headers.h[i].cond, env->headers.h[i].name,
+					 env->headers.h[i].value);
+			copy.h[copy.count - 1].macros = env->headers.h[i].macros;
+		}
 		masquerade_headers(&copy, local);
 		hl = &copy;
 	}
-	for (size_t i = 0; i < hl->count; i++)
-		sb_printf(out, "%s:%s\n", hl->h[i].name, hl->h[i].value);
+	char bare[ADDR_MAXLEN + 3];
+	strip_brackets(bare, sizeof(bare), sender);
+	struct hdr_macros m = { env, bare };
+	qhdr_put(hl, local ? QHDR_FLAGS_LOCAL : QHDR_FLAGS_SMTP, hdr_macro, &m, out);
 	if (rewrite)
 		hdrlist_free(&copy);
 }
 
 int deliver_message_text(const struct qf_env *env, int df_fd, struct strbuf *out)
 {
-	put_headers(env, 0, out);
+	put_headers(env, 0, env->sender ? env->sender : "", out);
 	sb_putc(out, '\n');
 	if (lseek(df_fd, 0, SEEK_SET) != 0)
 		return -1;
@@ -99,11 +125,13 @@ static void give_mailbox(const char *path, const char *user)
 	close(fd);
 }
 
-/* The headers as a local mailer writes them: Return-Path first. */
+/* The headers as a local mailer writes them: Return-Path first (the qf's
+ * own H?P?Return-Path when sendmail wrote one). */
 static void local_headers(const struct qf_env *env, const char *sender, struct strbuf *hdr)
 {
-	sb_printf(hdr, "Return-Path: <%s>\n", sender);
-	put_headers(env, 1, hdr);
+	if (!qhdr_has_cond(&env->headers, "Return-Path"))
+		sb_printf(hdr, "Return-Path: <%s>\n", sender);
+	put_headers(env, 1, sender, hdr);
 }
 
 static void outcome_set(struct rcpt_outcome *o, enum rcpt_result r, const char *dsn, const char *stat,
@@ -255,8 +283,12 @@ static void log_outcomes(const struct qf_env *env, const size_t *idx, size_t n,
 			sb_printf(&to, "%s%s", to.len ? "," : "", env->rcpts[idx[j]].addr);
 			logged[j] = 1;
 		}
+		const char *ctl = env->rcpts[idx[i]].ctladdr ? env->rcpts[idx[i]].ctladdr : env->ctladdr;
+		char ctlshow[600];
+		if (ctl)
+			qf_ctladdr_show(ctlshow, sizeof(ctlshow), ctl);
 		struct maillog_to t = {
-			.to = to.s, .ctladdr = env->ctladdr, .delay = (long)(now - env->ctime),
+			.to = to.s, .ctladdr = ctl ? ctlshow : NULL, .delay = (long)(now - env->ctime),
 			.xdelay = (long)(now - start),
 			.mailer = o->mailer, .pri = env->priority, .relay = o->relay[0] ? o->relay : NULL,
 			.extra = o->tls[0] ? o->tls : NULL,
@@ -277,6 +309,7 @@ struct item {
 	char *target;
 	char *sender;		/* envelope sender for this item, no brackets */
 	struct route route;
+	int routed;		/* route already set (ldap_routing's mailHost) */
 };
 
 /* Routes and delivers every item; fills out[]. */
@@ -287,7 +320,7 @@ static void deliver_all(const struct qf_env *env, int df_fd, struct item *items,
 	size_t *idx = xcalloc(n ? n : 1, sizeof(size_t));
 	const char **targets = xcalloc(n ? n : 1, sizeof(char *));
 	for (size_t i = 0; i < n; i++)
-		if (items[i].kind == ALIAS_ADDRESS || items[i].kind == ALIAS_LOCAL)
+		if ((items[i].kind == ALIAS_ADDRESS || items[i].kind == ALIAS_LOCAL) && !items[i].routed)
 			route_address(items[i].target, &items[i].route);
 	for (size_t i = 0; i < n; i++) {
 		if (done[i])
@@ -320,9 +353,13 @@ static void deliver_all(const struct qf_env *env, int df_fd, struct item *items,
 				}
 			}
 			struct rcpt_outcome *group = xcalloc(k, sizeof(*group));
-			for (size_t g = 0; g < k; g++)
+			const struct qf_rcpt **qr = xcalloc(k, sizeof(*qr));
+			for (size_t g = 0; g < k; g++) {
 				targets[g] = items[idx[g]].target;
-			deliver_smtp_group(env, df_fd, &it->route, it->sender, targets, k, group);
+				qr[g] = &env->rcpts[idx[g]];
+			}
+			deliver_smtp_group(env, df_fd, &it->route, it->sender, targets, qr, k, group);
+			free(qr);
 			for (size_t g = 0; g < k; g++)
 				out[idx[g]] = group[g];
 			free(group);
@@ -341,6 +378,7 @@ struct expansion {
 	struct item *items;
 	size_t n, cap;
 	const char *sender;
+	const struct qf_rcpt *parent;	/* the recipient being expanded */
 };
 
 static void add_item(struct expansion *x, const char *shown, const char *flags, enum alias_kind kind,
@@ -356,9 +394,26 @@ static void add_item(struct expansion *x, const char *shown, const char *flags, 
 		x->rcpts = xreallocarray(x->rcpts, x->cap, sizeof(*x->rcpts));
 		x->items = xreallocarray(x->items, x->cap, sizeof(*x->items));
 	}
-	x->rcpts[x->n].addr = xstrdup(shown);
-	x->rcpts[x->n].flags = xstrdup(flags);
-	x->rcpts[x->n].orcpt = NULL;
+	struct qf_rcpt *nr = &x->rcpts[x->n];
+	memset(nr, 0, sizeof(*nr));
+	nr->addr = xstrdup(shown);
+	const struct qf_rcpt *p = x->parent;
+	/* what the client asked for (DSN) follows the recipient through aliases */
+	char fl[32];
+	snprintf(fl, sizeof(fl), "%s", flags);
+	size_t fn = strlen(fl);
+	for (const char *c = p ? p->flags : ""; *c && fn + 1 < sizeof(fl); c++) {
+		if (strchr("NSFD", *c) && !strchr(fl, *c)) {
+			fl[fn++] = *c;
+			fl[fn] = '\0';
+		}
+	}
+	nr->flags = xstrdup(fl);
+	if (p) {
+		nr->orcpt = p->orcpt ? xstrdup(p->orcpt) : NULL;
+		nr->final = p->final ? xstrdup(p->final) : NULL;
+		nr->ctladdr = p->ctladdr ? xstrdup(p->ctladdr) : NULL;
+	}
 	memset(&x->items[x->n], 0, sizeof(x->items[x->n]));
 	x->items[x->n].kind = kind;
 	x->items[x->n].target = xstrdup(target);
@@ -430,8 +485,47 @@ static void add_expanded(struct expansion *x, const struct qf_rcpt *r)
 		add_item(x, a, r->flags, ALIAS_ADDRESS, a, x->sender);
 }
 
+/* FEATURE(`ldap_routing'): 1 when the recipient is done (relayed to its
+ * mailHost, an error, or deferred because the directory cannot be asked);
+ * 0 to go on with addr, which may now be the mailRoutingAddress. */
+static int ldaproute_expand(struct expansion *x, const struct qf_rcpt *r, char *addr, size_t size)
+{
+	struct ldaproute lr;
+	char err[600];
+	int rc = ldaproute_lookup(addr, &lr, err, sizeof(err));
+	if (rc == LDR_NONE)
+		return 0;
+	if (rc == LDR_TEMPFAIL || rc == LDR_ERROR) {
+		char e[700];
+		if (rc == LDR_TEMPFAIL)	/* the to= line says which directory */
+			snprintf(e, sizeof(e), "4.3.0:451 ldap_routing lookup failed (%s)", err);
+		else
+			snprintf(e, sizeof(e), "%s", lr.error);
+		add_item(x, r->addr, r->flags, ALIAS_ERROR, e, x->sender);
+		return 1;
+	}
+	snprintf(addr, size, "%s", lr.addr);
+	if (!lr.host[0])
+		return 0;
+	size_t before = x->n;
+	add_item(x, r->addr, r->flags, ALIAS_ADDRESS, lr.addr, x->sender);
+	if (x->n > before) {
+		struct item *it = &x->items[x->n - 1];
+		if (route_parse_spec(lr.host, "relay", &it->route) == 0) {
+			it->routed = 1;
+		} else {
+			maillog(NULL, "ldap_routing for %s: bad mailHost \"%s\"", r->addr, lr.host);
+			it->kind = ALIAS_ERROR;
+			free(it->target);
+			it->target = xstrdup("4.3.0:451 bad mailHost in the directory");
+		}
+	}
+	return 1;
+}
+
 static void expand_one(struct expansion *x, const struct qf_rcpt *r)
 {
+	x->parent = r;
 	if (strchr(r->flags, 'A')) {
 		add_expanded(x, r);
 		return;
@@ -447,6 +541,8 @@ static void expand_one(struct expansion *x, const struct qf_rcpt *r)
 		add_item(x, r->addr, r->flags, ALIAS_ERROR, "4.3.0:451 virtusertable lookup failed", x->sender);
 		return;
 	}
+	if (ldaproute_expand(x, r, rewritten, sizeof(rewritten)))
+		return;
 	char *local, *domain;
 	addr_split(rewritten, &local, &domain);
 	struct aliases *al = conf_is_local_domain(domain) && !*conf_str(C_NULLCLIENT) && !G.msp
@@ -462,8 +558,7 @@ static void expand_one(struct expansion *x, const struct qf_rcpt *r)
 		/* discard what an expansion that failed had produced */
 		while (x->n > ac.first) {
 			x->n--;
-			free(x->rcpts[x->n].addr);
-			free(x->rcpts[x->n].flags);
+			qf_rcpt_clear(&x->rcpts[x->n]);
 			free(x->items[x->n].target);
 			free(x->items[x->n].sender);
 		}
@@ -490,11 +585,8 @@ static struct item *expand_recipients(struct qf_env *env)
 	struct expansion x = { .sender = sender };
 	for (size_t i = 0; i < env->nrcpts; i++)
 		expand_one(&x, &env->rcpts[i]);
-	for (size_t i = 0; i < env->nrcpts; i++) {
-		free(env->rcpts[i].addr);
-		free(env->rcpts[i].flags);
-		free(env->rcpts[i].orcpt);
-	}
+	for (size_t i = 0; i < env->nrcpts; i++)
+		qf_rcpt_clear(&env->rcpts[i]);
 	free(env->rcpts);
 	env->rcpts = x.rcpts;
 	env->nrcpts = x.n;
@@ -663,12 +755,14 @@ enum deliver_result deliver_message(const char *qdir, const char *qid)
 	close(df_fd);
 	expire_deferrals(&env, out);
 
-	char child[2][QID_MAXLEN] = { "", "" };
-	int any_fail = 0, any_defer = 0;
+	char child[3][QID_MAXLEN] = { "", "", "" };
+	int any_fail = 0, any_defer = 0, any_sent = 0;
 	const char *reason = NULL;
 	for (size_t i = 0; i < env.nrcpts; i++) {
 		if (out[i].result == R_FAIL)
 			any_fail = 1;
+		if (out[i].result == R_SENT)
+			any_sent = 1;
 		if (out[i].result == R_DEFER) {
 			any_defer = 1;
 			reason = out[i].stat;
@@ -676,13 +770,13 @@ enum deliver_result deliver_message(const char *qdir, const char *qid)
 	}
 	if (any_fail && dsn_queue(&env, out, 1, child[0], sizeof(child[0])) < 0)
 		child[0][0] = '\0';
+	if (any_sent && dsn_queue(&env, out, DSN_SUCCESS, child[2], sizeof(child[2])) < 0)
+		child[2][0] = '\0';
 	long warn = conf_num(C_TO_QUEUEWARN);
 	if (any_defer && warn > 0 && time(NULL) - env.ctime >= warn && !has_flag(env.flags, 'w')) {
 		if (dsn_queue(&env, out, 0, child[1], sizeof(child[1])) < 0)
 			child[1][0] = '\0';
-		char flags[64];
-		snprintf(flags, sizeof(flags), "%sw", env.flags ? env.flags : "");
-		qf_set(&env.flags, flags);
+		qf_add_flag(&env, 'w');
 	}
 
 	if (!any_defer) {
@@ -698,11 +792,8 @@ enum deliver_result deliver_message(const char *qdir, const char *qid)
 				keep++;
 			}
 		}
-		for (size_t i = keep; i < env.nrcpts; i++) {
-			free(env.rcpts[i].addr);
-			free(env.rcpts[i].flags);
-			free(env.rcpts[i].orcpt);
-		}
+		for (size_t i = keep; i < env.nrcpts; i++)
+			qf_rcpt_clear(&env.rcpts[i]);
 		env.nrcpts = keep;
 		env.ktime = time(NULL);
 		qf_set(&env.msg, reason);
@@ -716,7 +807,7 @@ enum deliver_result deliver_message(const char *qdir, const char *qid)
 	free_items(items, nitems_all);
 	qf_env_free(&env);
 	close(fd);
-	for (int c = 0; c < 2; c++)
+	for (int c = 0; c < 3; c++)
 		if (child[c][0])
 			deliver_message(qdir, child[c]);
 	return result;

@@ -3,6 +3,7 @@
  * connection per host for all recipients routed there, through the shared
  * client in lib/smtp_client. */
 #include "deliver_int.h"
+#include "dsnparam.h"
 #include "addr.h"
 #include "config.h"
 #include "dns.h"
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define MAX_HOPS 16
@@ -294,6 +296,7 @@ static enum tls_outcome hop_open(struct smtp_client *c, const struct hop *h, con
 	hop_tls[0] = '\0';
 	*sslp = NULL;
 	smtp_client_init(c, &t);
+	c->sendmail_verbs = 1;
 	if (G.verbose) {
 		printf("%s... Connecting to %s via %s...\n", rcpt, h->name, mailer);
 		smtp_client_set_transcript(c, transcript, NULL);
@@ -333,7 +336,8 @@ static enum tls_outcome hop_open(struct smtp_client *c, const struct hop *h, con
 }
 
 void deliver_smtp_group(const struct qf_env *env, int df_fd, const struct route *r,
-			const char *sender, const char *const *given, size_t n, struct rcpt_outcome *out)
+			const char *sender, const char *const *given, const struct qf_rcpt *const *qrcpts,
+			size_t n, struct rcpt_outcome *out)
 {
 	struct hop hops[MAX_HOPS];
 	size_t nh = 0;
@@ -363,6 +367,8 @@ void deliver_smtp_group(const struct qf_env *env, int df_fd, const struct route 
 		sb_free(&body);
 		return;
 	}
+	struct stat dst;
+	long dfsize = fstat(df_fd, &dst) == 0 ? (long)dst.st_size : 0;
 	const char **rcpts = xcalloc(n, sizeof(char *));
 	char **bare = xcalloc(n, sizeof(char *));
 	for (size_t i = 0; i < n; i++) {
@@ -378,7 +384,8 @@ void deliver_smtp_group(const struct qf_env *env, int df_fd, const struct route 
 		}
 		rcpts[i] = bare[i];
 	}
-	char params[64];
+	char params[1200];
+	char **rparams = xcalloc(n, sizeof(char *));
 	int eightbit = env->bodytype && strcasecmp(env->bodytype, "8BITMIME") == 0;
 	char port[8];
 	snprintf(port, sizeof(port), "%d", r->port);
@@ -438,16 +445,41 @@ void deliver_smtp_group(const struct qf_env *env, int df_fd, const struct route 
 			smtp_reply_init(&rreply[i]);
 		/* SIZE= and BODY= only to a server that offered them */
 		params[0] = '\0';
-		if (c.esmtp && (c.ext.flags & SMTP_EXT_SIZE))
-			snprintf(params, sizeof(params), "SIZE=%zu", body.len);
+		if (c.esmtp && (c.ext.flags & SMTP_EXT_SIZE))	/* sendmail's count, from the qf */
+			snprintf(params, sizeof(params), "SIZE=%ld", qf_msgsize(env, dfsize));
 		if (c.esmtp && eightbit && (c.ext.flags & SMTP_EXT_8BITMIME))
 			snprintf(params + strlen(params), sizeof(params) - strlen(params), "%sBODY=8BITMIME",
 				 params[0] ? " " : "");
-		struct smtp_msg m = { .sender = sender, .mail_params = params[0] ? params : NULL, .rcpts = rcpts, .nrcpts = n,
+		int dsn_ok = c.esmtp && (c.ext.flags & SMTP_EXT_DSN);
+		if (dsn_ok)
+			dsn_mail_params(env, params, sizeof(params));
+		for (size_t i = 0; i < n; i++) {
+			free(rparams[i]);
+			rparams[i] = dsn_ok && qrcpts && qrcpts[i] ? dsn_rcpt_params(qrcpts[i]) : NULL;
+		}
+		/* RCPTs in the order sendmail's deliver() sends them: its chain of
+		 * recipients is built backwards from the qf order */
+		const char **wr = xcalloc(n, sizeof(char *)), **wp = xcalloc(n, sizeof(char *));
+		for (size_t i = 0; i < n; i++) {
+			wr[i] = rcpts[n - 1 - i];
+			wp[i] = rparams[n - 1 - i];
+		}
+		struct smtp_msg m = { .sender = sender, .mail_params = params[0] ? params : NULL, .rcpts = wr,
+				      .rcpt_params = wp, .nrcpts = n,
 				      .body = body.s, .len = body.len, .pipeline = 1,
 				      .mail_reply = &mail_reply, .data_reply = &data_reply };
 		const char *phase = NULL;
 		enum smtp_result res = smtp_send_message(&c, &m, rr, rreply, &phase);
+		for (size_t i = 0; i < n / 2; i++) {	/* results back in qf order */
+			enum smtp_result tr = rr[i];
+			rr[i] = rr[n - 1 - i];
+			rr[n - 1 - i] = tr;
+			struct smtp_reply tp = rreply[i];
+			rreply[i] = rreply[n - 1 - i];
+			rreply[n - 1 - i] = tp;
+		}
+		free(wr);
+		free(wp);
 		int is_rcpt = phase && strcmp(phase, "rcpt") == 0;
 		if (res == SMTP_IOERR && mail_reply.code == 0 && reused) {
 			/* a cached connection the server had closed: the same host anew */
@@ -458,11 +490,13 @@ void deliver_smtp_group(const struct qf_env *env, int df_fd, const struct route 
 				 hops[h].name);
 		} else if (res == SMTP_OK) {
 			for (size_t i = 0; i < n; i++) {
-				if (rr[i] == SMTP_OK)
+				if (rr[i] == SMTP_OK) {
 					set_outcome(&out[i], R_SENT, &c.reply, &hops[h], r->mailer);
-				else
+					out[i].dsn_passed = rparams[i] && strstr(rparams[i], "NOTIFY=") != NULL;
+				} else {
 					set_outcome(&out[i], smtp_result_is_perm(rr[i]) ? R_FAIL : R_DEFER,
 						    &rreply[i], &hops[h], r->mailer);
+				}
 			}
 			done = 1;
 		} else if (res == SMTP_IOERR || res == SMTP_PROTO) {
@@ -505,8 +539,11 @@ void deliver_smtp_group(const struct qf_env *env, int df_fd, const struct route 
 			snprintf(out[i].diag, sizeof(out[i].diag), "%s", why);
 		}
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		free(bare[i]);
+		free(rparams[i]);
+	}
+	free(rparams);
 	free(bare);
 	free(masq);
 	free(rcpts);

@@ -49,7 +49,11 @@ int local_name_known(const char *local)
 	char *rhs = NULL, err[512];
 	int rc = aliases_lookup(a, local, &rhs, err, sizeof(err));
 	free(rhs);
-	return rc == ALIAS_FOUND || rc == ALIAS_TEMPFAIL;	/* a temporary failure is not "unknown" */
+	if (rc == ALIAS_TEMPFAIL) {	/* not "unknown": the caller answers 4xx or defers */
+		msg_warn("aliases lookup of %s: %s", local, err);
+		return -1;
+	}
+	return rc == ALIAS_FOUND;
 }
 
 int local_deliver_file(const char *path, const char *sender, const char *headers, size_t hlen,

@@ -8,7 +8,8 @@
 
 /* The aliases, opened once and re-read when they change (NULL: none). */
 struct aliases *local_aliases(void);
-/* Is this local part a mailbox or an alias? */
+/* Is this local part a mailbox or an alias?  1 yes, 0 no, -1 the aliases
+ * cannot be asked now (warned; RCPT answers 4xx). */
 int local_name_known(const char *local);
 
 /* Appends the message to path as an mbox entry.  0, or -1 with err. */

@@ -43,13 +43,18 @@ static const char usage_text[] =
 "  -C file        read this .mc configuration instead of the built-in one\n"
 "  -O opt=value   set a configuration option (see mtad.mc(5))\n"
 "  -o<x>[value]   sendmail's short options: -oi, -odb, -odi, -odq\n"
-"  -L tag         syslog tag (default: mtad; sendmail when run as sendmail)\n"
+"  -L tag         syslog tag (default: sm-mta for the daemon and queue runs,\n"
+"                 sm-msp-queue for MSP queue runs, sendmail otherwise)\n"
 "  -f sender      envelope sender (also -r)\n"
 "  -F name        full name for a From: header we add\n"
 "  -t             take recipients from To:, Cc: and Bcc: (Bcc: is removed)\n"
 "  -i             a line with a single dot does not end the message\n"
 "  -v             verbose (queue runs print what they do)\n"
 "  -Ac / -Am      act as the MSP (client queue, relay to the MTA) or as the MTA\n"
+"  -N notify      DSN NOTIFY= for every recipient: NEVER, or SUCCESS,FAILURE,DELAY\n"
+"  -R ret         DSN RET=: FULL or HDRS\n"
+"  -V envid       DSN ENVID= (xtext)\n"
+"  -B type        body type: 7BIT or 8BITMIME\n"
 "  --help, --version\n"
 "Exit codes are those of <sysexits.h>; see mtad(8).\n";
 
@@ -97,7 +102,7 @@ int main(int argc, char **argv)
 	base = base ? base + 1 : argv[0];
 	diag_init("mtad", DIAG_STDERR);
 	G.progname = base;
-	G.log_tag = strcmp(base, "sendmail") == 0 ? "sendmail" : "mtad";
+	G.log_tag = NULL;	/* -L, or chosen by mode below (sm-mta, sendmail) */
 	char mode = strcmp(base, "mailq") == 0 ? 'p' : strcmp(base, "newaliases") == 0 ? 'i' : 'm';
 	if (strcmp(base, "hoststat") == 0 || strcmp(base, "purgestat") == 0)
 		mode = base[0] == 'h' ? 'h' : 'H';
@@ -121,7 +126,7 @@ int main(int argc, char **argv)
 		if (strcmp(a, "--help") == 0)
 			usage(0);
 		if (strcmp(a, "--version") == 0) {
-			printf("mtad " MTAD_VERSION "\n");
+			version_print(stdout, "mtad");
 			return 0;
 		}
 #define NEXTARG() (a[2] ? a + 2 : (i + 1 < argc ? argv[++i] : (usage(EX_USAGE), "")))
@@ -198,9 +203,13 @@ int main(int argc, char **argv)
 			}
 			mode = 'g';	/* the queue IDs follow */
 			break;
-		case 'N': case 'R': case 'V': case 'X': case 'B':
+		case 'N': G.dsn_notify = NEXTARG(); break;
+		case 'R': G.dsn_ret = NEXTARG(); break;
+		case 'V': G.dsn_envid = NEXTARG(); break;
+		case 'B': G.body_type = NEXTARG(); break;
+		case 'X':
 			if (!a[2] && i + 1 < argc)
-				i++;	/* DSN and tracing arguments: accepted, not used */
+				i++;	/* a traffic log file: accepted, not written */
 			break;
 		default:
 			fprintf(stderr, "mtad: unknown flag %s (see --help)\n", a);
@@ -223,9 +232,13 @@ int main(int argc, char **argv)
 			conf_print_changed();
 		return 0;
 	}
-	maillog_open(G.log_tag, conf_str(C_LOG_FILE), 1);
 	G.msp = want_msp >= 0 ? want_msp : *conf_str(C_MSP_HOST) != '\0';
+	if (G.log_tag == NULL)	/* the tags Debian's sendmail uses, which log analyzers read */
+		G.log_tag = (mode == 'd' || mode == 'D' || queue_once || queue_interval > 0)
+			? (G.msp ? "sm-msp-queue" : "sm-mta") : "sendmail";
+	maillog_open(G.log_tag, conf_str(C_LOG_FILE), 1);
 	const char *qdir = conf_str(G.msp ? C_MSP_QUEUE_DIR : C_QUEUE_DIR);
+	print_queue_options(&sel, G.verbose);	/* -bp -qR... -v */
 	switch (mode) {
 	case 'd':
 	case 'D':

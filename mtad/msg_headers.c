@@ -1,6 +1,10 @@
 /* msg_headers: the headers mtad adds to every message it accepts:
  * Received: at the top, and Message-Id:/Date: when missing (as sendmail
- * does), plus From: for local submissions. */
+ * does), plus From: for local submissions.  Those three carry the
+ * conditions of sendmail's .cf (H?D?Date:, H?M?Message-Id:, H?F?From:), so
+ * the qf reads as sendmail's.  Return-Path is not stored (sendmail stores
+ * H?P?Return-Path: <\201g>): the local mailers add it at delivery, and a qf
+ * stays plain text for the tools that read it. */
 #include "mtad.h"
 #include "timefmt.h"
 #include "tls.h"
@@ -48,7 +52,7 @@ const char *msg_complete_headers(struct header_list *hl, const char *qid, const 
 		snprintf(msgid_buf, sizeof(msgid_buf), "<%s.%s@%s>", stamp, qid, G.hostname);
 		char value[600];
 		snprintf(value, sizeof(value), " %s", msgid_buf);
-		hdrlist_add(hl, "Message-Id", value);
+		hdrlist_add_cond(hl, "M", "Message-Id", value);
 	} else {
 		char *v = hdr_unfold(hl->h[idx].value);
 		snprintf(msgid_buf, sizeof(msgid_buf), "%s", v);
@@ -57,7 +61,7 @@ const char *msg_complete_headers(struct header_list *hl, const char *qid, const 
 	if (hdrlist_find(hl, "Date", 0) < 0) {
 		char value[80];
 		snprintf(value, sizeof(value), " %s", date);
-		hdrlist_add(hl, "Date", value);
+		hdrlist_add_cond(hl, "D", "Date", value);
 	}
 	if (m->local_submission && hdrlist_find(hl, "From", 0) < 0) {
 		char value[600];
@@ -66,7 +70,7 @@ const char *msg_complete_headers(struct header_list *hl, const char *qid, const 
 			snprintf(value, sizeof(value), " %s", s);
 		else
 			snprintf(value, sizeof(value), " %s@%s", s, G.hostname);
-		hdrlist_add(hl, "From", value);
+		hdrlist_add_cond(hl, "F", "From", value);
 	}
 	return msgid_buf[0] ? msgid_buf : NULL;
 }

@@ -22,7 +22,9 @@
 #include "qfile.h"
 #include "strbuf.h"
 
-#define MTAD_VERSION "0.1.0"
+#include "version.h"
+
+#define MTAD_VERSION MTA_VERSION	/* one version string: lib/version.h */
 
 /* Identity and the run-time settings derived from the configuration. */
 struct mtad_globals {
@@ -33,6 +35,8 @@ struct mtad_globals {
 	int verbose;
 	int foreground;
 	int msp;		/* -Ac or FEATURE(msp): the MSP queue, everything relayed to the MTA */
+	/* -N, -R, -V, -B of a submission (DSN NOTIFY, RET, ENVID; body type); NULL: none */
+	const char *dsn_notify, *dsn_ret, *dsn_envid, *body_type;
 };
 extern struct mtad_globals G;
 
@@ -123,6 +127,8 @@ void deliver_batch(const char *qdir, char *const *ids, size_t n);
 
 /* printqueue.c */
 int print_queue(const char *qdir);
+/* -bp's selection (-qI/-qR/-qS/-qQ) and -v, given before print_queue(). */
+void print_queue_options(const struct queue_select *sel, int verbose);
 
 /* smtpd.c: an SMTP session over a byte stream */
 struct smtpd_session;

@@ -3,12 +3,15 @@
  * stdin/stdout.  Commands go through a table ({verb, handler, flags});
  * DATA is its own strict automaton in smtpd_data.c. */
 #include "smtpd_int.h"
+#include "ldaproute.h"
 #include "commit.h"
 #include "local.h"
 #include "policy.h"
 #include "config.h"
 #include "diag.h"
 #include "maillog.h"
+#include "dsnparam.h"
+#include "qid.h"
 #include "smtp_cmd.h"
 #include "timefmt.h"
 #include "xalloc.h"
@@ -59,8 +62,36 @@ void smtpd_enter_state(struct smtpd_session *s, enum smtpd_state st)
 	s->state = st;
 }
 
+/* A transaction that ends with MAIL accepted and no recipient: sendmail's
+ * "from=<...>, size=0, class=0, nrcpts=0, ..." line. */
+static void log_unqueued(struct smtpd_session *s)
+{
+	if (!s->txn_mail_ok || s->nrcpts > 0 || s->local_bs)
+		return;
+	s->txn_mail_ok = 0;
+	struct maillog_from f = { .sender = s->sender_given, .size = 0, .nrcpts = 0,
+				  .proto = smtpd_proto(s), .daemon = s->daemon_name, .relay = s->relay };
+	maillog_from_line(s->txn_qid[0] ? s->txn_qid : "NOQUEUE", &f);
+}
+
 void smtpd_reset_transaction(struct smtpd_session *s)
 {
+	log_unqueued(s);
+	s->txn_mail_ok = 0;
+	s->txn_qid[0] = '\0';
+	free(s->envid);
+	s->envid = NULL;
+	s->ret = 0;
+	s->eightbit = 0;
+	for (size_t i = 0; i < s->nrcpts; i++) {
+		free(s->rcpt_flags[i]);
+		free(s->rcpt_orcpt[i]);
+	}
+	free(s->rcpt_flags);
+	free(s->rcpt_orcpt);
+	s->rcpt_flags = s->rcpt_orcpt = NULL;
+	free(s->pending_orcpt);
+	s->pending_orcpt = NULL;
 	free(s->sender);
 	s->sender = NULL;
 	free(s->sender_given);
@@ -208,9 +239,11 @@ static void cmd_helo(struct smtpd_session *s, enum smtp_verb v, const char *arg)
 		    *who ? " " : "", s->client_ip);
 	smtpd_reply(s, "250-ENHANCEDSTATUSCODES");
 	smtpd_reply(s, "250-PIPELINING");
-	if (!conf_has_flag(C_PRIVACY_FLAGS, "noexpn"))
+	/* goaway is every privacy flag at once, as in sendmail */
+	int goaway = conf_has_flag(C_PRIVACY_FLAGS, "goaway");
+	if (!goaway && !conf_has_flag(C_PRIVACY_FLAGS, "noexpn"))
 		smtpd_reply(s, "250-EXPN");
-	if (!conf_has_flag(C_PRIVACY_FLAGS, "noverb"))
+	if (!goaway && !conf_has_flag(C_PRIVACY_FLAGS, "noverb"))
 		smtpd_reply(s, "250-VERB");
 	if (smtpd_etrn_offered(s))
 		smtpd_reply(s, "250-ETRN");
@@ -222,6 +255,7 @@ static void cmd_helo(struct smtpd_session *s, enum smtp_verb v, const char *arg)
 		smtpd_reply(s, "250-SIZE %ld", conf_num(C_MAX_MESSAGE_SIZE));
 	else
 		smtpd_reply(s, "250-SIZE");
+	smtpd_reply(s, "250-DSN");
 	smtpd_reply(s, "250 HELP");
 }
 
@@ -247,6 +281,74 @@ static const char *mail_arg_addr(const char *arg)
 	}
 	buf[n] = '\0';
 	return buf;
+}
+
+/* RFC 3461 MAIL parameters, checked as sendmail checks them. */
+static int mail_dsn_param(struct smtpd_session *s, const char *key, const char *v)
+{
+	if (v == NULL) {
+		smtpd_reply(s, "501 5.5.2 %s requires a value", key);
+		return -1;
+	}
+	if (strcmp(key, "RET") == 0) {
+		if (s->ret) {
+			smtpd_reply(s, "501 5.5.0 Duplicate RET parameter");
+			return -1;
+		}
+		s->ret = dsn_parse_ret(v);
+		if (!s->ret) {
+			smtpd_reply(s, "501 5.5.2 Bad argument \"%.100s\" to RET", v);
+			return -1;
+		}
+		return 0;
+	}
+	if (!dsn_xtext_valid(v) || strlen(v) > 100) {
+		smtpd_reply(s, "501 5.5.4 Syntax error in ENVID parameter value");
+		return -1;
+	}
+	if (s->envid) {
+		smtpd_reply(s, "501 5.5.0 Duplicate ENVID parameter");
+		return -1;
+	}
+	s->envid = xstrdup(v);
+	return 0;
+}
+
+/* RFC 3461 RCPT parameters into qf R flags and ORCPT. */
+static int rcpt_dsn_params(struct smtpd_session *s, const struct smtp_mailrcpt *mr, char *flags,
+			   size_t fsize, char **orcpt)
+{
+	for (size_t i = 0; i < mr->nparams; i++) {
+		const struct esmtp_param *p = &mr->params[i];
+		if (strcmp(p->key, "NOTIFY") == 0) {
+			if (!p->value) {
+				smtpd_reply(s, "501 5.5.2 NOTIFY requires a value");
+				return -1;
+			}
+			if (strchr(flags, 'N') || dsn_parse_notify(p->value, flags, fsize) < 0) {
+				smtpd_reply(s, "501 5.5.4 Bad argument \"%.100s\"  to NOTIFY", p->value);
+				return -1;
+			}
+		} else if (strcmp(p->key, "ORCPT") == 0) {
+			if (!p->value) {
+				smtpd_reply(s, "501 5.5.2 ORCPT requires a value");
+				return -1;
+			}
+			if (dsn_orcpt_valid(p->value) < 0 || strlen(p->value) > 500) {
+				smtpd_reply(s, "501 5.5.4 Syntax error in ORCPT parameter value");
+				return -1;
+			}
+			if (*orcpt) {
+				smtpd_reply(s, "501 5.5.0 Duplicate ORCPT parameter");
+				return -1;
+			}
+			*orcpt = xstrdup(p->value);
+		} else {
+			smtpd_reply(s, "555 5.5.4 %s parameter unrecognized", p->key);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static void cmd_mail(struct smtpd_session *s, const char *arg)
@@ -302,6 +404,9 @@ static void cmd_mail(struct smtpd_session *s, const char *arg)
 			}
 			free(s->body_type);
 			s->body_type = xstrdup(p->value);
+		} else if (strcmp(p->key, "RET") == 0 || strcmp(p->key, "ENVID") == 0) {
+			if (mail_dsn_param(s, p->key, p->value) < 0)
+				goto out;
 		} else {
 			smtpd_reply(s, "555 5.5.4 %s parameter unrecognized", p->key);
 			goto out;
@@ -337,12 +442,15 @@ out:
 void smtpd_mail_finish(struct smtpd_session *s, int dns_result)
 {
 	char reply[600];
-	if (policy_mail_end(s, s->sender_given, dns_result, reply, sizeof(reply)) < 0) {
+	if (policy_mail_end(s, s->sender_given, dns_result, reply, sizeof(reply)) < 0 ||
+	    smtpd_ldap_mail(s, reply, sizeof(reply)) < 0) {
 		smtpd_reply(s, "%s", reply);
 		smtpd_reset_transaction(s);
 		return;
 	}
 	s->mail_count++;
+	s->txn_mail_ok = 1;
+	qid_new(s->txn_qid, time(NULL), getpid());
 	smtpd_enter_state(s, SS_MAIL);
 	smtpd_reply(s, "250 2.1.0 %s... Sender ok", s->sender_given);
 }
@@ -389,8 +497,44 @@ static void cmd_starttls(struct smtpd_session *s, const char *arg)
 	s->tls_wanted = 1;
 }
 
+static int rcpt_existence(struct smtpd_session *s, const char *given, const char *addr,
+			  char *rewritten, size_t size, int ldap_rc, const struct ldaproute *lr,
+			  const char *err);
+
+/* The recipient joins the transaction with its DSN flags and ORCPT
+ * (taken over from *orcpt). */
+static void rcpt_accept(struct smtpd_session *s, const char *given, const char *rflags, char **orcpt)
+{
+	s->rcpts = xreallocarray(s->rcpts, s->nrcpts + 1, sizeof(char *));
+	s->rcpt_flags = xreallocarray(s->rcpt_flags, s->nrcpts + 1, sizeof(char *));
+	s->rcpt_orcpt = xreallocarray(s->rcpt_orcpt, s->nrcpts + 1, sizeof(char *));
+	s->rcpt_flags[s->nrcpts] = xstrdup(rflags);
+	s->rcpt_orcpt[s->nrcpts] = *orcpt;
+	*orcpt = NULL;
+	s->rcpts[s->nrcpts++] = xstrdup(given);
+	smtpd_enter_state(s, SS_RCPT);
+	smtpd_reply(s, "250 2.1.5 %s... Recipient ok", given);
+}
+
+void smtpd_rcpt_after_ldap(struct smtpd_session *s, const char *given, const char *addr,
+			   char *rewritten, size_t size, int ldap_rc, const struct ldaproute *lr,
+			   const char *err)
+{
+	if (rcpt_existence(s, given, addr, rewritten, size, ldap_rc, lr, err))
+		rcpt_accept(s, given, s->pending_rflags, &s->pending_orcpt);
+	free(s->pending_orcpt);
+	s->pending_orcpt = NULL;
+}
+
+/* sendmail's "ID: <x@dom>... User unknown" for a refused recipient. */
+static void log_user_unknown(struct smtpd_session *s, const char *given)
+{
+	maillog(s->txn_qid[0] ? s->txn_qid : "NOQUEUE", "%s... User unknown", given);
+}
+
 /* Policy, then existence: a recipient in one of our domains must be a
- * mailbox or an alias once the virtusertable has had its say. */
+ * mailbox or an alias once the virtusertable has had its say.  1
+ * acceptable, 0 refused (replied), 2 waiting for the directory. */
 static int rcpt_acceptable(struct smtpd_session *s, const char *given, const char *addr)
 {
 	char reply[700], rewritten[1100];
@@ -417,18 +561,40 @@ static int rcpt_acceptable(struct smtpd_session *s, const char *given, const cha
 			    text ? text + 1 : "User unknown");
 		return 0;
 	}
+	if (smtpd_ldap_rcpt_start(s, given, addr, rewritten))
+		return 2;	/* finished by smtpd_rcpt_after_ldap */
+	struct ldaproute lr;
+	char err[600];
+	int rc = ldaproute_lookup(rewritten, &lr, err, sizeof(err));
+	return rcpt_existence(s, given, addr, rewritten, sizeof(rewritten), rc, &lr, err);
+}
+
+/* The verdict of ldap_routing, then existence: 1 when acceptable. */
+static int rcpt_existence(struct smtpd_session *s, const char *given, const char *addr,
+			  char *rewritten, size_t size, int ldap_rc, const struct ldaproute *lr,
+			  const char *err)
+{
+	int v = smtpd_ldap_verdict(s, given, ldap_rc, lr, err, rewritten, size);
+	if (v != 0)
+		return v > 0;
 	char *local, *domain;
 	addr_split(rewritten, &local, &domain);
 	int ok = 1;
 	if (conf_is_local_domain(domain)) {
-		if (!*local || (!local_name_known(local) && !*conf_str(C_LUSER_RELAY))) {
+		int known = *local ? local_name_known(local) : 0;
+		if (known < 0) {	/* the aliases cannot be asked now (an LDAP directory) */
+			smtpd_reply(s, "451 4.3.0 %s... Temporary lookup failure, try again later", given);
+			ok = 0;
+		} else if (!*local || (!known && !*conf_str(C_LUSER_RELAY))) {
 			smtpd_reply(s, "550 5.1.1 %s... User unknown", given);
+			log_user_unknown(s, given);
 			ok = 0;
 		}
 	} else if (domain && conf_is_virtual_domain(domain) && strcasecmp(rewritten, addr) == 0 &&
 		   !conf_is_relay_domain(domain)) {
 		/* a virtual domain with no entry for this user */
 		smtpd_reply(s, "550 5.1.1 %s... User unknown", given);
+		log_user_unknown(s, given);
 		ok = 0;
 	}
 	free(local);
@@ -459,10 +625,10 @@ static void cmd_rcpt(struct smtpd_session *s, const char *arg)
 	char given[ADDR_MAXLEN + 3];
 	snprintf(given, sizeof(given), mr.path.bracketed ? "<%s>" : "%s", mr.path.addr);
 
-	if (mr.nparams > 0) {
-		smtpd_reply(s, "555 5.5.4 %s parameter unrecognized", mr.params[0].key);
+	char rflags[16] = "P";
+	char *orcpt = NULL;
+	if (rcpt_dsn_params(s, &mr, rflags, sizeof(rflags), &orcpt) < 0)
 		goto out;
-	}
 	if (mr.path.null) {
 		smtpd_reply(s, "553 5.1.3 <>... User address required");
 		goto out;
@@ -473,13 +639,16 @@ static void cmd_rcpt(struct smtpd_session *s, const char *arg)
 		goto out;
 	}
 	int ok = rcpt_acceptable(s, given, mr.path.addr);
-	if (ok) {
-		s->rcpts = xreallocarray(s->rcpts, s->nrcpts + 1, sizeof(char *));
-		s->rcpts[s->nrcpts++] = xstrdup(given);
-		smtpd_enter_state(s, SS_RCPT);
-		smtpd_reply(s, "250 2.1.5 %s... Recipient ok", given);
+	if (ok == 1) {
+		rcpt_accept(s, given, rflags, &orcpt);
+	} else if (ok == 2) {	/* finished by smtpd_rcpt_after_ldap */
+		snprintf(s->pending_rflags, sizeof(s->pending_rflags), "%s", rflags);
+		free(s->pending_orcpt);
+		s->pending_orcpt = orcpt;
+		orcpt = NULL;
 	}
 out:
+	free(orcpt);
 	smtp_mailrcpt_free(&mr);
 }
 
@@ -608,6 +777,7 @@ static void smtpd_command(struct smtpd_session *s, const char *line, int more_pe
 	case SMTP_NOOP: smtpd_reply(s, "250 2.0.0 OK"); break;
 	case SMTP_HELP: cmd_help(s); break;
 	case SMTP_QUIT:
+		log_unqueued(s);
 		smtpd_reply(s, "221 2.0.0 %s closing connection", G.hostname);
 		s->quit = 1;
 		s->done = 1;
@@ -616,7 +786,7 @@ static void smtpd_command(struct smtpd_session *s, const char *line, int more_pe
 	case SMTP_VRFY:
 	case SMTP_EXPN: s->mail_count++; cmd_vrfy(s, v, arg); break;
 	case SMTP_VERB:
-		if (conf_has_flag(C_PRIVACY_FLAGS, "noverb"))
+		if (conf_has_flag(C_PRIVACY_FLAGS, "noverb") || conf_has_flag(C_PRIVACY_FLAGS, "goaway"))
 			smtpd_reply(s, "502 5.7.0 Verbose unavailable");
 		else
 			smtpd_reply(s, "250 2.0.0 Verbose mode");
@@ -746,6 +916,8 @@ void smtpd_eof(struct smtpd_session *s, int timed_out)
 	const char *after = s->state == SS_DATA ? "data" : s->last_cmd == SMTP_RCPT ? "rcpt"
 			  : s->last_cmd == SMTP_MAIL ? "mail" : s->last_cmd == SMTP_DATA ? "data" : "connect";
 	const char *qid = s->state == SS_DATA && s->eq_open ? s->eq.qid : NULL;
+	if (qid == NULL && s->txn_qid[0])
+		qid = s->txn_qid;	/* the transaction's, as sendmail logs it */
 	if (timed_out) {
 		smtpd_reply(s, "421 4.4.2 %s Error: timeout exceeded", G.hostname);
 		maillog(qid ? qid : "NOQUEUE", "timeout waiting for input from %s during %s",
@@ -754,11 +926,12 @@ void smtpd_eof(struct smtpd_session *s, int timed_out)
 		maillog("NOQUEUE", "%s did not issue MAIL/EXPN/VRFY/ETRN during connection to %s",
 			s->relay, s->daemon_name ? s->daemon_name : "MTA");
 	} else {
-		maillog(qid, "lost input channel from %s to %s after %s", s->relay,
+		maillog(qid ? qid : "NOQUEUE", "lost input channel from %s to %s after %s", s->relay,
 			s->daemon_name ? s->daemon_name : "MTA", after);
 	}
 	if (s->state == SS_DATA)
 		smtpd_data_abort(s);
+	log_unqueued(s);
 	s->done = 1;
 	smtpd_enter_state(s, SS_CLOSED);
 }

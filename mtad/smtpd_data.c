@@ -56,12 +56,20 @@ static void open_done(struct work *w)
 	free(j);
 }
 
+/* The message keeps the ID its transaction logged under since MAIL. */
+static void use_txn_qid(const struct smtpd_session *s, struct enqueue *eq)
+{
+	if (s->txn_qid[0])
+		snprintf(eq->qid, sizeof(eq->qid), "%s", s->txn_qid);
+}
+
 void smtpd_data_begin(struct smtpd_session *s)
 {
 	char err[512];
 	if (workq_async()) {
 		struct open_job *j = xcalloc(1, sizeof(*j));
 		enqueue_prepare(&j->eq, mtad_queue_dir());
+		use_txn_qid(s, &j->eq);
 		j->w.run = open_run;
 		j->w.done = open_done;
 		j->w.session = s;
@@ -69,7 +77,10 @@ void smtpd_data_begin(struct smtpd_session *s)
 		workq_submit(&j->w);
 		return;
 	}
-	if (enqueue_begin(&s->eq, mtad_queue_dir(), err, sizeof(err)) < 0) {
+	enqueue_prepare(&s->eq, mtad_queue_dir());
+	use_txn_qid(s, &s->eq);
+	if (enqueue_open(&s->eq, err, sizeof(err)) < 0 &&
+	    (errno != EEXIST || enqueue_begin(&s->eq, mtad_queue_dir(), err, sizeof(err)) < 0)) {
 		msg_error("%s", err);
 		smtpd_reply(s, "451 4.3.0 Cannot create queue file; try again later");
 		return;
@@ -114,6 +125,9 @@ static void body_line(struct smtpd_session *s, const char *text, size_t len)
 static void message_line(struct smtpd_session *s, const char *text, size_t len)
 {
 	s->msg_bytes += (long)len + 1;
+	for (size_t i = 0; i < len && !s->eightbit; i++)
+		if ((unsigned char)text[i] & 0x80)
+			s->eightbit = 1;	/* sendmail's F8 */
 	long max = conf_num(C_MAX_MESSAGE_SIZE);
 	if (max > 0 && s->msg_bytes > max)
 		s->too_big = 1;
@@ -196,12 +210,21 @@ static void data_finish(struct smtpd_session *s)
 	qf_set(&env.sender, sender);
 	free(sender);
 	for (size_t i = 0; i < s->nrcpts; i++)
-		qf_env_add_rcpt(&env, s->rcpts[i], "P", NULL);
+		qf_env_add_rcpt(&env, s->rcpts[i], s->rcpt_flags ? s->rcpt_flags[i] : "P",
+				s->rcpt_orcpt ? s->rcpt_orcpt[i] : NULL);
+	if (s->envid)
+		qf_set(&env.envid, s->envid);
+	if (s->eightbit)
+		qf_add_flag(&env, '8');
+	if (s->ret)
+		qf_add_flag(&env, 'd');
+	if (s->ret == 'H')
+		qf_add_flag(&env, 'n');
 	env.priority = s->msg_bytes + conf_num(C_RECIPIENT_FACTOR) * (long)s->nrcpts;
 	env.ctime = time(NULL);
 	env.ktime = 0;
-	if (s->body_type && strcasecmp(s->body_type, "8BITMIME") == 0)
-		qf_set(&env.bodytype, "8BITMIME");
+	if (s->body_type)
+		qf_set(&env.bodytype, s->body_type);
 	qf_env_set_macro(&env, "_", s->relay);
 	qf_env_set_macro(&env, "r", smtpd_proto(s));
 	if (s->auth_user[0])
@@ -210,6 +233,16 @@ static void data_finish(struct smtpd_session *s)
 		qf_env_set_macro(&env, "s", s->helo);
 	if (s->daemon_name)
 		qf_env_set_macro(&env, "daemon_name", s->daemon_name);
+	if (!s->local_bs) {	/* sendmail's: the listener's M= flags, blank-separated */
+		char df[2 * sizeof(s->modifiers)] = "";
+		for (size_t i = 0, n = 0; s->modifiers[i] && n + 2 < sizeof(df); i++) {
+			if (n)
+				df[n++] = ' ';
+			df[n++] = s->modifiers[i];
+			df[n] = '\0';
+		}
+		qf_env_set_macro(&env, "daemon_flags", df);
+	}
 	char qid[QID_MAXLEN];
 	snprintf(qid, sizeof(qid), "%s", s->eq.qid);
 	if (s->discard) {	/* access DISCARD: the client is told yes, nothing is kept */
@@ -280,7 +313,7 @@ void smtpd_commit_done(struct commit_job *job)
 		struct maillog_from f = {
 			.sender = job->sender_given, .size = job->size, .class = 0, .nrcpts = job->nrcpts,
 			.msgid = job->msgid, .proto = job->proto, .daemon = job->daemon, .relay = job->relay,
-			.extra = job->extra,
+			.extra = job->extra, .bodytype = job->env.bodytype,
 		};
 		maillog_from_line(job->qid, &f);
 		if (s)

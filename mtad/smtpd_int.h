@@ -16,6 +16,19 @@ int smtpd_lookup_sender(struct smtpd_session *s);
 /* ETRN (smtpd_etrn.c) */
 void smtpd_cmd_etrn(struct smtpd_session *s, const char *arg);
 int smtpd_etrn_offered(const struct smtpd_session *s);
+/* ldap_routing (smtpd_ldap.c): RCPT's lookup in a worker, 1 when started
+ * (the answer comes to smtpd_rcpt_after_ldap in smtpd.c); the verdict
+ * (-1 refused and replied, 1 accepted, 0 go on with addr); MAIL's
+ * sendertoo check (-1 with the reply in buf). */
+struct ldaproute;
+int smtpd_ldap_rcpt_start(struct smtpd_session *s, const char *given, const char *addr,
+			  const char *rewritten);
+int smtpd_ldap_verdict(struct smtpd_session *s, const char *given, int rc, const struct ldaproute *r,
+		       const char *err, char *addr, size_t size);
+int smtpd_ldap_mail(struct smtpd_session *s, char *buf, size_t size);
+void smtpd_rcpt_after_ldap(struct smtpd_session *s, const char *given, const char *addr,
+			   char *rewritten, size_t size, int ldap_rc, const struct ldaproute *lr,
+			   const char *err);
 #include "tls.h"
 
 enum smtpd_state { SS_GREET, SS_READY, SS_MAIL, SS_RCPT, SS_DATA, SS_CLOSED };
@@ -44,6 +57,17 @@ struct smtpd_session {
 	char **rcpts;		/* as given */
 	size_t nrcpts;
 	char *body_type;
+	/* sendmail fidelity (issue 21): the transaction's queue ID (chosen at
+	 * MAIL, as sendmail does, so RCPT refusals log under it), DSN */
+	char txn_qid[QID_MAXLEN];
+	int txn_mail_ok;	/* MAIL accepted: an unqueued end logs nrcpts=0 */
+	char *envid;		/* MAIL ENVID= (xtext) */
+	char ret;		/* MAIL RET=: 'F' FULL, 'H' HDRS, 0 none */
+	char **rcpt_flags;	/* per recipient: qf R flags ("PNSF") */
+	char **rcpt_orcpt;	/* per recipient: ORCPT= or NULL */
+	char pending_rflags[16];	/* a RCPT waiting for ldap_routing: its flags */
+	char *pending_orcpt;		/* ... and its ORCPT= */
+	int eightbit;		/* an octet >= 128 in the message */
 	/* policy (policy.c) */
 	struct access_result conn_acc;	/* Connect: entry */
 	char dnsbl_reply[400];		/* "550 5.7.1 ..." when the client is listed */

@@ -2,6 +2,7 @@
  * -t (a message on stdin for the named or extracted recipients).  Both go
  * through the same enqueue and header code as the daemon. */
 #include "mtad.h"
+#include "dsnparam.h"
 #include "addr.h"
 #include "config.h"
 #include "fdio.h"
@@ -114,7 +115,8 @@ static void extract_addresses(const char *value, struct rcptlist *l)
 }
 
 /* Reads stdin: header block into hl, body into the queue. */
-static int read_message(struct enqueue *eq, struct header_list *hl, int ignore_dots, long *size)
+static int read_message(struct enqueue *eq, struct header_list *hl, int ignore_dots, long *size,
+			int *eightbit)
 {
 	struct strbuf line, hdr;
 	sb_init(&line);
@@ -132,6 +134,9 @@ static int read_message(struct enqueue *eq, struct header_list *hl, int ignore_d
 		if (!ignore_dots && line.len == 1 && line.s[0] == '.')
 			break;
 		bytes += (long)line.len + 1;
+		for (size_t k = 0; k < line.len && !*eightbit; k++)
+			if ((unsigned char)line.s[k] & 0x80)
+				*eightbit = 1;
 		if (in_headers) {
 			if (line.len == 0) {
 				in_headers = 0;
@@ -164,6 +169,29 @@ static int read_message(struct enqueue *eq, struct header_list *hl, int ignore_d
 	return ferror(stdin) ? -1 : 0;
 }
 
+/* -N, -R, -V, -B checked as MAIL and RCPT check their parameters; the R
+ * flags of -N into rflags. */
+static int submit_dsn_check(char *rflags, size_t size)
+{
+	if (G.dsn_notify && dsn_parse_notify(G.dsn_notify, rflags, size) < 0) {
+		fprintf(stderr, "mtad: -N %s: NEVER, or a list of SUCCESS, FAILURE, DELAY\n", G.dsn_notify);
+		return -1;
+	}
+	if (G.dsn_ret && !dsn_parse_ret(G.dsn_ret)) {
+		fprintf(stderr, "mtad: -R %s: FULL or HDRS\n", G.dsn_ret);
+		return -1;
+	}
+	if (G.dsn_envid && (!dsn_xtext_valid(G.dsn_envid) || strlen(G.dsn_envid) > 100)) {
+		fprintf(stderr, "mtad: -V %s: not xtext (RFC 3461)\n", G.dsn_envid);
+		return -1;
+	}
+	if (G.body_type && strcasecmp(G.body_type, "7BIT") && strcasecmp(G.body_type, "8BITMIME")) {
+		fprintf(stderr, "mtad: -B %s: 7BIT or 8BITMIME\n", G.body_type);
+		return -1;
+	}
+	return 0;
+}
+
 int submit_bm(char **rcpts, int nrcpts, int extract_t, int ignore_dots, const char *from,
 	      const char *fullname)
 {
@@ -176,10 +204,16 @@ int submit_bm(char **rcpts, int nrcpts, int extract_t, int ignore_dots, const ch
 		fprintf(stderr, "mtad: cannot queue the message: %s\n", err);
 		return EX_TEMPFAIL;
 	}
+	char rflags[16] = "P";
+	if (submit_dsn_check(rflags, sizeof(rflags)) < 0) {
+		enqueue_abort(&eq);
+		return EX_USAGE;
+	}
 	struct qf_env env;
 	qf_env_init(&env);
 	long size = 0;
-	if (read_message(&eq, &env.headers, ignore_dots, &size) < 0) {
+	int eightbit = 0;
+	if (read_message(&eq, &env.headers, ignore_dots, &size, &eightbit) < 0) {
 		enqueue_abort(&eq);
 		qf_env_free(&env);
 		return EX_DATAERR;
@@ -195,13 +229,8 @@ int submit_bm(char **rcpts, int nrcpts, int extract_t, int ignore_dots, const ch
 				extract_addresses(env.headers.h[at].value, &rl);
 	}
 	long bcc;
-	while ((bcc = hdrlist_find(&env.headers, "Bcc", 0)) >= 0) {
-		free(env.headers.h[bcc].name);
-		free(env.headers.h[bcc].value);
-		memmove(env.headers.h + bcc, env.headers.h + bcc + 1,
-			(env.headers.count - (size_t)bcc - 1) * sizeof(struct header));
-		env.headers.count--;
-	}
+	while ((bcc = hdrlist_find(&env.headers, "Bcc", 0)) >= 0)
+		hdrlist_remove(&env.headers, (size_t)bcc);
 	int bad = 0;
 	for (size_t i = 0; i < rl.n; i++) {
 		char *local, *domain;
@@ -210,7 +239,7 @@ int submit_bm(char **rcpts, int nrcpts, int extract_t, int ignore_dots, const ch
 			fprintf(stderr, "%s... User unknown\n", rl.v[i]);
 			bad++;
 		} else {
-			qf_env_add_rcpt(&env, rl.v[i], "P", NULL);
+			qf_env_add_rcpt(&env, rl.v[i], rflags, NULL);
 		}
 		free(local);
 		free(domain);
@@ -245,10 +274,22 @@ int submit_bm(char **rcpts, int nrcpts, int extract_t, int ignore_dots, const ch
 	char relay[300];
 	snprintf(relay, sizeof(relay), "%s@localhost", user);
 	qf_env_set_macro(&env, "_", relay);
-	char ctl[300];
-	snprintf(ctl, sizeof(ctl), "%s (%ld/%ld)", user, (long)getuid(), (long)getgid());
+	char ctl[600];
+	qf_ctladdr_make(ctl, sizeof(ctl), user, (long)getuid(), (long)getgid(), user);
 	qf_set(&env.ctladdr, ctl);
 	qf_env_set_macro(&env, "r", "local");
+	qf_env_set_macro(&env, "daemon_flags", "c u");	/* sendmail's, for the command line */
+	if (eightbit)
+		qf_add_flag(&env, '8');
+	if (G.dsn_ret)
+		qf_add_flag(&env, 'd');
+	if (G.dsn_ret && dsn_parse_ret(G.dsn_ret) == 'H')
+		qf_add_flag(&env, 'n');
+	if (G.dsn_envid)
+		qf_set(&env.envid, G.dsn_envid);
+	if (G.body_type)
+		qf_set(&env.bodytype, G.body_type);
+	qf_add_flag(&env, 'b');		/* Bcc: deleted, as sendmail notes for local mail */
 	char qid[QID_MAXLEN];
 	snprintf(qid, sizeof(qid), "%s", eq.qid);
 	if (enqueue_commit(&eq, &env, err, sizeof(err)) < 0) {
@@ -259,7 +300,7 @@ int submit_bm(char **rcpts, int nrcpts, int extract_t, int ignore_dots, const ch
 		return EX_TEMPFAIL;
 	}
 	struct maillog_from f = { .sender = sender, .size = size, .nrcpts = (int)env.nrcpts,
-				  .msgid = msgid_copy, .relay = relay };
+				  .msgid = msgid_copy, .bodytype = G.body_type, .relay = relay };
 	maillog_from_line(qid, &f);
 	free(msgid_copy);
 	qf_env_free(&env);

@@ -15,6 +15,8 @@ command -v cc >/dev/null     || need="$need gcc"
 command -v make >/dev/null   || need="$need make"
 command -v python3 >/dev/null || need="$need python3"
 command -v swaks >/dev/null  || need="$need swaks"
+command -v fetchmail >/dev/null || need="$need fetchmail"
+command -v getmail >/dev/null || need="$need getmail6"
 command -v dnsmasq >/dev/null || [ -x /usr/sbin/dnsmasq ] || need="$need dnsmasq-base"
 [ -x /usr/sbin/smtp-sink ]   || need="$need postfix"
 command -v db5.3_dump >/dev/null || need="$need db5.3-util"
@@ -25,15 +27,18 @@ have_hdr libmilter/mfapi.h || need="$need libmilter-dev"
 command -v opendkim-genkey >/dev/null || need="$need opendkim-tools"
 /usr/bin/python3 -c 'import Milter' 2>/dev/null || need="$need python3-milter"
 /usr/bin/python3 -c 'import dkim' 2>/dev/null || need="$need python3-dkim"
+/usr/bin/python3 -c 'import authres' 2>/dev/null || need="$need python3-authres"
 [ -x /usr/sbin/spamass-milter ] || need="$need spamass-milter"
 command -v spamd >/dev/null || [ -x /usr/sbin/spamd ] || need="$need spamassassin"
 # LDAP maps (issue 19): libldap and a real slapd for the tests
 have_hdr ldap.h              || need="$need libldap-dev"
 [ -x /usr/sbin/slapd ]       || need="$need slapd"
 command -v ldapadd >/dev/null || need="$need ldap-utils"
+[ -f build/ldap/sendmail.schema ] || [ ! -f tests/e2e/slapd_fixture.py ] || python3 tests/e2e/slapd_fixture.py || true  # sendmail-base's sendmail.schema, downloaded, not installed
 # log analyzers and MUAs that use the installed sendmail (issues 16, 21)
 [ -x /usr/sbin/logwatch ] || [ -x /usr/share/logwatch/scripts/logwatch.pl ] || need="$need logwatch"
 command -v bsd-mailx >/dev/null || need="$need bsd-mailx"
+command -v m4 >/dev/null || need="$need m4"
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" = 0 ]; then
 	echo "deps: installing:$need" >&2

@@ -181,14 +181,18 @@ class ConsoleQueue(ConsoleCase):
 class ConsoleActions(ConsoleCase):
     def test_hold_asks_and_holds_through_mailq(self):
         m, ids = self.setup_queue()
-        self.start_console(m)
+        self.start_console(m, x=200)     # room for the whole command line
         self.wait_text(ids["bob"])
         self.select(ids["bob"])
         self.keys("h")
-        self.wait_text("(y/n)", "mailq -C %s -qI%s --hold" % (m.mc, ids["bob"]))
+        self.wait_text("hold, reason:")
+        self.type("-looks like a flag")
+        self.keys("Enter")
+        self.wait_text("(y/n)", "mailq -C %s -qI%s '--hold=-looks like a flag'" % (m.mc, ids["bob"]))
         self.assertNotIn("\nq", self.qf_text(m, ids["bob"]))  # nothing yet
         self.keys("y")
-        wait_for(lambda: re.search(r"(?m)^q", self.qf_text(m, ids["bob"])), 10, "the q record")
+        wait_for(lambda: re.search(r"(?m)^q-looks like a flag$", self.qf_text(m, ids["bob"])), 10,
+                 "the q record with the reason typed")
         self.wait_text("held:")
         r = subprocess.run([binpath("mailq"), "-C", m.mc, "-qQ", "--ids"],
                            capture_output=True, text=True, timeout=30)
@@ -201,6 +205,73 @@ class ConsoleActions(ConsoleCase):
         self.keys("y")
         wait_for(lambda: not re.search(r"(?m)^q", self.qf_text(m, ids["bob"])), 10,
                  "the q record removed")
+
+    def test_hold_without_a_reason_is_cancelled(self):
+        m, ids = self.setup_queue()
+        self.start_console(m)
+        self.wait_text(ids["alice"])
+        self.keys("H")
+        self.wait_text("hold every filtered message, reason:")
+        self.keys("Enter")
+        self.wait_text("hold cancelled: a reason is needed")
+        self.assertFalse(any(re.search(r"(?m)^q", self.qf_text(m, i)) for i in ids.values()))
+
+    def test_bounce_key_returns_the_message_to_its_sender(self):
+        m, ids = self.setup_queue()
+        self.start_console(m, x=200)     # room for the whole command line
+        self.wait_text(ids["carol"])
+        self.select(ids["carol"])
+        self.keys("b")
+        self.wait_text("BOUNCE %s? (y/n)" % ids["carol"], "-qI%s --bounce --yes" % ids["carol"])
+        self.assertIn("qf" + ids["carol"], m.queue_files())     # nothing yet
+        self.keys("y")
+        wait_for(lambda: "qf" + ids["carol"] not in m.queue_files(), 20, "carol's qf gone")
+        self.wait_text("--bounce --yes: done")
+        # alice and bob stay (the DSN itself may be queued beside them)
+        self.assertTrue({"qf" + ids["alice"], "qf" + ids["bob"]} <= set(m.queue_files()))
+        wait_for(lambda: re.search(ids["carol"] + r": \w+: DSN: Bounced by the mail administrator",
+                                   m.log()), 10, "the DSN log line")
+
+    def test_colon_action_is_confirmed_with_its_count(self):
+        m, ids = self.setup_queue()
+        self.start_console(m, x=200)     # room for the whole command line
+        self.wait_text(ids["alice"])
+        self.keys(":")
+        self.wait_screen(lambda s: s.rstrip().endswith(":mailq"), "the : prompt")
+        self.type("-qR!alice --hold 'spam review'")
+        self.keys("Enter")
+        self.wait_text("on 2 messages? (y/n)")
+        self.assertFalse(any(re.search(r"(?m)^q", self.qf_text(m, i)) for i in ids.values()))
+        self.keys("y")
+        wait_for(lambda: all(re.search(r"(?m)^qspam review$", self.qf_text(m, ids[u]))
+                             for u in ("bob", "carol")), 10, "bob and carol held")
+        self.assertNotRegex(self.qf_text(m, ids["alice"]), r"(?m)^q")
+        # an action mailq refuses is named, and nothing is asked
+        self.keys(":")
+        self.wait_screen(lambda s: s.rstrip().endswith(":mailq"), "the : prompt")
+        self.type("--delete")
+        self.keys("Enter")
+        self.wait_text("add --all")
+        self.assertEqual(len(m.queue_files()), 3)
+        # one that selects nothing is named too
+        self.keys(":")
+        self.wait_screen(lambda s: s.rstrip().endswith(":mailq"), "the : prompt")
+        self.type("-qRnobody-here --flush")
+        self.keys("Enter")
+        self.wait_text("no message selected")
+
+    def test_damaged_files_stay_visible_under_a_filter(self):
+        m, ids = self.setup_queue()
+        bad = "k0550J0U003615"
+        with open(os.path.join(m.queue, "qf" + bad), "w") as f:
+            f.write("V8\nT1136438825\nSroot\n")            # no "." terminator
+        self.start_console(m)
+        self.wait_text(bad, ids["alice"], "DAMAGED FILES")
+        self.keys("/")
+        self.type("R:bob")
+        self.keys("Enter")
+        self.wait_screen(lambda s: bad in s and ids["bob"] in s and ids["alice"] not in s and
+                         "2/4 msgs" in s and "DAMAGED FILES" in s, "bob and the damaged file")
 
     def test_no_does_nothing(self):
         m, ids = self.setup_queue()
@@ -256,8 +327,6 @@ class ConsoleActions(ConsoleCase):
         self.assertNotIn(ids["alice"], lines)
         self.keys("Escape")
         self.wait_text("3/3 msgs")
-        self.keys("b")
-        self.wait_text("no bounce action")
 
 
 class ConsoleScreen(ConsoleCase):

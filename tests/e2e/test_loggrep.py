@@ -26,6 +26,16 @@ def read_data(name):
         return f.read().decode("utf-8", "surrogateescape")
 
 
+def grep_f(text, needle):
+    """What grep -F needle prints: loggrep ID prints at least these lines."""
+    return [l for l in text.splitlines() if needle in l]
+
+
+def summary_ids(out):
+    """The queue IDs of --summary lines (the "# " lines after them skipped)."""
+    return [l.split()[4] for l in out.splitlines() if not l.startswith("#")]
+
+
 def lines_with(text, needle):
     """The lines whose queue ID (after "tag[pid]: ") is needle ("QID: ")."""
     return [l for l in text.splitlines() if "]: " + needle in l]
@@ -55,8 +65,10 @@ class LoggrepCase(unittest.TestCase):
             os.utime(path, (mtime, mtime))
         return path
 
-    def run_lg(self, *args, stdin=None, env=None, rc=None):
-        p = subprocess.run([binpath("loggrep")] + list(args), input=stdin,
+    def run_lg(self, *args, stdin=None, env=None, rc=None, names=False):
+        """names=False: --no-filename, the lines as they are."""
+        pre = [] if names else ["--no-filename"]
+        p = subprocess.run([binpath("loggrep")] + pre + list(args), input=stdin,
                            capture_output=True, text=True, timeout=30,
                            env=env or ENV, errors="surrogateescape")
         if rc is not None:
@@ -72,12 +84,12 @@ class LoggrepCase(unittest.TestCase):
 class TestQueries(LoggrepCase):
     def test_queue_id_whole_transaction(self):
         p = self.run_lg("k0679Vv6002665", self.lists, rc=0)
-        self.expect(p.stdout, lines_with(read_data("lists.maillog"), "k0679Vv6002665: "))
+        self.expect(p.stdout, grep_f(read_data("lists.maillog"), "k0679Vv6002665"))
 
     def test_two_ids_two_transactions_blank_between(self):
         p = self.run_lg("k0679Vv6002665", "k0679ZZz002700", self.lists, rc=0)
         text = read_data("lists.maillog")
-        self.expect(p.stdout, lines_with(text, "k0679Vv6002665: "),
+        self.expect(p.stdout, grep_f(text, "k0679Vv6002665"),
                     lines_with(text, "k0679ZZz002700: "))
 
     def test_lines_sorted_by_time(self):
@@ -103,15 +115,15 @@ class TestQueries(LoggrepCase):
 
     def test_domain_with_subdomains(self):
         p = self.run_lg("--summary", "@sysiphus.com", self.lists, self.int1, rc=0)
-        ids = [l.split()[4] for l in p.stdout.splitlines()]
+        ids = summary_ids(p.stdout)
         self.assertEqual(ids, ["k0679VWl002666", "k0679VXa002668", "k05E0K0T004746"])
         p = self.run_lg("--summary", "@elsewhere.org", self.lists, rc=0)
-        self.assertEqual([l.split()[4] for l in p.stdout.splitlines()], ["k0679ZZz002700"])
+        self.assertEqual(summary_ids(p.stdout), ["k0679ZZz002700"])
 
     def test_msgid(self):
         p = self.run_lg("--summary", "<200601060709.k0679Vv6002665@lists.sysiphus.com>",
                         self.lists, self.int1, rc=0)
-        ids = [l.split()[4] for l in p.stdout.splitlines()]
+        ids = summary_ids(p.stdout)
         self.assertEqual(ids, ["k0679Vv6002665", "k0679VWl002666", "k05E0K0T004746"])
 
     def test_client_ip_rejection_and_lost_input(self):
@@ -126,14 +138,14 @@ class TestQueries(LoggrepCase):
 
     def test_host_name(self):
         p = self.run_lg("--summary", "mail.deer-run.com", self.lists, rc=0)
-        ids = [l.split()[4] for l in p.stdout.splitlines()]
+        ids = summary_ids(p.stdout)
         self.assertEqual(ids, ["k0679VXa002668", "k0679VXb002668"])
 
     def test_junk_lines_do_not_break_transactions(self):
         text = read_data("lists.maillog")
         self.assertIn("binary junk", text)
         p = self.run_lg("k0679VWl002666", self.lists, rc=0)
-        self.expect(p.stdout, lines_with(text, "k0679VWl002666: "))
+        self.expect(p.stdout, grep_f(text, "k0679VWl002666"))
 
     def test_no_match_exit_1(self):
         p = self.run_lg("nobody@nowhere.example", self.lists, rc=1)
@@ -171,13 +183,13 @@ class TestInputs(LoggrepCase):
         d = self.rotated()
         env = dict(ENV, LOGGREP_LOGDIR=d)
         p = self.run_lg("k0679VWl002666", env=env, rc=0)
-        self.expect(p.stdout, lines_with(read_data("lists.maillog"), "k0679VWl002666: "))
+        self.expect(p.stdout, grep_f(read_data("lists.maillog"), "k0679VWl002666"))
 
     def test_rotated_files_named_in_any_order(self):
         d = self.rotated()
         p = self.run_lg("k0679VWl002666", os.path.join(d, "mail.log"),
                         os.path.join(d, "mail.log.1"), os.path.join(d, "mail.log.2.gz"), rc=0)
-        self.expect(p.stdout, lines_with(read_data("lists.maillog"), "k0679VWl002666: "))
+        self.expect(p.stdout, grep_f(read_data("lists.maillog"), "k0679VWl002666"))
 
     def test_gz_by_content(self):
         path = self.put("compressed", read_data("int1.maillog"), stamp(2006, 1, 6), gz=True)
@@ -186,7 +198,7 @@ class TestInputs(LoggrepCase):
 
     def test_stdin(self):
         p = self.run_lg("k0679Vv6002665", "-", stdin=read_data("lists.maillog"), rc=0)
-        self.expect(p.stdout, lines_with(read_data("lists.maillog"), "k0679Vv6002665: "))
+        self.expect(p.stdout, grep_f(read_data("lists.maillog"), "k0679Vv6002665"))
 
     def test_no_default_logs_exit_2(self):
         env = dict(ENV, LOGGREP_LOGDIR=self.tmp + "/empty")
@@ -228,7 +240,7 @@ class TestFollow(LoggrepCase):
 
     def test_follow_upstream_from_last_hop(self):
         p = self.run_lg("--follow", "--summary", self.NEXT, self.lists, self.int1, rc=0)
-        ids = [l.split()[4] for l in p.stdout.splitlines()]
+        ids = summary_ids(p.stdout)
         self.assertEqual(ids, [self.MSP, self.MTA, self.NEXT])
 
     def test_without_follow_only_the_id(self):
@@ -287,7 +299,7 @@ class TestTime(LoggrepCase):
 
     def ids(self, *args):
         p = self.run_lg("--summary", *args)
-        return [l.split()[4] for l in p.stdout.splitlines()]
+        return summary_ids(p.stdout)
 
     def test_year_inferred_across_new_year(self):
         path = self.wrap_log()
@@ -356,10 +368,123 @@ class TestOutputs(LoggrepCase):
         path = self.put("mixed.log", log, stamp(2006, 3, 2))
         p = self.run_lg("--summary", "k21A0000000001", path, rc=0)
         self.assertEqual(p.stdout, "Mar  1 10:00:00 h k21A0000000001 from=<a@b.example> "
-                         "to=x@y.example,z@y.example stat=mixed(x@y.example:Sent,z@y.example:Deferred)\n")
+                         "to=x@y.example,z@y.example stat=mixed(x@y.example:Sent,"
+                         "z@y.example:Deferred[connection refused])\n"
+                         "# deferred attempts by class:\n"
+                         "#   connection refused     1: k21A0000000001\n")
 
     def test_json_and_summary_exclusive(self):
         self.run_lg("--json", "--summary", "k0679VXa002668", self.lists, rc=2)
+
+
+class TestPostedLogs(LoggrepCase):
+    """Names and marks, context, JSON sources, links from damaged lines."""
+
+    def test_file_names_and_marks(self):
+        text = read_data("lists.maillog")
+        p = self.run_lg("k0679Vv6002665", self.lists, self.int1, names=True, rc=0)
+        out = p.stdout.splitlines()
+        own = [self.lists + ": " + l for l in lines_with(text, "k0679Vv6002665: ")]
+        mention = [self.lists + ":~ " + l for l in grep_f(text, "k0679Vv6002665")
+                   if "]: k0679Vv6002665: " not in l]
+        other = read_data("int1.maillog")
+        mention += [self.int1 + ":~ " + l for l in grep_f(other, "k0679Vv6002665")]
+        self.assertEqual(sorted(out), sorted(own + mention))
+        # in time order, the int1 line (23:09:32) after the lists lines (23:09:31)
+        self.assertTrue(out[-1].startswith(self.int1 + ":~ "), out)
+
+    def test_unparsed_line_marked_and_rotated_gz(self):
+        log1 = ("Mar  1 10:00:00 h sm-mta[1]: k21A0000000007: from=<a@b.example>, size=1, class=0, "
+                "nrcpts=1, msgid=<q7@b>, proto=ESMTP, daemon=MTA, relay=c [192.0.2.1]\n")
+        log0 = ("<br>Mar  1 10:0</br> garbled k21A0000000007 retry\n"
+                "Mar  1 10:30 h sm-mta[2]: k21A0000000007: to=<x@y.example>, mailer=esmtp, dsn=2.0.0, stat=Sent (ok)\n")
+        old = self.put("mail.log.1.gz", log1, stamp(2006, 3, 2), gz=True)
+        new = self.put("mail.log", log0, stamp(2006, 3, 2))
+        p = self.run_lg("k21A0000000007", new, old, names=True, rc=0)
+        self.assertEqual(p.stdout.splitlines(), [
+            old + ": " + log1.rstrip("\n"),
+            new + ":? <br>Mar  1 10:0</br> garbled k21A0000000007 retry",
+            new + ": Mar  1 10:30 h sm-mta[2]: k21A0000000007: to=<x@y.example>, mailer=esmtp, dsn=2.0.0, stat=Sent (ok)",
+        ])
+        p = self.run_lg("--summary", "k21A0000000007", new, old, rc=0)
+        self.assertEqual(p.stdout, "Mar  1 10:00:00 h k21A0000000007 from=<a@b.example> "
+                         "to=x@y.example stat=Sent\n")
+
+    def test_context(self):
+        p = self.run_lg("-C", "1", "k0679ZZz002700", self.lists, names=True, rc=0)
+        text = read_data("lists.maillog").splitlines()
+        i = [k for k, l in enumerate(text) if "k0679ZZz002700" in l]
+        self.assertEqual(p.stdout.splitlines(), [
+            self.lists + "- " + text[i[0] - 1],
+            self.lists + ": " + text[i[0]],
+            "--",
+            self.lists + ": " + text[i[1]],
+            self.lists + "- " + text[i[1] + 1],
+        ])
+        p = self.run_lg("-C", "2", "k0679ZZz002700", self.lists, names=True, rc=0)
+        self.assertEqual(p.stdout.splitlines(), [
+            self.lists + "- " + text[i[0] - 2],
+            self.lists + "- " + text[i[0] - 1],
+            self.lists + ": " + text[i[0]],
+            "--",
+            self.lists + ": " + text[i[1]],
+            self.lists + "- " + text[i[1] + 1],
+        ])
+        self.run_lg("-C", "x", "k0679ZZz002700", self.lists, rc=2)
+
+    def test_json_sources(self):
+        log = ("Mar  1 10:00:00 h sm-mta[1]: k21A0000000008: \n"
+               "from=<a@b.example>, size=1, class=0, nrcpts=1, \n"
+               "msgid=<q8@b>, relay=c [192.0.2.1]\n"
+               "Mar  1 10:00:01 h sm-mta[2]: k21A0000000008: to=<x@y.example>, dsn=4.0.0, "
+               "stat=Deferred: Connection refused by y.example.\n"
+               "see k21A0000000008 above\n")
+        path = self.put("w.log", log, stamp(2006, 3, 2))
+        p = self.run_lg("--json", "k21A0000000008", path, rc=0)
+        obj = json.loads(p.stdout)
+        self.assertEqual(obj["host"], "h")
+        self.assertEqual(obj["from"], "<a@b.example>")
+        self.assertEqual([(x["kind"], x["repaired"]) for x in obj["sources"]],
+                         [("line", ["joined"]), ("line", []), ("unparsed", [])])
+        self.assertEqual({x["file"] for x in obj["sources"]}, {path})
+        self.assertEqual({x["host"] for x in obj["sources"]}, {"h"})
+        self.assertEqual(obj["recipients"][0]["class"], "connection refused")
+        self.assertEqual(obj["deferrals"], {"connection refused": 1})
+
+    def test_dsn_child_to_parent_and_return_to_sender(self):
+        log = ("Mar  1 10:00:00 h sm-mta[1]: KAA00001: from=<a@b.example>, size=1, class=0, nrcpts=1, msgid=<r1@b>, relay=c [192.0.2.1]\n"
+               "Mar  1 10:00:01 h sm-mta[1]: KAA00001: to=<nobody@h.example>, mailer=local, stat=User unknown\n"
+               "Mar  1 10:00:01 h sm-mta[1]: KAA00001: KAA00002: return to sender: User unknown\n"
+               "Mar  1 10:00:02 h sm-mta[1]: KAA00002: to=<a@b.example>, delay=00:00:01, mailer=esmtp, stat=Sent\n")
+        path = self.put("rts.log", log, stamp(2006, 3, 2))
+        p = self.run_lg("--follow", "--summary", "KAA00002", path, rc=0)
+        self.assertEqual(summary_ids(p.stdout), ["KAA00001", "KAA00002"])
+        p = self.run_lg("--follow", "KAA00002", path, rc=0)
+        self.assertIn("# link KAA00001 on h -> KAA00002 on h: DSN, "
+                      "KAA00002: return to sender: User unknown\n", p.stdout)
+
+    def test_wrapped_record_across_read_blocks(self):
+        # loggrep reads 4 MB blocks: a record wrapped across two stays whole
+        target = 4 << 20
+        first = "Jan  5 10:00:01 h sm-mta[2]: k05BBBBB000002: \n"
+        rest = "from=<a@b>, size=1, class=0, \nmsgid=<zz@q>, relay=c [192.0.2.4]\n"
+        filler = "Jan  5 10:00:00 h sm-mta[1]: k05AAAAA000001: to=<x@y>, stat=Sent\n"
+        need = target - len(first) - 5
+        body = filler * (need // len(filler))
+        body += "y" * (need - len(body) - 1) + "\n" + first + rest + filler
+        path = self.put("blocks.log", body, stamp(2006, 1, 6))
+        p = self.run_lg("--summary", "k05BBBBB000002", path, rc=0)
+        self.assertEqual(p.stdout, "Jan  5 10:00:01 h k05BBBBB000002 from=<a@b> to=- stat=-\n")
+
+    def test_follow_from_a_damaged_line(self):
+        # the hand-off line lost its prefix; the link is still found
+        a = ("Jan 10 08:00:00 pfa sm-mta[100]: k1A80000000100: from=<s@a.example>, size=5, class=0, nrcpts=1, msgid=<d1@a>, relay=c [192.0.2.9]\n"
+             "0:01 pfa sm-mta[101]: k1A80000000100: to=<r@b.example>, mailer=esmtp, relay=mx.b.example. [192.0.2.20], dsn=2.0.0, stat=Sent (k1A80001000200 Message accepted for delivery)\n")
+        b = ("Jan 10 08:00:01 mxb sm-mta[200]: k1A80001000200: from=<s@a.example>, size=300, class=0, nrcpts=1, msgid=<d1@a>, proto=ESMTP, daemon=MTA, relay=pfa [192.0.2.1]\n")
+        pa = self.put("a.log", a, stamp(2006, 1, 11))
+        pb = self.put("b.log", b, stamp(2006, 1, 11))
+        p = self.run_lg("--follow", "--summary", "k1A80000000100", pa, pb, rc=0)
+        self.assertEqual(summary_ids(p.stdout), ["k1A80000000100", "k1A80001000200"])
 
 
 class TestTail(LoggrepCase):
@@ -395,9 +520,13 @@ class TestTail(LoggrepCase):
             ]
             with open(path, "a") as f:
                 f.writelines(new)
-            self.assertEqual(self.readline(proc), new[1])
-            self.assertEqual(self.readline(proc), new[2])
-            self.assertEqual(self.readline(proc), new[3])
+            self.assertEqual(self.readline(proc), path + ": " + new[1])
+            self.assertEqual(self.readline(proc), path + ": " + new[2])
+            self.assertEqual(self.readline(proc), path + ": " + new[3])
+            with open(path, "a") as f:   # a damaged line of a selected transaction
+                f.write("<br>Jan  6 00:0 k0680003q003001 retried\n")
+            self.assertEqual(self.readline(proc),
+                             path + ":? <br>Jan  6 00:0 k0680003q003001 retried\n")
         finally:
             proc.kill()
             proc.wait()
@@ -407,14 +536,194 @@ class TestTail(LoggrepCase):
     def test_tail_stdin(self):
         p = self.run_lg("-f", "k0679Vv6002665", "-", stdin=read_data("lists.maillog"), rc=0)
         self.assertEqual(p.stdout.splitlines(),
-                         lines_with(read_data("lists.maillog"), "k0679Vv6002665: "))
+                         grep_f(read_data("lists.maillog"), "k0679Vv6002665"))
+
+
+GOLDEN = os.path.join(DATA, "golden")
+
+
+class TestGolden(unittest.TestCase):
+    """tests/data/loggrep/golden: logs as people post them (README.md there).
+    Regenerate: for d in */; do (cd $d && TZ=UTC loggrep --year=2006
+    $(cat args) input.log > expected.out); done"""
+
+    def run_case(self, name):
+        d = os.path.join(GOLDEN, name)
+        with open(os.path.join(d, "args")) as f:
+            args = f.read().split("\n")
+        args = [a for a in args if a]
+        p = subprocess.run([binpath("loggrep"), "--year=2006"] + args + ["input.log"],
+                           cwd=d, capture_output=True, timeout=30, env=ENV)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(os.path.join(d, "expected.out"), "rb") as f:
+            self.assertEqual(p.stdout.decode("utf-8", "replace"),
+                             f.read().decode("utf-8", "replace"), name)
+        # the superset rule: every line grep -F ID prints is in the output
+        with open(os.path.join(d, "input.log"), "rb") as f:
+            text = f.read().decode("utf-8", "surrogateescape")
+        shown = set()
+        for l in p.stdout.decode("utf-8", "surrogateescape").splitlines():
+            m = re.match(r"input\.log(?::[?~+]?|-) (.*)$", l)
+            if m:
+                shown.add(m.group(1))
+        if "--summary" in args or "--json" in args:
+            return
+        for a in args:
+            if a.startswith("-") or "@" in a:
+                continue
+            for l in grep_f(text, a):
+                if l.startswith("{"):   # a journal record is shown as a syslog line
+                    msg = json.loads(l)["MESSAGE"]
+                    self.assertTrue(any(x.endswith(": " + msg) for x in shown), msg)
+                    continue
+                self.assertIn(l, shown, "%s: grep -F %s line missing" % (name, a))
+
+    def test_cases(self):
+        names = sorted(n for n in os.listdir(GOLDEN)
+                       if os.path.isdir(os.path.join(GOLDEN, n)))
+        self.assertGreaterEqual(len(names), 8)
+        for n in names:
+            with self.subTest(case=n):
+                self.run_case(n)
+
+
+# ---- property: loggrep ID prints at least what grep -F ID prints ----------
+
+ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+
+
+def gen_log(rnd):
+    """A sendmail log of a few dozen transactions, then damaged at random
+    the ways posted logs are.  Returns (text, ids)."""
+    ids, recs = [], []
+    for n in range(rnd.randint(5, 40)):
+        qid = "".join(rnd.choice(ALNUM) for _ in range(8)) + "%06d" % rnd.randint(0, 999999)
+        ids.append(qid)
+        host = rnd.choice(["int1", "lists", "mx.example.org", "ext1"])
+        t = rnd.randint(0, 86400 * 300)
+        mon, day = MONTHS[(t // 86400) % 12], 1 + (t // 86400) % 28
+        hh, mm, ss = (t // 3600) % 24, (t // 60) % 60, t % 60
+        nxt = "".join(rnd.choice(ALNUM) for _ in range(8)) + "%06d" % rnd.randint(0, 999999)
+        if ids[:-1] and rnd.random() < 0.3:
+            nxt = rnd.choice(ids[:-1])
+        msgs = [
+            "%s: from=<a%d@x.example>, size=%d, class=0, nrcpts=1, msgid=<%s.%s@%s>, proto=ESMTP, daemon=MTA, relay=c.example [192.0.2.%d]"
+            % (qid, n, rnd.randint(1, 99999), rnd.randint(1, 9999), qid, host, rnd.randint(1, 254)),
+            "%s: to=<b%d@y.example>, delay=00:00:01, xdelay=00:00:01, mailer=esmtp, pri=120000, relay=mx.y.example. [198.51.100.%d], dsn=%s, stat=%s"
+            % (qid, n, rnd.randint(1, 254), *rnd.choice([
+                ("2.0.0", "Sent (%s Message accepted for delivery)" % nxt),
+                ("4.0.0", "Deferred: Connection timed out with mx.y.example."),
+                ("4.0.0", "Deferred: 451 4.7.1 Greylisted"),
+                ("5.1.1", "User unknown")])),
+        ]
+        if rnd.random() < 0.2:
+            msgs.append("%s: %s: DSN: User unknown" % (qid, nxt))
+        for m in msgs:
+            pid = rnd.randint(100, 99999)
+            tag = rnd.choice(["sm-mta", "sendmail"])
+            fmt = rnd.random()
+            if fmt < 0.7:
+                line = "%s %2d %02d:%02d:%02d %s %s[%d]: %s" % (mon, day, hh, mm, ss, host, tag, pid, m)
+            elif fmt < 0.8:
+                line = "2006-%02d-%02dT%02d:%02d:%02d+0000 %s %s[%d]: %s" % (
+                    MONTHS.index(mon) + 1, day, hh, mm, ss, host, tag, pid, m)
+            elif fmt < 0.9:
+                line = "<22>1 2006-%02d-%02dT%02d:%02d:%02d.123Z %s %s %d - - %s" % (
+                    MONTHS.index(mon) + 1, day, hh, mm, ss, host, tag, pid, m)
+            else:
+                line = json.dumps({"__REALTIME_TIMESTAMP": str(1136000000000000 + t * 1000000),
+                                   "_HOSTNAME": host, "SYSLOG_IDENTIFIER": tag,
+                                   "_PID": str(pid), "MESSAGE": m})
+            recs.append(line)
+    rnd.shuffle(recs)
+    out = []
+    for line in recs:
+        out.extend(damage(rnd, line))
+    return "\n".join(out) + "\n", ids
+
+
+def damage(rnd, line):
+    """The physical lines a posted copy of line may become."""
+    r = rnd.random()
+    if line.startswith("{") or r < 0.35:
+        return [line]
+    if r < 0.45:    # prefix cut at the start
+        return [line[rnd.randint(1, 20):]]
+    if r < 0.55:    # seconds or more of the stamp lost
+        return [line[:12] + line[15:] if line[:3] in MONTHS else line]
+    if r < 0.65:    # wrapped at a terminal's or a mailer's width
+        w = rnd.choice([40, 64, 72, 78, 80])
+        return [line[i:i + w] for i in range(0, len(line), w)]
+    if r < 0.72:    # wrapped at blanks, with trailing blanks
+        parts, cur = [], ""
+        for word in line.split(" "):
+            if len(cur) + len(word) > 60:
+                parts.append(cur)
+                cur = ""
+            cur += word + " "
+        return parts + [cur]
+    if r < 0.80:    # HTML
+        esc = line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        return [rnd.choice(["<br />", "<span class=\"x\">", "<pre>", ""]) + esc +
+                rnd.choice(["<br>", "</span>", "</pre>", ""])]
+    if r < 0.86:    # quoted, grep -H, a shell prompt
+        return [rnd.choice(["> ", ">> ", "maillog:", "/var/log/mail.log.1:", "| "]) + line]
+    if r < 0.92:    # junk around
+        return [line, rnd.choice(["", "binary \x01\x02 junk", "Jan  5 23:0",
+                                   "-- MARK --", "   "])]
+    # prose that names the ID
+    word = line.split(": ")[1] if ": " in line else "x"
+    return [line, "See the line that reads \"%s Message accepted for" % word]
+
+
+class TestSupersetProperty(unittest.TestCase):
+    """For any ID, loggrep's output lines include every line grep -F ID
+    prints on the same file (generated logs, damaged at random)."""
+
+    def test_superset_on_damaged_logs(self):
+        import random
+        tmp = tempfile.mkdtemp(prefix="loggrep-prop-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        checked = 0
+        for seed in range(int(os.environ.get("LOGGREP_PROP_SEEDS", "30"))):
+            rnd = random.Random(seed)
+            text, ids = gen_log(rnd)
+            path = os.path.join(tmp, "m%d.log" % seed)
+            with open(path, "w", encoding="utf-8", errors="surrogateescape") as f:
+                f.write(text)
+            picks = [[q] for q in rnd.sample(ids, min(4, len(ids)))]
+            # five IDs at once: more than the needles, every line is looked at
+            picks.append(rnd.sample(ids, min(5, len(ids))))
+            for qids in picks:
+                for extra in ([], ["--follow"]):
+                    p = subprocess.run([binpath("loggrep")] + extra + qids + [path],
+                                       capture_output=True, timeout=30, env=ENV)
+                    self.assertIn(p.returncode, (0, 1), p.stderr)
+                    out = p.stdout.decode("utf-8", "surrogateescape")
+                    shown = set()
+                    for l in out.splitlines():
+                        m = re.match(re.escape(path) + r"(?::[?~+]?|-) (.*)$", l)
+                        if m:
+                            shown.add(m.group(1))
+                    for qid in qids:
+                        for l in grep_f(text, qid):
+                            if l.startswith("{"):
+                                msg = json.loads(l)["MESSAGE"]
+                                ok = any(x.endswith(": " + msg) for x in shown)
+                            else:
+                                ok = l in shown
+                            self.assertTrue(ok, "seed %d, %s %s: grep -F line not printed: %r"
+                                            % (seed, " ".join(extra), " ".join(qids), l))
+                            checked += 1
+        self.assertGreater(checked, 200)
 
 
 class TestDocs(unittest.TestCase):
     def test_help_and_man_page_list_the_same_options(self):
         p = subprocess.run([binpath("loggrep"), "--help"], capture_output=True, text=True)
         self.assertEqual(p.returncode, 0)
-        help_opts = set(re.findall(r"(?<![\w-])(--[a-z]+|-[a-zA-Z])\b", p.stdout))
+        help_opts = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]*[a-z]|-[a-zA-Z])\b", p.stdout))
         man = os.path.join(os.path.dirname(DATA_DIR), "..", "man", "loggrep.1")
         with open(man) as f:
             text = f.read()

@@ -86,11 +86,13 @@ class TestListing(MailqCase):
     def test_listing_exact_and_same_as_mtad_bp(self):
         a, b, c = self.three()
         p = self.mailq()
+        # priority order (sendmail's default QueueSortOrder): one recipient
+        # weighs less than two; a and c tie and go by creation, then ID
         want = self.listing(self.m.queue,
                             self.entry(a, "<root@mx.test.example>", ["alice@mx.test.example"]),
+                            self.entry(c, "<carol@mx.test.example>", ["dave@Dead.Example"]),
                             self.entry(b, "<root@mx.test.example>",
-                                       ["bob@mx.test.example", "friend@remote.example"]),
-                            self.entry(c, "<carol@mx.test.example>", ["dave@Dead.Example"]))
+                                       ["bob@mx.test.example", "friend@remote.example"]))
         self.assertEqual(p.stdout, want)
         self.assertEqual(self.m.run("-bp", env=ENV).stdout, p.stdout)
         self.assertEqual(self.mailq("-bp").stdout, p.stdout)
@@ -100,12 +102,14 @@ class TestListing(MailqCase):
         r = self.m.run("-q", env=ENV)           # a real queue run: local mail delivered
         self.assertEqual(r.returncode, 0, r.stderr)
         p = self.mailq()
-        why = "         (Deferred: host map: lookup (%s): deferred)"
+        # sendmail's "\n    %10.10s   (%.60s)": no body type, 17 blanks
+        why = "                 (Deferred: host map: lookup (%s): deferred)"
+        self.assertEqual(why.index("("), 17)
         want = self.listing(self.m.queue,
-                            self.entry(b, "<root@mx.test.example>", ["friend@remote.example"],
-                                       extra=[why % "remote.example"]),
                             self.entry(c, "<carol@mx.test.example>", ["dave@Dead.Example"],
-                                       extra=[why % "Dead.Example"]))
+                                       extra=[why % "Dead.Example"]),
+                            self.entry(b, "<root@mx.test.example>", ["friend@remote.example"],
+                                       extra=[why % "remote.example"]))
         self.assertEqual(p.stdout, want)
         self.assertEqual(self.m.run("-bp", env=ENV).stdout, p.stdout)
 
@@ -156,7 +160,7 @@ class TestListing(MailqCase):
         self.assertEqual(lines[0], "\t\t%s (3 requests)" % self.m.queue)
         self.assertEqual(lines[2:4], self.entry(a, "<root@mx.test.example>",
                                                 ["alice@mx.test.example"]))
-        self.assertEqual(lines[4:6], self.entry(hostile, "<evil?[2J?@x.example>",
+        self.assertEqual(lines[4:6], self.entry(hostile, "<evil\\033[2J\\007@x.example>",  # sendmail's prtstr()
                                                 ["bob@mx.test.example"]))
         self.assertRegex(lines[6], r"^%s  \(unreadable queue file: .*/qf%s:\d+: .*\)$" % (bad, bad))
         self.assertEqual(lines[7], "\t\tTotal requests: 3")
@@ -170,7 +174,9 @@ class TestListing(MailqCase):
 
 class TestSelection(MailqCase):
     def ids(self, *args):
-        return self.mailq(*(list(args) + ["--ids"])).stdout.split()
+        """The selected IDs, in ID order (which is queueing order here;
+        the listing itself is in QueueSortOrder, priority by default)."""
+        return sorted(self.mailq(*(list(args) + ["--ids"])).stdout.split())
 
     def test_selectors(self):
         a, b, c = self.three()
@@ -245,8 +251,8 @@ class TestOutputs(MailqCase):
         self.mailq("-qI" + c, "--hold", "check: dead")
         p = self.mailq("--json")
         objs = [json.loads(l) for l in p.stdout.splitlines()]
-        self.assertEqual([o["id"] for o in objs], [b, c])
-        ob, oc = objs
+        self.assertEqual([o["id"] for o in objs], [c, b])   # priority order
+        oc, ob = objs
         self.assertEqual(ob["sender"], "<root@mx.test.example>")
         self.assertEqual(ob["size"], 5)
         self.assertEqual(ob["queued"], self.ctime(b))
@@ -260,9 +266,9 @@ class TestOutputs(MailqCase):
         k = int(re.search(r"^K(\d+)$", self.qf(b), re.M).group(1))
         self.assertEqual(ob["last_attempt"], k)
         self.assertEqual(ob["recipients"], [{"address": "friend@remote.example", "state": "deferred",
-                                             "tries": 1, "flags": "P", "orcpt": None}])
+                                             "tries": 1, "flags": "PFD", "orcpt": None}])
         self.assertEqual(oc["status"], "held")
-        self.assertEqual(oc["mark"], "X")
+        self.assertEqual(oc["mark"], " ")     # as sendmail: held is not a mark
         self.assertTrue(oc["held"])
         self.assertEqual(oc["hold_reason"], "check: dead")
         self.assertEqual(oc["sender"], "<carol@mx.test.example>")
@@ -294,7 +300,7 @@ class TestActions(MailqCase):
         self.assertNotIn("\nq", self.qf(a))
         self.assertEqual(self.mailq("-qI" + b).stdout, self.listing(self.m.queue, self.entry(
             b, "<root@mx.test.example>", ["bob@mx.test.example", "friend@remote.example"],
-            mark="X", extra=["     QUARANTINE: Spam review"])))
+            extra=["     QUARANTINE: Spam review"])))
         self.m.wait_log(r"mailq\[\d+\]: %s: quarantine=Spam review$" % b)
         # a queue run leaves held mail alone
         self.m.run("-q", env=ENV)
@@ -302,20 +308,20 @@ class TestActions(MailqCase):
         self.assertIn(b"Subject: x", self.m.mbox("alice"))
         self.assertIn("qf" + b, self.m.queue_files())
         # release: only held mail is touched
-        p = self.mailq("--release")
+        p = self.mailq("-qQ", "--release")
         self.assertEqual(p.stdout, "%s: released\n" % b)
         self.assertNotIn("\nq", self.qf(b))
         self.m.wait_log(r"mailq\[\d+\]: %s: unquarantine$" % b)
         self.m.run("-q", env=ENV)
         self.assertIn(b"Subject: x", self.m.mbox("bob"))
-        self.assertEqual(self.mailq("--release").stdout, "")
+        self.assertEqual(self.mailq("--all", "--release").stdout, "")
 
     def test_locked_message_is_skipped_with_a_note(self):
         a, b, c = self.three()
         before = self.qf(b)
         with open(os.path.join(self.m.queue, "qf" + b)) as f:
             fcntl.flock(f, fcntl.LOCK_EX)
-            p = self.mailq("--hold", "x", rc=EX_TEMPFAIL)
+            p = self.mailq("--all", "--hold", "x", rc=EX_TEMPFAIL)
             self.assertIn("%s: being delivered (queue file locked); skipped" % b, p.stderr)
             self.assertEqual(p.stdout, "%s: held (x)\n%s: held (x)\n" % (a, c))
             p = self.mailq("-qI" + b, "--delete", "--yes", rc=EX_TEMPFAIL)
@@ -329,7 +335,7 @@ class TestActions(MailqCase):
         self.assertIn("add --yes", p.stderr)
         self.assertIn("qf" + a, self.m.queue_files())
         p = self.mailq("-qRremote", "-qRdead", "--delete", "--yes")
-        self.assertEqual(p.stdout, "%s: deleted\n%s: deleted\n" % (b, c))
+        self.assertEqual(p.stdout, "%s: deleted\n%s: deleted\n" % (c, b))   # priority order
         self.assertEqual(self.m.queue_files(), ["qf" + a])
         self.assertEqual(self.m.queue_files("df"), ["df" + a])
         self.m.wait_log(r"mailq\[\d+\]: %s: removed by mailq: from=<root@mx.test.example>, "
@@ -387,6 +393,99 @@ class TestDocs(MailqCase):
             self.assertIn(flag, text, "man page lacks " + flag)
 
 
+class TestSafeActions(MailqCase):
+    def test_action_without_selection_needs_all(self):
+        a, b, c = self.three()
+        for action in (["--hold", "x"], ["--release"], ["--delete", "--yes"], ["--flush"],
+                       ["--bounce", "--yes"]):
+            p = self.mailq(*action, rc=EX_USAGE)
+            self.assertIn("to act on the whole queue add --all", p.stderr)
+        self.assertEqual(len(self.m.queue_files()), 3)
+        self.assertNotIn("\nq", self.qf(a))
+        p = self.mailq("--all", "--hold", "maintenance")
+        self.assertEqual(sorted(p.stdout.split("\n")[:-1]),
+                         sorted("%s: held (maintenance)" % x for x in (a, b, c)))
+        self.assertIn("mailq: hold: 3 of 3 selected messages\n", p.stderr)
+
+    def test_value_that_looks_like_a_flag_is_refused(self):
+        a, b, c = self.three()
+        p = self.mailq("--hold", "-qI" + a, rc=EX_USAGE)
+        self.assertIn("-qI%s looks like a flag" % a, p.stderr)
+        self.assertIn("--hold=-qI%s" % a, p.stderr)           # what to write if meant
+        self.assertNotIn("\nq", self.qf(a))
+        for opt in ("--older", "--younger", "--reason", "--show", "--mtad"):
+            self.mailq(opt, "--ids", rc=EX_USAGE)
+        p = self.mailq("-qI" + a, "--hold=-odd reason")           # explicit: taken
+        self.assertIn("\nq-odd reason\n", self.qf(a))
+
+    def test_dry_run_names_what_would_happen_and_changes_nothing(self):
+        a, b, c = self.three()
+        before = {f: self.qf(f[2:]) for f in self.m.queue_files()}
+        for action, word in ((["--hold", "x"], "be held"), (["--delete"], "be deleted"),
+                             (["--flush"], "be delivered now"),
+                             (["--bounce"], "be returned to its sender")):
+            p = self.mailq("-qRmx.test.example", *action, "--dry-run")
+            self.assertEqual(sorted(p.stdout.split("\n")[:-1]),
+                             sorted("%s: would %s" % (x, word) for x in (a, b)) if word != "be delivered now"
+                             else sorted("%s: would be delivered now (held: skipped)" % x for x in (a, b)))
+            self.assertIn("--dry-run: 2 messages in %s would" % self.m.queue, p.stderr)
+            self.assertIn("nothing changed", p.stderr)
+        self.assertEqual({f: self.qf(f[2:]) for f in self.m.queue_files()}, before)
+        self.assertNotRegex(self.m.log(), r"mailq\[")
+        self.mailq("--dry-run", rc=EX_USAGE)                    # without an action
+
+    def test_every_action_logs_who_what_how_many(self):
+        a, b, c = self.three()
+        import pwd
+        user = pwd.getpwuid(os.getuid()).pw_name
+        self.mailq("-qRremote", "--hold", "Spam review")
+        self.m.wait_log(r"mailq\[\d+\]: hold by %s \(uid %d\): 1 of 1 message, 0 skipped, 0 failed; "
+                        r"selection: -qRremote; reason=Spam review$" % (re.escape(user), os.getuid()))
+        self.mailq("-qQ", "--release")
+        self.m.wait_log(r"mailq\[\d+\]: release by %s \(uid %d\): 1 of 1 message, 0 skipped, "
+                        r"0 failed; selection: -qQ$" % (re.escape(user), os.getuid()))
+        self.mailq("--all", "--delete", "--yes")
+        self.m.wait_log(r"mailq\[\d+\]: delete by %s \(uid %d\): 3 of 3 messages, 0 skipped, "
+                        r"0 failed; selection: --all$" % (re.escape(user), os.getuid()))
+
+    def test_show_prints_envelope_headers_and_body(self):
+        a = self.queue("alice@mx.test.example", body="Subject: shown\nX-Tag: t\n\nline one\nline two\n")
+        p = self.mailq("--show", a)
+        out = p.stdout
+        self.assertTrue(out.startswith("*** ENVELOPE RECORDS %s/qf%s ***\n" % (self.m.queue, a)))
+        self.assertIn("\nsender:       <root@mx.test.example>\n", out)
+        self.assertIn("\nrecipient:    alice@mx.test.example", out)
+        contents = out.split("*** MESSAGE CONTENTS %s/qf%s ***\n" % (self.m.queue, a))[1]
+        self.assertIn("Subject: shown\nX-Tag: t\n", contents)
+        self.assertTrue(contents.endswith("\n\nline one\nline two\n*** END OF MESSAGE %s ***\n" % a))
+        p = self.mailq("--show", "k0550J0U003615", rc=66)         # EX_NOINPUT
+        self.assertIn("not in %s" % self.m.queue, p.stderr)
+        self.mailq("--show", "../../etc/passwd", rc=EX_USAGE)
+        self.mailq("--show", a, "-qRx", rc=EX_USAGE)
+
+    def test_json_is_valid_utf8_with_latin1_reasons(self):
+        a = self.queue("friend@remote.example")
+        self.edit_qf(a, lambda t: t.replace("\n.\n", "\n.\n"))  # (text mode round trip)
+        path = os.path.join(self.m.queue, "qf" + a)
+        with open(path, "rb") as f:
+            raw = f.read()
+        raw = raw.replace(b"\nS", b"\nMDeferred: 451 4.7.1 Nachricht zur\xfcckgestellt, sp\xe4ter\nS", 1)
+        raw = raw.replace(b"\nN0\n", b"\nN2\n", 1).replace(b"\nK0\n", b"\nK1796361148\n", 1)
+        with open(path, "wb") as f:
+            f.write(raw)
+        p = subprocess.run([binpath("mailq"), "-C", self.m.mc, "--json", "-OMinQueueAge=10m"],
+                           capture_output=True, timeout=30, env=ENV)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        line = p.stdout.decode("utf-8")                       # strict: valid UTF-8
+        self.assertIn("zur\\u00fcckgestellt, sp\\u00e4ter", line)
+        o = json.loads(line)
+        self.assertEqual(o["reason"], "Deferred: 451 4.7.1 Nachricht zur\u00fcckgestellt, sp\u00e4ter")
+        self.assertEqual(o["reason_class"], "4xx policy")
+        # the retry schedule (issue 19): MinQueueAge doubled per try, so after
+        # the second try 2 x 10m
+        self.assertEqual((o["attempts"], o["last_attempt"], o["next_retry"]), (2, 1796361148, 1796362348))
+
+
 class TestBounce(MtadTestCase):
     def test_bounce_returns_the_selection_to_its_senders(self):
         from harness import wait_for as _wait
@@ -397,9 +496,16 @@ class TestBounce(MtadTestCase):
             self.assertEqual(r.returncode, 0, r.stderr)
         ids = sorted(f[2:] for f in m.queue_files())
         self.assertEqual(len(ids), 2)
+        # off a terminal, as --delete, it wants --yes
         p = subprocess.run([binpath("mailq"), "-C", m.mc, "-qI" + ids[0], "--bounce"],
+                           capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        self.assertEqual(p.returncode, 64, p.stderr)
+        self.assertIn("--bounce would bounce 1 message; standard input is not a terminal", p.stderr)
+        self.assertEqual(len(m.queue_files()), 2)
+        p = subprocess.run([binpath("mailq"), "-C", m.mc, "-qI" + ids[0], "--bounce", "--yes"],
                            capture_output=True, text=True, timeout=60)
         self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("mailq: bounce: 1 of 1 selected message\n", p.stderr)
         self.assertEqual(p.stdout, "%s: returned to its sender\n" % ids[0])
         self.assertEqual(m.queue_files(), ["qf" + ids[1]])          # only the selection
         box = m.mbox("carol").decode()

@@ -30,7 +30,7 @@ class SmtpDialogue(MtadTestCase):
         code, lines = c.cmd("EHLO client.example")
         self.assertEqual(lines[0], "250-mx.test.example Hello localhost [127.0.0.1], pleased to meet you")
         kw = [l[4:] for l in lines[1:]]
-        self.assertEqual(kw, ["ENHANCEDSTATUSCODES", "PIPELINING", "8BITMIME", "SIZE", "HELP"])
+        self.assertEqual(kw, ["ENHANCEDSTATUSCODES", "PIPELINING", "8BITMIME", "SIZE", "DSN", "HELP"])
         # privacy by default: no VRFY/EXPN/VERB/ETRN
         self.assertEqual(c.cmd("VRFY alice")[1][0],
                          "252 2.5.2 Cannot VRFY user; try RCPT to attempt delivery (or try finger)")

@@ -474,7 +474,7 @@ class DiskFaults(ReliabilityCase):
 
 # ---------------------------------------------------------------------------
 class Injection(ReliabilityCase):
-    QF_RECORD = re.compile(rb"^(?:[VTKNPIMFqBZASCrR$.]|H\?\?)")
+    QF_RECORD = re.compile(rb"^(?:[VTKNPIMFqBZASCQrR$.]|H\?[DFM]?\?)")
 
     def check_qf(self, path):
         with open(path, "rb") as f:
@@ -486,7 +486,7 @@ class Injection(ReliabilityCase):
                 self.assertTrue(in_header, "continuation outside a header in %s: %r" % (path, line))
                 continue
             self.assertRegex(line, self.QF_RECORD, "not a record in %s" % path)
-            in_header = line.startswith(b"H??")
+            in_header = line.startswith(b"H?")
         return data
 
     def test_control_characters_never_reach_qf_log_or_headers(self):

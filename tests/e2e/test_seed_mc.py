@@ -143,7 +143,7 @@ CASES = {
     # that cannot be read would change routing
     "002-L2787-mailertable-dbm.mc": Case([], [
         "mtad: error: %s:3: FEATURE(`mailertable'): map \"dbm -o /etc/mail/mailertable\": "
-        "unsupported map class \"dbm\" (hash and btree are supported)" % mc_path("002-L2787-mailertable-dbm.mc"),
+        "unsupported map class \"dbm\" (hash, btree and ldap are supported)" % mc_path("002-L2787-mailertable-dbm.mc"),
         "mtad: configuration not loaded; fix the line named above"], rc=78),
     "002-L2885-internal-options.mc": Case(INTERNAL, [PROMISCUOUS]),
     "002-L3014-masquerade.mc": Case(MASQ_SYSIPHUS),

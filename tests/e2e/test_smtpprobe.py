@@ -83,7 +83,8 @@ class SmtpHandler(socketserver.StreamRequestHandler):
     LOCAL = ("postmaster", "alice")
 
     def say(self, line):
-        self.wfile.write(line.encode() + b"\r\n")
+        # bytes go out as they are (a latin-1 reply), text as UTF-8
+        self.wfile.write((line if isinstance(line, bytes) else line.encode()) + b"\r\n")
         self.wfile.flush()
 
     def refused(self, phase):
@@ -257,16 +258,27 @@ class CliTest(unittest.TestCase):
             self.assertRegex(man, r"\.IP %s\b" % code)
 
     def test_usage_errors(self):
-        self.assertEqual(probe().returncode, 1)
-        self.assertEqual(probe("--quit-after", "never", "127.0.0.1").returncode, 1)
-        self.assertEqual(probe("--test", "nosuch", "127.0.0.1:1").returncode, 1)
+        self.assertEqual(probe().returncode, 64)                   # sysexits EX_USAGE
+        self.assertEqual(probe("--quit-after", "never", "127.0.0.1").returncode, 64)
+        self.assertEqual(probe("--test", "nosuch", "127.0.0.1:1").returncode, 64)
         self.assertEqual(probe("--body", "x", "--data", "y", "--to", "a@b",
-                               "127.0.0.1").returncode, 1)
+                               "127.0.0.1").returncode, 64)
 
-    def test_connect_refused_is_exit_2(self):
+    def test_port_out_of_range_refused(self):
+        for port in ("0", "65536", "99999999999999999999", "-1", "2x5", ""):
+            for args in (["127.0.0.1:" + port], ["-p", port, "127.0.0.1"]):
+                if port == "" and args[0] != "-p":
+                    continue        # "127.0.0.1:" keeps the default port
+                r = probe("--quit-after", "connect", *args)
+                self.assertEqual(r.returncode, 64, (args, r.stderr))
+                self.assertRegex(r.stderr, r"port .*(out of range|neither a number)|empty port")
+                self.assertIn("1-65535", r.stderr)
+        self.assertEqual(probe("--quit-after", "connect", "[::1]:70000").returncode, 64)
+
+    def test_connect_refused_is_exit_69(self):
         port = free_port()
         r = probe("--json", "--to", "a@b", "127.0.0.1:%d" % port)
-        self.assertEqual(r.returncode, 2)
+        self.assertEqual(r.returncode, 69)                         # EX_UNAVAILABLE
         j = json.loads(r.stdout)
         self.assertEqual(j["failed_phase"], "connect")
         self.assertIn("refused", j["error"])
@@ -337,6 +349,16 @@ class QuickSendTest(ServerTestCase):
         r = probe("--json", "--to", "alice@mx.probe.test", "127.0.0.1:%d" % s.port)
         self.assertEqual(r.returncode, 23)
         self.assertEqual(json.loads(r.stdout)["steps"][-1]["result"], "temporary")
+
+    def test_json_is_valid_utf8_with_a_latin1_reply(self):
+        s = self.server(refuse={"rcpt": b"550 5.1.1 Empf\xe4nger unbekannt, zur\xfcck"})
+        r = subprocess.run([binpath("smtpprobe"), "--json", "--to", "alice@mx.probe.test",
+                            "127.0.0.1:%d" % s.port], capture_output=True, timeout=30)
+        self.assertEqual(r.returncode, 24)
+        text = r.stdout.decode("utf-8")                        # strict: valid UTF-8
+        self.assertIn("Empf\\u00e4nger unbekannt, zur\\u00fcck", text)
+        j = json.loads(text)
+        self.assertIn("Empf\u00e4nger unbekannt, zur\u00fcck", j["steps"][-1]["text"])
 
     def test_helo_fallback_and_json(self):
         s = self.server(refuse={"ehlo": "502 5.5.1 EHLO not implemented"})
@@ -472,6 +494,25 @@ expect close
         r = probe("-q", "--timeout", "0.5", "--script", self.write(bad), "127.0.0.1:%d" % s.port)
         self.assertEqual(r.returncode, 30)
         self.assertIn(":15: expected the server to close", r.stderr)
+
+    def test_json_failure_gives_expected_and_got(self):
+        s = self.server()
+        p = self.write(self.SCRIPT.replace("< 250 /queued/", "< 250 /accepted/"))
+        r = probe("--json", "--script", p, "127.0.0.1:%d" % s.port)
+        self.assertEqual(r.returncode, 30)
+        j = json.loads(r.stdout)
+        self.assertEqual((j["result"], j["line"]), ("failed", 12))
+        self.assertEqual(j["expected"], "250 /accepted/")
+        self.assertEqual(j["got"], "250 2.0.0 queued")
+        r = probe("--json", "--script", self.write(self.SCRIPT.replace("< 221\n", "< 250\n")),
+                  "127.0.0.1:%d" % s.port)
+        j = json.loads(r.stdout)
+        self.assertEqual((j["line"], j["expected"], j["got"]), (14, "250", "221 2.0.0 bye"))
+        # a failure that is not a reply mismatch has neither
+        r = probe("--json", "--script", self.write(self.SCRIPT + "frobnicate\n"),
+                  "127.0.0.1:%d" % s.port)
+        j = json.loads(r.stdout)
+        self.assertNotIn("expected", j)
 
     def test_record_then_replay(self):
         s = self.server()

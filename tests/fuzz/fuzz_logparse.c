@@ -35,6 +35,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				free(d);
 			}
 		}
+		/* the same line as a posted one, and the whole input as one
+		 * wrapped record */
+		unsigned how;
+		struct logrepair rb = { NULL, 0 };
+		if (logparse_lenient(&ll, line, len, &rb, &how) == 0) {
+			const struct logspan *st = logline_get(&ll, "stat");
+			const struct logspan *ds = logline_get(&ll, "dsn");
+			struct logspan none = { NULL, 0 };
+			if (st)
+				(void)logparse_defer_class(*st, ds ? *ds : none);
+			(void)logline_time(&ll, 1700000000, 0);
+		}
+		(void)logparse_is_start(line, len);
+		logrepair_free(&rb);
 	});
+	struct logline rec;
+	unsigned how2;
+	struct logrepair rb2 = { NULL, 0 };
+	(void)logparse_lenient(&rec, (const char *)data, size, &rb2, &how2);
+	logrepair_free(&rb2);
 	return 0;
 }

@@ -385,6 +385,215 @@ static void test_month(void **state)
 	assert_int_equal(logparse_month("jan"), 0);
 }
 
+/* ---- more stamps in logparse() itself -------------------------------- */
+static void test_more_stamps(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *line;
+		int year, mon, mday, hour, min, sec, has_tz;
+		const char *host, *tag;
+		long pid;
+	} c[] = {
+		/* HTML collapses "Jan  5" to "Jan 5" */
+		{ "Jan 5 23:09:31 lists sendmail[2665]: k0679Vv6002665: to=a, stat=Sent",
+		  0, 1, 5, 23, 9, 31, 0, "lists", "sendmail", 2665 },
+		/* journalctl -o short-precise */
+		{ "Jan 05 23:09:31.123456 lists sm-mta[2666]: k0679VWl002666: to=a, stat=Sent",
+		  0, 1, 5, 23, 9, 31, 0, "lists", "sm-mta", 2666 },
+		/* journalctl -o short-iso */
+		{ "2006-01-05T23:09:31+0100 lists sm-mta[2666]: k0679VWl002666: to=a",
+		  2006, 1, 5, 23, 9, 31, 1, "lists", "sm-mta", 2666 },
+		/* journalctl -o short-full */
+		{ "Thu 2006-01-05 23:09:31 UTC lists sm-mta[2666]: k0679VWl002666: to=a",
+		  2006, 1, 5, 23, 9, 31, 1, "lists", "sm-mta", 2666 },
+		{ "Thu 2006-01-05 23:09:31 CET lists sm-mta[2666]: k0679VWl002666: to=a",
+		  2006, 1, 5, 23, 9, 31, 0, "lists", "sm-mta", 2666 },
+		/* journalctl -o short-unix */
+		{ "1136502571.000123 lists sm-mta[2666]: k0679VWl002666: to=a",
+		  2006, 1, 5, 23, 9, 31, 1, "lists", "sm-mta", 2666 },
+		/* RFC 3164 on the wire */
+		{ "<22>Jan  5 23:09:31 lists sm-mta[2666]: k0679VWl002666: to=a",
+		  0, 1, 5, 23, 9, 31, 0, "lists", "sm-mta", 2666 },
+		/* RFC 5424, with structured data and a BOM */
+		{ "<22>1 2006-01-05T23:09:31.003Z lists sm-mta 2666 - [x@1 a=\"b]\\\"\"] \xef\xbb\xbfk0679VWl002666: to=a",
+		  2006, 1, 5, 23, 9, 31, 1, "lists", "sm-mta", 2666 },
+		{ "<22>1 - - sendmail - ID47 - k0679VWl002666: to=a",
+		  0, 0, 0, 0, 0, 0, 0, NULL, "sendmail", -1 },
+	};
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct logline ll;
+		if (logparse(&ll, c[i].line, strlen(c[i].line)) != 0)
+			fail_msg("stamp case %zu not parsed: %s", i, c[i].line);
+		if (ll.year != c[i].year || ll.mon != c[i].mon || ll.mday != c[i].mday ||
+		    ll.hour != c[i].hour || ll.min != c[i].min || ll.sec != c[i].sec ||
+		    ll.has_tz != c[i].has_tz)
+			fail_msg("stamp case %zu: %d-%d-%d %d:%d:%d tz %d", i, ll.year, ll.mon,
+				 ll.mday, ll.hour, ll.min, ll.sec, ll.has_tz);
+		if (!span_is(ll.host, c[i].host) || !span_is(ll.tag, c[i].tag) ||
+		    ll.pid != c[i].pid)
+			fail_msg("stamp case %zu: prefix", i);
+		if (!logspan_eq(ll.qid, "k0679Vv6002665") && !logspan_eq(ll.qid, "k0679VWl002666"))
+			fail_msg("stamp case %zu: qid", i);
+	}
+}
+
+/* ---- logparse_lenient: lines as people post them --------------------- */
+struct rcase {
+	const char *rec;
+	int rc;
+	unsigned how;		/* LOGREP_* bits expected (exactly) */
+	const char *host, *tag, *qid;
+	enum logev ev;
+	int mon, mday, hour, min;
+	const char *field, *value;	/* one field to check, or NULL */
+};
+
+static const struct rcase rcases[] = {
+	/* untouched */
+	{ "Jan  4 22:29:53 int1 sm-mta[3739]: k056SDUq003739: to=hal@sysiphus.com, stat=Sent",
+	  0, 0, "int1", "sm-mta", "k056SDUq003739", LOGEV_TO, 1, 4, 22, 29, "to", "hal@sysiphus.com" },
+	/* seed 002 L7956-7960: wrapped with trailing blanks */
+	{ "Jan  4 22:29:53 int1 sm-mta[3739]: k056SDUq003739: \nfrom=bogus@deer-run.com, size=85, class=0, nrcpts=1, \nmsgid=<200601050628.k056SDUq003739@int1.sysiphus.com>, \nproto=SMTP, daemon=MTA, relay=localhost.localdomain \n[127.0.0.1] ",
+	  0, LOGREP_JOINED, "int1", "sm-mta", "k056SDUq003739", LOGEV_FROM, 1, 4, 22, 29,
+	  "relay", "localhost.localdomain [127.0.0.1]" },
+	/* seed 001 L188-189: cut at 80 columns inside a token */
+	{ "Jun  6 18:13:44 moriah sendmail[342]: SAA00341: to=<eddy@localhost>, delay=00:00\n:02, xdelay=00:00:01, mailer=local, stat=Sent",
+	  0, LOGREP_JOINED, "moriah", "sendmail", "SAA00341", LOGEV_TO, 6, 6, 18, 13, "delay", "00:00:02" },
+	/* CentOS list 2008: cluster-shell prefix, tab continuation, lost blank */
+	{ "\texmx1 : Dec 14 05:28:39 exmx1 sendmail[31574]: mBDIYhEa031574:\nto=<customer at example.com>, delay=00:00:00, xde\n\tlay=00:00:00, mailer=esmtp, pri=41874, relay=mail.example.com.,\ndsn=4.0.0, stat=Deferred",
+	  0, LOGREP_JOINED | LOGREP_JUNK, "exmx1", "sendmail", "mBDIYhEa031574", LOGEV_TO, 12, 14, 5, 28,
+	  "stat", "Deferred" },
+	/* HTML from a forum page */
+	{ "<span class=\"hl\">Jan&nbsp; 5 23:09:31 lists sm-mta[2666]: k0679VWl002666: from=&lt;root@lists.sysiphus.com&gt;, size=329</span><br />",
+	  0, LOGREP_MARKUP, "lists", "sm-mta", "k0679VWl002666", LOGEV_FROM, 1, 5, 23, 9,
+	  "from", "<root@lists.sysiphus.com>" },
+	/* an address in angle brackets is not markup */
+	{ "<b@x.example>: Jan  5 23:09:31 lists sm-mta[1]: k0679VWl002666: to=<b@x.example>, stat=Sent",
+	  0, LOGREP_JUNK, "lists", "sm-mta", "k0679VWl002666", LOGEV_TO, 1, 5, 23, 9, "to", "<b@x.example>" },
+	/* quoted in a mail, grep -H prefix */
+	{ "> /var/log/maillog.1:Jan  5 23:09:31 lists sm-mta[1]: k0679VWl002666: to=a, stat=Sent",
+	  0, LOGREP_JUNK, "lists", "sm-mta", "k0679VWl002666", LOGEV_TO, 1, 5, 23, 9, "stat", "Sent" },
+	/* truncated stamp: seconds lost */
+	{ "Jan  5 23:09 lists sm-mta[2667]: k0679VWl002666: to=bob, stat=Sent",
+	  0, LOGREP_PREFIX, "lists", "sm-mta", "k0679VWl002666", LOGEV_TO, 1, 5, 23, 9, "to", "bob" },
+	/* truncated at the start: no month */
+	{ "n  5 23:09:32 lists sm-mta[2667]: k0679VWl002666: to=bob, stat=Sent",
+	  0, LOGREP_PREFIX, "lists", "sm-mta", "k0679VWl002666", LOGEV_TO, 0, 0, 0, 0, "to", "bob" },
+	/* reformatted stamp, host missing */
+	{ "05/01/2006 23:09:32 sm-mta[2667]: k0679VWl002666: to=bob, stat=Sent",
+	  0, LOGREP_PREFIX, NULL, "sm-mta", "k0679VWl002666", LOGEV_TO, 0, 0, 0, 0, "stat", "Sent" },
+	/* only the message was posted */
+	{ "k0679VWl002666: to=bob,carol,ted,alice, delay=00:00:01, stat=Sent (k05E0K0T004746 Message accepted for delivery)",
+	  0, LOGREP_PREFIX, NULL, NULL, "k0679VWl002666", LOGEV_TO, 0, 0, 0, 0, "to", "bob,carol,ted,alice" },
+	/* journalctl -o json */
+	{ "{\"__REALTIME_TIMESTAMP\":\"1136502571000000\",\"_HOSTNAME\":\"lists\",\"SYSLOG_IDENTIFIER\":\"sm-mta\",\"_PID\":\"2666\",\"MESSAGE\":\"k0679VWl002666: from=<root@lists.sysiphus.com>, size=329, msgid=<a\\\"b@c>\"}",
+	  0, LOGREP_JOURNAL, "lists", "sm-mta", "k0679VWl002666", LOGEV_FROM, 1, 5, 23, 9,
+	  "msgid", "<a\"b@c>" },
+	{ "{\"__REALTIME_TIMESTAMP\":\"1136502571000000\",\"_HOSTNAME\":\"lists\",\"SYSLOG_IDENTIFIER\":\"sm-mta\",\"MESSAGE\":[107,48,54,55,57,86,87,108,48,48,50,54,54,54,58,32,116,111,61,98]}",
+	  0, LOGREP_JOURNAL, "lists", "sm-mta", "k0679VWl002666", LOGEV_TO, 1, 5, 23, 9, "to", "b" },
+	/* not log lines */
+	{ "See the line that reads, \"k056SDUq003739 Message accepted for", -1, 0, NULL, NULL, NULL,
+	  LOGEV_NONE, 0, 0, 0, 0, NULL, NULL },
+	{ "250 2.0.0 k056SDUq003739 Message accepted for delivery", -1, 0, NULL, NULL, NULL,
+	  LOGEV_NONE, 0, 0, 0, 0, NULL, NULL },
+	{ "{\"MESSAGE\":\"unterminated", -1, 0, NULL, NULL, NULL, LOGEV_NONE, 0, 0, 0, 0, NULL, NULL },
+	{ "", -1, 0, NULL, NULL, NULL, LOGEV_NONE, 0, 0, 0, 0, NULL, NULL },
+};
+
+static void test_lenient(void **state)
+{
+	(void)state;
+	struct logrepair rb = { NULL, 0 };
+	setenv("TZ", "UTC", 1);
+	tzset();
+	for (size_t i = 0; i < sizeof(rcases) / sizeof(rcases[0]); i++) {
+		const struct rcase *c = &rcases[i];
+		struct logline ll;
+		unsigned how = 99;
+		int rc = logparse_lenient(&ll, c->rec, strlen(c->rec), &rb, &how);
+		if (rc != c->rc)
+			fail_msg("lenient %zu: rc %d, want %d: %s", i, rc, c->rc, c->rec);
+		if (rc)
+			continue;
+		if (how != c->how)
+			fail_msg("lenient %zu: how %u, want %u", i, how, c->how);
+		if (!span_is(ll.host, c->host) || !span_is(ll.tag, c->tag) || !span_is(ll.qid, c->qid))
+			fail_msg("lenient %zu: host '%.*s' tag '%.*s' qid '%.*s'", i, (int)ll.host.n,
+				 ll.host.p ? ll.host.p : "", (int)ll.tag.n, ll.tag.p ? ll.tag.p : "",
+				 (int)ll.qid.n, ll.qid.p ? ll.qid.p : "");
+		if (ll.event != c->ev)
+			fail_msg("lenient %zu: event %d", i, ll.event);
+		if (ll.mon != c->mon || ll.mday != c->mday || ll.hour != c->hour || ll.min != c->min)
+			fail_msg("lenient %zu: time %d/%d %d:%d", i, ll.mon, ll.mday, ll.hour, ll.min);
+		if (c->field) {
+			const struct logspan *v = logline_get(&ll, c->field);
+			if (!v || !logspan_eq(*v, c->value))
+				fail_msg("lenient %zu: %s='%.*s'", i, c->field, v ? (int)v->n : 0,
+					 v ? v->p : "");
+		}
+	}
+	logrepair_free(&rb);
+}
+
+static void test_is_start(void **state)
+{
+	(void)state;
+	static const char *yes[] = {
+		"Jan  4 22:29:53 int1 sm-mta[3739]: k056SDUq003739: ",
+		"2024-01-04T22:29:53+01:00 h x[1]: y",
+		"<22>1 - - - - - -",
+		"{\"MESSAGE\":\"x\"}",
+		"exmx1 : Dec 14 05:28:39 exmx1 sendmail[31574]: mBDIYhEa031574:",
+		"<span class=\"hl\">Jan  5 23:09:31 lists sm-mta[2666]: k0679VWl002666: from=",
+		"&gt; Jan  5 23:09:31 lists sm-mta[2667]: k0679VWl002666: to=x",
+	};
+	static const char *no[] = {
+		"from=bogus@deer-run.com, size=85, class=0, nrcpts=1, ",
+		"[127.0.0.1] ",
+		"Message accepted for delivery) ",
+		":02, xdelay=00:00:01, mailer=local, stat=Sent",
+		"<root@x>, size=5",
+		"<200601050628.k056SDUq003739@int1.sysiphus.com>, ",
+		"",
+	};
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (!logparse_is_start(yes[i], strlen(yes[i])))
+			fail_msg("is_start yes %zu: %s", i, yes[i]);
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (logparse_is_start(no[i], strlen(no[i])))
+			fail_msg("is_start no %zu: %s", i, no[i]);
+}
+
+static void test_defer_class(void **state)
+{
+	(void)state;
+	static const char *c[][3] = {
+		{ "Deferred: Connection refused by mx.example.", "4.0.0", "connection refused" },
+		{ "Deferred: Connection timed out with mx.example.", "4.0.0", "timeout" },
+		{ "Deferred: Name server: mx.example.: host name lookup failure", "4.4.3", "DNS" },
+		{ "Deferred: 451 4.1.8 Domain of sender address bounces@lamers.org does not resolve", "4.0.0", "4xx policy" },
+		{ "Deferred: 450 4.7.1 <x@y>: Recipient address rejected: Greylisted", NULL, "4xx policy" },
+		{ "Deferred: 403 4.7.0 TLS handshake failed", "4.7.0", "TLS" },
+		{ "deferred (connect to mx.b.example[192.0.2.20]:25: Connection refused)", "4.4.1", "connection refused" },
+		{ "deferred (conversation with mx.b.example[192.0.2.20] timed out while receiving the initial server greeting)", "4.4.2", "timeout" },
+		{ "deferred (Host or domain name not found. Name service error for name=b.example type=MX: Host not found, try again)", "4.4.3", "DNS" },
+		{ "deferred (host mx.b.example[192.0.2.20] said: 452 4.2.2 Mailbox full (in reply to RCPT TO command))", "4.2.2", "4xx policy" },
+		{ "Deferred: mailbox full", "4.2.2", "other" },
+		{ "Deferred", "4.0.0", "other" },
+		{ "Sent (k05L67o01165 Message accepted for delivery)", "2.0.0", NULL },
+		{ "User unknown", "5.1.1", NULL },
+	};
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct logspan st = { c[i][0], strlen(c[i][0]) };
+		struct logspan ds = { c[i][1], c[i][1] ? strlen(c[i][1]) : 0 };
+		const char *got = logparse_defer_class(st, ds);
+		if ((got == NULL) != (c[i][2] == NULL) || (got && strcmp(got, c[i][2]) != 0))
+			fail_msg("defer class %zu: got %s, want %s", i, got ? got : "NULL",
+				 c[i][2] ? c[i][2] : "NULL");
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -397,6 +606,10 @@ int main(void)
 		cmocka_unit_test(test_is_qid),
 		cmocka_unit_test(test_year_inference),
 		cmocka_unit_test(test_month),
+		cmocka_unit_test(test_more_stamps),
+		cmocka_unit_test(test_lenient),
+		cmocka_unit_test(test_is_start),
+		cmocka_unit_test(test_defer_class),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

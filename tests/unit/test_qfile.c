@@ -116,8 +116,8 @@ static void fill_env(struct qf_env *env)
 	qf_env_set_macro(env, "auth_type", "");
 	qf_env_add_rcpt(env, "<one@example.com>", "PN", NULL);
 	qf_env_add_rcpt(env, "<two@example.com>", "PSF", "rfc822;two@example.com");
-	qf_env_add_rcpt(env, "three", "", NULL);
-	qf_env_add_rcpt(env, "<@r1,@r2:four@example.com>", "P", "rfc822;four+x@example.com");
+	qf_env_add_rcpt(env, "three", "FD", NULL);
+	qf_env_add_rcpt(env, "<@r1,@r2:four@example.com>", "PFD", "rfc822;four+x@example.com");
 	hdrlist_add(&env->headers, "Received", " from client.example\n\tby mx.example.net; Thu, 5 Jan 2006");
 	hdrlist_add(&env->headers, "Subject", " hello");
 	hdrlist_add(&env->headers, "X-Folded", " a\n  b\n\tc");
@@ -195,25 +195,25 @@ static void test_raw_text(void **state)
 		"N3\n"
 		"P120345\n"
 		"I8/1/123456\n"
-		"MDeferred: Connection refused by mx.example.com.\n"
-		"qheld for review\n"
-		"Fb8\n"
 		"B8BITMIME\n"
-		"ZQQ314159\n"
-		"A<>\n"
+		"qheld for review\n"
+		"MDeferred: Connection refused by mx.example.com.\n"
+		"Fb8\n"
 		"$_client.example [192.0.2.7]\n"
 		"$rESMTP\n"
 		"$sclient.example\n"
 		"${daemon_name}MTA\n"
 		"${auth_type}\n"
 		"S<sender@example.org>\n"
+		"ZQQ314159\n"
+		"A<>\n"
 		"C<root@localhost>\n"
 		"RPN:<one@example.com>\n"
-		"rrfc822;two@example.com\n"
+		"Qrfc822;two@example.com\n"
 		"RPSF:<two@example.com>\n"
-		"R:three\n"
-		"rrfc822;four+x@example.com\n"
-		"RP:<@r1,@r2:four@example.com>\n"
+		"RFD:three\n"
+		"Qrfc822;four+x@example.com\n"
+		"RPFD:<@r1,@r2:four@example.com>\n"
 		"H??Received: from client.example\n"
 		"\tby mx.example.net; Thu, 5 Jan 2006\n"
 		"H??Subject: hello\n"
@@ -249,12 +249,12 @@ static void test_injection(void **state)
 	char *text = slurp(path, NULL);
 	assert_non_null(text);
 	assert_int_equal(lines_starting(text, 'R'), 1);
-	assert_int_equal(lines_starting(text, 'r'), 1);
+	assert_int_equal(lines_starting(text, 'Q'), 1);
 	assert_int_equal(lines_starting(text, 'S'), 1);
 	assert_int_equal(lines_starting(text, '.'), 1);
 	assert_int_equal(lines_starting(text, 'H'), 3);
 	assert_non_null(strstr(text, "\nSa Revil@x\n"));
-	assert_non_null(strstr(text, "\nRP Rflag@x:<ok@x> Rextra@x\n"));
+	assert_non_null(strstr(text, "\nRPFD Rflag@x:<ok@x> Rextra@x\n"));
 	assert_non_null(strstr(text, "\nH??Subject: x\n\tRhdr@x\n\t.\n\tS<forged@x>\n"));
 	assert_non_null(strstr(text, "\nH??X-Name Rname@x: v\n"));
 	assert_non_null(strstr(text, "\nH??X-CR: aRcr@x\n"));
@@ -271,7 +271,7 @@ static void test_injection(void **state)
 	assert_string_equal(back.ctladdr, " H??X-Injected: 1");
 	assert_int_equal(back.nrcpts, 1);
 	assert_string_equal(back.rcpts[0].addr, "<ok@x> Rextra@x");
-	assert_string_equal(back.rcpts[0].flags, "P Rflag@x");
+	assert_string_equal(back.rcpts[0].flags, "PFD Rflag@x");
 	assert_string_equal(back.rcpts[0].orcpt, "rfc822;o Rorcpt@x");
 	assert_int_equal(back.nmacros, 1);
 	assert_string_equal(qf_env_macro(&back, "s"), "helo Rmacro@x");
@@ -279,6 +279,189 @@ static void test_injection(void **state)
 	assert_string_equal(back.headers.h[0].value, " x\n\tRhdr@x\n\t.\n\tS<forged@x>");
 	assert_string_equal(back.headers.h[1].name, "X-Name Rname@x");
 	qf_env_free(&back);
+	qf_env_free(&env);
+}
+
+
+/* A qf Debian's sendmail 8.17.1.9 wrote (tests/data/sendmail-8.17/qf-smtp-dsn,
+ * see its README): read, every record lands where it belongs, and written
+ * back byte for byte. */
+static const char sendmail_qf[] =
+		"V8\n"
+		"T1796360940\n"
+		"K0\n"
+		"N0\n"
+		"P90048\n"
+		"B8BITMIME\n"
+		"Malias database unavailable\n"
+		"F8dns\n"
+		"$_localhost [127.0.0.1]\n"
+		"$rESMTP\n"
+		"$sclient.example\n"
+		"${daemon_flags}\n"
+		"S<carol@remote.example>\n"
+		"Zabc+2Bdef\n"
+		"Malias database unavailable\n"
+		"rRFC822; nosuchuser@mx.example.org\n"
+		"RPFD:<nosuchuser@mx.example.org>\n"
+		"Qrfc822;Bob@Far.example\n"
+		"rRFC822; bob@far.example\n"
+		"RPNSF:<bob@far.example>\n"
+		"rRFC822; dave@far.example\n"
+		"RPN:<dave@far.example>\n"
+		"H?P?Return-Path: <\201g>\n"
+		"H??Received: from client.example (localhost [127.0.0.1])\n"
+		"\tby mx.example.org (8.17.1.9/8.17.1.9) with ESMTP id 6B4590RK010481;\n"
+		"\tFri, 4 Dec 2026 05:09:00 GMT\n"
+		"H?D?Date: Fri, 4 Dec 2026 05:09:00 GMT\n"
+		"H?M?Message-Id: <202612040509.6B4590RK010481@mx.example.org>\n"
+		"H??Subject: dsn\n"
+		"H??From: carol@remote.example\n"
+		".\n";
+
+static void test_sendmail_817_qf_both_ways(void **state)
+{
+	const char *dir = *state;
+	struct qf_env env;
+	char err[512] = "", path[4096];
+	qf_env_init(&env);
+	if (qf_parse(sendmail_qf, sizeof(sendmail_qf) - 1, "qf6B4590RK010481", &env, err, sizeof(err)) != 0)
+		fail_msg("qf_parse: %s", err);
+	assert_string_equal(env.bodytype, "8BITMIME");
+	assert_string_equal(env.flags, "8dns");
+	assert_true(qf_has_flag(&env, 'n'));
+	assert_string_equal(env.envid, "abc+2Bdef");
+	assert_string_equal(env.msg, "alias database unavailable");
+	assert_int_equal(env.nrcpts, 3);
+	assert_string_equal(env.rcpts[0].msg, "alias database unavailable");
+	assert_string_equal(env.rcpts[0].final, "RFC822; nosuchuser@mx.example.org");
+	assert_null(env.rcpts[0].orcpt);
+	assert_string_equal(env.rcpts[1].flags, "PNSF");
+	assert_string_equal(env.rcpts[1].orcpt, "rfc822;Bob@Far.example");
+	assert_string_equal(env.rcpts[2].flags, "PN");
+	assert_string_equal(env.headers.h[0].cond, "P");
+	assert_string_equal(env.headers.h[0].value, " <\201g>");
+	assert_string_equal(env.headers.h[2].cond, "D");
+	assert_string_equal(env.headers.h[3].cond, "M");
+	assert_null(env.headers.h[4].cond);
+	snprintf(env.qid, sizeof(env.qid), "6B4590RK010481");
+	assert_int_equal(qf_write(dir, &env, 0, err, sizeof(err)), 0);
+	qf_path(path, sizeof(path), dir, 'q', env.qid);
+	char *text = slurp(path, NULL);
+	assert_string_equal(text, sendmail_qf);
+	free(text);
+	qf_env_free(&env);
+}
+
+/* C records as sendmail's printctladdr writes them, one per change. */
+static void test_ctladdr_records(void **state)
+{
+	const char *dir = *state;
+	char buf[256], err[512], path[4096];
+	qf_ctladdr_make(buf, sizeof(buf), "alice", 1000, 1000, "alice");
+	assert_string_equal(buf, "alice:1000:1000:alice");
+	qf_ctladdr_make(buf, sizeof(buf), "root", 0, 0, "root");
+	assert_string_equal(buf, ":root");
+	qf_ctladdr_show(buf, sizeof(buf), "alice:1000:1000:alice");
+	assert_string_equal(buf, "alice (1000/1000)");
+	qf_ctladdr_show(buf, sizeof(buf), ":root");
+	assert_string_equal(buf, "root (0/0)");
+	qf_ctladdr_show(buf, sizeof(buf), "bob (1001/1001)");	/* mtad 0.1's form */
+	assert_string_equal(buf, "bob (1001/1001)");
+
+	struct qf_env env, back;
+	qf_env_init(&env);
+	snprintf(env.qid, sizeof(env.qid), "%s", QID);
+	qf_set(&env.sender, "<alice@h.example>");
+	qf_env_add_rcpt(&env, "a@x", "P", NULL);
+	qf_env_add_rcpt(&env, "b@x", "P", NULL);
+	qf_env_add_rcpt(&env, "|/bin/prog", "PA", NULL);
+	qf_env_add_rcpt(&env, "c@x", "P", NULL);
+	env.rcpts[0].ctladdr = strdup("alice:1000:1000:alice");
+	env.rcpts[1].ctladdr = strdup("alice:1000:1000:alice");
+	env.rcpts[2].ctladdr = strdup("bob:1001:1001:bob");
+	assert_int_equal(qf_write(dir, &env, 0, err, sizeof(err)), 0);
+	qf_path(path, sizeof(path), dir, 'q', QID);
+	char *text = slurp(path, NULL);
+	assert_non_null(strstr(text, "S<alice@h.example>\n"
+				     "Calice:1000:1000:alice\nRPFD:a@x\nRPFD:b@x\n"
+				     "Cbob:1001:1001:bob\nRPFDA:|/bin/prog\nC\nRPFD:c@x\n.\n"));
+	free(text);
+	qf_env_init(&back);
+	if (qf_read(path, &back, err, sizeof(err)) != 0)
+		fail_msg("qf_read: %s", err);
+	assert_string_equal(back.ctladdr, "alice:1000:1000:alice");
+	assert_string_equal(back.rcpts[1].ctladdr, "alice:1000:1000:alice");
+	assert_string_equal(back.rcpts[2].ctladdr, "bob:1001:1001:bob");
+	assert_null(back.rcpts[3].ctladdr);
+	qf_env_free(&back);
+	qf_env_free(&env);
+}
+
+/* The message's own octets that are internal characters in a qf (0x80-0x9f,
+ * 0xff) are quoted with \377 as sendmail 8.17 quotes them: the Subject below
+ * is what it wrote for "Subject: \xd0\x81\xd0\xb6 \xff\x81j" (UTF-8, then
+ * octets that look like a macro).  Read back, they are the octets again. */
+static void test_internal_chars_quoted(void **state)
+{
+	const char *dir = *state;
+	struct qf_env env, back;
+	char err[512], path[4096];
+	qf_env_init(&env);
+	snprintf(env.qid, sizeof(env.qid), "%s", QID);
+	qf_set(&env.sender, "<a@b>");
+	qf_env_add_rcpt(&env, "c@d", "P", NULL);
+	hdrlist_add(&env.headers, "Subject", " \320\201\320\266 \377\201j");
+	assert_int_equal(qf_write(dir, &env, 0, err, sizeof(err)), 0);
+	qf_path(path, sizeof(path), dir, 'q', QID);
+	char *text = slurp(path, NULL);
+	assert_non_null(strstr(text, "\nH??Subject: \320\377\201\320\266 \377\377\377\201j\n"));
+	free(text);
+	assert_int_equal(qf_msgsize(&env, 10), 10 + 8 + 12);	/* as readqf: the quoted octets */
+	qf_env_init(&back);
+	if (qf_read(path, &back, err, sizeof(err)) != 0)
+		fail_msg("qf_read: %s", err);
+	assert_string_equal(back.headers.h[0].value, " \320\201\320\266 \377\201j");
+	assert_int_equal(back.headers.h[0].macros, 0);
+	qf_env_free(&back);
+	qf_env_free(&env);
+	/* an unquoted \201 is a macro: the value stays in the internal form */
+	static const char qf[] = "V8\nS<a@b>\nRP:c@d\nH?P?Return-Path: <\201g> \377\201\n.\n";
+	qf_env_init(&back);
+	assert_int_equal(qf_parse(qf, sizeof(qf) - 1, "qfX", &back, err, sizeof(err)), 0);
+	assert_int_equal(back.headers.h[0].macros, 1);
+	assert_string_equal(back.headers.h[0].value, " <\201g> \377\201");
+	qf_env_free(&back);
+	/* mtad 0.1 wrote UTF-8 unquoted: a \201 after a UTF-8 octet is text */
+	static const char old[] = "V8\nS<a@b>\nRP:c@d\nH??Subject: \320\201j \320\201\320\266\n.\n";
+	qf_env_init(&back);
+	assert_int_equal(qf_parse(old, sizeof(old) - 1, "qfX", &back, err, sizeof(err)), 0);
+	assert_int_equal(back.headers.h[0].macros, 0);
+	assert_string_equal(back.headers.h[0].value, " \320\201j \320\201\320\266");
+	qf_env_free(&back);
+}
+
+/* Flags and conditional, macro-bearing headers written as read. */
+static void test_flags_and_conditions(void **state)
+{
+	(void)state;
+	struct qf_env env;
+	qf_env_init(&env);
+	assert_false(qf_has_flag(&env, '8'));
+	qf_add_flag(&env, 'b');
+	qf_add_flag(&env, '8');
+	qf_add_flag(&env, '8');
+	assert_string_equal(env.flags, "8b");	/* sendmail's order: w r 8 b d n s */
+	qf_add_flag(&env, 'X');
+	qf_add_flag(&env, 'w');
+	assert_string_equal(env.flags, "w8bX");
+	assert_true(qf_has_flag(&env, 'b'));
+	qf_env_free(&env);
+	static const char text[] = "V8\nS<a@b>\nRP:c@d\nH?${daemon_flags}?X-Flagged: $j\nXbad\n.\n";
+	char err[256] = "";
+	qf_env_init(&env);
+	assert_int_equal(qf_parse(text, sizeof(text) - 1, "qfX", &env, err, sizeof(err)), -1);
+	assert_string_equal(err, "qfX:5: unknown record type");
 	qf_env_free(&env);
 }
 
@@ -419,7 +602,8 @@ static void test_parse_sendmail_qf(void **state)
 	assert_int_equal(env.version, 8);
 	assert_int_equal(env.ctime, 1136442493);
 	assert_int_equal(env.priority, 30437);
-	assert_string_equal(env.msg, "Deferred: again");	/* the last M wins */
+	/* an M before S is the message's; one after S belongs to the next R */
+	assert_string_equal(env.msg, "Deferred: 451 4.3.0 Temporary\n  failure");
 	assert_string_equal(env.sender, "root");
 	assert_int_equal(env.nmacros, 2);
 	assert_string_equal(qf_env_macro(&env, "_"), "localhost");
@@ -427,9 +611,18 @@ static void test_parse_sendmail_qf(void **state)
 	assert_int_equal(env.nrcpts, 2);
 	assert_string_equal(env.rcpts[0].addr, "user@example.com");
 	assert_string_equal(env.rcpts[0].flags, "PFD");
-	assert_string_equal(env.rcpts[0].orcpt, "rfc822;user@example.com");
-	assert_null(env.rcpts[1].orcpt);	/* an r line belongs to one R line */
+	assert_string_equal(env.rcpts[0].orcpt, "rfc822;x@y");		/* Q: ORCPT */
+	assert_string_equal(env.rcpts[0].final, "rfc822;user@example.com");	/* r: final */
+	assert_string_equal(env.rcpts[0].msg, "Deferred: again");
+	assert_null(env.rcpts[1].orcpt);	/* Q and r lines belong to one R line */
+	assert_null(env.rcpts[1].final);
+	assert_null(env.rcpts[1].msg);
+	assert_int_equal(env.nextra, 4);	/* E, d, !, j: kept in order */
+	assert_string_equal(env.extra[0], "Eroot");
+	assert_string_equal(env.extra[3], "jj");
 	assert_int_equal(env.headers.count, 3);
+	assert_string_equal(env.headers.h[0].cond, "P");
+	assert_null(env.headers.h[1].cond);
 	assert_string_equal(env.headers.h[0].name, "Return-Path");
 	assert_string_equal(env.headers.h[0].value, " <g>");
 	assert_string_equal(env.headers.h[1].value,
@@ -697,6 +890,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_path_subdirs, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_scan, setup_dir, teardown_dir),
 		cmocka_unit_test(test_env_helpers),
+		cmocka_unit_test_setup_teardown(test_sendmail_817_qf_both_ways, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_ctladdr_records, setup_dir, teardown_dir),
+		cmocka_unit_test(test_flags_and_conditions),
+		cmocka_unit_test_setup_teardown(test_internal_chars_quoted, setup_dir, teardown_dir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -298,6 +298,38 @@ static const struct rcase cases[] = {
 	  "this is not a trace field; at all", 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
 	  RCV_MTA_UNKNOWN },
 	{ "empty_unparsed", "", 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, RCV_MTA_UNKNOWN },
+	/* --- retrieval agents, as written by the Debian packages (tests/data/hdrtrace/corpus) */
+	{ "fetchmail_6437_real",
+	  "from 127.0.0.1 [127.0.0.1]\n"
+	  "\tby vm with POP3 (fetchmail-6.4.37)\n"
+	  "\tfor <alice@localhost> (single-drop); Fri, 04 Dec 2026 05:19:16 +0000 (UTC)",
+	  1, "127.0.0.1", NULL, "127.0.0.1", "vm", "POP3", NULL, "alice@localhost",
+	  "2026-12-04 05:19:16", RCV_MTA_FETCHMAIL, .software = "fetchmail-6.4.37" },
+	{ "getmail6_real",
+	  "from 127.0.0.1 (127.0.0.1:32939) by localhost with POP3 getmail6\n"
+	  "  msgid:u1; 04 Dec 2026 05:19:31 -0000",
+	  1, ANY, ANY, "127.0.0.1", "localhost", "POP3", "u1", NULL, "2026-12-04 05:19:31",
+	  RCV_MTA_GETMAIL, .software = "getmail6" },
+	{ "getmail_spamassassin_example",
+	  "from pop3.mail.dk (195.41.46.251) by loki.valhalla with POP3;\n"
+	  " 14 Apr 2010 11:14:29 -0000",
+	  1, "pop3.mail.dk", NULL, "195.41.46.251", "loki.valhalla", "POP3", NULL, NULL,
+	  "2010-04-14 11:14:29", RCV_MTA_UNKNOWN },
+	{ "fetchmail_seed001_stripped",
+	  "from\n        by localhost with POP3 (fetchmail-5.1.2)\n"
+	  "        for eddy@localhost (multi-drop); Sat, 03 Jun 2000 20:58:32 +0100 (BST)",
+	  1, NULL, NULL, NULL, "localhost", "POP3", NULL, "eddy@localhost",
+	  "2000-06-03 19:58:32", RCV_MTA_FETCHMAIL, .software = "fetchmail-5.1.2" },
+	{ "rfc5322_a4_via",
+	  "from x.y.test\n   by example.net\n   via TCP\n   with ESMTP\n   id ABC12345\n"
+	  "   for <mary@example.net>;  21 Nov 1997 10:05:43 -0600",
+	  1, "x.y.test", NULL, NULL, "example.net", "ESMTP", "ABC12345", "mary@example.net",
+	  "1997-11-21 16:05:43", RCV_MTA_UNKNOWN, .via = "TCP" },
+	{ "sendmail_local_resubmit",
+	  "(from daemon@localhost)\n\tby europe.std.com (8.9.3/8.9.3) id RAA09630\n"
+	  "\tfor tbtf-outgoing; Fri, 20 Apr 2001 17:31:18 -0400 (EDT)",
+	  1, NULL, NULL, NULL, "europe.std.com", NULL, "RAA09630", "tbtf-outgoing",
+	  "2001-04-20 21:31:18", RCV_MTA_SENDMAIL, .ident = "daemon@localhost" },
 };
 
 static void check_str(const char *what, const char *want, const char *got)

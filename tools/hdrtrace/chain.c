@@ -160,6 +160,8 @@ void message_load(struct message *m, const char *buf, size_t len)
 			m->envelope_from = xstrndup(s, n);
 	}
 	size_t body = off + hdr_parse_block(&m->hl, buf + off, len - off);
+	m->body = buf + body;
+	m->body_len = len - body;
 	m->message_id = header_value(&m->hl, "Message-Id");
 	m->from = header_value(&m->hl, "From");
 	m->subject = header_value(&m->hl, "Subject");
@@ -187,7 +189,6 @@ void message_free(struct message *m)
 {
 	hdrlist_free(&m->hl);
 	hdrlist_free(&m->returned_hl);
-	hopchain_free(&m->hops);
 	hopchain_free(&m->xrecv);
 	hopchain_free(&m->returned);
 	free(m->envelope_from);
@@ -196,6 +197,15 @@ void message_free(struct message *m)
 	free(m->subject);
 	free(m->date);
 	free(m->untrusted_note);
+	if (m->walk)
+		for (size_t i = 0; i < m->hops.n; i++)
+			free(m->walk[i].why);
+	free(m->walk);
+	loglink_free_message(m);
+	free(m->auth);
+	free(m->auth_line);
+	free(m->arc_why);
+	hopchain_free(&m->hops);
 	for (size_t i = 0; i < m->nv; i++)
 		free(m->v[i].text);
 	free(m->v);

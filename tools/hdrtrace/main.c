@@ -1,7 +1,9 @@
 /* hdrtrace: rebuild the Received: hop chain of messages and judge it.
  * This file: options, the per-message loop, exit codes. */
+#include "version.h"
 #include "hdrtrace.h"
 #include "diag.h"
+#include "dns.h"
 #include "xalloc.h"
 
 #include <errno.h>
@@ -11,7 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define HDRTRACE_VERSION "1.0"
 
 static const char usage_text[] =
 	"Usage: hdrtrace [OPTION]... [FILE]...\n"
@@ -24,7 +25,10 @@ static const char usage_text[] =
 	"  -j, --json                one JSON object per message (JSON Lines)\n"
 	"  -b, --block-ip            print only the IP of the first untrusted hop\n"
 	"      --tolerance=SECONDS   time-reversal tolerance (default 300)\n"
-	"      --dns                 live PTR, forward and DNSBL checks (off by default)\n"
+	"  -l, --log=FILE            link each hop's queue ID to its lines in a mail log\n"
+	"                            (plain or .gz; repeatable)\n"
+	"  -k, --dkim-key=FILE       DKIM/ARC public keys (zone-file TXT lines; repeatable)\n"
+	"      --dns                 live PTR, forward, DNSBL and DKIM key lookups (off by default)\n"
 	"      --dnsbl=ZONE          DNSBL zone for --dns (repeatable; default zen.spamhaus.org)\n"
 	"      --resolver=ADDR[:PORT]  DNS server for --dns (default: /etc/resolv.conf)\n"
 	"      --dns-timeout=SECONDS per-query timeout for --dns (default 2)\n"
@@ -46,6 +50,8 @@ static const struct option longopts[] = {
 	{ "block-ip", no_argument, NULL, 'b' },
 	{ "tolerance", required_argument, NULL, OPT_TOLERANCE },
 	{ "dns", no_argument, NULL, OPT_DNS },
+	{ "dkim-key", required_argument, NULL, 'k' },
+	{ "log", required_argument, NULL, 'l' },
 	{ "dnsbl", required_argument, NULL, OPT_DNSBL },
 	{ "resolver", required_argument, NULL, OPT_RESOLVER },
 	{ "dns-timeout", required_argument, NULL, OPT_DNS_TIMEOUT },
@@ -111,7 +117,7 @@ int main(int argc, char **argv)
 	diag_init("hdrtrace", DIAG_STDERR);
 
 	int c;
-	while ((c = getopt_long(argc, argv, "t:T:jbhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:T:k:l:jbhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			if (trust_add(optarg) < 0)
@@ -120,6 +126,21 @@ int main(int argc, char **argv)
 		case 'T':
 			if (trust_add_file(optarg) < 0) {
 				fprintf(stderr, "hdrtrace: %s: %s\n", optarg, strerror(errno));
+				exit(errno == EINVAL ? HT_EXIT_USAGE : HT_EXIT_NOINPUT);
+			}
+			break;
+		case 'l':
+			if (loglink_add_file(optarg) < 0) {
+				fprintf(stderr, "hdrtrace: --log %s: %s\n", optarg, strerror(errno));
+				exit(HT_EXIT_NOINPUT);
+			}
+			break;
+		case 'k':
+			if (auth_add_key_file(optarg) < 0) {
+				fprintf(stderr, "hdrtrace: --dkim-key %s: %s\n", optarg,
+					errno == EINVAL ? "no key record in the file (expected lines like "
+					"'sel._domainkey.example.com TXT \"v=DKIM1; k=rsa; p=...\"')" :
+					strerror(errno));
 				exit(errno == EINVAL ? HT_EXIT_USAGE : HT_EXIT_NOINPUT);
 			}
 			break;
@@ -164,7 +185,7 @@ int main(int argc, char **argv)
 			fputs(usage_text, stdout);
 			return 0;
 		case 'V':
-			printf("hdrtrace %s\n", HDRTRACE_VERSION);
+			version_print(stdout, "hdrtrace");
 			return 0;
 		default:
 			fprintf(stderr, "Try 'hdrtrace --help' for more information.\n");
@@ -176,6 +197,11 @@ int main(int argc, char **argv)
 		o.dnsbl = xmalloc(sizeof(*o.dnsbl));
 		o.dnsbl[0] = def[0];
 		o.ndnsbl = 1;
+	}
+	if (o.dns) {
+		auth_use_dns(1);
+		if (o.resolver && dns_set_server(o.resolver) < 0)
+			usage_error("--resolver: not an IPv4 address[:port]: %s", o.resolver);
 	}
 	if (color_mode < 0) {
 		const char *term = getenv("TERM");

@@ -1,7 +1,9 @@
 /* out_json: one JSON object per message, one line each (JSON Lines), with
- * the field names of issue 7 / man hdrtrace(1).  Strings are made valid
- * UTF-8: a byte that is not is written as U+FFFD. */
+ * the field names of issue 7 / man hdrtrace(1).  Strings go through
+ * lib/json, the one JSON writer: valid UTF-8, a byte that is not UTF-8
+ * written as \u00XX (the byte read as latin-1). */
 #include "hdrtrace.h"
+#include "json.h"
 #include "strbuf.h"
 
 #include <stdio.h>
@@ -9,68 +11,13 @@
 #include <string.h>
 #include <time.h>
 
-/* Length of the valid UTF-8 sequence at p (1-4), or 0. */
-static int utf8_len(const unsigned char *p)
-{
-	if (p[0] < 0x80)
-		return 1;
-	int n;
-	unsigned int cp;
-	if ((p[0] & 0xe0) == 0xc0) {
-		n = 2;
-		cp = p[0] & 0x1f;
-	} else if ((p[0] & 0xf0) == 0xe0) {
-		n = 3;
-		cp = p[0] & 0x0f;
-	} else if ((p[0] & 0xf8) == 0xf0) {
-		n = 4;
-		cp = p[0] & 0x07;
-	} else {
-		return 0;
-	}
-	for (int i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 static void jstr(struct strbuf *o, const char *s)
 {
 	if (!s) {
 		sb_puts(o, "null");
 		return;
 	}
-	sb_putc(o, '"');
-	const unsigned char *p = (const unsigned char *)s;
-	while (*p) {
-		unsigned char c = *p;
-		if (c == '"' || c == '\\') {
-			sb_putc(o, '\\');
-			sb_putc(o, (char)c);
-			p++;
-		} else if (c < 0x20 || c == 0x7f) {
-			sb_printf(o, "\\u%04x", c);
-			p++;
-		} else if (c < 0x80) {
-			sb_putc(o, (char)c);
-			p++;
-		} else {
-			int n = utf8_len(p);
-			if (n == 0) {
-				sb_puts(o, "\\ufffd");
-				p++;
-			} else {
-				sb_append(o, p, (size_t)n);
-				p += n;
-			}
-		}
-	}
-	sb_putc(o, '"');
+	json_quote_sb(o, s, strlen(s));	/* lib/json: always valid UTF-8 */
 }
 
 static void key(struct strbuf *o, const char *k, int *first)
@@ -108,6 +55,26 @@ static void iso(time_t t, char *buf, size_t n)
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void log_json(struct strbuf *o, const struct hop_log *hl)
+{
+	sb_putc(o, '[');
+	for (size_t i = 0; i < hl->n; i++) {
+		const struct log_link *k = &hl->l[i];
+		int g = 1;
+		if (i)
+			sb_putc(o, ',');
+		sb_putc(o, '{');
+		kstr(o, "file", k->file, &g);
+		klong(o, "line", 1, k->lineno, &g);
+		kstr(o, "match", k->match, &g);
+		kbool(o, "host_matches", k->host_ok, &g);
+		kbool(o, "parsed", k->parsed, &g);
+		kstr(o, "text", k->text, &g);
+		sb_putc(o, '}');
+	}
+	sb_putc(o, ']');
 }
 
 static void hop_json(struct strbuf *o, const struct hop *h, int trust_known)
@@ -190,6 +157,26 @@ void out_json(const struct message *m, const struct options *o)
 	kbool(&s, "trusted_assumed", !trust_explicit(), &f);
 	key(&s, "hops", &f);
 	chain_json(&s, &m->hops, 1);
+	if (loglink_enabled()) {
+		key(&s, "log", &f);
+		sb_putc(&s, '[');
+		for (size_t i = 0; i < m->hops.n; i++) {
+			int g = 1;
+			if (i)
+				sb_putc(&s, ',');
+			sb_putc(&s, '{');
+			klong(&s, "hop", 1, m->hops.hops[i].n, &g);
+			kstr(&s, "id", m->hops.hops[i].r.id, &g);
+			kstr(&s, "by", m->hops.hops[i].r.by, &g);
+			key(&s, "lines", &g);
+			if (m->logs)
+				log_json(&s, &m->logs[i]);
+			else
+				sb_puts(&s, "[]");
+			sb_putc(&s, '}');
+		}
+		sb_putc(&s, ']');
+	}
 	key(&s, "x_received", &f);
 	chain_json(&s, &m->xrecv, 0);
 	key(&s, "returned_message", &f);
@@ -228,6 +215,82 @@ void out_json(const struct message *m, const struct options *o)
 		}
 		kstr(&s, "first_untrusted_note", m->untrusted_note, &f);
 	}
+	key(&s, "trust_walk", &f);
+	{
+		int g = 1;
+		sb_putc(&s, '{');
+		const struct walk_step *d =
+			m->decided_hop && m->walk ? &m->walk[m->decided_hop - 1] : NULL;
+		kstr(&s, "result", d && d->role == WALK_ENTRY ? "entry" :
+			 d && d->role == WALK_STOP ? "stopped" : m->hops.n ? "all-trusted" : "none", &g);
+		klong(&s, "decided_hop", m->decided_hop != 0, m->decided_hop, &g);
+		klong(&s, "decided_line", m->decided_line != 0, m->decided_line, &g);
+		kstr(&s, "decided_field", d ? m->hops.hops[m->decided_hop - 1].r.raw : NULL, &g);
+		kstr(&s, "why", d ? d->why : m->untrusted_note, &g);
+		key(&s, "steps", &g);
+		sb_putc(&s, '[');
+		for (size_t i = 0; m->walk && i < m->hops.n; i++) {
+			int k = 1;
+			if (i)
+				sb_putc(&s, ',');
+			sb_putc(&s, '{');
+			klong(&s, "hop", 1, m->hops.hops[i].n, &k);
+			kstr(&s, "role", walk_role_name(m->walk[i].role), &k);
+			kstr(&s, "why", m->walk[i].why, &k);
+			sb_putc(&s, '}');
+		}
+		sb_puts(&s, "]}");
+	}
+	key(&s, "signatures", &f);
+	sb_putc(&s, '[');
+	for (size_t i = 0; i < m->nauth; i++) {
+		const struct dkim_result *r = &m->auth[i];
+		int g = 1;
+		if (i)
+			sb_putc(&s, ',');
+		sb_putc(&s, '{');
+		kstr(&s, "header", auth_kind_name(r->kind), &g);
+		klong(&s, "line", 1, m->auth_line[i], &g);
+		klong(&s, "instance", r->kind != DKIM_SIG, r->instance, &g);
+		kstr(&s, "d", r->d, &g);
+		kstr(&s, "s", r->s, &g);
+		kstr(&s, "a", r->a, &g);
+		kstr(&s, "c", r->c, &g);
+		if (r->kind == ARC_SEAL)
+			kstr(&s, "cv", r->cv, &g);
+		if (r->body_ok >= 0)
+			kbool(&s, "body_hash_ok", r->body_ok, &g);
+		kstr(&s, "result", dkim_status_str(r->status), &g);
+		kstr(&s, "why", r->why, &g);
+		sb_putc(&s, '}');
+	}
+	sb_putc(&s, ']');
+	key(&s, "arc", &f);
+	if (m->arc_instances) {
+		int g = 1;
+		sb_putc(&s, '{');
+		klong(&s, "instances", 1, m->arc_instances, &g);
+		kstr(&s, "result", m->arc_result, &g);
+		kstr(&s, "why", m->arc_why, &g);
+		key(&s, "authentication_results", &g);
+		sb_putc(&s, '[');
+		for (int i = 1; i <= m->arc_instances; i++) {
+			int line = 0, k = 1;
+			const char *v = auth_arc_results(m, i, &line);
+			char *u = v ? hdr_unfold(v) : NULL;
+			if (i > 1)
+				sb_putc(&s, ',');
+			sb_putc(&s, '{');
+			klong(&s, "instance", 1, i, &k);
+			klong(&s, "line", line != 0, line, &k);
+			kstr(&s, "text", u, &k);
+			sb_putc(&s, '}');
+			free(u);
+		}
+		sb_puts(&s, "]}");
+	} else {
+		sb_puts(&s, "null");
+	}
 	key(&s, "verdicts", &f);
 	sb_putc(&s, '[');
 	for (size_t i = 0; i < m->nv; i++) {
@@ -240,6 +303,7 @@ void out_json(const struct message *m, const struct options *o)
 		kstr(&s, "severity", v->severity, &g);
 		kstr(&s, "text", v->text, &g);
 		klong(&s, "hop", v->hop != 0, v->hop, &g);
+		klong(&s, "line", v->line != 0, v->line, &g);
 		kstr(&s, "chain", v->chain, &g);
 		sb_putc(&s, '}');
 	}

@@ -55,7 +55,7 @@ static void cells(const struct hop *h, int first_untrusted, char *cell[NCOL])
 {
 	const struct received *r = &h->r;
 	char buf[64];
-	cell[C_MARK] = xstrdup(h->n == first_untrusted ? "!" :
+	cell[C_MARK] = xstrdup(h->n == first_untrusted ? "!" : hop_is_retrieval(r) ? "R" :
 			       (h->trusted_by && h->trusted_from) ? "T" : " ");
 	snprintf(buf, sizeof(buf), "%d", h->n);
 	cell[C_NUM] = xstrdup(buf);
@@ -190,6 +190,16 @@ void out_text(const struct message *m, const struct options *o, int multi)
 			sb_printf(&s, "First untrusted hop: none (%s)\n",
 				  m->untrusted_note ? m->untrusted_note : "");
 		}
+		if (m->decided_hop) {
+			const struct hop *h = &m->hops.hops[m->decided_hop - 1];
+			sb_printf(&s, "Decided by: hop %d, header line %d: Received: %s\n", h->n,
+				  m->decided_line, h->r.raw);
+		}
+		sb_puts(&s, "Trust walk (newest first):\n");
+		for (size_t i = m->hops.n; m->walk && i-- > 0;)
+			if (m->walk[i].why)
+				sb_printf(&s, "  hop %-3d %-9s  %s\n", m->hops.hops[i].n,
+					  walk_role_name(m->walk[i].role), m->walk[i].why);
 	}
 	if (m->xrecv.n) {
 		sb_putc(&s, '\n');
@@ -200,6 +210,44 @@ void out_text(const struct message *m, const struct options *o, int multi)
 		table(&s, "Returned message, Received: origin first", &m->returned, 0, color);
 		if (m->returned.n == 0)
 			sb_puts(&s, "Returned message: no Received: fields\n");
+	}
+	if (loglink_enabled() && m->logs) {
+		sb_puts(&s, "\nLog lines (--log), by hop:\n");
+		for (size_t i = m->hops.n; i-- > 0;) {
+			const struct hop_log *hl = &m->logs[i];
+			const struct received *r = &m->hops.hops[i].r;
+			if (!r->id)
+				continue;
+			sb_printf(&s, "  hop %d id %s by %s: %zu line%s\n", m->hops.hops[i].n, r->id,
+				  d(r->by), hl->n, hl->n == 1 ? "" : "s");
+			for (size_t k = 0; k < hl->n; k++)
+				sb_printf(&s, "    %s:%ld [%s%s%s] %s\n", hl->l[k].file, hl->l[k].lineno,
+					  hl->l[k].match, hl->l[k].host_ok ? "" : ", other host",
+					  hl->l[k].parsed ? "" : ", unparsed", hl->l[k].text);
+		}
+	}
+	if (m->nauth) {
+		sb_puts(&s, "\nSignatures:\n");
+		for (size_t i = 0; i < m->nauth; i++) {
+			const struct dkim_result *r = &m->auth[i];
+			char inst[16] = "";
+			if (r->kind != DKIM_SIG)
+				snprintf(inst, sizeof(inst), " i=%d", r->instance);
+			sb_printf(&s, "  %s%s d=%s s=%s a=%s (header line %d): %s: %s\n",
+				  auth_kind_name(r->kind), inst, r->d, r->s, r->a, m->auth_line[i],
+				  dkim_status_str(r->status), r->why);
+		}
+	}
+	if (m->arc_instances) {
+		sb_printf(&s, "ARC chain: %d instance%s, %s: %s\n", m->arc_instances,
+			  m->arc_instances == 1 ? "" : "s", m->arc_result, m->arc_why);
+		for (int i = m->arc_instances; i >= 1; i--) {
+			int line = 0;
+			const char *v = auth_arc_results(m, i, &line);
+			char *u = v ? hdr_unfold(v) : NULL;
+			sb_printf(&s, "  i=%d saw (header line %d): %s\n", i, line, u ? u : "(missing)");
+			free(u);
+		}
 	}
 	sb_putc(&s, '\n');
 	if (m->nv == 0) {
@@ -214,8 +262,12 @@ void out_text(const struct message *m, const struct options *o, int multi)
 			const struct verdict *v = &m->v[i];
 			const char *on = !color ? "" : !strcmp(v->severity, "alert") ? RED :
 						 !strcmp(v->severity, "warning") ? YEL : CYA;
-			sb_printf(&s, "  %s%-*s%s  %-7s  %s\n", on, (int)cw, v->code, color ? OFF : "",
+			sb_printf(&s, "  %s%-*s%s  %-7s  %s", on, (int)cw, v->code, color ? OFF : "",
 				  v->severity, v->text);
+			if (v->line)
+				sb_printf(&s, " [%sheader line %d]",
+					  strcmp(v->chain, "hops") ? "returned message " : "", v->line);
+			sb_putc(&s, '\n');
 		}
 	}
 	if (multi)

@@ -21,6 +21,8 @@ struct trust_entry {
 	int family;		/* AF_INET / AF_INET6 */
 	unsigned char addr[16];
 	int prefix;
+	int implicit;		/* assumed for the current message only */
+	char *spec;		/* as given, for the reasons */
 };
 
 static struct trust_entry *entries;
@@ -76,7 +78,10 @@ static void add_entry(struct trust_entry *e, const char *spec)
 		centries = centries ? centries * 2 : 8;
 		entries = xreallocarray(entries, centries, sizeof(*entries));
 	}
+	e->spec = xstrdup(spec);
 	entries[nentries++] = *e;
+	if (e->implicit == 2)
+		return;		/* not shown in "Trusted:" */
 	if (desc.cap == 0)
 		sb_init(&desc);
 	if (desc.len)
@@ -184,13 +189,31 @@ int trust_explicit(void)
 
 void trust_reset(void)
 {
+	size_t k = 0;
+	for (size_t i = 0; i < nentries; i++) {
+		if (entries[i].implicit) {
+			free(entries[i].domain);
+			free(entries[i].spec);
+		} else {
+			entries[k++] = entries[i];
+		}
+	}
+	nentries = k;
 	if (explicit_given)
 		return;
-	for (size_t i = 0; i < nentries; i++)
-		free(entries[i].domain);
-	nentries = 0;
 	if (desc.cap)
 		sb_reset(&desc);
+}
+
+void trust_add_implicit(const char *domain)
+{
+	if (trust_which(domain))
+		return;
+	struct trust_entry e;
+	memset(&e, 0, sizeof(e));
+	e.domain = xstrdup(domain);
+	e.implicit = 2;
+	add_entry(&e, domain);
 }
 
 const char *trust_describe(void)
@@ -198,37 +221,49 @@ const char *trust_describe(void)
 	return desc.len ? desc.s : "";
 }
 
-int trust_ip(const char *ip)
+static const char *which_ip(const char *ip)
 {
 	unsigned char a[16];
 	int fam;
 	if (!ip || parse_ip(ip, a, &fam) < 0)
-		return 0;
+		return NULL;
 	for (size_t i = 0; i < nentries; i++)
 		if (!entries[i].domain && entries[i].family == fam &&
 		    prefix_match(a, entries[i].addr, entries[i].prefix))
-			return 1;
-	return 0;
+			return entries[i].spec;
+	return NULL;
 }
 
-int trust_host(const char *host)
+const char *trust_which(const char *host)
 {
 	if (!host || !*host)
-		return 0;
-	if (received_ip_family(host) || host[0] == '[')
-		return trust_ip(host);
+		return NULL;
+	if (received_ip_family(host) || host[0] == '[' || !strncasecmp(host, "IPv6:", 5))
+		return which_ip(host);
 	size_t hl = strlen(host);
+	while (hl > 0 && host[hl - 1] == '.')
+		hl--;
 	for (size_t i = 0; i < nentries; i++) {
 		const char *d = entries[i].domain;
 		if (!d)
 			continue;
 		size_t dl = strlen(d);
-		if (hl == dl && !strcasecmp(host, d))
-			return 1;
-		if (hl > dl && host[hl - dl - 1] == '.' && !strcasecmp(host + hl - dl, d))
-			return 1;
+		if (hl == dl && !strncasecmp(host, d, dl))
+			return entries[i].spec;
+		if (hl > dl && host[hl - dl - 1] == '.' && !strncasecmp(host + hl - dl, d, dl))
+			return entries[i].spec;
 	}
-	return 0;
+	return NULL;
+}
+
+int trust_ip(const char *ip)
+{
+	return which_ip(ip) != NULL;
+}
+
+int trust_host(const char *host)
+{
+	return trust_which(host) != NULL;
 }
 
 /* Second-level labels under which registrations happen (co.uk, com.au...). */
@@ -286,10 +321,11 @@ void trust_implicit_from(const struct hopchain *c)
 	trust_reset();
 	for (size_t i = c->n; i-- > 0;) {
 		const struct received *r = &c->hops[i].r;
-		if (!r->by)
+		if (!r->by || hop_is_retrieval(r))
 			continue;
 		struct trust_entry e;
 		memset(&e, 0, sizeof(e));
+		e.implicit = 1;
 		if (received_ip_family(r->by)) {
 			if (parse_ip(r->by, e.addr, &e.family) == 0) {
 				e.prefix = e.family == AF_INET ? 32 : 128;

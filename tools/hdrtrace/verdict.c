@@ -34,6 +34,11 @@ void verdict_add(struct message *m, const char *code, const char *severity, cons
 	v->severity = severity;
 	v->chain = chain;
 	v->hop = hop;
+	v->line = 0;
+	if (hop > 0 && !strcmp(chain, "hops"))
+		v->line = hop_header_line(&m->hl, "Received", m->hops.n, hop);
+	else if (hop > 0 && !strcmp(chain, "returned_message"))
+		v->line = hop_header_line(&m->returned_hl, "Received", m->returned.n, hop);
 	v->text = sb_steal(&sb);
 	sb_free(&sb);
 }
@@ -52,41 +57,6 @@ static const char *or_dash(const char *s)
 static int has_from(const struct received *r)
 {
 	return r->from_helo || r->from_rdns || r->from_ip;
-}
-
-static void first_untrusted(struct message *m)
-{
-	const struct hopchain *c = &m->hops;
-	struct strbuf note;
-	sb_init(&note);
-	m->first_untrusted = 0;
-	if (c->n == 0)
-		sb_puts(&note, "the message has no Received: fields");
-	for (size_t i = c->n; i-- > 0;) {
-		const struct hop *h = &c->hops[i];
-		if (!h->r.parsed) {
-			sb_printf(&note, "hop %d could not be parsed", h->n);
-			break;
-		}
-		if (!h->trusted_by) {
-			if (i == c->n - 1)
-				sb_printf(&note, "the newest hop was received by %s, which is not trusted",
-					  or_dash(h->r.by));
-			else
-				sb_printf(&note, "hop %d was received by %s, which is not trusted, "
-					  "from a trusted host", h->n, or_dash(h->r.by));
-			break;
-		}
-		if (!h->trusted_from) {
-			m->first_untrusted = h->n;
-			break;
-		}
-		if (i == 0)
-			sb_puts(&note, "every hop is trusted (internal mail)");
-	}
-	if (note.len)
-		m->untrusted_note = sb_steal(&note);
-	sb_free(&note);
 }
 
 /* "dialup", "dsl", "pool"...: end-user address space.  Only the labels
@@ -201,6 +171,92 @@ static void check_helo(struct message *m, const struct hop *h, const char *chain
 	}
 }
 
+static int same_host(const struct received *a, const struct received *b)
+{
+	return a->by && b->by && !strcasecmp(a->by, b->by);
+}
+
+/* Hop i is dated before the dated hop j below it.  One host's clock off
+ * (the hops on either side of it agree with each other) is clock skew;
+ * one host going back in time, or no single clock explaining it, is an
+ * impossible order. */
+static void check_order(struct message *m, const struct hopchain *c, size_t i, const char *chain,
+			const struct options *o)
+{
+	const struct hop *h = &c->hops[i];
+	size_t j = i;
+	while (j-- > 0 && !c->hops[j].has_time)
+		;
+	const struct hop *lo = &c->hops[j];
+	char hn[32];
+	hopname(chain, h->n, hn, sizeof(hn));
+	long back = -h->delay;
+	const char *zone = h->zone_assumed || lo->zone_assumed ? "; a zone was assumed" : "";
+	if (same_host(&h->r, &lo->r)) {
+		verdict_add(m, "time-reversal", "warning", chain, h->n,
+			    "%s: dated %lds before hop %d, yet both were written by %s, whose clock "
+			    "cannot run backwards: impossible order (a forged or reordered line)%s",
+			    hn, back, lo->n, or_dash(h->r.by), zone);
+		return;
+	}
+	if (hop_is_retrieval(&h->r) || hop_is_retrieval(&lo->r)) {
+		verdict_add(m, "clock-skew", "info", chain, h->n,
+			    "%s: retrieved %lds before the mailbox server's hop %d was dated: the clock "
+			    "of the retrieving machine %s is behind the server's (%s)%s", hn, back,
+			    lo->n, or_dash(h->r.by), or_dash(lo->r.by), zone);
+		return;
+	}
+	/* is hop j the odd one (its clock ahead)?  a dated hop below it agrees with h */
+	int below = 0, above = 0;
+	for (size_t k = j; k-- > 0;) {
+		if (!c->hops[k].has_time)
+			continue;
+		below = 1;
+		if (h->t >= c->hops[k].t - SKEW_JITTER) {
+			verdict_add(m, "clock-skew", "info", chain, lo->n,
+				    "%s: the clock of %s runs about %lds ahead: hop %d above and hop %d "
+				    "below it agree with each other, not with it%s",
+				    hopname(chain, lo->n, hn, sizeof(hn)), or_dash(lo->r.by), back, h->n,
+				    c->hops[k].n, zone);
+			return;
+		}
+		break;
+	}
+	/* is hop i the odd one (its clock behind)?  a dated hop above agrees with j */
+	for (size_t k = i + 1; k < c->n; k++) {
+		if (!c->hops[k].has_time)
+			continue;
+		above = 1;
+		if (c->hops[k].t >= lo->t - SKEW_JITTER) {
+			verdict_add(m, "clock-skew", "info", chain, h->n,
+				    "%s: the clock of %s runs about %lds behind: hop %d below and hop %d "
+				    "above it agree with each other, not with it%s",
+				    hn, h->r.by ? h->r.by : "the host that wrote it", back, lo->n,
+				    c->hops[k].n, zone);
+			return;
+		}
+		break;
+	}
+	if (back <= o->tolerance)
+		verdict_add(m, "clock-skew", "info", chain, h->n,
+			    "%s: dated %lds before hop %d: the clocks of %s and %s disagree "
+			    "(within the tolerance of %lds)%s", hn, back, lo->n, or_dash(h->r.by),
+			    or_dash(lo->r.by), o->tolerance, zone);
+	else if (below && above)
+		verdict_add(m, "time-reversal", "warning", chain, h->n,
+			    "%s: dated %lds before hop %d (tolerance %lds), and the hops above and "
+			    "below each agree among themselves: two time lines, not one wrong clock: "
+			    "impossible order (a forged or reordered line)%s",
+			    hn, back, lo->n, o->tolerance, zone);
+	else
+		verdict_add(m, "clock-skew", "warning", chain, h->n,
+			    "%s: dated %lds before hop %d (tolerance %lds), with no dated hop %s "
+			    "to tell which is wrong: the clock of %s or %s, or a forged line%s",
+			    hn, back, lo->n, o->tolerance,
+			    !below && !above ? "on either side" : below ? "above" : "below them",
+			    or_dash(h->r.by), or_dash(lo->r.by), zone);
+}
+
 static void check_chain(struct message *m, struct hopchain *c, const char *chain,
 			const struct options *o)
 {
@@ -254,16 +310,8 @@ static void check_chain(struct message *m, struct hopchain *c, const char *chain
 					    hn, or_dash(r->by), r->from_ip);
 		}
 times:
-		if (h->has_delay && h->delay < -o->tolerance)
-			verdict_add(m, "time-reversal", "warning", chain, h->n,
-				    "%s: dated %lds before the hop below it (tolerance %lds)%s", hn,
-				    -h->delay, o->tolerance,
-				    h->zone_assumed || (i > 0 && c->hops[i - 1].zone_assumed)
-					    ? "; a zone was assumed" : "");
-		else if (h->has_delay && h->delay < -SKEW_JITTER)
-			verdict_add(m, "clock-skew", "info", chain, h->n,
-				    "%s: dated %lds before the hop below it: the clocks of %s and the "
-				    "host below disagree", hn, -h->delay, or_dash(r->by));
+		if (h->has_delay && h->delay < -SKEW_JITTER)
+			check_order(m, c, i, chain, o);
 		if (h->has_time && h->t > time(NULL) + o->tolerance)
 			verdict_add(m, "clock-skew", "warning", chain, h->n,
 				    "%s: dated in the future by %lds", hn,
@@ -352,13 +400,23 @@ static void check_message_id(struct message *m)
 				match = 1;
 		}
 	}
+	/* a verified DKIM signature of that domain vouches for it */
+	for (size_t i = 0; i < m->nauth && !match && org; i++)
+		if (m->auth[i].kind == DKIM_SIG && m->auth[i].status == DKIM_PASS &&
+		    org_eq(m->auth[i].d, org))
+			match = 1;
 	if (!match)
 		verdict_add(m, "message-id-mismatch", "warning", "hops", 0,
 			    "the Message-Id domain %s matches neither the From: domain %s nor any hop",
 			    mid, fromdom ? fromdom : "(none)");
 	/* seed 002: a Message-Id made by one of our relays means no mail
-	 * client made the message */
-	for (size_t i = 0; i < m->hops.n; i++) {
+	 * client made the message -- unless it was submitted on that relay
+	 * itself (the origin hop has no network client), where the MTA adds
+	 * the Message-Id the submitting program left out, as sendmail and
+	 * Exim do */
+	const struct received *o0 = m->hops.n ? &m->hops.hops[0].r : NULL;
+	int local_origin = o0 && (!o0->from_ip || ip_loopback(o0->from_ip)) && !o0->from_rdns;
+	for (size_t i = 0; i < m->hops.n && !local_origin; i++) {
 		const struct hop *h = &m->hops.hops[i];
 		if (h->trusted_by && h->r.by && !strcasecmp(h->r.by, mid) &&
 		    !(fromdom && org && org_eq(fromdom, org))) {
@@ -375,17 +433,21 @@ static void check_message_id(struct message *m)
 
 void verdicts_run(struct message *m, const struct options *o)
 {
+	trust_reset();
 	trust_implicit_from(&m->hops);
 	trust_mark(&m->hops);
+	walk_run(m);
+	if (!trust_explicit())
+		m->first_untrusted = 0;
 	trust_mark(&m->returned);
 	trust_mark(&m->xrecv);
-	if (trust_explicit())
-		first_untrusted(m);
 	if (o->dns)
 		dns_check_chain(&m->hops, o);
 	check_chain(m, &m->hops, "hops", o);
 	check_chain(m, &m->returned, "returned_message", o);
 	check_backscatter(m);
+	auth_check(m);
 	check_message_id(m);
+	loglink_message(m);
 	check_date_header(m, o);
 }

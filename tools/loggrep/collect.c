@@ -26,7 +26,8 @@ static struct tx *tx_lookup(struct collector *c, struct logspan host, const char
 	char key[512];
 	if (host.n + qn + 1 > sizeof(key))
 		return NULL;
-	memcpy(key, host.p, host.n);
+	if (host.n)
+		memcpy(key, host.p, host.n);
 	key[host.n] = '\0';
 	memcpy(key + host.n + 1, qid, qn);
 	size_t kn = host.n + 1 + qn;
@@ -38,26 +39,43 @@ static struct tx *tx_lookup(struct collector *c, struct logspan host, const char
 	void **v = strmap_put(&c->txs, key, kn, &created);
 	if (created) {
 		struct tx *t = xcalloc(1, sizeof(*t));
-		t->host = xstrndup(host.p, host.n);
+		t->host = host.n ? xstrndup(host.p, host.n) : xstrdup("");
 		t->qid = xstrndup(qid, qn);
 		*v = t;
 	}
 	return *v;
 }
 
-static void tx_add_line(struct tx *t, const struct logline *ll, const struct source *src,
-			off_t off)
+static void tx_add_line(struct collector *c, struct tx *t, const struct logline *ll,
+			const char *rec, size_t len, const struct source *src, off_t off,
+			enum txlkind kind, unsigned how)
 {
 	if (t->n == t->cap) {
 		t->cap = t->cap ? t->cap * 2 : 8;
 		t->lines = xreallocarray(t->lines, t->cap, sizeof(*t->lines));
 	}
 	struct txline *l = &t->lines[t->n++];
-	l->t = logline_time(ll, src->mtime, lg_opts.year);
+	memset(l, 0, sizeof(*l));
+	/* a line without a time stamp sorts after the last dated line read */
+	l->t = ll && ll->mon ? logline_time(ll, src->mtime, lg_opts.year) : (time_t)-1;
+	if (c->last_t) {
+		if (l->t != (time_t)-1)
+			c->last_t[src->idx] = l->t;
+		else
+			l->t = c->last_t[src->idx];
+	}
 	l->file = src->idx;
 	l->off = off;
-	l->text = xstrndup(ll->line, ll->len);
-	l->len = ll->len;
+	if (ll && (how & LOGREP_JOURNAL)) {
+		rec = ll->line;
+		len = ll->len;
+	}
+	while (len && (rec[len - 1] == '\n' || rec[len - 1] == '\r'))
+		len--;
+	l->text = xstrndup(rec, len);
+	l->len = len;
+	l->kind = (unsigned char)kind;
+	l->how = how;
 }
 
 static int in_set(const struct strmap *m, struct logspan s)
@@ -177,7 +195,8 @@ static void on_match_line(const char *line, size_t len, const struct source *src
 {
 	struct collector *c = arg;
 	struct logline ll;
-	if (logparse(&ll, line, len) < 0)
+	unsigned how;
+	if (logparse_lenient(&ll, line, len, &c->rb, &how) < 0)
 		return;
 	for (size_t i = 0; i < c->nq; i++) {
 		if (c->q[i].kind == Q_QID || !query_match(&c->q[i], &ll))
@@ -196,36 +215,165 @@ static void on_match_line(const char *line, size_t len, const struct source *src
 				free(t->qid);
 				t->qid = xstrdup("");
 				t->matched = 1;
-				tx_add_line(t, &ll, src, off);
+				tx_add_line(c, t, &ll, line, len, src, off, TXL_OWN, how);
 			}
 		}
 		return;
 	}
 }
 
-/* Without needles every line comes here: skip, before parsing, the lines
- * whose queue ID is not looked for and that cannot name one that is. */
-static int worth_parsing(const struct collector *c, const char *line, size_t len)
+static int is_idch(char c)
 {
-	static const char *const linkers[] = {
-		"stat=Sent", "status=sent", ": DSN:", "notification: ", "msgid=",
-		"message-id=",
-	};
-	const char *p = memmem(line, len, ": ", 2), *end = line + len;
-	if (p) {
-		const char *q = p += 2;
-		while (q < end && ((*q >= '0' && *q <= '9') || (*q >= 'A' && *q <= 'Z') ||
-				   (*q >= 'a' && *q <= 'z')))
-			q++;
-		if (q < end && *q == ':' && strmap_get(&c->cur_ids, p, (size_t)(q - p)))
+	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+/* Does one of the words of s[0..n) name an ID looked for in this pass? */
+static int names_cur_id(const struct collector *c, const char *s, size_t n)
+{
+	const char *p = s, *end = s + n;
+	while (p < end) {
+		while (p < end && !is_idch(*p))
+			p++;
+		const char *w = p;
+		while (p < end && is_idch(*p))
+			p++;
+		if (p - w >= 6 && strmap_get(&c->cur_ids, w, (size_t)(p - w)))
 			return 1;
 	}
-	if (!lg_opts.follow)
-		return 0;
-	for (size_t i = 0; i < sizeof(linkers) / sizeof(linkers[0]); i++)
-		if (memmem(line, len, linkers[i], strlen(linkers[i])))
-			return 1;
 	return 0;
+}
+
+static int starts_with(const char *p, const char *end, const char *s)
+{
+	size_t n = strlen(s);
+	return (size_t)(end - p) >= n && memcmp(p, s, n) == 0;
+}
+
+/* Without needles every line comes here: skip, before parsing, the lines
+ * whose queue ID is not looked for and that cannot name one that is.  The
+ * IDs and Message-IDs a line could link to are looked up first, so that
+ * only the lines that do link are parsed (each pass reads every line, and
+ * the lines of a busy log that carry a stat= or a msgid= are most). */
+static int worth_parsing(const struct collector *c, const char *line, size_t len)
+{
+	const char *end = line + len, *msg = NULL;
+	const char *lim = line + (len < 256 ? len : 256);
+	/* the usual line: "tag[pid]: QID: " */
+	const char *a = memmem(line, (size_t)(lim - line), "]: ", 3);
+	if (a) {
+		const char *w = a + 3, *e = w;
+		while (e < end && is_idch(*e))
+			e++;
+		if (e + 1 < end && e[0] == ':' && e[1] == ' ' && e - w >= 6) {
+			if (strmap_get(&c->cur_ids, w, (size_t)(e - w)))
+				return 1;
+			if (!lg_opts.follow)
+				return 0;
+			if (!logparse_is_qid(w, (size_t)(e - w)))
+				return memchr(line, '\n', len) != NULL;
+			msg = e + 2;
+			/* "PARENT: CHILD: DSN: ..." names a child */
+			const char *w2 = msg, *e2 = w2;
+			while (e2 < end && is_idch(*e2))
+				e2++;
+			if (e2 < end && *e2 == ':' && e2 - w2 >= 6 &&
+			    strmap_get(&c->cur_ids, w2, (size_t)(e2 - w2)))
+				return 1;
+		}
+		lim = line;	/* a syslog line: its queue ID is there or nowhere */
+	}
+	/* otherwise the words before ": " near the start: the queue ID
+	 * wherever the prefix put it (in a journal record's MESSAGE, in a
+	 * damaged line), and a DSN child ("PARENT: CHILD: DSN: ...") */
+	for (const char *p = line; p < lim && (p = memchr(p, ':', (size_t)(lim - p))) != NULL;
+	     p++) {
+		if (p + 1 >= end || p[1] != ' ')
+			continue;
+		const char *w = p;
+		while (w > line && is_idch(w[-1]))
+			w--;
+		if (p - w < 6)
+			continue;
+		if (strmap_get(&c->cur_ids, w, (size_t)(p - w)))
+			return 1;
+		if (!msg && logparse_is_qid(w, (size_t)(p - w)))
+			msg = p + 2;
+	}
+	/* a wrapped record whose queue ID was not found where a syslog line
+	 * has it: parsed, to be sure (the checks below read whole records) */
+	int fast = msg != NULL && a != NULL && lim == line;
+	int wrapped = !fast && memchr(line, '\n', len) != NULL;
+	if (!lg_opts.follow || !msg)
+		return wrapped;
+	const char *q;
+	if (starts_with(msg, end, "to=")) {
+		/* a hand-off to an ID we look for: "stat=Sent (ID ...)", "queued as ID" */
+		if (((q = memmem(msg, (size_t)(end - msg), "stat=", 5)) != NULL ||
+		     (q = memmem(msg, (size_t)(end - msg), "status=", 7)) != NULL) &&
+		    names_cur_id(c, q, (size_t)(end - q)))
+			return 1;
+	} else if (starts_with(msg, end, "from=") || starts_with(msg, end, "message-id=")) {
+		if (c->cur_msgids.n && ((q = memmem(msg, (size_t)(end - msg), "msgid=", 6)) != NULL ||
+					(q = memmem(msg, (size_t)(end - msg), "message-id=", 11)) != NULL)) {
+			q = memchr(q, '=', (size_t)(end - q)) + 1;
+			const char *e = q;
+			while (e < end && *e != ',' && *e != ' ')
+				e++;
+			if (strmap_get(&c->cur_msgids, q, (size_t)(e - q)))
+				return 1;
+		}
+	} else if ((q = memmem(msg, (size_t)(end - msg), "notification: ", 14)) != NULL &&
+		   names_cur_id(c, q, (size_t)(end - q))) {
+		return 1;	/* Postfix: "sender non-delivery notification: CHILD" */
+	}
+	/* a wrapped record: its pieces are not where the checks above look */
+	return wrapped;
+}
+
+/* The query IDs (id: terms) that rec names, for the superset rule: every
+ * line holding a queried ID is printed, understood or not. */
+static void attach_mentions(struct collector *c, const struct logline *ll, int ok,
+			    const char *rec, size_t len, const struct source *src,
+			    off_t off, unsigned how)
+{
+	for (size_t i = 0; i < c->nq; i++) {
+		const struct query *q = &c->q[i];
+		if (q->kind != Q_QID || !memmem(rec, len, q->nd.s, q->nd.n))
+			continue;
+		if (ok && ll->qid.p && logspan_eq(ll->qid, q->nd.s))
+			continue;	/* its own line, collected already */
+		struct logspan nohost = { "", 0 };
+		struct tx *t = tx_lookup(c, nohost, q->nd.s, q->nd.n, 1);
+		if (!t)
+			continue;
+		t->matched = 1;
+		tx_add_line(c, t, ok ? ll : NULL, rec, len, src, off,
+			    ok ? TXL_MENTION : TXL_UNPARSED, how);
+	}
+}
+
+/* A record not understood that holds an ID followed in this pass (not a
+ * query ID: those are done by attach_mentions). */
+static void attach_unparsed(struct collector *c, const char *rec, size_t len,
+			    const struct source *src, off_t off)
+{
+	for (size_t i = 0; i < c->cur_ids.cap; i++) {
+		if (!c->cur_ids.keys[i])
+			continue;
+		size_t kn;
+		memcpy(&kn, c->cur_ids.keys[i], sizeof(kn));
+		const char *id = c->cur_ids.keys[i] + sizeof(size_t);
+		int is_query = 0;
+		for (size_t k = 0; k < c->nq && !is_query; k++)
+			is_query = c->q[k].kind == Q_QID && c->q[k].nd.n == kn &&
+				   memcmp(c->q[k].nd.s, id, kn) == 0;
+		if (is_query || !memmem(rec, len, id, kn))
+			continue;
+		struct logspan nohost = { "", 0 };
+		struct tx *t = tx_lookup(c, nohost, id, kn, 1);
+		if (t)
+			tx_add_line(c, t, NULL, rec, len, src, off, TXL_UNPARSED, 0);
+	}
 }
 
 static void on_collect_line(const char *line, size_t len, const struct source *src,
@@ -233,20 +381,31 @@ static void on_collect_line(const char *line, size_t len, const struct source *s
 {
 	struct collector *c = arg;
 	struct logline ll;
-	if (c->all_lines && !worth_parsing(c, line, len))
-		return;
-	if (logparse(&ll, line, len) < 0)
-		return;
-	if (ll.qid.p && in_set(&c->cur_ids, ll.qid)) {
-		struct tx *t = tx_lookup(c, ll.host, ll.qid.p, ll.qid.n, 1);
-		if (!t)
+	unsigned how = 0;
+	int query_pass = c->pass == 1 && c->nqids;
+	if (c->all_lines && !worth_parsing(c, line, len)) {
+		int named = 0;
+		for (size_t i = 0; query_pass && i < c->nq && !named; i++)
+			named = c->q[i].kind == Q_QID &&
+				memmem(line, len, c->q[i].nd.s, c->q[i].nd.n);
+		if (!named)
 			return;
-		tx_add_line(t, &ll, src, off);
-		if (lg_opts.follow)
-			discover(c, t, &ll);
-	} else if (lg_opts.follow) {
+	}
+	int ok = logparse_lenient(&ll, line, len, &c->rb, &how) == 0;
+	if (ok && ll.qid.p && in_set(&c->cur_ids, ll.qid)) {
+		struct tx *t = tx_lookup(c, ll.host, ll.qid.p, ll.qid.n, 1);
+		if (t) {
+			tx_add_line(c, t, &ll, line, len, src, off, TXL_OWN, how);
+			if (lg_opts.follow)
+				discover(c, t, &ll);
+		}
+	} else if (ok && lg_opts.follow) {
 		discover_upstream(c, &ll);
 	}
+	if (query_pass)
+		attach_mentions(c, &ll, ok, line, len, src, off, how);
+	if (!ok && !c->all_lines)
+		attach_unparsed(c, line, len, src, off);
 }
 
 /* Moves next_* into cur_* and builds the needles; returns their count, or
@@ -283,9 +442,18 @@ static size_t next_pass(struct collector *c, struct needle *nd, size_t maxnd)
 	return all ? 0 : n;
 }
 
+static void reset_times(struct collector *c)
+{
+	for (size_t f = 0; f < c->srcs->n; f++)
+		c->last_t[f] = (time_t)-1;
+}
+
 int collect_run(struct collector *c, struct sources *s)
 {
 	int errors = 0;
+	c->srcs = s;
+	c->last_t = xcalloc(s->n ? s->n : 1, sizeof(*c->last_t));
+	reset_times(c);
 	struct needle nd[MAXNEEDLES];
 	size_t nn = 0;
 	int need_pass0 = 0;
@@ -293,6 +461,7 @@ int collect_run(struct collector *c, struct sources *s)
 		if (c->q[i].kind == Q_QID) {
 			struct logspan id = { c->q[i].nd.s, c->q[i].nd.n };
 			want_id(c, id);
+			c->nqids++;
 		} else {
 			need_pass0 = 1;
 			if (nn < MAXNEEDLES)
@@ -306,6 +475,7 @@ int collect_run(struct collector *c, struct sources *s)
 		for (size_t f = 0; f < s->n; f++)
 			if (scan_source(&s->v[f], nd, nn, on_match_line, c, "matching") < 0)
 				errors++;
+		reset_times(c);
 	}
 	for (c->pass = 1; c->pass <= MAXPASS; c->pass++) {
 		nn = next_pass(c, nd, MAXNEEDLES);
@@ -315,6 +485,7 @@ int collect_run(struct collector *c, struct sources *s)
 		for (size_t f = 0; f < s->n; f++)
 			if (scan_source(&s->v[f], nd, nn, on_collect_line, c, "collecting") < 0)
 				errors++;
+		reset_times(c);
 		if (!lg_opts.follow)
 			break;
 	}
@@ -359,10 +530,110 @@ static int linked(const struct collector *c, const struct tx *a, const struct tx
 	return 0;
 }
 
+/* Lines without a host (a lost prefix, unparsed lines, mentions) join
+ * the transaction of their queue ID on a named host, when there is one. */
+static void merge_hostless(struct collector *c)
+{
+	struct strmap hosted;
+	strmap_init(&hosted);
+	for (size_t i = 0; i < c->txs.cap; i++) {
+		struct tx *t = c->txs.keys[i] ? c->txs.vals[i] : NULL;
+		if (t && *t->host && *t->qid && t->n) {
+			int created;
+			void **v = strmap_put(&hosted, t->qid, strlen(t->qid), &created);
+			if (created)
+				*v = t;
+		}
+	}
+	for (size_t i = 0; i < c->txs.cap; i++) {
+		struct tx *t = c->txs.keys[i] ? c->txs.vals[i] : NULL;
+		if (!t || *t->host || !*t->qid || !t->n)
+			continue;
+		void **v = strmap_get(&hosted, t->qid, strlen(t->qid));
+		if (!v)
+			continue;
+		struct tx *h = *v;
+		for (size_t k = 0; k < t->n; k++) {
+			if (h->n == h->cap) {
+				h->cap = h->cap ? h->cap * 2 : 8;
+				h->lines = xreallocarray(h->lines, h->cap, sizeof(*h->lines));
+			}
+			h->lines[h->n++] = t->lines[k];
+		}
+		t->n = 0;
+		h->matched |= t->matched;
+		if (!h->msgid && t->msgid) {
+			h->msgid = t->msgid;
+			t->msgid = NULL;
+		}
+		for (size_t k = 0; k < c->nlinks; k++)
+			if (c->links[k].from == t)
+				c->links[k].from = h;
+	}
+	strmap_free(&hosted);
+}
+
+/* A mention is not printed again in the group of the queried ID when its
+ * own transaction is printed too. */
+static void hide_printed_mentions(struct collector *c)
+{
+	struct strmap own;
+	char key[64];
+	strmap_init(&own);
+	for (size_t i = 0; i < c->nall; i++) {
+		const struct tx *t = c->all[i];
+		for (size_t k = 0; t->keep && k < t->n; k++) {
+			if (t->lines[k].kind != TXL_OWN)
+				continue;
+			int n = snprintf(key, sizeof(key), "%u:%lld", t->lines[k].file,
+					 (long long)t->lines[k].off);
+			*strmap_put(&own, key, (size_t)n, NULL) = (void *)1;
+		}
+	}
+	for (size_t i = 0; i < c->nall; i++) {
+		struct tx *t = c->all[i];
+		for (size_t k = 0; t->keep && k < t->n; k++) {
+			struct txline *l = &t->lines[k];
+			if (l->kind == TXL_OWN)
+				continue;
+			int n = snprintf(key, sizeof(key), "%u:%lld", l->file, (long long)l->off);
+			l->hidden = strmap_get(&own, key, (size_t)n) != NULL;
+		}
+	}
+	strmap_free(&own);
+}
+
+/* A line without a time (an unparsed one first in its file) takes the time
+ * of the nearest dated line of its transaction in the same file. */
+static void date_undated(struct tx *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		struct txline *l = &t->lines[i];
+		if (l->t != (time_t)-1)
+			continue;
+		const struct txline *best = NULL;
+		for (size_t k = 0; k < t->n; k++) {
+			const struct txline *o = &t->lines[k];
+			if (o->t == (time_t)-1 || o->file != l->file)
+				continue;
+			/* the next line after it, else the last before it */
+			if (o->off > l->off ? (!best || best->off < l->off || o->off < best->off)
+					    : (!best || (best->off < l->off && o->off > best->off)))
+				best = o;
+		}
+		if (best)
+			l->t = best->t;
+	}
+}
+
 void collect_finish(struct collector *c)
 {
 	struct strmap byqid;
 	strmap_init(&byqid);
+	merge_hostless(c);
+	for (size_t i = 0; i < c->txs.cap; i++)
+		if (c->txs.keys[i])
+			date_undated(c->txs.vals[i]);
 	c->all = xcalloc(c->txs.n + 1, sizeof(*c->all));
 	c->nall = 0;
 	for (size_t i = 0; i < c->txs.cap; i++) {
@@ -436,6 +707,7 @@ void collect_finish(struct collector *c)
 			}
 		}
 	}
+	hide_printed_mentions(c);
 }
 
 void collect_free(struct collector *c)
@@ -444,8 +716,12 @@ void collect_free(struct collector *c)
 		struct tx *t = c->txs.keys[i] ? c->txs.vals[i] : NULL;
 		if (!t)
 			continue;
-		for (size_t k = 0; k < t->n; k++)
+		for (size_t k = 0; k < t->n; k++) {
 			free(t->lines[k].text);
+			for (unsigned j = 0; j < t->lines[k].nbefore + t->lines[k].nafter; j++)
+				free(t->lines[k].ctx[j]);
+			free(t->lines[k].ctx);
+		}
 		free(t->lines);
 		free(t->host);
 		free(t->qid);
@@ -458,6 +734,8 @@ void collect_free(struct collector *c)
 	}
 	free(c->links);
 	free(c->all);
+	free(c->last_t);
+	logrepair_free(&c->rb);
 	strmap_free(&c->txs);
 	strmap_free(&c->wanted);
 	strmap_free(&c->next_ids);
@@ -471,11 +749,29 @@ int collect_live_line(struct collector *c, const char *line, size_t len)
 {
 	struct logline ll;
 	struct logspan id;
-	if (logparse(&ll, line, len) < 0)
+	unsigned how;
+	if (logparse_lenient(&ll, line, len, &c->rb, &how) < 0) {
+		/* not understood: printed when it holds an ID we follow */
+		for (size_t i = 0; i < c->wanted.cap; i++) {
+			size_t kn;
+			if (!c->wanted.keys[i])
+				continue;
+			memcpy(&kn, c->wanted.keys[i], sizeof(kn));
+			if (memmem(line, len, c->wanted.keys[i] + sizeof(size_t), kn))
+				return 2;
+		}
+		for (size_t i = 0; i < c->nq; i++)
+			if (c->q[i].kind == Q_QID && memmem(line, len, c->q[i].nd.s, c->q[i].nd.n))
+				return 2;
 		return 0;
+	}
 	int hit = ll.qid.p && in_set(&c->wanted, ll.qid);
 	for (size_t i = 0; !hit && i < c->nq; i++)
 		hit = query_match(&c->q[i], &ll);
+	/* a line naming a queried ID is printed, its transaction not followed */
+	for (size_t i = 0; !hit && i < c->nq; i++)
+		if (c->q[i].kind == Q_QID && memmem(line, len, c->q[i].nd.s, c->q[i].nd.n))
+			return 3;
 	const struct logspan *m = msgid_of(&ll);
 	if (!hit && lg_opts.follow && m && in_set(&c->msgids, *m))
 		hit = 1;

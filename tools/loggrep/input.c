@@ -297,30 +297,121 @@ static const char *memcasemem(const char *h, size_t hn, const char *nd, size_t n
 	return NULL;
 }
 
-static int cmp_off(const void *a, const void *b)
+struct hit {
+	size_t start, end;	/* a record: buf[start..end) */
+};
+
+static int cmp_hit(const void *a, const void *b)
 {
-	size_t x = *(const size_t *)a, y = *(const size_t *)b;
-	return x < y ? -1 : x > y;
+	const struct hit *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-/* Calls fn for the complete lines in buf[0..n) that hold a needle. */
+#define MAXWRAP 8	/* physical lines a wrapped record may span */
+
+static int blank(const char *p, const char *e)
+{
+	for (; p < e; p++)
+		if (*p != ' ' && *p != '\t' && *p != '\r')
+			return 0;
+	return 1;
+}
+
+/* Can the physical line [ls, le) be continued on the next one?  Wrapped
+ * lines are long (a terminal's or a mailer's width) or end where a line
+ * breaker would break: after a blank or punctuation. */
+static int may_wrap(const char *ls, const char *le)
+{
+	while (le > ls && le[-1] == '\r')
+		le--;
+	if (le == ls)
+		return 0;
+	/* a terminal's or a mailer's width; longer lines were not wrapped */
+	if (le - ls >= 60 && le - ls <= 100)
+		return 1;
+	return le[-1] && strchr(" ,=:;(<[", le[-1]) != NULL;
+}
+
+/* Does the line start, after blanks, with a log field ("lay=00:00:00,",
+ * "dsn=4.0.0")?  Such a line continues a wrapped one. */
+static int starts_with_field(const char *p, const char *e)
+{
+	while (p < e && (*p == ' ' || *p == '\t' || *p == '>'))
+		p++;
+	const char *k = p;
+	while (p < e && p - k < 24 && ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+					 (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+		p++;
+	return p > k && p < e && *p == '=';
+}
+
+/* The end of the record whose last physical line ends at le (a '\n' or
+ * end): continuation lines, those that cannot start a record, are added. */
+static const char *record_end(const char *ls, const char *le, const char *end)
+{
+	if (ls < le && *ls == '{')	/* a journal record is one line */
+		return le;
+	for (int k = 1; k < MAXWRAP && le < end; k++) {
+		const char *ns = le + 1;
+		const char *nl = memchr(ns, '\n', (size_t)(end - ns));
+		const char *ne = nl ? nl : end;
+		if (ns >= end || blank(ns, ne) || logparse_is_start(ns, (size_t)(ne - ns)))
+			break;
+		if (!may_wrap(ls, le) && !starts_with_field(ns, ne))
+			break;
+		ls = ns;
+		le = ne;
+	}
+	return le;
+}
+
+/* The start of the record holding the physical line at ls: when that line
+ * cannot start a record, the nearest line above that can, if the lines in
+ * between are all continuations. */
+static const char *record_start(const char *buf, const char *ls, const char *end)
+{
+	const char *cur = ls;
+	for (int k = 0; k < MAXWRAP; k++) {
+		const char *ce = memchr(cur, '\n', (size_t)(end - cur));
+		if (!ce)
+			ce = end;
+		if (logparse_is_start(cur, (size_t)(ce - cur)))
+			return cur;
+		if (cur == buf || blank(cur, ce))
+			return ls;
+		const char *pe = cur - 1;	/* the '\n' ending the line above */
+		const char *ps = pe;
+		while (ps > buf && ps[-1] != '\n')
+			ps--;
+		if (blank(ps, pe) || (!may_wrap(ps, pe) && !starts_with_field(cur, ce)))
+			return ls;
+		cur = ps;
+	}
+	return ls;
+}
+
+/* Calls fn for the complete records in buf[0..n) that hold a needle; a
+ * record is a line, or a line and its wrapped continuation lines. */
 static void scan_chunk(const char *buf, size_t n, off_t base, const struct source *src,
 		       const struct needle *nd, size_t nn, line_fn fn, void *arg,
 		       size_t (*skips)[256])
 {
+	const char *end = buf + n;
 	if (nn == 0) {
-		const char *p = buf, *end = buf + n;
+		const char *p = buf;
 		while (p < end) {
 			const char *nl = memchr(p, '\n', (size_t)(end - p));
 			const char *le = nl ? nl : end;
+			le = record_end(p, le, end);
 			fn(p, (size_t)(le - p), src, base + (p - buf), arg);
 			p = le + 1;
 		}
 		return;
 	}
-	size_t *hits = NULL, nh = 0, caph = 0;
+	struct hit *hits = NULL;
+	size_t nh = 0, caph = 0;
 	for (size_t k = 0; k < nn; k++) {
-		const char *p = buf, *end = buf + n;
+		const char *p = buf;
 		while (p < end) {
 			const char *h = nd[k].icase
 				? memcasemem(p, (size_t)(end - p), nd[k].s, nd[k].n, skips[k])
@@ -332,30 +423,55 @@ static void scan_chunk(const char *buf, size_t n, off_t base, const struct sourc
 				ls--;
 			const char *nl = memchr(h, '\n', (size_t)(end - h));
 			const char *le = nl ? nl : end;
+			const char *rs = record_start(buf, ls, end);
+			if (rs < p)	/* the head belongs to a record already given */
+				rs = ls;
+			le = record_end(ls, le, end);
 			if (nn == 1) {
-				fn(ls, (size_t)(le - ls), src, base + (ls - buf), arg);
+				fn(rs, (size_t)(le - rs), src, base + (rs - buf), arg);
 			} else {
 				if (nh == caph) {
 					caph = caph ? caph * 2 : 64;
 					hits = xreallocarray(hits, caph, sizeof(*hits));
 				}
-				hits[nh++] = (size_t)(ls - buf);
+				hits[nh].start = (size_t)(rs - buf);
+				hits[nh].end = (size_t)(le - buf);
+				nh++;
 			}
 			p = le + 1;
 		}
 	}
 	if (nh) {
-		qsort(hits, nh, sizeof(*hits), cmp_off);
+		qsort(hits, nh, sizeof(*hits), cmp_hit);
+		size_t done = 0;	/* records may overlap: give each byte once */
 		for (size_t i = 0; i < nh; i++) {
-			if (i && hits[i] == hits[i - 1])
+			if (i && hits[i].start < done)
 				continue;
-			const char *ls = buf + hits[i];
-			const char *nl = memchr(ls, '\n', n - hits[i]);
-			size_t len = nl ? (size_t)(nl - ls) : n - hits[i];
-			fn(ls, len, src, base + (off_t)hits[i], arg);
+			fn(buf + hits[i].start, hits[i].end - hits[i].start, src,
+			   base + (off_t)hits[i].start, arg);
+			done = hits[i].end;
 		}
 	}
 	free(hits);
+}
+
+/* The end of the last whole record in buf[0..n) (n is just after a '\n'):
+ * the last lines are kept for the next block when the next block may
+ * continue them (a record wrapped across the two blocks). */
+static size_t keep_tail(const char *buf, size_t n)
+{
+	const char *ls = buf + n - 1;	/* the '\n' ending the last line */
+	for (int k = 0; k < MAXWRAP; k++) {
+		const char *le = ls;
+		while (ls > buf && ls[-1] != '\n')
+			ls--;
+		if (ls == buf)
+			return n;
+		if (logparse_is_start(ls, (size_t)(le - ls)) || blank(ls, le))
+			return (size_t)(ls - buf);
+		ls--;
+	}
+	return n;
 }
 
 int scan_source(const struct source *src, const struct needle *nd, size_t nn,
@@ -413,7 +529,7 @@ int scan_source(const struct source *src, const struct needle *nd, size_t nn,
 		char *last = memrchr(buf, '\n', have);
 		if (!last)
 			continue;
-		size_t done = (size_t)(last - buf) + 1;
+		size_t done = keep_tail(buf, (size_t)(last - buf) + 1);
 		scan_chunk(buf, done - 1, base, src, nd, nn, fn, arg, skips);
 		memmove(buf, buf + done, have - done);
 		have -= done;

@@ -42,6 +42,8 @@ struct lg_opts {
 	time_t since, until;	/* 0 = unset */
 	int year;		/* --year */
 	int progress;		/* stderr is a terminal */
+	int context;		/* -C N */
+	int no_filename;	/* --no-filename: lines as they are, no marks */
 };
 extern struct lg_opts lg_opts;
 
@@ -103,12 +105,23 @@ const char *query_kind_name(enum qkind k);
 int query_is_term(const char *arg);
 
 /* ---- collect.c ----------------------------------------------------- */
+enum txlkind {
+	TXL_OWN,		/* a line of the transaction */
+	TXL_UNPARSED,		/* not understood, but holds the queue ID */
+	TXL_MENTION,		/* a line of another transaction naming the ID */
+};
+
 struct txline {
 	time_t t;
 	unsigned file;
 	off_t off;
-	char *text;
+	char *text;		/* the record as read (journal: rewritten) */
 	size_t len;
+	unsigned char kind;	/* enum txlkind */
+	unsigned char hidden;	/* a mention printed with its own transaction */
+	unsigned how;		/* LOGREP_* repairs */
+	char **ctx;		/* -C: context lines, before then after */
+	unsigned nbefore, nafter;
 };
 
 enum linkkind { LINK_HANDOFF, LINK_DSN, LINK_MSGID };
@@ -146,6 +159,10 @@ struct collector {
 	size_t nall;
 	int pass;
 	int all_lines;		/* this pass has no needles: prefilter by ID */
+	size_t nqids;		/* id: queries */
+	const struct sources *srcs;
+	struct logrepair rb;
+	time_t *last_t;		/* per source: the time of the last dated line */
 };
 
 void collect_init(struct collector *c, struct query *q, size_t nq);
@@ -153,8 +170,12 @@ void collect_init(struct collector *c, struct query *q, size_t nq);
 int collect_run(struct collector *c, struct sources *s);
 /* Sorts, applies --since/--until, orders transactions for output. */
 void collect_finish(struct collector *c);
+/* -C N: reads the context lines of every line to be printed. */
+int collect_context(struct collector *c, struct sources *s);
 void collect_free(struct collector *c);
-/* For -f: handles one new line; returns 1 when it should be printed. */
+/* For -f: handles one new line; returns 0 when it is not printed, else 1
+ * (a line of a transaction), 2 (not understood, holds an ID followed) or 3
+ * (names a queried ID, another transaction's line). */
 int collect_live_line(struct collector *c, const char *line, size_t len);
 
 /* ---- output.c ------------------------------------------------------ */

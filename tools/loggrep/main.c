@@ -1,5 +1,6 @@
 /* loggrep: follow messages through mail logs.  Command line, the order of
  * the steps, exit codes.  See man/loggrep.1. */
+#include "version.h"
 #include "loggrep.h"
 #include "diag.h"
 #include "xalloc.h"
@@ -30,10 +31,23 @@ static const char usage_text[] =
 "  --since=TIME        only transactions with a line at or after TIME\n"
 "  --until=TIME        only transactions with a line at or before TIME\n"
 "  --year=YYYY         the year of timestamps that have none\n"
-"  --summary           one line per transaction: time, host, id, from, to, status\n"
+"  -C, --context=N     also print the N lines before and after each line\n"
+"  --no-filename       print the lines as they are: no file name, no marks\n"
+"  --summary           one line per transaction: time, host, id, from, to,\n"
+"                      status (a deferral with its class); then the deferred\n"
+"                      attempts grouped by class\n"
 "  --json              one JSON object per transaction and line\n"
 "  -q, --quiet         print nothing; the exit status tells\n"
 "  -h, --help          print this help\n"
+"      --version       print the version\n"
+"\n"
+"Each line is printed after its FILE and a mark: \"FILE: \" a log line,\n"
+"\"FILE:? \" a line holding the ID that could not be parsed (shown as it is),\n"
+"\"FILE:~ \" a line of another transaction that names the ID, \"FILE:+ \" the\n"
+"continuation of a wrapped line, \"FILE- \" context.  Input may be syslog\n"
+"files, journalctl output (short, short-iso, short-precise, short-unix, json),\n"
+"RFC 5424, or\n"
+"logs copied from web pages and mails (markup, wrapped and damaged lines).\n"
 "\n"
 "TIME: 2006-01-04, \"2006-01-04 22:29[:53]\", \"Jan 4 22:29\", 22:29, -2h, -3d, @EPOCH.\n"
 "Exit status: 0 a transaction was found, 1 none, 2 error.\n";
@@ -44,7 +58,7 @@ static void usage(FILE *out, int code)
 	exit(code);
 }
 
-enum { OPT_SINCE = 256, OPT_UNTIL, OPT_YEAR, OPT_SUMMARY, OPT_JSON };
+enum { OPT_SINCE = 256, OPT_UNTIL, OPT_YEAR, OPT_SUMMARY, OPT_JSON, OPT_NOFILE };
 
 static const struct option longopts[] = {
 	{ "query", required_argument, NULL, 'e' },
@@ -55,8 +69,11 @@ static const struct option longopts[] = {
 	{ "year", required_argument, NULL, OPT_YEAR },
 	{ "summary", no_argument, NULL, OPT_SUMMARY },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "context", required_argument, NULL, 'C' },
+	{ "no-filename", no_argument, NULL, OPT_NOFILE },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },	/* long form only */
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -82,7 +99,7 @@ int main(int argc, char **argv)
 	int c;
 
 	diag_init(argv[0], DIAG_STDERR);
-	while ((c = getopt_long(argc, argv, "e:Mfqh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "e:MfqhC:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'e':
 			add_query(&q, &nq, optarg);
@@ -96,6 +113,9 @@ int main(int argc, char **argv)
 		case 'q':
 			lg_opts.quiet = 1;
 			break;
+		case 'V':
+			version_print(stdout, "loggrep");
+			return 0;
 		case OPT_SINCE:
 			since = optarg;
 			break;
@@ -110,6 +130,19 @@ int main(int argc, char **argv)
 			lg_opts.year = (int)y;
 			break;
 		}
+		case 'C': {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+			if (*end || n < 0 || n > 1000)
+				msg_fatal_code(LG_EXIT_ERROR,
+					       "bad -C value '%s': give a number of lines, 0 to 1000",
+					       optarg);
+			lg_opts.context = (int)n;
+			break;
+		}
+		case OPT_NOFILE:
+			lg_opts.no_filename = 1;
+			break;
 		case OPT_SUMMARY:
 			lg_opts.summary = 1;
 			break;
@@ -163,6 +196,8 @@ int main(int argc, char **argv)
 		errors += sources_open(&src);
 		errors += collect_run(&col, &src);
 		collect_finish(&col);
+		if (!lg_opts.json && !lg_opts.summary && !lg_opts.quiet)
+			errors += collect_context(&col, &src);
 		if (lg_opts.quiet)
 			shown = 0;
 		else if (lg_opts.json)

@@ -2,6 +2,7 @@
  * lines for --follow), one summary line each (--summary), or one JSON
  * object per line (--json). */
 #include "loggrep.h"
+#include "json.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
@@ -28,6 +29,40 @@ static void link_reason(FILE *out, const struct link *l)
 	}
 }
 
+static const char *file_name(const struct collector *c, unsigned idx)
+{
+	if (!c->srcs || idx >= c->srcs->n)
+		return "?";
+	const char *p = c->srcs->v[idx].path;
+	return strcmp(p, "-") == 0 ? "(standard input)" : p;
+}
+
+/* One record, each physical line with the file's name and a mark: ':' a
+ * line understood, ':?' one shown as it is (not understood), ':~' a line
+ * of another transaction naming the ID, '-' context (-C). */
+static void put_record(FILE *out, const char *name, const char *mark, const char *text,
+		       size_t len)
+{
+	const char *p = text, *end = text + len;
+	for (;;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end;
+		if (name)
+			fprintf(out, "%s%s ", name, mark);
+		fwrite(p, 1, (size_t)(le - p), out);
+		fputc('\n', out);
+		if (!nl)
+			break;
+		p = nl + 1;
+		mark = *mark == '-' ? "-" : ":+";	/* a wrapped line's continuation */
+	}
+}
+
+static const char *line_mark(const struct txline *l)
+{
+	return l->kind == TXL_UNPARSED ? ":?" : l->kind == TXL_MENTION ? ":~" : ":";
+}
+
 size_t output_text(FILE *out, const struct collector *c)
 {
 	size_t shown = 0;
@@ -46,9 +81,26 @@ size_t output_text(FILE *out, const struct collector *c)
 			link_reason(out, l);
 			fputc('\n', out);
 		}
+		if (!*t->host && *t->qid && !lg_opts.no_filename)
+			fprintf(out, "# %s: no line of it names its host\n", t->qid);
+		off_t last_off = -1;
+		unsigned last_file = 0;
 		for (size_t k = 0; k < t->n; k++) {
-			fwrite(t->lines[k].text, 1, t->lines[k].len, out);
-			fputc('\n', out);
+			const struct txline *l = &t->lines[k];
+			if (l->hidden)
+				continue;
+			const char *name = lg_opts.no_filename ? NULL : file_name(c, l->file);
+			for (unsigned j = 0; j < l->nbefore; j++)
+				put_record(out, name, "-", l->ctx[j], strlen(l->ctx[j]));
+			if (!(l->file == last_file && l->off == last_off))
+				put_record(out, name, line_mark(l), l->text, l->len);
+			last_file = l->file;
+			last_off = l->off;
+			for (unsigned j = 0; j < l->nafter; j++)
+				put_record(out, name, "-", l->ctx[l->nbefore + j],
+					   strlen(l->ctx[l->nbefore + j]));
+			if (lg_opts.context && k + 1 < t->n)
+				fputs(name ? "--\n" : "--\n", out);
 		}
 		for (size_t k = 0; lg_opts.follow && k < c->nlinks; k++) {
 			const struct link *l = &c->links[k];
@@ -66,14 +118,29 @@ size_t output_text(FILE *out, const struct collector *c)
 /* ---- per-transaction digest for --summary and --json ----------------- */
 struct rcpt {
 	char *addr, *stat, *dsn, *mailer, *relay, *delay, *xdelay;
+	const char *dclass;	/* the class of the last status, when deferred */
 	int attempts;
 	time_t t;
 };
+
+#define NCLASS 6
+static const char *const class_names[NCLASS] = {
+	"connection refused", "timeout", "DNS", "4xx policy", "TLS", "other",
+};
+
+static int class_index(const char *cl)
+{
+	for (int i = 0; i < NCLASS; i++)
+		if (strcmp(cl, class_names[i]) == 0)
+			return i;
+	return NCLASS - 1;
+}
 
 struct digest {
 	char *stamp, *from, *msgid, *proto, *relay, *size, *nrcpts, *tag, *event;
 	struct rcpt *r;
 	size_t nr;
+	unsigned defer[NCLASS];	/* deferred attempts by class */
 };
 
 static char *dupv(const struct logline *ll, const char *key)
@@ -119,6 +186,13 @@ static int add_rcpt(struct logspan a, void *arg)
 	set(&r->relay, dupv(x->ll, "relay"));
 	set(&r->delay, dupv(x->ll, "delay"));
 	set(&r->xdelay, dupv(x->ll, "xdelay"));
+	struct logspan st0 = { r->stat, r->stat ? strlen(r->stat) : 0 };
+	struct logspan ds0 = { r->dsn, r->dsn ? strlen(r->dsn) : 0 };
+	if (!r->stat)
+		st0.p = NULL;
+	if (!r->dsn)
+		ds0.p = NULL;
+	r->dclass = logparse_defer_class(st0, ds0);
 	return 0;
 }
 
@@ -135,14 +209,27 @@ static const char *event_name(enum logev e)
 
 static void digest(const struct tx *t, struct digest *d)
 {
+	struct logrepair rb = { NULL, 0 };
 	memset(d, 0, sizeof(*d));
 	for (size_t i = 0; i < t->n; i++) {
 		struct logline ll;
-		if (logparse(&ll, t->lines[i].text, t->lines[i].len) < 0)
+		unsigned how;
+		if (t->lines[i].kind != TXL_OWN ||
+		    logparse_lenient(&ll, t->lines[i].text, t->lines[i].len, &rb, &how) < 0)
 			continue;
-		if (i == 0) {
+		if (!d->stamp && ll.host.p && ll.host.p > ll.line && !(how & LOGREP_PREFIX)) {
 			d->stamp = xstrndup(ll.line, (size_t)(ll.host.p - ll.line - 1));
 			d->tag = logspan_dup(ll.tag);
+		}
+		if (ll.event == LOGEV_TO) {
+			const struct logspan *st = logline_get(&ll, "stat");
+			const struct logspan *ds = logline_get(&ll, "dsn");
+			struct logspan none = { NULL, 0 };
+			if (!st)
+				st = logline_get(&ll, "status");
+			const char *cl = st ? logparse_defer_class(*st, ds ? *ds : none) : NULL;
+			if (cl)
+				d->defer[class_index(cl)]++;
 		}
 		if (ll.event == LOGEV_FROM || ll.event == LOGEV_PICKUP) {
 			set(&d->from, dupv(&ll, "from"));
@@ -174,6 +261,7 @@ static void digest(const struct tx *t, struct digest *d)
 				set(&d->relay, dupv(&ll, "relay"));
 		}
 	}
+	logrepair_free(&rb);
 }
 
 static void digest_free(struct digest *d)
@@ -201,9 +289,27 @@ static char *stat_word(const char *stat)
 	return stat ? logspan_dup(logparse_stat_word(s)) : xstrdup("-");
 }
 
+/* "Deferred[timeout]": the status word and, for a deferral, its class */
+static char *rcpt_word(const struct rcpt *r)
+{
+	char *w = stat_word(r->stat);
+	if (!r->dclass)
+		return w;
+	char *x = xmalloc(strlen(w) + strlen(r->dclass) + 3);
+	sprintf(x, "%s[%s]", w, r->dclass);
+	free(w);
+	return x;
+}
+
+#define MAXLISTED 20	/* queue IDs named per deferral class */
+
 size_t output_summary(FILE *out, const struct collector *c)
 {
 	size_t shown = 0;
+	unsigned defer[NCLASS] = { 0 }, ntx[NCLASS] = { 0 };
+	struct strbuf ids[NCLASS];
+	for (int k = 0; k < NCLASS; k++)
+		sb_init(&ids[k]);
 	for (size_t i = 0; i < c->nall; i++) {
 		const struct tx *t = c->all[i];
 		if (!t->keep)
@@ -211,14 +317,14 @@ size_t output_summary(FILE *out, const struct collector *c)
 		shown++;
 		struct digest d;
 		digest(t, &d);
-		fprintf(out, "%s %s %s from=%s to=", d.stamp ? d.stamp : "-", t->host,
-			*t->qid ? t->qid : "-", d.from ? d.from : "-");
+		fprintf(out, "%s %s %s from=%s to=", d.stamp ? d.stamp : "-",
+			*t->host ? t->host : "?", *t->qid ? t->qid : "-", d.from ? d.from : "-");
 		struct strbuf st;
 		sb_init(&st);
 		int mixed = 0;
-		char *first = d.nr ? stat_word(d.r[0].stat) : NULL;
+		char *first = d.nr ? rcpt_word(&d.r[0]) : NULL;
 		for (size_t k = 0; k < d.nr; k++) {
-			char *w = stat_word(d.r[k].stat);
+			char *w = rcpt_word(&d.r[k]);
 			fprintf(out, "%s%s", k ? "," : "", d.r[k].addr);
 			if (strcmp(w, first) != 0)
 				mixed = 1;
@@ -233,9 +339,30 @@ size_t output_summary(FILE *out, const struct collector *c)
 			fprintf(out, " stat=mixed(%s)\n", st.s);
 		else
 			fprintf(out, " stat=%s\n", first);
+		for (int k = 0; k < NCLASS; k++) {
+			if (!d.defer[k])
+				continue;
+			if (ntx[k]++ < MAXLISTED)
+				sb_printf(&ids[k], " %s", *t->qid ? t->qid : "-");
+			defer[k] += d.defer[k];
+		}
 		free(first);
 		sb_free(&st);
 		digest_free(&d);
+	}
+	/* the deferral reasons, grouped: how many attempts, which messages */
+	int any = 0;
+	for (int k = 0; k < NCLASS; k++)
+		any |= defer[k] != 0;
+	if (any)
+		fprintf(out, "# deferred attempts by class:\n");
+	for (int k = 0; k < NCLASS; k++) {
+		if (defer[k] && ntx[k] > MAXLISTED)
+			fprintf(out, "#   %-18s %5u:%s ... (%u messages)\n", class_names[k],
+				defer[k], ids[k].s, ntx[k]);
+		else if (defer[k])
+			fprintf(out, "#   %-18s %5u:%s\n", class_names[k], defer[k], ids[k].s);
+		sb_free(&ids[k]);
 	}
 	return shown;
 }
@@ -247,33 +374,7 @@ static void jstr(FILE *out, const char *s)
 		fputs("null", out);
 		return;
 	}
-	fputc('"', out);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(out, "\\%c", *p);
-		else if (*p == '\n')
-			fputs("\\n", out);
-		else if (*p == '\t')
-			fputs("\\t", out);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(out, "\\u%04x", *p);
-		else if (*p >= 0x80) {
-			/* keep valid UTF-8, escape stray bytes */
-			int len = (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 :
-				  (*p & 0xf8) == 0xf0 ? 4 : 0;
-			int ok = len > 0;
-			for (int k = 1; ok && k < len; k++)
-				ok = (p[k] & 0xc0) == 0x80;
-			if (ok) {
-				fwrite(p, 1, (size_t)len, out);
-				p += len - 1;
-			} else {
-				fprintf(out, "\\u%04x", *p);
-			}
-		} else
-			fputc(*p, out);
-	}
-	fputc('"', out);
+	json_quote(out, s, strlen(s));	/* lib/json: always valid UTF-8 */
 }
 
 static void jkey(FILE *out, const char *k, const char *v, int *first)
@@ -342,7 +443,7 @@ size_t output_json(FILE *out, const struct collector *c)
 		int f = 1;
 		fputc('{', out);
 		jkey(out, "id", *t->qid ? t->qid : NULL, &f);
-		jkey(out, "host", t->host, &f);
+		jkey(out, "host", *t->host ? t->host : NULL, &f);
 		jkey(out, "tag", d.tag, &f);
 		jtime(out, "start", t->lines[0].t, &f);
 		jtime(out, "end", t->lines[t->n - 1].t, &f);
@@ -364,6 +465,7 @@ size_t output_json(FILE *out, const struct collector *c)
 			jkey(out, "status", w, &g);
 			free(w);
 			jkey(out, "stat", r->stat, &g);
+			jkey(out, "class", r->dclass, &g);
 			jkey(out, "dsn", r->dsn, &g);
 			jkey(out, "mailer", r->mailer, &g);
 			jrelay(out, "relay", r->relay, &g);
@@ -388,12 +490,56 @@ size_t output_json(FILE *out, const struct collector *c)
 			jkey(out, "reason", l->why, &g);
 			fputc('}', out);
 		}
-		fputs("],\"lines\":[", out);
+		fputs("],\"deferrals\":{", out);
+		for (int k = 0, g = 1; k < NCLASS; k++) {
+			if (!d.defer[k])
+				continue;
+			fprintf(out, "%s", g ? "" : ",");
+			g = 0;
+			jstr(out, class_names[k]);
+			fprintf(out, ":%u", d.defer[k]);
+		}
+		fputs("},\"lines\":[", out);
+		int nshown = 0;
 		for (size_t k = 0; k < t->n; k++) {
-			if (k)
+			if (t->lines[k].hidden)
+				continue;
+			if (nshown++)
 				fputc(',', out);
 			jstr(out, t->lines[k].text);
 		}
+		/* where each line comes from and what it is, in the order of lines */
+		fputs("],\"sources\":[", out);
+		nshown = 0;
+		struct logrepair rb = { NULL, 0 };
+		for (size_t k = 0; k < t->n; k++) {
+			const struct txline *l = &t->lines[k];
+			if (l->hidden)
+				continue;
+			int g = 1;
+			fputs(nshown++ ? ",{" : "{", out);
+			jkey(out, "file", file_name(c, l->file), &g);
+			/* the host the line names, else its transaction's */
+			struct logline ll;
+			unsigned how;
+			char *lh = NULL;
+			if (logparse_lenient(&ll, l->text, l->len, &rb, &how) == 0 && ll.host.n)
+				lh = logspan_dup(ll.host);
+			jkey(out, "host", lh ? lh : *t->host ? t->host : NULL, &g);
+			free(lh);
+			jkey(out, "kind", l->kind == TXL_UNPARSED ? "unparsed" :
+					  l->kind == TXL_MENTION ? "mention" : "line", &g);
+			fprintf(out, ",\"repaired\":[");
+			static const char *const rep[] = { "joined", "markup", "junk", "prefix",
+							   "journal" };
+			for (int b = 0, h = 0; b < 5; b++)
+				if (l->how & (1u << b)) {
+					fputs(h++ ? "," : "", out);
+					jstr(out, rep[b]);
+				}
+			fputs("]}", out);
+		}
+		logrepair_free(&rb);
 		fputs("]}\n", out);
 		digest_free(&d);
 	}

@@ -13,11 +13,16 @@
 #include <unistd.h>
 
 static int printed;
+static const char *live_name;	/* the file followed, for the line's prefix */
 
 static void emit(struct collector *c, const char *line, size_t len)
 {
-	if (collect_live_line(c, line, len)) {
+	int r = collect_live_line(c, line, len);
+	if (r) {
 		printed++;
+		if (!lg_opts.no_filename)
+			printf("%s%s ", live_name ? live_name : "(standard input)",
+			       r == 2 ? ":?" : r == 3 ? ":~" : ":");
 		fwrite(line, 1, len, stdout);
 		fputc('\n', stdout);
 		fflush(stdout);
@@ -39,6 +44,7 @@ static size_t lines(struct collector *c, const char *buf, size_t n)
 
 static int tail_fd(struct collector *c, int fd, const char *path)
 {
+	live_name = path;
 	size_t cap = 1 << 16, have = 0;
 	char *buf = xmalloc(cap);
 	struct stat st;

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -65,7 +66,63 @@ static enum lock_result lock_and_read(const char *qid, int *fdp, struct qf_env *
 
 static void open_log(void)
 {
-	maillog_open(mq.log_tag, conf_str(C_LOG_FILE), 1);
+	static int opened;
+	if (!opened)
+		maillog_open(mq.log_tag, conf_str(C_LOG_FILE), 1);
+	opened = 1;
+}
+
+/* "root (uid 0)": who ran the action, for its log line. */
+static void who(char *buf, size_t size)
+{
+	uid_t uid = getuid();
+	struct passwd *pw = getpwuid(uid);
+	snprintf(buf, size, "%s (uid %u)", pw ? pw->pw_name : "?", (unsigned)uid);
+}
+
+/* The end of every action: the count on stderr, and one log line saying
+ * who did what to how many messages, with the selection as given. */
+static void report(const char *what, size_t done, size_t selected, int busy, int failed,
+		   const char *reason)
+{
+	fprintf(stderr, "mailq: %s: %zu of %zu selected message%s", what, done, selected,
+		selected == 1 ? "" : "s");
+	if (busy)
+		fprintf(stderr, "; %d skipped (being delivered)", busy);
+	if (failed)
+		fprintf(stderr, "; %d failed", failed);
+	fputc('\n', stderr);
+	char user[300];
+	who(user, sizeof(user));
+	open_log();
+	maillog(NULL, "%s by %s: %zu of %zu message%s, %d skipped, %d failed; selection: %s%s%s",
+		what, user, done, selected, selected == 1 ? "" : "s", busy, failed,
+		mq.selection[0] ? mq.selection : "--all", reason ? "; reason=" : "",
+		reason ? reason : "");
+}
+
+/* --dry-run: names each message and what would be done to it. */
+static int dry_run(const struct queue_listing *ql, const char *what)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < ql->n; i++) {
+		const struct queue_entry *e = &ql->entries[i];
+		printf("%s: would %s", e->qid, what);
+		if (e->err)
+			printf(" (unreadable queue file)");
+		else if (e->locked)
+			printf(" (now being delivered: would be skipped)");
+		else if (e->env.quarantine) {
+			printf(" (held: ");
+			queue_list_puts_safe(stdout, e->env.quarantine);
+			putchar(')');
+		}
+		putchar('\n');
+		n++;
+	}
+	fprintf(stderr, "mailq: --dry-run: %zu message%s in %s would %s; nothing changed\n", n,
+		n == 1 ? "" : "s", mq.qdir, what);
+	return 0;
 }
 
 /* Rewrites the qf with a new quarantine reason (NULL: released), under the
@@ -89,12 +146,19 @@ static int set_hold(const struct queue_listing *ql, const char *reason)
 {
 	open_log();
 	int busy = 0, failed = 0;
+	size_t done = 0, selected = 0;
 	for (size_t i = 0; i < ql->n; i++) {
 		const struct queue_entry *e = &ql->entries[i];
 		if (e->err)
 			continue;
+		if (e->hf) {
+			msg_warn("%s: held by sendmail (hf file); skipped: sendmail's own -qI<ID> -Q "
+				 "releases it", e->qid);
+			continue;
+		}
 		if (reason == NULL && e->env.quarantine == NULL)
 			continue;	/* --release: only held mail */
+		selected++;
 		int fd = -1;
 		struct qf_env env;
 		qf_env_init(&env);
@@ -115,7 +179,7 @@ static int set_hold(const struct queue_listing *ql, const char *reason)
 			}
 			if (rewrite(&env, reason) < 0) {
 				failed++;
-			} else if (reason) {
+			} else if (++done && reason) {
 				maillog(e->qid, "quarantine=%s", reason);
 				printf("%s: held (", e->qid);
 				queue_list_puts_safe(stdout, reason);
@@ -129,23 +193,38 @@ static int set_hold(const struct queue_listing *ql, const char *reason)
 		}
 		qf_env_free(&env);
 	}
+	report(reason ? "hold" : "release", done, selected, busy, failed, reason);
 	return failed ? EX_IOERR : busy ? EX_TEMPFAIL : 0;
 }
 
 int act_hold(const struct queue_listing *ql, const char *reason)
 {
+	if (mq.dry_run)
+		return dry_run(ql, "be held");
 	return set_hold(ql, reason);
 }
 
 int act_release(const struct queue_listing *ql)
 {
+	if (mq.dry_run) {
+		struct queue_listing held = *ql;
+		struct queue_entry *v = xcalloc(ql->n + 1, sizeof(*v));
+		held.n = 0;
+		for (size_t i = 0; i < ql->n; i++)
+			if (!ql->entries[i].err && ql->entries[i].env.quarantine)
+				v[held.n++] = ql->entries[i];
+		held.entries = v;
+		int rc = dry_run(&held, "be released");
+		free(v);
+		return rc;
+	}
 	return set_hold(ql, NULL);
 }
 
 /* Asks on the terminal; 1 when the answer is yes. */
-static int confirm(size_t n)
+static int confirm(const char *verb, size_t n)
 {
-	fprintf(stderr, "mailq: delete %zu message%s from %s? [y/N] ", n, n == 1 ? "" : "s", mq.qdir);
+	fprintf(stderr, "mailq: %s %zu message%s from %s? [y/N] ", verb, n, n == 1 ? "" : "s", mq.qdir);
 	fflush(stderr);
 	char line[64];
 	if (fgets(line, sizeof(line), stdin) == NULL)
@@ -153,30 +232,48 @@ static int confirm(size_t n)
 	return line[0] == 'y' || line[0] == 'Y';
 }
 
-int act_delete(const struct queue_listing *ql)
+/* --delete and --bounce: asked on a terminal, --yes elsewhere.  Returns
+ * -1 to go on, or the exit code. */
+static int ask(const struct queue_listing *ql, const char *flag, const char *verb,
+	       const char *done_word)
 {
 	size_t n = ql->n;
 	if (n == 0) {
-		fprintf(stderr, "mailq: no message selected; nothing deleted\n");
+		fprintf(stderr, "mailq: no message selected; nothing %s\n", done_word);
 		return 0;
 	}
-	if (!mq.yes) {
-		if (!isatty(STDIN_FILENO)) {
-			msg_error("--delete would remove %zu message%s; standard input is not a "
-				  "terminal to ask on, so add --yes", n, n == 1 ? "" : "s");
-			return EX_USAGE;
-		}
-		queue_list_print(stderr, ql);
-		if (!confirm(n)) {
-			fprintf(stderr, "mailq: nothing deleted\n");
-			return MQ_EXIT_DECLINED;
-		}
+	if (mq.yes)
+		return -1;
+	if (!isatty(STDIN_FILENO)) {
+		msg_error("%s would %s %zu message%s; standard input is not a "
+			  "terminal to ask on, so add --yes", flag, verb, n, n == 1 ? "" : "s");
+		return EX_USAGE;
 	}
+	queue_list_print(stderr, ql, 0);
+	if (!confirm(verb, n)) {
+		fprintf(stderr, "mailq: nothing %s\n", done_word);
+		return MQ_EXIT_DECLINED;
+	}
+	return -1;
+}
+
+int act_delete(const struct queue_listing *ql)
+{
+	if (mq.dry_run)
+		return dry_run(ql, "be deleted");
+	int arc = ask(ql, "--delete", "delete", "deleted");
+	if (arc >= 0)
+		return arc;
 	open_log();
 	int busy = 0, failed = 0;
+	size_t done = 0;
 	for (size_t i = 0; i < ql->n; i++) {
 		const struct queue_entry *e = &ql->entries[i];
 		char qf[4096], df[4096], xf[4096];
+		if (e->hf) {
+			msg_warn("%s: held by sendmail (hf file); skipped", e->qid);
+			continue;
+		}
 		qf_path(qf, sizeof(qf), mq.qdir, 'q', e->qid);
 		qf_path(df, sizeof(df), mq.qdir, 'd', e->qid);
 		qf_path(xf, sizeof(xf), mq.qdir, 'x', e->qid);
@@ -209,11 +306,13 @@ int act_delete(const struct queue_listing *ql)
 					env.nrcpts, env.quarantine ? ", quarantine=" : "",
 					env.quarantine ? env.quarantine : "");
 				printf("%s: deleted\n", e->qid);
+				done++;
 			}
 			close(fd);
 		}
 		qf_env_free(&env);
 	}
+	report("delete", done, ql->n, busy, failed, NULL);
 	return failed ? EX_IOERR : busy ? EX_TEMPFAIL : 0;
 }
 
@@ -304,6 +403,8 @@ static int run_mtad(const char *mode, char **ids, size_t n)
 
 int act_flush(const struct queue_listing *ql)
 {
+	if (mq.dry_run)
+		return dry_run(ql, "be delivered now (held: skipped)");
 	char **ids = xcalloc(ql->n + 1, sizeof(char *));
 	size_t n = 0;
 	int busy = 0, rc = 0;
@@ -347,6 +448,7 @@ int act_flush(const struct queue_listing *ql)
 	for (size_t i = 0; i < n; i++)
 		free(ids[i]);
 	free(ids);
+	report("flush", rc == 0 ? n : 0, ql->n, busy, rc ? (int)n : 0, NULL);
 	return rc ? rc : busy ? EX_TEMPFAIL : 0;
 }
 
@@ -356,6 +458,11 @@ int act_flush(const struct queue_listing *ql)
  * recipient with a DSN (mtad's own bounce code). */
 int act_bounce(const struct queue_listing *ql)
 {
+	if (mq.dry_run)
+		return dry_run(ql, "be returned to its sender");
+	int arc = ask(ql, "--bounce", "bounce", "bounced");
+	if (arc >= 0)
+		return arc;
 	char **ids = xcalloc(ql->n + 1, sizeof(char *));
 	size_t n = 0;
 	int busy = 0, rc = 0;
@@ -378,5 +485,6 @@ int act_bounce(const struct queue_listing *ql)
 		free(ids[i]);
 	}
 	free(ids);
+	report("bounce", rc == 0 ? n : 0, ql->n, busy, rc ? (int)n : 0, NULL);
 	return rc ? rc : busy ? EX_TEMPFAIL : 0;
 }

@@ -23,6 +23,10 @@ struct mq_opts {
 	const char *mtad;	/* --mtad PATH */
 	const char *argv0;
 	time_t now;
+	long min_queue_age;	/* MinQueueAge, seconds */
+	int all;		/* --all: an action on the whole queue */
+	int dry_run;		/* --dry-run: say what would be done */
+	char selection[1024];	/* the selection as given, for the log line */
 };
 extern struct mq_opts mq;
 
@@ -40,5 +44,8 @@ int act_release(const struct queue_listing *ql);
 int act_delete(const struct queue_listing *ql);
 int act_flush(const struct queue_listing *ql);
 int act_bounce(const struct queue_listing *ql);
+
+/* show.c: --show ID, the message as queued (envelope, headers, body) */
+int show_message(const char *qid);
 
 #endif

@@ -4,6 +4,7 @@
 #include "mailq.h"
 #include "config.h"
 #include "diag.h"
+#include "version.h"
 #include "xalloc.h"
 
 #include <errno.h>
@@ -39,21 +40,29 @@ static const char usage_text[] =
 "  --ids               the selected queue IDs, one a line\n"
 "  --json              one JSON object per message, one a line\n"
 "  --summary           recipient domains by age (minutes), qshape-style\n"
-"Actions on the selection:\n"
+"  --show ID           print one queued message: envelope, headers and body\n"
+"Actions on the selection (the whole queue only with --all):\n"
 "  --flush             deliver now: runs mtad -qI<ID> with the same\n"
 "                      configuration; -v shows the transcript\n"
 "  --bounce            return them to their senders now: runs mtad -Mg <ID>\n"
+"                      (asks on a terminal; --yes)\n"
 "  --hold REASON       hold (quarantine) the messages with this reason\n"
 "  --release           release held messages\n"
 "  --delete            remove the messages (asks on a terminal; --yes)\n"
-"  --yes               do not ask before --delete\n"
+"  --yes               do not ask before --delete or --bounce\n"
+"  --all               let an action apply to the whole queue (no selection)\n"
+"  --dry-run           say what the action would do to which messages; change\n"
+"                      nothing\n"
 "  --mtad PATH         the mtad that --flush and --bounce run (default: next to mailq)\n"
 "  -v                  verbose (--flush: the delivery transcript)\n"
 "  -h, --help          print this help\n"
 "  --version           print the version\n"
 "\n"
 "A message being delivered (its queue file locked) is listed with '*' and\n"
-"skipped by actions with a note.  Exit status: 0 done; 1 --delete declined;\n"
+"skipped by actions with a note.  A value that looks like a flag (--hold -qI...)\n"
+"is refused; write --hold=-text to mean it.  Every action ends with a count on\n"
+"stderr and a log line naming who did what to how many messages.\n"
+"Exit status: 0 done; 1 --delete or --bounce declined;\n"
 "64 usage; 72 queue directory unreadable; 75 some messages were locked and\n"
 "skipped; 78 configuration error; --flush: mtad's status when it failed.\n";
 
@@ -64,7 +73,15 @@ static void usage(FILE *out, int code)
 }
 
 enum action { A_NONE, A_FLUSH, A_BOUNCE, A_HOLD, A_RELEASE, A_DELETE };
-enum output { O_LIST, O_COUNT, O_IDS, O_JSON, O_SUMMARY };
+enum output { O_LIST, O_COUNT, O_IDS, O_JSON, O_SUMMARY, O_SHOW };
+
+/* Notes a selection argument for the log line of an action. */
+static void note_selection(const char *a, const char *b)
+{
+	size_t len = strlen(mq.selection);
+	snprintf(mq.selection + len, sizeof(mq.selection) - len, "%s%s%s%s", len ? " " : "", a,
+		 b ? " " : "", b ? b : "");
+}
 
 /* "--name=value" or "--name value": the value, or NULL when a is not --name. */
 static const char *long_value(const char *a, const char *name, int argc, char **argv, int *i)
@@ -78,6 +95,14 @@ static const char *long_value(const char *a, const char *name, int argc, char **
 		return NULL;
 	if (*i + 1 >= argc) {
 		msg_error("%s needs a value (see --help)", name);
+		exit(EX_USAGE);
+	}
+	const char *v = argv[*i + 1];
+	if (v[0] == '-' && v[1] != '\0') {
+		/* "--hold -qIabc": a forgotten value, not a reason */
+		msg_error("%s needs a value, and %s looks like a flag; give the value "
+			  "(e.g. %s 'spam review'), or write %s=%s if you mean it", name, v, name,
+			  name, v);
 		exit(EX_USAGE);
 	}
 	return argv[++*i];
@@ -94,7 +119,7 @@ int main(int argc, char **argv)
 	enum action action = A_NONE;
 	enum output output = O_LIST;
 	int noutputs = 0, nactions = 0;
-	const char *hold_reason = NULL;
+	const char *hold_reason = NULL, *show_id = NULL;
 	char err[512];
 
 	for (int i = 1; i < argc; i++) {
@@ -103,7 +128,7 @@ int main(int argc, char **argv)
 		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
 			usage(stdout, 0);
 		if (strcmp(a, "--version") == 0) {
-			printf("mailq 0.1.0\n");
+			version_print(stdout, "mailq");
 			return 0;
 		}
 		if (strncmp(a, "--", 2) == 0) {
@@ -125,6 +150,13 @@ int main(int argc, char **argv)
 				action = A_DELETE; nactions++;
 			} else if (strcmp(a, "--yes") == 0) {
 				mq.yes = 1;
+			} else if (strcmp(a, "--all") == 0) {
+				mq.all = 1;
+			} else if (strcmp(a, "--dry-run") == 0) {
+				mq.dry_run = 1;
+			} else if ((v = long_value(a, "--show", argc, argv, &i)) != NULL) {
+				output = O_SHOW; noutputs++;
+				show_id = v;
 			} else if ((v = long_value(a, "--hold", argc, argv, &i)) != NULL) {
 				if (*v == '\0') {
 					msg_error("--hold needs a reason");
@@ -137,12 +169,15 @@ int main(int argc, char **argv)
 			} else if ((v = long_value(a, "--older", argc, argv, &i)) != NULL) {
 				if (qsel_add(&sel, QSEL_OLDER, v, 0, err, sizeof(err)) < 0)
 					goto bad_sel;
+				note_selection("--older", v);
 			} else if ((v = long_value(a, "--younger", argc, argv, &i)) != NULL) {
 				if (qsel_add(&sel, QSEL_YOUNGER, v, 0, err, sizeof(err)) < 0)
 					goto bad_sel;
+				note_selection("--younger", v);
 			} else if ((v = long_value(a, "--reason", argc, argv, &i)) != NULL) {
 				if (qsel_add(&sel, QSEL_REASON, v, 0, err, sizeof(err)) < 0)
 					goto bad_sel;
+				note_selection("--reason", v);
 			} else {
 				msg_error("unknown option %s (see --help)", a);
 				return EX_USAGE;
@@ -168,6 +203,11 @@ int main(int argc, char **argv)
 			int rc = qsel_parse_q(&sel, arg, err, sizeof(err));
 			if (rc < 0)
 				goto bad_sel;
+			if (rc > 0) {
+				char given[1100];
+				snprintf(given, sizeof(given), "-q%s", arg);
+				note_selection(given, NULL);
+			}
 			if (rc == 0) {
 				msg_error("%s: mailq selects with -qI, -qR, -qS and -qQ; "
 					  "queue runs are mtad's (see --help)", a);
@@ -216,8 +256,21 @@ int main(int argc, char **argv)
 			  "--release and --delete");
 		return EX_USAGE;
 	}
-	if (mq.yes && action != A_DELETE) {
-		msg_error("--yes goes with --delete");
+	if (mq.yes && action != A_DELETE && action != A_BOUNCE) {
+		msg_error("--yes goes with --delete or --bounce");
+		return EX_USAGE;
+	}
+	if (mq.dry_run && action == A_NONE) {
+		msg_error("--dry-run goes with an action (--flush, --bounce, --hold, --release, --delete)");
+		return EX_USAGE;
+	}
+	if (action != A_NONE && qsel_empty(&sel) && !mq.all) {
+		msg_error("an action needs a selection (-qI, -qR, -qS, -qQ, --older, --younger, "
+			  "--reason); to act on the whole queue add --all");
+		return EX_USAGE;
+	}
+	if (output == O_SHOW && !qsel_empty(&sel)) {
+		msg_error("--show takes one queue ID and no selection");
 		return EX_USAGE;
 	}
 	if (mq_conf_load(mq.conf_file, mq.oopts, mq.noopts) < 0) {
@@ -226,9 +279,23 @@ int main(int argc, char **argv)
 	}
 	mq.qdir = conf_str(mq.msp ? C_MSP_QUEUE_DIR : C_QUEUE_DIR);
 	mq.now = time(NULL);
+	mq.min_queue_age = conf_num(C_MIN_QUEUE_AGE);
+	if (queue_sort_parse(conf_str(C_QUEUE_SORT_ORDER)) < 0)
+		msg_warn("QueueSortOrder=%s is not an order (priority, filename, time, modification); "
+			 "listing by priority", conf_str(C_QUEUE_SORT_ORDER));
 
+	if (output == O_SHOW) {
+		int src = show_message(show_id);
+		for (size_t i = 0; i < mq.noopts; i++)
+			free(mq.oopts[i]);
+		free(mq.oopts);
+		qsel_free(&sel);
+		if (fflush(stdout) != 0 && src == 0)
+			src = EX_IOERR;
+		return src;
+	}
 	struct queue_list_opts lo = { .sel = &sel, .min_queue_age = conf_num(C_MIN_QUEUE_AGE),
-				      .now = mq.now };
+				      .now = mq.now, .sort_order = conf_str(C_QUEUE_SORT_ORDER) };
 	struct queue_listing ql;
 	if (queue_list_load(&ql, mq.qdir, &lo) < 0) {
 		msg_error("cannot read queue directory %s: %s (check QueueDirectory and permissions)",
@@ -250,11 +317,12 @@ int main(int argc, char **argv)
 	case A_DELETE: rc = act_delete(&ql); break;
 	case A_NONE:
 		switch (output) {
-		case O_LIST: queue_list_print(stdout, &ql); break;
+		case O_LIST: queue_list_print(stdout, &ql, mq.verbose); break;
 		case O_COUNT: printf("%zu\n", ql.n); break;
 		case O_IDS: out_ids(stdout, &ql); break;
 		case O_JSON: out_json(stdout, &ql); break;
 		case O_SUMMARY: out_summary(stdout, &ql); break;
+		case O_SHOW: break;
 		}
 		break;
 	}

@@ -1,6 +1,7 @@
 /* output: the selection for scripts (--ids, --json) and at a glance
  * (--summary, qshape's table).  The -bp listing is lib/queue_list's. */
 #include "mailq.h"
+#include "json.h"
 #include "queue_shape.h"
 #include "timefmt.h"
 #include "xalloc.h"
@@ -11,6 +12,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 void out_ids(FILE *out, const struct queue_listing *ql)
 {
@@ -20,34 +22,60 @@ void out_ids(FILE *out, const struct queue_listing *ql)
 
 /* ---- --json ------------------------------------------------------------ */
 
+/* Strings go through lib/json, the one JSON writer: always valid UTF-8
+ * (the latin-1 of a remote reply in a deferral reason as \u00XX). */
 static void json_str(FILE *out, const char *s)
 {
 	if (s == NULL) {
 		fputs("null", out);
 		return;
 	}
-	putc('"', out);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
-		case '"': fputs("\\\"", out); break;
-		case '\\': fputs("\\\\", out); break;
-		case '\n': fputs("\\n", out); break;
-		case '\r': fputs("\\r", out); break;
-		case '\t': fputs("\\t", out); break;
-		default:
-			if (*p < 0x20 || *p == 0x7f)
-				fprintf(out, "\\u%04x", *p);
-			else
-				putc(*p, out);
-		}
-	}
-	putc('"', out);
+	json_quote(out, s, strlen(s));
 }
 
 static void json_key(FILE *out, const char *key, int *first)
 {
 	fprintf(out, "%s\"%s\":", *first ? "" : ",", key);
 	*first = 0;
+}
+
+static int has_ci(const char *s, const char *const *words)
+{
+	for (int i = 0; words[i]; i++)
+		if (strcasestr(s, words[i]))
+			return 1;
+	return 0;
+}
+
+/* The class of the last deferral message (the qf's M record): "TLS",
+ * "4xx policy" (a remote 4xx reply), "DNS", "timeout", "connection
+ * refused" or "other" -- the classes of loggrep --summary. */
+static const char *reason_class(const char *msg)
+{
+	static const char *const tls[] = { "TLS", "SSL", "certificate", "handshake", NULL };
+	static const char *const dns[] = { "host map", "name server", "lookup fail", "host unknown",
+		"name service error", "domain name not found", "no mx", "nxdomain", "servfail", NULL };
+	static const char *const tmo[] = { "timed out", "timeout", "time out", NULL };
+	static const char *const conn[] = { "connection refused", "no route to host",
+		"network is unreachable", "connection reset", "host is down",
+		"lost connection", "connection closed", NULL };
+	if (msg == NULL || *msg == '\0')
+		return NULL;
+	if (has_ci(msg, tls))
+		return "TLS";
+	const char *p = msg;
+	if (strncasecmp(p, "Deferred: ", 10) == 0)
+		p += 10;
+	if (p[0] == '4' && isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2]) &&
+	    (p[3] == ' ' || p[3] == '-'))
+		return "4xx policy";
+	if (has_ci(msg, dns))
+		return "DNS";
+	if (has_ci(msg, tmo))
+		return "timeout";
+	if (has_ci(msg, conn))
+		return "connection refused";
+	return "other";
 }
 
 static const char *status_word(const struct queue_entry *e)
@@ -112,12 +140,14 @@ void out_json(FILE *out, const struct queue_listing *ql)
 			fputs("null", out);
 		json_key(out, "tries", &first);
 		fprintf(out, "%d", env->ntries);
-		/* when a queue run tries it again (a flush by hand does not wait) */
-		time_t next = backoff_next_retry(env->ktime, env->ntries, conf_num(C_MIN_QUEUE_AGE),
-						 conf_num(C_MAX_QUEUE_BACKOFF));
+		/* the earliest time a periodic queue run tries it again: the last
+		 * attempt plus the backoff (MinQueueAge doubled per try, at most
+		 * MaxQueueBackoff; lib/backoff); null when never tried or held.  A
+		 * flush by hand does not wait. */
 		json_key(out, "next_retry", &first);
-		if (next > 0)
-			fprintf(out, "%lld", (long long)next);
+		if (env->ktime > 0 && env->ntries > 0 && !env->quarantine)
+			fprintf(out, "%lld", (long long)env->ktime +
+				backoff_wait(env->ntries, mq.min_queue_age, conf_num(C_MAX_QUEUE_BACKOFF)));
 		else
 			fputs("null", out);
 		json_key(out, "priority", &first);
@@ -126,6 +156,10 @@ void out_json(FILE *out, const struct queue_listing *ql)
 		json_str(out, env->sender);
 		json_key(out, "reason", &first);
 		json_str(out, env->msg && *env->msg ? env->msg : NULL);
+		json_key(out, "reason_class", &first);
+		json_str(out, reason_class(env->msg && *env->msg ? env->msg : NULL));
+		json_key(out, "attempts", &first);
+		fprintf(out, "%d", env->ntries);
 		json_key(out, "envid", &first);
 		json_str(out, env->envid);
 		json_key(out, "bodytype", &first);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "version.h"
 #include "map.h"
 #include "strbuf.h"
 
@@ -28,6 +29,7 @@ static void usage(FILE *f)
 		"  -d  allow duplicate keys          -e  allow empty values\n"
 		"  -o  add to the existing map       -u  dump the map to stdout\n"
 		"  -t  key/value delimiter instead of white space\n"
+		"  --help, --version  print this help, the version\n"
 		"  -D  comment character (default #) -c  cache size in bytes\n"
 		"  -v  print each key and value      -l  list map types\n"
 		"  -C, -s and -i are accepted for compatibility and ignored.\n");
@@ -64,6 +66,10 @@ int main(int argc, char **argv)
 	char sep = '\0', comment = '#';
 	int c;
 
+	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+		version_print(stdout, "makemap");
+		return 0;
+	}
 	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
 		usage(stdout);
 		return 0;

@@ -13,6 +13,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "version.h"
 #include "map.h"
 
 static void usage(FILE *f)
@@ -24,6 +25,7 @@ static void usage(FILE *f)
 		"  MAP is the map's name as in confAUTH_PASSWD_DB (\".db\" is added).\n"
 		"  The password is read from standard input (its first line), or\n"
 		"  asked for twice when standard input is a terminal.\n"
+		"  --version prints the version.\n"
 		"Exit: 0 done, 64 usage, 65 bad input, 67 no such user, 73 cannot write.\n");
 }
 
@@ -74,7 +76,8 @@ int main(int argc, char **argv)
 {
 	int del = 0, list = 0, opt;
 	enum map_type type = MAP_HASH;
-	static const struct option longopts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+	static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
+						  { "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 } };
 	while ((opt = getopt_long(argc, argv, "dlt:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'd': del = 1; break;
@@ -87,6 +90,7 @@ int main(int argc, char **argv)
 			type = (enum map_type)map_type_parse(optarg);
 			break;
 		case 'h': usage(stdout); return 0;
+		case 'V': version_print(stdout, "mtapasswd"); return 0;
 		default: usage(stderr); return EX_USAGE;
 		}
 	}

@@ -1,11 +1,14 @@
 /* smtpprobe: talk SMTP by hand, send test messages, replay scripted
  * sessions and run test batteries against a mail server.  This file:
  * options, help text and dispatch.  Exit codes are in probe.h. */
+#include "version.h"
 #include "probe.h"
 #include "diag.h"
 #include "xalloc.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -54,7 +57,7 @@ static const char usage_text[] =
 "      --version           print the version\n"
 "\n"
 "Without --to, --script or --test: an interactive session.\n"
-"Exit: 0 ok, 1 usage, 2 connect, 3 internal, 21 banner, 22 helo, 23 mail,\n"
+"Exit: 0 ok, 64 usage, 69 connect, 70 internal, 21 banner, 22 helo, 23 mail,\n"
 "24 no recipient accepted, 25 data, 26 message refused after the dot,\n"
 "29 STARTTLS failed, 30 script expectation unmet, 40 a battery found the server vulnerable.\n";
 
@@ -100,6 +103,36 @@ static void usage_error(const char *msg)
 	fprintf(stderr, "smtpprobe: %s\n", msg);
 	fputs("Try 'smtpprobe --help'.\n", stderr);
 	exit(EXIT_PROBE_USAGE);
+}
+
+/* A port is a number from 1 to 65535 or a service name known to
+ * /etc/services ("smtp", "submission"); anything else is refused before
+ * a connection is tried. */
+static void check_port(const char *port)
+{
+	char msg[512];
+	if (*port == '\0')
+		usage_error("empty port number (give 1-65535, e.g. 25, 587 or 465)");
+	if (strspn(port, "0123456789") == strlen(port)) {
+		char *end;
+		errno = 0;
+		unsigned long n = strtoul(port, &end, 10);
+		if (errno == 0 && n >= 1 && n <= 65535)
+			return;
+		snprintf(msg, sizeof(msg), "port %s out of range (give 1-65535, e.g. 25, 587 or 465)",
+			 port);
+		usage_error(msg);
+	}
+	if (port[0] == '-' || port[0] == '+') {
+		snprintf(msg, sizeof(msg), "port %s out of range (give 1-65535, e.g. 25, 587 or 465)",
+			 port);
+		usage_error(msg);
+	}
+	if (getservbyname(port, "tcp") == NULL) {
+		snprintf(msg, sizeof(msg), "port %s is neither a number (1-65535) nor a service "
+			 "name in /etc/services", port);
+		usage_error(msg);
+	}
 }
 
 static const char **push(const char **v, size_t *n, const char *s)
@@ -178,7 +211,7 @@ int main(int argc, char **argv)
 		case OPT_JSON: o.json = 1; break;
 		case 'q': o.quiet = 1; break;
 		case 'h': fputs(usage_text, stdout); return EXIT_PROBE_OK;
-		case OPT_VERSION: puts("smtpprobe 0.1"); return EXIT_PROBE_OK;
+		case OPT_VERSION: version_print(stdout, "smtpprobe"); return EXIT_PROBE_OK;
 		default:
 			fputs("Try 'smtpprobe --help'.\n", stderr);
 			return EXIT_PROBE_USAGE;
@@ -187,6 +220,7 @@ int main(int argc, char **argv)
 	if (optind != argc - 1)
 		usage_error(optind >= argc ? "no server given" : "more than one server given");
 	split_hostport(argv[optind], &o);
+	check_port(o.port);
 	if (o.auth && !o.auth_password)
 		o.auth_password = getenv("SMTPPROBE_PASSWORD");
 	if (o.auth && (!o.auth_user || !o.auth_password))

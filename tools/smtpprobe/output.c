@@ -1,6 +1,7 @@
 /* smtpprobe output: the transcript (direction marks, timestamps), byte
  * escapes, JSON strings, and small shared helpers. */
 #include "probe.h"
+#include "json.h"
 #include "diag.h"
 
 #include <ctype.h>
@@ -126,25 +127,11 @@ void out_transcript(void *arg, enum smtp_dir dir, const char *data, size_t len)
 	sb_free(&line);
 }
 
+/* The one JSON writer's escaping (lib/json): always valid UTF-8, latin-1
+ * bytes of a server's reply as \u00XX. */
 void json_strn(FILE *f, const char *s, size_t n)
 {
-	fputc('"', f);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch == '\n')
-			fputs("\\n", f);
-		else if (ch == '\r')
-			fputs("\\r", f);
-		else if (ch == '\t')
-			fputs("\\t", f);
-		else if (ch < 0x20 || ch == 0x7f)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-	fputc('"', f);
+	json_quote(f, s, n);
 }
 
 void json_str(FILE *f, const char *s)

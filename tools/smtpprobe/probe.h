@@ -20,9 +20,9 @@
 /* Exit codes (documented in man/smtpprobe.1). */
 enum {
 	EXIT_PROBE_OK = 0,
-	EXIT_PROBE_USAGE = 1,
-	EXIT_PROBE_CONNECT = 2,
-	EXIT_PROBE_INTERNAL = 3,
+	EXIT_PROBE_USAGE = 64,		/* sysexits EX_USAGE, as every tool */
+	EXIT_PROBE_CONNECT = 69,	/* EX_UNAVAILABLE */
+	EXIT_PROBE_INTERNAL = 70,	/* EX_SOFTWARE */
 	EXIT_PROBE_BANNER = 21,
 	EXIT_PROBE_HELO = 22,
 	EXIT_PROBE_MAIL = 23,

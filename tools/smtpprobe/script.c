@@ -20,6 +20,16 @@
 #include <string.h>
 #include <time.h>
 
+/* What the failing step expected and what the server gave, for --json;
+ * set by eg() just before script_fail(), which reports and clears them. */
+static char eg_expected[512], eg_got[4096];
+
+static void eg(const char *expected, const char *got)
+{
+	snprintf(eg_expected, sizeof(eg_expected), "%s", expected ? expected : "");
+	snprintf(eg_got, sizeof(eg_got), "%s", got ? got : "");
+}
+
 static int script_fail(const struct opts *o, size_t lineno, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static int script_fail(const struct opts *o, size_t lineno, const char *fmt, ...)
@@ -33,8 +43,16 @@ static int script_fail(const struct opts *o, size_t lineno, const char *fmt, ...
 	if (o->json) {
 		fputs("{\"script\":", stdout);
 		json_str(stdout, o->script);
-		printf(",\"result\":\"failed\",\"line\":%zu}\n", lineno);
+		printf(",\"result\":\"failed\",\"line\":%zu", lineno);
+		if (eg_expected[0]) {
+			fputs(",\"expected\":", stdout);
+			json_str(stdout, eg_expected);
+			fputs(",\"got\":", stdout);
+			json_str(stdout, eg_got[0] ? eg_got : NULL);
+		}
+		fputs("}\n", stdout);
 	}
+	eg_expected[0] = eg_got[0] = '\0';
 	return EXIT_PROBE_SCRIPT;
 }
 
@@ -100,12 +118,17 @@ static int expect_reply(const struct opts *o, struct smtp_client *c, size_t line
 	}
 
 	enum smtp_result r = smtp_read_reply(c, timeout_ms);
+	char want[512];
+	snprintf(want, sizeof(want), "%.*s%s%s%s%s", (int)codelen, code ? code : "",
+		 code && rx ? " " : "", rx ? "/" : "", rx ? rx : "", rx ? "/" : "");
 	if (r != SMTP_OK) {
+		eg(want, NULL);
 		free(rx);
 		return script_fail(o, lineno, "expected a reply%s%.*s, got none: %s",
 				   code ? " " : "", (int)codelen, code ? code : "", c->err.s);
 	}
 	if (code && !code_matches(code, codelen, c->reply.code)) {
+		eg(want, c->reply.raw.s);
 		free(rx);
 		return script_fail(o, lineno, "expected %.*s, got: %s", (int)codelen, code,
 				   c->reply.raw.s);
@@ -122,6 +145,7 @@ static int expect_reply(const struct opts *o, struct smtp_client *c, size_t line
 		int m = regexec(&re, c->reply.raw.s, 0, NULL, 0);
 		regfree(&re);
 		if (m != 0) {
+			eg(want, c->reply.raw.s);
 			int rc = script_fail(o, lineno, "expected /%s/, got: %s", rx, c->reply.raw.s);
 			free(rx);
 			return rc;
@@ -199,6 +223,7 @@ int run_script(const struct opts *o)
 		} else if (strncmp(p, "expect close", 12) == 0) {
 			enum smtp_result r = smtp_read_reply(&c, timeout_ms);
 			if (r == SMTP_OK || !c.eof || c.reply.nlines) {
+				eg("close", r == SMTP_OK ? c.reply.raw.s : NULL);
 				rc = script_fail(o, lineno, "expected the server to close, got: %s",
 						 r == SMTP_OK ? c.reply.raw.s : c.err.s);
 				break;
