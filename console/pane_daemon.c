@@ -5,6 +5,7 @@
  * sparkline of the last half hour. */
 #include "console.h"
 #include "config.h"
+#include "hoststat.h"
 
 #include <ctype.h>
 #include <curses.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static long read_pid(const char *path)
 {
@@ -69,6 +71,31 @@ static void sparkline(char *buf, size_t size, const long *v, int n)
 	buf[k] = '\0';
 }
 
+/* Hosts the queue runners found down (HostStatusDirectory), one a line. */
+struct down_rows {
+	int y, end;
+	time_t now;
+	long timeout;
+};
+
+static void down_row(const struct hoststat *hs, void *arg)
+{
+	struct down_rows *d = arg;
+	if (d->y >= d->end || !hoststat_down(hs, d->now, d->timeout))
+		return;
+	char when[32], line[900];
+	struct tm tm;
+	localtime_r(&hs->updated, &tm);
+	strftime(when, sizeof(when), "%H:%M:%S", &tm);
+	snprintf(line, sizeof(line), "Host down  %s since %s: %s", hs->host, when, hs->reply[0] ? hs->reply : "Deferred");
+	for (char *p = line; *p; p++)
+		if ((unsigned char)*p < ' ' || *p == 0x7f)
+			*p = '?';
+	pen_on(CP_WARN, 0);
+	put_text(d->y++, 0, COLS, line, 1);
+	pen_off(CP_WARN, 0);
+}
+
 void pane_daemon_draw(struct console *c, int y0, int rows)
 {
 	int y = y0, end = y0 + rows;
@@ -105,6 +132,11 @@ void pane_daemon_draw(struct console *c, int y0, int rows)
 	if (y < end) {
 		snprintf(line, sizeof(line), "Log        %s", c->log.path ? c->log.path : "(no LogFile)");
 		put_text(y++, 0, COLS, line, 1);
+	}
+	if (*conf_str(C_HOST_STATUS_DIR) && y < end) {
+		struct down_rows d = { y, end, time(NULL), conf_num(C_TO_HOSTSTATUS) };
+		hoststat_scan(conf_str(C_HOST_STATUS_DIR), down_row, &d);
+		y = d.y;
 	}
 	y++;
 	static const char *const names[RATE_KINDS] = { "received", "delivered", "deferred", "bounced" };

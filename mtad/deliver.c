@@ -211,9 +211,20 @@ static void route_error(const struct route *r, struct rcpt_outcome *o)
 	snprintf(o->diag, sizeof(o->diag), "%s", e);
 }
 
+struct deliver_counts deliver_counts;
+
 static void log_outcomes(const struct qf_env *env, const size_t *idx, size_t n,
 			 const struct rcpt_outcome *out, time_t start)
 {
+	for (size_t i = 0; i < n; i++) {
+		enum rcpt_result r = out[idx[i]].result;
+		if (r == R_SENT)
+			deliver_counts.sent++;
+		else if (r == R_DEFER)
+			deliver_counts.deferred++;
+		else
+			deliver_counts.failed++;
+	}
 	int *logged = xcalloc(n ? n : 1, sizeof(int));
 	time_t now = time(NULL);
 	for (size_t i = 0; i < n; i++) {

@@ -10,12 +10,14 @@
 #include "masquerade.h"
 #include "access.h"
 #include "maillog.h"
+#include "mci.h"
 #include "smtp_client.h"
 #include "tls.h"
 #include "xalloc.h"
 #include <strings.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,7 +211,7 @@ static void hop_host(const struct hop *h, char *buf, size_t size)
 		buf[n - 1] = '\0';
 }
 
-enum tls_outcome { TLS_PLAIN, TLS_UP, TLS_RETRY_PLAIN, TLS_REFUSED };
+enum tls_outcome { TLS_PLAIN, TLS_UP, TLS_RETRY_PLAIN, TLS_REFUSED, TLS_DOWN };
 
 /* Opportunistic STARTTLS after EHLO, and the TLS_Srv: requirement for the
  * hop.  TLS_UP: the session is encrypted and EHLO was said again;
@@ -282,6 +284,57 @@ static enum tls_outcome hop_starttls(struct smtp_client *c, const struct hop *h,
 	return TLS_UP;
 }
 
+/* Connects to hop h, reads the greeting, says EHLO and starts TLS; on a
+ * failure to connect or greet the host is marked down (mci).  TLS_PLAIN or
+ * TLS_UP: c is ready for a transaction; otherwise c is freed, why says
+ * what happened (TLS_DOWN: the host did not answer). */
+static enum tls_outcome hop_open(struct smtp_client *c, const struct hop *h, const char *key, const char *port,
+				 const char *rcpt, const char *mailer, int no_tls, SSL **sslp, char *why, size_t whysize)
+{
+	struct smtp_timeouts t;
+	timeouts_from_config(&t);
+	hop_tls[0] = '\0';
+	*sslp = NULL;
+	smtp_client_init(c, &t);
+	c->sendmail_verbs = 1;
+	if (G.verbose) {
+		printf("%s... Connecting to %s via %s...\n", rcpt, h->name, mailer);
+		smtp_client_set_transcript(c, transcript, NULL);
+	}
+	enum smtp_result res = smtp_connect(c, h->addr, port, NULL, AF_UNSPEC);
+	if (res != SMTP_OK) {
+		int timed_out = strstr(c->err.s, "timed out") != NULL;
+		snprintf(why, whysize, timed_out ? "Deferred: Connection timed out with %s"
+			 : "Deferred: Connection refused by %s", h->name);
+		mci_host_failed(key, timed_out ? ETIMEDOUT : ECONNREFUSED, "4.4.1", why);
+		smtp_client_free(c);
+		return TLS_DOWN;
+	}
+	res = smtp_greeting(c);
+	if (res == SMTP_OK)
+		res = smtp_ehlo(c, G.hostname);
+	if (res != SMTP_OK) {
+		if (c->reply.code)
+			snprintf(why, whysize, "Deferred: %d %s", c->reply.code, c->reply.text.s);
+		else
+			snprintf(why, whysize, "Deferred: %s with %s", c->err.s[0] ? c->err.s : "Connection lost",
+				 h->name);
+		/* a host that does not greet (or refuses us at the greeting) is down */
+		mci_host_failed(key, c->reply.code ? 0 : ETIMEDOUT, c->reply.code ? "4.0.0" : "4.4.2", why);
+		smtp_client_free(c);
+		return TLS_DOWN;
+	}
+	mci_host_ok(key);
+	enum tls_outcome to = hop_starttls(c, h, no_tls, sslp, why, whysize);
+	if (to == TLS_RETRY_PLAIN || to == TLS_REFUSED) {
+		smtp_client_free(c);
+		tls_client_free(*sslp);
+		*sslp = NULL;
+		hop_tls[0] = '\0';
+	}
+	return to;
+}
+
 void deliver_smtp_group(const struct qf_env *env, int df_fd, const struct route *r,
 			const char *sender, const char *const *given, const struct qf_rcpt *const *qrcpts,
 			size_t n, struct rcpt_outcome *out)
@@ -339,52 +392,48 @@ void deliver_smtp_group(const struct qf_env *env, int df_fd, const struct route 
 	char *masq = masquerade_envelope_sender(sender);
 	if (masq)
 		sender = masq;
-	struct smtp_timeouts t;
-	timeouts_from_config(&t);
 	snprintf(why, sizeof(why), "Deferred: no usable address for %s", r->host);
 	int done = 0, no_tls = 0;
 	const char *why_dsn = "4.4.1";
+	char down_dsn[16];
 	for (size_t h = 0; h < nh && !done; h++) {
 		struct smtp_client c;
 		SSL *ssl = NULL;
-		hop_tls[0] = '\0';
-		smtp_client_init(&c, &t);
-		c.sendmail_verbs = 1;
-		if (G.verbose) {
-			printf("%s... Connecting to %s via %s...\n", rcpts[0], hops[h].name, r->mailer);
-			smtp_client_set_transcript(&c, transcript, NULL);
-		}
-		enum smtp_result res = smtp_connect(&c, hops[h].addr, port, NULL, AF_UNSPEC);
-		if (res != SMTP_OK) {
-			snprintf(why, sizeof(why), "Deferred: Connection refused by %s", hops[h].name);
-			smtp_client_free(&c);
-			continue;
-		}
-		res = smtp_greeting(&c);
-		if (res == SMTP_OK)
-			res = smtp_ehlo(&c, G.hostname);
-		if (res != SMTP_OK) {
-			if (c.reply.code)
-				snprintf(why, sizeof(why), "Deferred: %d %s", c.reply.code, c.reply.text.s);
-			else
-				snprintf(why, sizeof(why), "Deferred: %s with %s", c.err.s[0] ? c.err.s : "Connection lost",
-					 hops[h].name);
-			smtp_client_free(&c);
-			continue;
-		}
-		enum tls_outcome to = hop_starttls(&c, &hops[h], no_tls, &ssl, why, sizeof(why));
-		if (to == TLS_RETRY_PLAIN || to == TLS_REFUSED) {
-			smtp_client_free(&c);
-			tls_client_free(ssl);
-			hop_tls[0] = '\0';
+		char key[300];
+		mci_key(key, sizeof(key), hops[h].addr, r->port);
+		struct mci_conn *cached = no_tls ? NULL : mci_take(key);
+		int reused = cached != NULL;
+		if (cached) {
+			c = cached->c;
+			ssl = cached->ssl;
+			snprintf(hop_tls, sizeof(hop_tls), "%s", cached->tls);
+			free(cached);
+			if (G.verbose)
+				printf("%s... Using cached ESMTP connection to %s via %s...\n", rcpts[0], hops[h].name,
+				       r->mailer);
+		} else {
+			if (mci_host_down(key, hops[h].name, why, sizeof(why), down_dsn, sizeof(down_dsn))) {
+				why_dsn = down_dsn;
+				if (G.verbose)
+					printf("%s... %s\n", rcpts[0], why);
+				continue;	/* no new connection to a host that is down */
+			}
+			enum tls_outcome to = hop_open(&c, &hops[h], key, port, rcpts[0], r->mailer, no_tls, &ssl, why,
+							  sizeof(why));
 			if (to == TLS_RETRY_PLAIN && !no_tls) {
 				no_tls = 1;	/* the same host once more, in the clear */
 				h--;
-			} else {
+				continue;
+			}
+			if (to == TLS_RETRY_PLAIN || to == TLS_REFUSED) {
 				no_tls = 0;
 				why_dsn = "4.7.0";
+				continue;
 			}
-			continue;
+			if (to == TLS_DOWN) {
+				no_tls = 0;
+				continue;
+			}
 		}
 		no_tls = 0;
 		enum smtp_result *rr = xcalloc(n, sizeof(*rr));
@@ -420,7 +469,7 @@ void deliver_smtp_group(const struct qf_env *env, int df_fd, const struct route 
 				      .body = body.s, .len = body.len, .pipeline = 1,
 				      .mail_reply = &mail_reply, .data_reply = &data_reply };
 		const char *phase = NULL;
-		res = smtp_send_message(&c, &m, rr, rreply, &phase);
+		enum smtp_result res = smtp_send_message(&c, &m, rr, rreply, &phase);
 		for (size_t i = 0; i < n / 2; i++) {	/* results back in qf order */
 			enum smtp_result tr = rr[i];
 			rr[i] = rr[n - 1 - i];
@@ -432,7 +481,10 @@ void deliver_smtp_group(const struct qf_env *env, int df_fd, const struct route 
 		free(wr);
 		free(wp);
 		int is_rcpt = phase && strcmp(phase, "rcpt") == 0;
-		if (res == SMTP_IOERR && mail_reply.code == 0) {
+		if (res == SMTP_IOERR && mail_reply.code == 0 && reused) {
+			/* a cached connection the server had closed: the same host anew */
+			h--;
+		} else if (res == SMTP_IOERR && mail_reply.code == 0) {
 			/* lost before anything was decided: the next host may do better */
 			snprintf(why, sizeof(why), "Deferred: %s with %s", c.err.s[0] ? c.err.s : "Connection lost",
 				 hops[h].name);
@@ -466,16 +518,18 @@ void deliver_smtp_group(const struct qf_env *env, int df_fd, const struct route 
 			}
 			done = 1;
 		}
-		if (c.fd >= 0 && res != SMTP_IOERR)
-			smtp_quit(&c);
 		for (size_t i = 0; i < n; i++)
 			smtp_reply_free(&rreply[i]);
 		smtp_reply_free(&mail_reply);
 		smtp_reply_free(&data_reply);
 		free(rreply);
 		free(rr);
-		smtp_client_free(&c);
-		tls_client_free(ssl);
+		if (c.fd >= 0 && res != SMTP_IOERR && res != SMTP_PROTO) {
+			mci_give(key, &c, ssl, hop_tls);	/* kept for the next message, or QUIT */
+		} else {
+			smtp_client_free(&c);
+			tls_client_free(ssl);
+		}
 	}
 	if (!done) {
 		for (size_t i = 0; i < n; i++) {

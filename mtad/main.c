@@ -11,7 +11,10 @@
 #include "queue_select.h"
 #include "timefmt.h"
 #include "xalloc.h"
+#include "hoststat.h"
+#include <time.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +30,8 @@ static const char usage_text[] =
 "  -bm            deliver the message on standard input (default)\n"
 "  -bp            list the queue (as mailq)\n"
 "  -bi            rebuild the aliases database (as newaliases)\n"
+"  -bh            list the host status (as hoststat)\n"
+"  -bH            purge the host status (as purgestat)\n"
 "  -bC            check the configuration and exit (ours)\n"
 "  -bE            check the environment as the daemon will use it: queue\n"
 "                 writable, maps and aliases readable (as RunAsUser when\n"
@@ -67,6 +72,29 @@ static char *short_option(const char *name, const char *value)
 	return s;
 }
 
+/* -bh (hoststat) and -bH (purgestat) */
+static int host_status_command(int purge)
+{
+	const char *dir = conf_str(C_HOST_STATUS_DIR);
+	if (!dir[0]) {
+		fprintf(stderr, "mtad: no HostStatusDirectory configured (confHOST_STATUS_DIRECTORY)\n");
+		return purge ? EX_CONFIG : 0;
+	}
+	if (!purge) {
+		hoststat_print(stdout, dir, time(NULL));
+		return 0;
+	}
+	int n = hoststat_purge(dir);
+	if (n < 0 && errno == ENOENT)
+		n = 0;		/* nothing was ever written: nothing to forget */
+	if (n < 0) {
+		fprintf(stderr, "mtad: %s: cannot read the host status directory\n", dir);
+		return EX_OSFILE;
+	}
+	maillog(NULL, "host status purged by %s: %d hosts", G.progname, n);
+	return 0;
+}
+
 static void usage(int code)
 {
 	fputs(usage_text, code == 0 ? stdout : stderr);
@@ -81,6 +109,8 @@ int main(int argc, char **argv)
 	G.progname = base;
 	G.log_tag = NULL;	/* -L, or chosen by mode below (sm-mta, sendmail) */
 	char mode = strcmp(base, "mailq") == 0 ? 'p' : strcmp(base, "newaliases") == 0 ? 'i' : 'm';
+	if (strcmp(base, "hoststat") == 0 || strcmp(base, "purgestat") == 0)
+		mode = base[0] == 'h' ? 'h' : 'H';
 	int extract_t = 0, ignore_dots = 0, queue_once = 0, check_only = 0, identity = 0;
 	long queue_interval = 0;
 	int want_msp = -1;	/* -1: as the configuration says */
@@ -107,7 +137,7 @@ int main(int argc, char **argv)
 #define NEXTARG() (a[2] ? a + 2 : (i + 1 < argc ? argv[++i] : (usage(EX_USAGE), "")))
 		switch (a[1]) {
 		case 'b':
-			if (!a[2] || a[3] || !strchr("dDsmpiCEtv", a[2])) {
+			if (!a[2] || a[3] || !strchr("dDsmpiCEtvhH", a[2])) {
 				fprintf(stderr, "mtad: unknown mode %s (see --help)\n", a);
 				return EX_USAGE;
 			}
@@ -227,6 +257,9 @@ int main(int argc, char **argv)
 		return submit_bs();
 	case 'p':
 		return print_queue(qdir) < 0 ? EX_OSFILE : 0;
+	case 'h':
+	case 'H':
+		return host_status_command(mode == 'H');
 	case 'i': {
 		char err[512];
 		const char *af = conf_str(C_ALIAS_FILE);

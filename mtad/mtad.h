@@ -110,12 +110,20 @@ enum deliver_result { DELIVER_DONE, DELIVER_DEFERRED, DELIVER_LOCKED, DELIVER_ER
 enum deliver_result deliver_message(const char *qdir, const char *qid);
 /* -Mg: every recipient failed now, a DSN to the sender, the message gone. */
 enum deliver_result deliver_bounce(const char *qdir, const char *qid);
+/* Recipients of this process's attempts so far, by outcome (queue-run totals). */
+struct deliver_counts {
+	long sent, deferred, failed;
+};
+extern struct deliver_counts deliver_counts;
 
 /* queue_run.c: one pass over the queue; sel (NULL: everything) picks
  * messages as -qR/-qS/-qI do; honour_age skips messages tried less than
  * MinQueueAge ago (periodic runs; an explicit -q flushes). */
 struct queue_select;
 int queue_run(const char *qdir, int verbose, const struct queue_select *sel, int honour_age);
+/* A delivery process's batch of newly queued IDs: grouped by destination,
+ * over cached connections, as a queue run does in one process. */
+void deliver_batch(const char *qdir, char *const *ids, size_t n);
 
 /* printqueue.c */
 int print_queue(const char *qdir);
@@ -165,6 +173,9 @@ void smtpd_tls_started(struct smtpd_session *s, const struct tls_info *info);
 const char *smtpd_relay(const struct smtpd_session *s);
 /* The daemon learns of new queue IDs through this hook. */
 extern void (*smtpd_queued_hook)(const char *qid);
+/* Set while ETRN hands IDs to the hook: deliver them now, whatever
+ * DeliveryMode says (smtpd_etrn.c). */
+extern int smtpd_hook_flush;
 
 /* daemon.c */
 int daemon_run(int background, long queue_interval, char **argv);

@@ -34,8 +34,8 @@ static struct strbuf idbuf;
 
 static void queued_to_spawner(const char *qid)
 {
-	char line[QID_MAXLEN + 2];
-	int n = snprintf(line, sizeof(line), "%s\n", qid);
+	char line[QID_MAXLEN + 3];
+	int n = snprintf(line, sizeof(line), "%s%s\n", smtpd_hook_flush ? "!" : "", qid);	/* !: ETRN */
 	/* a pipe write this small is atomic; if the other process is gone the
 	 * message simply waits in the queue for the next run */
 	if (write(idpipe[1], line, (size_t)n) != n)
@@ -54,8 +54,12 @@ static void read_ids(void *arg, uint32_t events)
 	char *start = idbuf.s, *nl;
 	while ((nl = memchr(start, '\n', idbuf.len - (size_t)(start - idbuf.s))) != NULL) {
 		*nl = '\0';
-		if (qid_valid(start))
-			runner_queued(start);
+		int flush = start[0] == '!';
+		if (qid_valid(start + flush)) {
+			smtpd_hook_flush = flush;
+			runner_queued(start + flush);
+			smtpd_hook_flush = 0;
+		}
 		start = nl + 1;
 	}
 	size_t rest = idbuf.len - (size_t)(start - idbuf.s);

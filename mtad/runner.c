@@ -24,8 +24,8 @@ static int nrunners;
 void runner_queued(const char *qid)
 {
 	char mode = conf_str(C_DELIVERY_MODE)[0];
-	if (mode == 'q' || mode == 'd')
-		return;
+	if ((mode == 'q' || mode == 'd') && !smtpd_hook_flush)
+		return;		/* (ETRN's IDs go now, whatever the mode) */
 	pending = xreallocarray(pending, npending + 1, sizeof(char *));
 	pending[npending++] = xstrdup(qid);
 }
@@ -57,8 +57,7 @@ static void start_runner(int full_run)
 		if (full_run) {
 			queue_run(qdir, 0, NULL, 1);
 		} else {
-			for (size_t i = 0; i < take; i++)
-				deliver_message(qdir, pending[i]);
+			deliver_batch(qdir, pending, take);
 		}
 		_exit(0);
 	}

@@ -245,6 +245,8 @@ static void cmd_helo(struct smtpd_session *s, enum smtp_verb v, const char *arg)
 		smtpd_reply(s, "250-EXPN");
 	if (!goaway && !conf_has_flag(C_PRIVACY_FLAGS, "noverb"))
 		smtpd_reply(s, "250-VERB");
+	if (smtpd_etrn_offered(s))
+		smtpd_reply(s, "250-ETRN");
 	smtpd_reply(s, "250-8BITMIME");
 	if (s->tls_offer && !s->tls_active)
 		smtpd_reply(s, "250-STARTTLS");
@@ -794,10 +796,7 @@ static void smtpd_command(struct smtpd_session *s, const char *line, int more_pe
 		break;
 	case SMTP_STARTTLS: cmd_starttls(s, arg); break;
 	case SMTP_AUTH: smtpd_cmd_auth(s, arg); break;
-	case SMTP_ETRN:
-		s->mail_count++;
-		smtpd_reply(s, "502 5.7.0 Sorry, we do not allow this operation");
-		break;
+	case SMTP_ETRN: smtpd_cmd_etrn(s, arg); break;
 	default:
 		quote_line(q, sizeof(q), line);
 		smtpd_reply(s, "500 5.5.1 Command unrecognized: \"%s\"", q);

@@ -13,6 +13,9 @@ void smtpd_set_client_name(struct smtpd_session *s, const char *name);
 void smtpd_mail_finish(struct smtpd_session *s, int dns_result);
 /* Looks the sender's domain up in a worker; 1 when started. */
 int smtpd_lookup_sender(struct smtpd_session *s);
+/* ETRN (smtpd_etrn.c) */
+void smtpd_cmd_etrn(struct smtpd_session *s, const char *arg);
+int smtpd_etrn_offered(const struct smtpd_session *s);
 /* ldap_routing (smtpd_ldap.c): RCPT's lookup in a worker, 1 when started
  * (the answer comes to smtpd_rcpt_after_ldap in smtpd.c); the verdict
  * (-1 refused and replied, 1 accepted, 0 go on with addr); MAIL's

@@ -481,7 +481,9 @@ class TestSafeActions(MailqCase):
         o = json.loads(line)
         self.assertEqual(o["reason"], "Deferred: 451 4.7.1 Nachricht zur\u00fcckgestellt, sp\u00e4ter")
         self.assertEqual(o["reason_class"], "4xx policy")
-        self.assertEqual((o["attempts"], o["last_attempt"], o["next_retry"]), (2, 1796361148, 1796361748))
+        # the retry schedule (issue 19): MinQueueAge doubled per try, so after
+        # the second try 2 x 10m
+        self.assertEqual((o["attempts"], o["last_attempt"], o["next_retry"]), (2, 1796361148, 1796362348))
 
 
 class TestBounce(MtadTestCase):

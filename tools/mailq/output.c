@@ -5,6 +5,9 @@
 #include "queue_shape.h"
 #include "timefmt.h"
 #include "xalloc.h"
+#include "backoff.h"
+#include "config.h"
+#include "hoststat.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -137,11 +140,14 @@ void out_json(FILE *out, const struct queue_listing *ql)
 			fputs("null", out);
 		json_key(out, "tries", &first);
 		fprintf(out, "%d", env->ntries);
-		/* the earliest time a queue run tries it again: the last attempt
-		 * plus MinQueueAge; null when never tried or held */
+		/* the earliest time a periodic queue run tries it again: the last
+		 * attempt plus the backoff (MinQueueAge doubled per try, at most
+		 * MaxQueueBackoff; lib/backoff); null when never tried or held.  A
+		 * flush by hand does not wait. */
 		json_key(out, "next_retry", &first);
 		if (env->ktime > 0 && env->ntries > 0 && !env->quarantine)
-			fprintf(out, "%lld", (long long)(env->ktime + mq.min_queue_age));
+			fprintf(out, "%lld", (long long)env->ktime +
+				backoff_wait(env->ntries, mq.min_queue_age, conf_num(C_MAX_QUEUE_BACKOFF)));
 		else
 			fputs("null", out);
 		json_key(out, "priority", &first);
@@ -216,4 +222,11 @@ void out_summary(FILE *out, const struct queue_listing *ql)
 	for (size_t k = 0; k < q.n; k++)
 		print_row(out, width, q.rows[k].domain, q.rows[k].total, q.rows[k].count);
 	qshape_free(&q);
+	/* hosts that mtad's queue runners found down (HostStatusDirectory) */
+	const char *hsdir = conf_str(C_HOST_STATUS_DIR);
+	if (hsdir[0]) {
+		fprintf(out, "\nHosts down:\n");
+		if (hoststat_print_down(out, hsdir, mq.now, conf_num(C_TO_HOSTSTATUS), "  ") == 0)
+			fprintf(out, "  none\n");
+	}
 }
