@@ -521,6 +521,9 @@ class Etrn(MtadTestCase):
         os.chmod(self.tmp, 0o755)
         m, sink = self.queue_only_etrn("define(`confRUN_AS_USER', `nobody')dnl\n")
         os.chmod(m.dir, 0o755)
+        # makemap (run as root, without -C) gave the map to group mail: make it
+        # readable by this RunAsUser, or mtad refuses to start (issue 16)
+        os.chmod(os.path.join(self.tmp, "mailertable.db"), 0o644)
         m.start()
         self.etrn_in_queue_only_mode(m, sink)
         m.wait_log(r"\(SMTP server unprivileged\)")
