@@ -1,6 +1,7 @@
 /* main: sendmail's command line.  argv[0] picks the mode as in sendmail
  * (sendmail, newaliases, mailq); flags follow sendmail 8's. */
 #include "mtad.h"
+#include "milter.h"
 #include "config.h"
 #include "diag.h"
 #include "aliases.h"
@@ -185,12 +186,14 @@ int main(int argc, char **argv)
 	free(oopts);
 	if (identity) {
 		conf_print_identity();
+		milter_print(stdout);
 		if (mode == 'm' && i >= argc && !queue_once)
 			return 0;
 	}
 	if (check_only) {
 		if (G.verbose)
 			conf_print_changed();
+		milter_print(stdout);
 		return 0;
 	}
 	maillog_open(G.log_tag, conf_str(C_LOG_FILE), 1);

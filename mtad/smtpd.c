@@ -5,6 +5,7 @@
 #include "smtpd_int.h"
 #include "commit.h"
 #include "local.h"
+#include "milter.h"
 #include "policy.h"
 #include "config.h"
 #include "diag.h"
@@ -61,6 +62,7 @@ void smtpd_enter_state(struct smtpd_session *s, enum smtpd_state st)
 
 void smtpd_reset_transaction(struct smtpd_session *s)
 {
+	milter_abort(s);
 	free(s->sender);
 	s->sender = NULL;
 	free(s->sender_given);
@@ -174,6 +176,13 @@ void smtpd_greet_reject(struct smtpd_session *s, long waited_ms)
 
 void smtpd_greet(struct smtpd_session *s)
 {
+	if (milter_connect(s))
+		return;		/* greeted when the filters have answered */
+	smtpd_greet_reply(s);
+}
+
+void smtpd_greet_reply(struct smtpd_session *s)
+{
 	struct strbuf g;
 	sb_init(&g);
 	greeting_text(&g);
@@ -198,6 +207,13 @@ static void cmd_helo(struct smtpd_session *s, enum smtp_verb v, const char *arg)
 	snprintf(s->helo, sizeof(s->helo), "%s", helo);
 	s->esmtp = v == SMTP_EHLO;
 	smtpd_reset_transaction(s);
+	if (milter_helo(s))
+		return;		/* answered when the filters have */
+	smtpd_helo_reply(s);
+}
+
+void smtpd_helo_reply(struct smtpd_session *s)
+{
 	const char *who = s->client_name[0] ? s->client_name : "";
 	if (!s->esmtp) {
 		smtpd_reply(s, "250 %s Hello %s%s[%s], pleased to meet you", G.hostname, who,
@@ -277,6 +293,8 @@ static void cmd_mail(struct smtpd_session *s, const char *arg)
 			smtpd_reply(s, "%d %s", code, why);
 		return;
 	}
+	if (milter_mail_refused(s))
+		goto out;
 	for (size_t i = 0; i < mr.nparams; i++) {
 		const struct esmtp_param *p = &mr.params[i];
 		if (strcmp(p->key, "SIZE") == 0) {
@@ -311,6 +329,7 @@ static void cmd_mail(struct smtpd_session *s, const char *arg)
 		goto out;
 	}
 	s->sender = xstrdup(mr.path.addr);
+	milter_set_mail_args(s, &mr);
 	if (mr.path.bracketed) {
 		size_t len = strlen(mr.path.addr) + 3;
 		s->sender_given = xmalloc(len);
@@ -340,6 +359,13 @@ void smtpd_mail_finish(struct smtpd_session *s, int dns_result)
 		smtpd_reset_transaction(s);
 		return;
 	}
+	if (milter_mail(s))
+		return;		/* answered when the filters have */
+	smtpd_mail_accept(s);
+}
+
+void smtpd_mail_accept(struct smtpd_session *s)
+{
 	s->mail_count++;
 	smtpd_enter_state(s, SS_MAIL);
 	smtpd_reply(s, "250 2.1.0 %s... Sender ok", s->sender_given);
@@ -470,15 +496,18 @@ static void cmd_rcpt(struct smtpd_session *s, const char *arg)
 		smtpd_reply(s, "452 4.5.3 Too many recipients");
 		goto out;
 	}
-	int ok = rcpt_acceptable(s, given, mr.path.addr);
-	if (ok) {
-		s->rcpts = xreallocarray(s->rcpts, s->nrcpts + 1, sizeof(char *));
-		s->rcpts[s->nrcpts++] = xstrdup(given);
-		smtpd_enter_state(s, SS_RCPT);
-		smtpd_reply(s, "250 2.1.5 %s... Recipient ok", given);
-	}
+	if (rcpt_acceptable(s, given, mr.path.addr) && !milter_rcpt(s, given))
+		smtpd_rcpt_accept(s, given);
 out:
 	smtp_mailrcpt_free(&mr);
+}
+
+void smtpd_rcpt_accept(struct smtpd_session *s, const char *given)
+{
+	s->rcpts = xreallocarray(s->rcpts, s->nrcpts + 1, sizeof(char *));
+	s->rcpts[s->nrcpts++] = xstrdup(given);
+	smtpd_enter_state(s, SS_RCPT);
+	smtpd_reply(s, "250 2.1.5 %s... Recipient ok", given);
 }
 
 static void cmd_data(struct smtpd_session *s, const char *arg)
@@ -496,6 +525,8 @@ static void cmd_data(struct smtpd_session *s, const char *arg)
 		smtpd_reply(s, "503 5.0.0 Need RCPT (recipient)");
 		return;
 	}
+	if (milter_data(s))
+		return;		/* the 354 comes when the filters have answered */
 	smtpd_data_begin(s);
 }
 
@@ -626,11 +657,21 @@ static void smtpd_command(struct smtpd_session *s, const char *line, int more_pe
 		smtpd_reply(s, "502 5.7.0 Sorry, we do not allow this operation");
 		break;
 	default:
-		quote_line(q, sizeof(q), line);
-		smtpd_reply(s, "500 5.5.1 Command unrecognized: \"%s\"", q);
-		bad_command(s);
+		if (!milter_unknown(s, line))
+			smtpd_unknown_reply(s, line, NULL);
 		break;
 	}
+}
+
+void smtpd_unknown_reply(struct smtpd_session *s, const char *line, const char *reply)
+{
+	char q[256];
+	quote_line(q, sizeof(q), line);
+	if (reply)
+		smtpd_reply(s, "%s", reply);
+	else
+		smtpd_reply(s, "500 5.5.1 Command unrecognized: \"%s\"", q);
+	bad_command(s);
 }
 
 /* Command mode: splits input into lines (CRLF, or a bare LF as hand-typed
@@ -816,6 +857,7 @@ void smtpd_free(struct smtpd_session *s)
 	sb_free(&s->hdrtext);
 	sb_free(&s->held);
 	explicit_bzero(s->auth_login_user, sizeof(s->auth_login_user));
+	milter_close(s);
 	if (s->waiting)
 		s->waiting->session = NULL;	/* the work goes on; nobody to answer */
 	free(s->daemon_name);
