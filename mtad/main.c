@@ -192,8 +192,9 @@ int main(int argc, char **argv)
 	}
 	if (check_only) {
 		if (G.verbose)
-			conf_print_changed();
-		milter_print(stdout);
+			conf_print_changed();	/* MailFilter=, InputMailFilters= among them */
+		else
+			milter_print(stdout);
 		return 0;
 	}
 	maillog_open(G.log_tag, conf_str(C_LOG_FILE), 1);
