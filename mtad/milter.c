@@ -218,23 +218,36 @@ static void filter_error(struct mfilter *f, const char *fmt, ...)
 		advance(m);
 }
 
-/* Where this filter stands, for the event loop and the timer. */
-static void arm(struct milter_sess *m, struct mfilter *f)
+/* What to wait for: writable while connecting or with output pending;
+ * readable whenever connected, so that a filter that closes or talks out
+ * of turn between steps is noticed at once. */
+static uint32_t want_events(const struct mfilter *f)
 {
 	uint32_t ev = 0;
 	if (f->st == MF_CONNECTING || f->out.len > f->out_off)
 		ev |= EPOLLOUT;
-	if (f->awaiting || f->st == MF_NEGOTIATING)
+	if (f->st != MF_CONNECTING)
 		ev |= EPOLLIN;
-	set_watch(f, ev);
+	return ev;
+}
+
+/* Where this filter stands, for the event loop and the timer. */
+static void arm(struct milter_sess *m, struct mfilter *f)
+{
+	set_watch(f, want_events(f));
 	if (!in_loop())
 		return;
-	cancel_timer(m);
 	long long until = m->deadline;
 	if (m->eom_deadline && m->eom_deadline < until)
 		until = m->eom_deadline;
+	/* a timer due earlier stays: when it fires it looks at the deadline
+	 * and sets itself again (no cancel and add per packet) */
+	if (m->timer && m->timer_due <= until)
+		return;
+	cancel_timer(m);
 	long ms = (long)(until - now_ms());
 	m->timer = loop_timer(ms > 0 ? ms : 0, timer_cb, m);
+	m->timer_due = until;
 }
 
 static void set_deadline(struct milter_sess *m, struct mfilter *f)
@@ -334,8 +347,8 @@ static void finish(struct milter_sess *m)
 	m->busy = 0;
 	cancel_timer(m);
 	for (size_t i = 0; i < m->n; i++)
-		if (m->f[i].fd >= 0 && !m->f[i].awaiting)
-			set_watch(&m->f[i], 0);
+		if (m->f[i].fd >= 0)
+			set_watch(&m->f[i], want_events(&m->f[i]));
 	if (in_loop() && m->wk) {
 		m->wk_submitted = 1;
 		workq_complete(m->wk);
@@ -609,7 +622,7 @@ static void on_writable(struct mfilter *f)
 	if (f->m->busy && f == &f->m->f[f->m->cur])
 		arm(f->m, f);
 	else
-		set_watch(f, f->out.len > f->out_off ? EPOLLOUT : 0);
+		set_watch(f, want_events(f));
 }
 
 static void fd_event(void *arg, uint32_t events)
@@ -766,8 +779,8 @@ void milter_abort_all(struct milter_sess *m)
 		mp_put(&f->out, MPC_ABORT, NULL, 0);
 		if (flush_out(f) < 0)
 			filter_error(f, "write(A) returned -1: %s", strerror(errno));
-		else if (f->out.len > f->out_off)
-			set_watch(f, EPOLLOUT);
+		else
+			set_watch(f, want_events(f));
 	}
 }
 

@@ -94,6 +94,7 @@ struct milter_sess {
 	long long deadline;		/* ms, loop clock */
 	long long eom_deadline;
 	unsigned long timer;
+	long long timer_due;
 	struct work *wk;		/* the continuation's trip through the work queue */
 	int wk_submitted;
 	/* the verdict */
