@@ -303,6 +303,32 @@ class Actions(MilterTestCase):
         self.assertIn("Milter: from=<tempfail-me@example.org>, reject=451 4.3.2 Please try again later", log)
         self.assertIn("Milter: to=<reject-x@example.net>, reject=550-5.7.1 recipient refused", log)
 
+    def test_pipelined_commands_wait_for_the_filters(self):
+        f = self.filter()
+        m = self.mtad_with(f)
+        c = m.connect()
+        c.reply()
+        c.cmd("EHLO client.example")
+        c.send(b"MAIL FROM:<sender@example.org>\r\nRCPT TO:<reject-x@example.net>\r\n"
+               b"RCPT TO:<alice@mx.test.example>\r\nDATA\r\n")
+        self.assertEqual(c.reply()[0], 250)
+        self.assertEqual(c.reply()[0], 550)
+        self.assertEqual(c.reply()[0], 250)
+        self.assertEqual(c.reply()[0], 354)
+        c.send(b"Subject: p\r\nX-Action: add\r\n\r\nbody\r\n.\r\nMAIL FROM:<second@example.org>\r\n"
+               b"RCPT TO:<bob@mx.test.example>\r\nDATA\r\n")
+        self.assertEqual(c.reply()[0], 250)
+        self.assertEqual(c.reply()[0], 250)
+        self.assertEqual(c.reply()[0], 250)
+        self.assertEqual(c.reply()[0], 354)
+        c.send(b"Subject: second\r\n\r\nbody\r\n.\r\n")
+        self.assertEqual(c.reply()[0], 250)
+        c.cmd("QUIT")
+        wait_for(lambda: m.mbox("alice") and m.mbox("bob"), 10, "both deliveries")
+        self.assertIn(b"X-Milter-Added: yes", m.mbox("alice"))
+        self.assertEqual([r["rcpt"] for r in f.records("envrcpt")],
+                         ["<reject-x@example.net>", "<alice@mx.test.example>", "<bob@mx.test.example>"])
+
     def test_progress_keeps_a_slow_filter_alive(self):
         f = self.filter()
         m = self.mtad_with(f, timeouts="R:1s")
@@ -314,6 +340,10 @@ class Actions(MilterTestCase):
 class Failures(MilterTestCase):
     def test_filter_down_follows_its_flag(self):
         f = Filter(self.tmp)		# never started: nothing listens
+        m = self.mtad_with(f, flags="4", sub="m4")
+        c = m.connect()		# F=4: 421 and the session ends
+        self.assertEqual(c.reply(), (421, ["421 4.7.0 mx.test.example closing connection"]))
+        self.assertTrue(c.closed())
         for flags, code in (("T", 451), ("R", 550), ("", 250)):
             m = self.mtad_with(f, flags=flags, sub="m" + (flags or "none"))
             out = self.send(m, ["Subject: down"])
