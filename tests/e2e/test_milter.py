@@ -8,6 +8,9 @@ Filters used (field data, not fakes):
     opendkim-tools): signs; the delivered message is verified with Debian's
     python3-dkim (dkim.verify), the key's TXT record taken from the .txt file
     opendkim-genkey wrote.
+  - spamass-milter with spamd (Debian packages spamass-milter and
+    spamassassin; spamd with local tests only, -L): GTUBE is refused with
+    spamass-milter's reply, a clean message gets SpamAssassin's headers.
 A filter that speaks garbage is the one self-made peer: a socket that answers
 the option negotiation with junk (no real filter does that on purpose).
 """
@@ -477,6 +480,37 @@ class OpenDKIM(MilterTestCase):
             "print('VERIFIED' if ok else 'FAILED')\n")
         r = subprocess.run([PY, "-c", verify, record], input=raw, capture_output=True)
         self.assertIn(b"VERIFIED", r.stdout, r.stderr.decode() + msg.decode(errors="replace"))
+
+
+@unittest.skipUnless(shutil.which("spamass-milter") and shutil.which("spamd"), "spamass-milter/spamd not installed")
+class SpamAssassin(MilterTestCase):
+    GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
+
+    def start(self, argv, ready):
+        p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(lambda: (p.kill(), p.wait()))
+        wait_for(lambda: os.path.exists(ready) or p.poll() is not None, 60, ready)
+        self.assertIsNone(p.poll(), argv[0] + " exited")
+
+    def test_spamass_milter_with_spamd(self):
+        spamd_sock = os.path.join(self.tmp, "spamd.sock")
+        sm_sock = os.path.join(self.tmp, "spamass.sock")
+        self.start(["spamd", "-L", "--socketpath=" + spamd_sock, "--max-children=1", "-x",
+                    "--syslog=" + os.path.join(self.tmp, "spamd.log"),
+                    "--pidfile=" + os.path.join(self.tmp, "spamd.pid")], spamd_sock)
+        self.start(["spamass-milter", "-p", sm_sock, "-r", "15", "--", "-U", spamd_sock], sm_sock)
+        m = self.new_mtad(mc_extra="INPUT_MAIL_FILTER(`spamassassin', `S=local:%s, F=T, T=R:2m;E:5m')dnl\n"
+                          % sm_sock)
+        hdrs = ["From: sender@example.org", "To: alice@mx.test.example", "Subject: test",
+                "Message-Id: <gtube@example.org>"]
+        out = self.send(m, hdrs, body=self.GTUBE + "\r\n")
+        self.assertEqual(out["dot"], (550, ["550 5.7.1 Blocked by SpamAssassin"]))
+        self.assertIn("Milter: data, reject=550 5.7.1 Blocked by SpamAssassin", m.log())
+        out = self.send(m, hdrs, body="An ordinary message about the weekly meeting.\r\n")
+        self.assertEqual(out["dot"][0], 250, out)
+        wait_for(lambda: m.mbox("alice"), 30, "delivery")
+        self.assertIn(b"X-Spam-Status: No, score=", m.mbox("alice"))
+        self.assertIn(b"X-Spam-Checker-Version: SpamAssassin", m.mbox("alice"))
 
 
 if __name__ == "__main__":
