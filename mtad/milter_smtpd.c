@@ -4,6 +4,7 @@
  * changes filters ask for, applied to the queued message before it is
  * committed: each filter sees what the filters before it changed. */
 #include "milter.h"
+#include "addr.h"
 #include "commit.h"
 #include "config.h"
 #include "diag.h"
@@ -46,6 +47,8 @@ struct eom_ctx {
 };
 
 enum { PH_HDR, PH_EOH, PH_BODY, PH_EOM, PH_DONE };
+
+static int hdr_name_ok(const char *n);
 
 /* ---- macros ---- */
 
@@ -659,6 +662,11 @@ static int eom_action(struct milter_sess *m, struct mfilter *f, char cmd, const 
 	int want = cmd == MPR_ADDHEADER || cmd == MPR_INSHEADER || cmd == MPR_CHGHEADER ? 2 : 1;
 	if (ns < want)
 		return -1;
+	if (want == 2 && !hdr_name_ok(strs[0]))
+		return -1;	/* a field name that would corrupt the header */
+	if ((cmd == MPR_ADDRCPT || cmd == MPR_ADDRCPT_PAR || cmd == MPR_DELRCPT || cmd == MPR_CHGFROM) &&
+	    (!*strs[0] || !addr_chars_ok(strs[0])))
+		return -1;
 	md.a = xstrdup(strs[0]);
 	md.b = ns > 1 ? xstrdup(strs[1]) : NULL;
 	e->mods = xreallocarray(e->mods, e->nmods + 1, sizeof(*e->mods));
@@ -674,18 +682,43 @@ static void strip_brackets(char *buf, size_t size, const char *a)
 		buf[n - 1] = '\0';
 }
 
-/* A header value from a filter as the queue keeps it: CR dropped, and a
- * leading blank unless the filter sends its own (SMFIP_HDR_LEADSPC). */
+/* A header value from a filter as the queue keeps it: CR dropped, a line
+ * break always followed by a blank (a filter cannot start a new field or
+ * queue record that way), and a leading blank unless the filter sends its
+ * own (SMFIP_HDR_LEADSPC). */
 static char *hdr_value(const struct mfilter *f, const char *v)
 {
 	struct strbuf b;
 	sb_init(&b);
 	if (!(f->pflags & MPP_HDR_LEADSPC) && *v && *v != ' ' && *v != '\t')
 		sb_putc(&b, ' ');
-	for (const char *p = v; *p; p++)
-		if (*p != '\r')
-			sb_putc(&b, *p);
+	for (const char *p = v; *p; p++) {
+		if (*p == '\r')
+			continue;
+		if (*p == '\n') {
+			while (p[1] == '\r' || p[1] == '\n')
+				p++;
+			if (!p[1])
+				break;		/* no trailing line end */
+			sb_putc(&b, '\n');
+			if (p[1] != ' ' && p[1] != '\t')
+				sb_putc(&b, '\t');
+			continue;
+		}
+		sb_putc(&b, *p);
+	}
 	return sb_steal(&b);
+}
+
+/* A field name: printable ASCII without blanks or colon (RFC 5322 2.2). */
+static int hdr_name_ok(const char *n)
+{
+	if (!*n || strlen(n) > 200)
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)n; *p; p++)
+		if (*p <= ' ' || *p >= 127 || *p == ':')
+			return 0;
+	return 1;
 }
 
 static long nth_header(const struct header_list *hl, const char *name, uint32_t n)

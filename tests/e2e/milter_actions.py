@@ -10,7 +10,7 @@ What it does is chosen by the message itself:
   MAIL FROM:<tempfail-...@...>     MAIL is tempfailed
   RCPT TO:<reject-...@...>         RCPT gets a multi-line 550 (setmlreply)
   X-Action: a, b, ...              at end of message, in order:
-     add insert change delete body addrcpt addrcpt_par delrcpt chgfrom
+     add inject insert change delete body addrcpt addrcpt_par delrcpt chgfrom
      quarantine progress reject tempfail discard replycode
   X-Die: header|body|eom           the filter process exits right there
   X-Sleep: N                       sleep N seconds at end of message
@@ -111,6 +111,8 @@ class ActionMilter(Milter.Base):
         for a in self.actions:
             if a == "add":
                 self.addheader("X-Milter-Added", "yes")
+            elif a == "inject":	# a value that tries to start a new field
+                self.addheader("X-Injected", "first\nEvil: forged\r\nR<root@localhost>")
             elif a == "insert":
                 self.addheader("X-Milter-Top", "first", 0)
             elif a == "change":

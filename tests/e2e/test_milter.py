@@ -222,6 +222,19 @@ class Actions(MilterTestCase):
         self.assertIn("%s: Milter change: header: Subject: from original to changed by the filter" % qid, log)
         self.assertIn("%s: Milter delete: header: X-Remove-Me: bye" % qid, log)
 
+    def test_header_value_cannot_start_a_field_or_a_queue_record(self):
+        f = self.filter()
+        m = self.mtad_with(f, start=False, mc_extra="define(`confDELIVERY_MODE', `q')dnl\n")
+        m.start()
+        out = self.send(m, ["Subject: inj", "X-Action: inject"])
+        self.assertEqual(out["dot"][0], 250)
+        qid = self.qid_of(out["dot"])
+        qf = open(os.path.join(m.queue, "qf" + qid)).read()
+        self.assertIn("H??X-Injected: first\n\tEvil: forged\n\tR<root@localhost>\n", qf)
+        self.assertEqual([l for l in qf.splitlines() if l.startswith("R") and "root" in l], [])
+        self.assertNotIn("\nEvil:", qf)
+        self.assertNotIn("\nR<root", qf)
+
     def test_body_replaced(self):
         f = self.filter()
         m = self.mtad_with(f)
