@@ -15,6 +15,7 @@
 #include "xalloc.h"
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -71,6 +72,16 @@ static const char *macro_value(struct smtpd_session *s, const char *name, char *
 		return s->daemon_name;
 	if (!strcmp(n, "if_name"))
 		return G.hostname;
+	if (!strcmp(n, "if_addr") && !s->local_bs) {
+		struct sockaddr_storage la;
+		socklen_t ll = sizeof(la);
+		if (getsockname(s->fd, (struct sockaddr *)&la, &ll) < 0 ||
+		    getnameinfo((struct sockaddr *)&la, ll, buf, size, NULL, 0, NI_NUMERICHOST) != 0)
+			return NULL;
+		if (strncmp(buf, "::ffff:", 7) == 0)
+			memmove(buf, buf + 7, strlen(buf + 7) + 1);
+		return buf;
+	}
 	if (!strcmp(n, "client_addr"))
 		return s->client_ip;
 	if (!strcmp(n, "client_name"))

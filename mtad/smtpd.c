@@ -114,7 +114,7 @@ struct smtpd_session *smtpd_new(int fd_out, const struct sockaddr *peer, socklen
 				const char *daemon_name, int local_bs)
 {
 	struct smtpd_session *s = xcalloc(1, sizeof(*s));
-	(void)fd_out;
+	s->fd = fd_out;		/* for {if_addr} (milter) */
 	sb_init(&s->in);
 	sb_init(&s->out);
 	sb_init(&s->line);

@@ -76,6 +76,7 @@ struct smtpd_session {
 	char auth_user[256];		/* authenticated as; "" when not */
 	int auth_failures;
 	struct milter_sess *milter;	/* mail filters (milter.c), or NULL */
+	int fd;				/* the client's socket (-bs: stdout) */
 };
 
 /* smtpd_auth.c */

@@ -46,7 +46,7 @@ class ActionMilter(Milter.Base):
 
     def connect(self, hostname, family, hostaddr):
         record(cb="connect", hostname=hostname, hostaddr=str(hostaddr),
-               macros=self._macros("j", "_", "{daemon_name}", "{if_name}"))
+               macros=self._macros("j", "_", "{daemon_name}", "{if_name}", "{if_addr}"))
         return Milter.CONTINUE
 
     def hello(self, helo):

@@ -171,6 +171,7 @@ class Steps(MilterTestCase):
         self.assertEqual(conn["macros"]["j"], "mx.test.example")
         self.assertEqual(conn["macros"]["{daemon_name}"], "MTA")
         self.assertEqual(conn["macros"]["_"], "localhost [127.0.0.1]")
+        self.assertEqual(conn["macros"]["{if_addr}"], "127.0.0.1")
         self.assertEqual(f.records("helo")[0]["helo"], "client.example")
         ef = f.records("envfrom")[0]
         self.assertEqual(ef["sender"], "<sender@example.org>")
