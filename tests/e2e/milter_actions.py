@@ -50,14 +50,14 @@ class ActionMilter(Milter.Base):
         return Milter.CONTINUE
 
     def hello(self, helo):
-        record(cb="helo", helo=helo)
+        record(cb="helo", helo=helo, macros=self._macros("{tls_version}", "{cipher}", "{cipher_bits}"))
         if helo == "reject.helo":
             return Milter.REJECT
         return Milter.CONTINUE
 
     def envfrom(self, mailfrom, *params):
         record(cb="envfrom", sender=mailfrom, params=list(params),
-               macros=self._macros("{mail_addr}", "{mail_mailer}", "{auth_authen}"))
+               macros=self._macros("{mail_addr}", "{mail_mailer}", "{auth_authen}", "{auth_type}"))
         self.headers, self.bodytext, self.actions = [], b"", []
         if "tempfail-" in mailfrom:
             return Milter.TEMPFAIL

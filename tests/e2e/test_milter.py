@@ -192,6 +192,29 @@ class Steps(MilterTestCase):
         self.assertTrue(eom["macros"]["{msg_id}"].startswith("<"))
         self.assertEqual(f.records("unknown")[0]["cmd"], "BOGUS command")
 
+    @unittest.skipUnless(shutil.which("openssl"), "openssl is not installed")
+    def test_tls_and_auth_macros(self):
+        import smtplib
+        from test_tls_auth import make_cert, passwd, no_verify, tls_mc
+        f = self.filter()
+        cert, key = make_cert(self.tmp)
+        db = os.path.join(self.tmp, "authdb")
+        passwd(db, "bob", "s3cret pass")
+        m = self.mtad_with(f, mc_extra=tls_mc(cert, key, "define(`confAUTH_PASSWD_DB', `hash %s')dnl\n" % db))
+        s = smtplib.SMTP("127.0.0.1", m.port)
+        s.starttls(context=no_verify())
+        s.ehlo("laptop.example")
+        s.login("bob", "s3cret pass")
+        s.sendmail("bob@mx.test.example", ["alice@mx.test.example"], "Subject: tls\r\n\r\nhello\r\n")
+        s.quit()
+        helo = [r for r in f.records("helo") if r["helo"] == "laptop.example"][-1]
+        self.assertRegex(helo["macros"]["{tls_version}"], r"^TLSv1\.[23]$")
+        self.assertTrue(helo["macros"]["{cipher}"])
+        self.assertRegex(helo["macros"]["{cipher_bits}"], r"^\d+$")
+        ef = f.records("envfrom")[-1]
+        self.assertEqual(ef["macros"]["{auth_authen}"], "bob")
+        self.assertEqual(ef["macros"]["{auth_type}"], "PLAIN")
+
     def test_bs_mode_runs_the_filters_too(self):
         f = self.filter()
         m = self.mtad_with(f, start=False)
