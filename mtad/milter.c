@@ -390,6 +390,8 @@ static void next_filter(struct milter_sess *m)
 		nf->phase = 0;
 		nf->idx = 0;
 		nf->body_off = 0;
+		if (m->op == MO_EOM)	/* each filter's own E= */
+			m->eom_deadline = now_ms() + (nf->def->to_eom > 0 ? nf->def->to_eom : 24 * 3600) * 1000;
 	}
 }
 
@@ -732,7 +734,7 @@ int milter_run(struct milter_sess *m, enum milter_op op, const char *where, milt
 	m->decided_by[0] = '\0';
 	m->failed_filter = 0;
 	m->eom_deadline = 0;
-	if (op == MO_EOM && m->n > 0)	/* E= bounds the whole end of message */
+	if (op == MO_EOM && m->n > 0)	/* E= bounds each filter's end of message */
 		m->eom_deadline = now_ms() + (m->f[0].def->to_eom > 0 ? m->f[0].def->to_eom : 24 * 3600) * 1000;
 	for (size_t i = 0; i < m->n; i++) {
 		m->f[i].phase = 0;
