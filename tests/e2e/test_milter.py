@@ -395,6 +395,12 @@ class Failures(MilterTestCase):
             if code == 250:
                 self.assertEqual(out["dot"][0], 250)
 
+    def test_bs_filter_down_tempfails(self):
+        f = Filter(self.tmp)
+        m = self.mtad_with(f, start=False)
+        r = m.run("-bs", input="EHLO local\r\nMAIL FROM:<me@example.org>\r\nQUIT\r\n")
+        self.assertIn("451 4.3.2 Please try again later", r.stdout)
+
     def test_filter_killed_mid_message(self):
         for flags, code in (("T", 451), ("R", 554), ("", 250)):
             f = self.filter("act")
