@@ -215,6 +215,21 @@ class Steps(MilterTestCase):
         self.assertEqual(ef["macros"]["{auth_authen}"], "bob")
         self.assertEqual(ef["macros"]["{auth_type}"], "PLAIN")
 
+    def test_abort_on_rset_and_a_refused_message(self):
+        f = self.filter()
+        m = self.mtad_with(f)
+        c = m.connect()
+        c.reply()
+        c.cmd("EHLO client.example")
+        c.cmd("MAIL FROM:<sender@example.org>")
+        c.cmd("RCPT TO:<alice@mx.test.example>")
+        self.assertEqual(c.cmd("RSET")[0], 250)
+        wait_for(lambda: f.records("abort"), 10, "SMFIC_ABORT after RSET")
+        c.cmd("MAIL FROM:<sender@example.org>")
+        c.cmd("RSET")
+        c.cmd("QUIT")
+        wait_for(lambda: len(f.records("abort")) == 2, 10, "a second abort")
+
     def test_bs_mode_runs_the_filters_too(self):
         f = self.filter()
         m = self.mtad_with(f, start=False)
