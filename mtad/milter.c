@@ -28,6 +28,15 @@ static struct milter_def *defs;		/* every MailFilter definition */
 static size_t ndefs;
 static struct milter_def **chain;	/* InputMailFilters, in order */
 static size_t nchain;
+/* Addresses of inet filters, looked up once (the lookup of a name may
+ * read /etc/hosts or ask the resolver: not once per session in the loop). */
+struct resolved {
+	const struct milter_def *def;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+};
+static struct resolved *rcache;
+static size_t nrcache;
 
 static const struct milter_def *find_def(const char *name)
 {
@@ -41,6 +50,9 @@ int milter_load(void)
 {
 	free(defs);
 	free(chain);
+	free(rcache);
+	rcache = NULL;
+	nrcache = 0;
 	defs = NULL;
 	chain = NULL;
 	ndefs = nchain = 0;
@@ -271,7 +283,31 @@ static void negotiate(struct mfilter *f)
 	arm(f->m, f);
 }
 
+
+static int resolve_name(const struct milter_def *d, struct sockaddr_storage *ss, socklen_t *sl, char *err,
+			size_t errsize);
+
 static int resolve(const struct milter_def *d, struct sockaddr_storage *ss, socklen_t *sl, char *err, size_t errsize)
+{
+	for (size_t i = 0; i < nrcache; i++) {
+		if (rcache[i].def == d) {
+			*ss = rcache[i].ss;
+			*sl = rcache[i].sl;
+			return 0;
+		}
+	}
+	if (resolve_name(d, ss, sl, err, errsize) < 0)
+		return -1;		/* not cached: tried again next session */
+	rcache = xreallocarray(rcache, nrcache + 1, sizeof(*rcache));
+	rcache[nrcache].def = d;
+	rcache[nrcache].ss = *ss;
+	rcache[nrcache].sl = *sl;
+	nrcache++;
+	return 0;
+}
+
+static int resolve_name(const struct milter_def *d, struct sockaddr_storage *ss, socklen_t *sl, char *err,
+			size_t errsize)
 {
 	memset(ss, 0, sizeof(*ss));
 	if (d->family == AF_UNIX) {
