@@ -540,7 +540,7 @@ static int handle_packet(struct mfilter *f, char cmd, const char *data, size_t l
 		return 0;
 	}
 	if (!f->awaiting || !m->busy) {
-		filter_error(f, "unexpected reply %c, where=%s", cmd, m->where ? m->where : "idle");
+		filter_error(f, "unexpected reply %c, where=%s", cmd, m->busy ? m->where : "idle");
 		return -1;
 	}
 	switch (cmd) {
@@ -600,7 +600,7 @@ static void on_readable(struct mfilter *f)
 			break;
 		if (n <= 0) {
 			filter_error(f, "read returned %ld: %s, where=%s", (long)n, n == 0 ? "connection closed"
-				     : strerror(errno), f->m->where ? f->m->where : "idle");
+				     : strerror(errno), f->m->busy ? f->m->where : "idle");
 			return;
 		}
 		sb_append(&f->in, buf, (size_t)n);
@@ -618,7 +618,7 @@ static void on_readable(struct mfilter *f)
 			break;
 		if (r < 0) {
 			filter_error(f, "read size %u out of range, where=%s", mp_get32(f->in.s + off),
-				     f->m->where ? f->m->where : "idle");
+				     f->m->busy ? f->m->where : "idle");
 			return;
 		}
 		off += used;

@@ -431,6 +431,22 @@ class Failures(MilterTestCase):
             f.stop()
             m.stop()
 
+    def test_filter_gone_between_messages(self):
+        f = self.filter()
+        m = self.mtad_with(f)
+        c = m.connect()
+        c.reply()
+        c.cmd("EHLO client.example")
+        c.cmd("MAIL FROM:<sender@example.org>")
+        c.cmd("RCPT TO:<alice@mx.test.example>")
+        c.cmd("DATA")
+        c.send(b"Subject: one\r\n\r\nbody\r\n.\r\n")
+        self.assertEqual(c.reply()[0], 250)
+        f.stop()
+        m.wait_log(r"Milter \(act\): read returned 0: connection closed, where=idle")
+        self.assertEqual(c.cmd("MAIL FROM:<sender@example.org>"), (451, ["451 4.3.2 Please try again later"]))
+        c.cmd("QUIT")
+
     def test_timeout_tempfails_and_is_logged(self):
         f = self.filter()
         m = self.mtad_with(f, timeouts="R:1s")
