@@ -11,7 +11,7 @@ What it does is chosen by the message itself:
   RCPT TO:<reject-...@...>         RCPT gets a multi-line 550 (setmlreply)
   X-Action: a, b, ...              at end of message, in order:
      add inject insert change delete body addrcpt addrcpt_par delrcpt chgfrom
-     quarantine progress reject tempfail discard replycode
+     quarantine progress skip reject tempfail discard replycode
   X-Die: header|body|eom           the filter process exits right there
   X-Sleep: N                       sleep N seconds at end of message
 """
@@ -96,6 +96,8 @@ class ActionMilter(Milter.Base):
 
     def body(self, chunk):
         self.bodytext += chunk
+        if "skip" in self.actions:	# SMFIS_SKIP: no more body, please
+            return Milter.SKIP
         if self.die == "body":
             os._exit(3)
         return Milter.CONTINUE

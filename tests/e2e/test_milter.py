@@ -284,6 +284,17 @@ class Actions(MilterTestCase):
         self.assertTrue(body.startswith("the filter's new body\nsecond line\n"), body[:200])
         self.assertNotIn("old body", body)
 
+    def test_skip_ends_the_body_early(self):
+        f = self.filter()
+        m = self.mtad_with(f)
+        out = self.send(m, ["Subject: s", "X-Action: skip, add"], body=("x" * 998 + "\r\n") * 300)
+        self.assertEqual(out["dot"][0], 250)
+        eom = f.records("eom")[0]
+        self.assertTrue(0 < len(eom["body"]) <= 65535, len(eom["body"]))	# only the first chunk went
+        wait_for(lambda: m.mbox("alice"), 10, "delivery")
+        self.assertIn(b"X-Milter-Added: yes", m.mbox("alice"))
+        self.assertEqual(m.mbox("alice").count(b"x" * 998), 300)
+
     def test_recipients_and_sender_changed(self):
         f = self.filter()
         m = self.mtad_with(f)
@@ -308,8 +319,9 @@ class Actions(MilterTestCase):
         qid = self.qid_of(out["dot"])
         self.assertIn("%s: quarantine=held by the test filter" % qid, m.log())
         r = subprocess.run([binpath("mailq"), "-C", m.mc, "-qQ"], capture_output=True, text=True)
-        self.assertIn(qid, r.stdout)
-        self.assertIn("held by the test filter", r.stdout)
+        self.assertRegex(r.stdout, r"(?m)^%sX" % qid)		# sendmail's mark for held mail
+        self.assertIn("     QUARANTINE: held by the test filter", r.stdout)
+        self.assertIn("QUARANTINE: held by the test filter", m.run("-bp").stdout)
         m.wait_idle(qid)
         self.assertEqual(m.mbox("alice"), b"")
         r = subprocess.run([binpath("mailq"), "-C", m.mc, "-qI" + qid, "--release"], capture_output=True,
