@@ -50,6 +50,7 @@ struct eom_ctx {
 enum { PH_HDR, PH_EOH, PH_BODY, PH_EOM, PH_DONE };
 
 static int hdr_name_ok(const char *n);
+static void log_decision(struct smtpd_session *s, struct milter_sess *m, const char *text);
 
 /* ---- macros ---- */
 
@@ -319,6 +320,7 @@ static void cont_helo(struct smtpd_session *s, struct milter_sess *m)
 	if (r) {
 		char t[600];
 		log_text(t, sizeof(t), r);
+		log_decision(s, m, m->verdict == MPR_REPLYCODE ? t : NULL);
 		maillog("NOQUEUE", "Milter: helo=%s, reject=%s", s->helo, t);
 		reply_lines(s, r);
 		return;
@@ -376,11 +378,28 @@ static int step_mail(struct milter_sess *m, struct mfilter *f, struct strbuf *ou
 	return !milter_filter_skips(f, MPP_NR_MAIL);
 }
 
+/* sendmail's per-filter line: which filter decided, at which step */
+static void log_decision(struct smtpd_session *s, struct milter_sess *m, const char *text)
+{
+	if (m->failed_filter || !m->decided_by[0])
+		return;		/* the F= flag decided: "to error state" said it */
+	const char *qid = s->eq_open ? s->eq.qid : "NOQUEUE";
+	if (m->verdict == MPR_DISCARD)
+		maillog(qid, "milter=%s, action=%s, discard", m->decided_by, m->where);
+	else if (m->verdict == MPR_REJECT && text == NULL)
+		maillog(qid, "milter=%s, action=%s, reject", m->decided_by, m->where);
+	else if (m->verdict == MPR_TEMPFAIL)
+		maillog(qid, "milter=%s, action=%s, tempfail", m->decided_by, m->where);
+	else if (text)
+		maillog(qid, "milter=%s, action=%s, reject=%s", m->decided_by, m->where, text);
+}
+
 static void refuse(struct smtpd_session *s, struct milter_sess *m, const char *what, const char *arg, int data_stage)
 {
 	const char *r = verdict_reply(m, data_stage);
 	char t[600];
 	log_text(t, sizeof(t), r);
+	log_decision(s, m, m->verdict == MPR_REPLYCODE ? t : NULL);
 	if (arg)
 		maillog(s->eq_open ? s->eq.qid : "NOQUEUE", "Milter: %s=%s, reject=%s", what, arg, t);
 	else
@@ -907,8 +926,10 @@ static void cont_eom(struct smtpd_session *s, struct milter_sess *m)
 		return;
 	}
 	int discard = m->verdict == MPR_DISCARD || e->env.nrcpts == 0;
-	if (m->verdict == MPR_DISCARD)
+	if (m->verdict == MPR_DISCARD) {
+		log_decision(s, m, NULL);
 		maillog(s->eq.qid, "Milter: data, discard");
+	}
 	else if (e->env.nrcpts == 0)
 		maillog(s->eq.qid, "Milter: data, no recipients left: discarded");
 	int was = s->discard;

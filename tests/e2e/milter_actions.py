@@ -134,7 +134,7 @@ class ActionMilter(Milter.Base):
             elif a == "quarantine":
                 self.quarantine("held by the test filter")
             elif a == "progress":
-                for _ in range(3):
+                for _ in range(5):
                     self.progress()
                     time.sleep(0.7)
             elif a == "reject":
