@@ -12,6 +12,8 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -350,6 +352,10 @@ static void start_connect(struct mfilter *f)
 	if (f->fd < 0) {
 		filter_error(f, "error creating socket: %s", strerror(errno));
 		return;
+	}
+	if (ss.ss_family != AF_UNIX) {	/* one small packet, then wait: no Nagle delay */
+		int one = 1;
+		setsockopt(f->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
 	f->st = MF_CONNECTING;
 	if (connect(f->fd, (struct sockaddr *)&ss, sl) == 0) {

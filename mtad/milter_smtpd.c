@@ -227,9 +227,9 @@ static int step_connect(struct milter_sess *m, struct mfilter *f, struct strbuf 
 	struct smtpd_session *s = m->s;
 	if (f->phase++ > 0)
 		return 0;
-	put_macros(m, f, MPS_CONNECT, C_MILTER_MACROS_CONNECT, MPC_CONNECT, out);
 	if (milter_filter_skips(f, MPP_NOCONNECT))
-		return 0;
+		return 0;	/* nor its macros, as sendmail */
+	put_macros(m, f, MPS_CONNECT, C_MILTER_MACROS_CONNECT, MPC_CONNECT, out);
 	char host[300];
 	snprintf(host, sizeof(host), s->client_name[0] ? "%s" : "[%s]", s->client_name[0] ? s->client_name : s->client_ip);
 	if (s->local_bs || s->peerlen == 0) {
@@ -302,9 +302,9 @@ static int step_helo(struct milter_sess *m, struct mfilter *f, struct strbuf *ou
 {
 	if (f->phase++ > 0)
 		return 0;
-	put_macros(m, f, MPS_HELO, C_MILTER_MACROS_HELO, MPC_HELO, out);
 	if (milter_filter_skips(f, MPP_NOHELO))
 		return 0;
+	put_macros(m, f, MPS_HELO, C_MILTER_MACROS_HELO, MPC_HELO, out);
 	const char *h = m->s->helo;
 	mp_put_strings(out, MPC_HELO, &h, 1);
 	return !milter_filter_skips(f, MPP_NR_HELO);
@@ -364,9 +364,9 @@ static int step_mail(struct milter_sess *m, struct mfilter *f, struct strbuf *ou
 	if (f->phase++ > 0)
 		return 0;
 	f->in_msg = 1;
-	put_macros(m, f, MPS_ENVFROM, C_MILTER_MACROS_ENVFROM, MPC_MAIL, out);
 	if (milter_filter_skips(f, MPP_NOMAIL))
 		return 0;
+	put_macros(m, f, MPS_ENVFROM, C_MILTER_MACROS_ENVFROM, MPC_MAIL, out);
 	const char *v[1 + 32];
 	size_t n = 0;
 	char from[1100];
@@ -448,9 +448,9 @@ static int step_rcpt(struct milter_sess *m, struct mfilter *f, struct strbuf *ou
 {
 	if (f->phase++ > 0)
 		return 0;
-	put_macros(m, f, MPS_ENVRCPT, C_MILTER_MACROS_ENVRCPT, MPC_RCPT, out);
 	if (milter_filter_skips(f, MPP_NORCPT))
 		return 0;
+	put_macros(m, f, MPS_ENVRCPT, C_MILTER_MACROS_ENVRCPT, MPC_RCPT, out);
 	const char *v[1] = { m->cur_rcpt };
 	mp_put_strings(out, MPC_RCPT, v, 1);
 	return !milter_filter_skips(f, MPP_NR_RCPT);
@@ -484,9 +484,9 @@ static int step_data(struct milter_sess *m, struct mfilter *f, struct strbuf *ou
 {
 	if (f->phase++ > 0)
 		return 0;
-	put_macros(m, f, MPS_DATA, C_MILTER_MACROS_DATA, MPC_DATA, out);
 	if (milter_filter_skips(f, MPP_NODATA))
 		return 0;
+	put_macros(m, f, MPS_DATA, C_MILTER_MACROS_DATA, MPC_DATA, out);
 	mp_put(out, MPC_DATA, NULL, 0);
 	return !milter_filter_skips(f, MPP_NR_DATA);
 }
@@ -603,9 +603,9 @@ static int step_eom(struct milter_sess *m, struct mfilter *f, struct strbuf *out
 			continue;
 		case PH_EOH:
 			f->phase = PH_BODY;
-			put_macros(m, f, MPS_EOH, C_MILTER_MACROS_EOH, MPC_EOH, out);
 			if (milter_filter_skips(f, MPP_NOEOH))
 				continue;
+			put_macros(m, f, MPS_EOH, C_MILTER_MACROS_EOH, MPC_EOH, out);
 			mp_put(out, MPC_EOH, NULL, 0);
 			if (!milter_filter_skips(f, MPP_NR_EOH))
 				return 1;
