@@ -670,6 +670,11 @@ static int eom_action(struct milter_sess *m, struct mfilter *f, char cmd, const 
 	if (!(f->actions & need))
 		return -1;	/* not negotiated */
 	if (cmd == MPR_REPLBODY) {
+		/* bounded: the message size limit, plus room for what a filter adds */
+		long max = conf_num(C_MAX_MESSAGE_SIZE);
+		size_t cap = (size_t)64 * 1024 * 1024 + (max > 0 ? (size_t)max : 0);
+		if (e->newbody.len + len > cap)
+			return -1;
 		/* CR LF back to the queue's LF */
 		for (size_t i = 0; i < len; i++)
 			if (!(data[i] == '\r' && i + 1 < len && data[i + 1] == '\n'))
