@@ -11,8 +11,9 @@
  * after a commit).  Meanwhile the session holds its input (s->waiting).
  *
  * milter_smtpd.c is the glue with the SMTP session: the macros, the
- * packets of each step, the replies, and the message changes filters ask
- * for at end of message (headers, body, recipients, sender, quarantine). */
+ * packets of each step, the replies; milter_eom.c the end of message and
+ * the changes filters ask for then (headers, body, recipients, sender,
+ * quarantine). */
 #ifndef MTAD_MILTER_H
 #define MTAD_MILTER_H
 #include <stddef.h>
@@ -126,7 +127,7 @@ void milter_abort_all(struct milter_sess *m);
 int milter_active(const struct milter_sess *m);
 int milter_filter_skips(const struct mfilter *f, uint32_t no_flag);
 
-/* ---- the glue (milter_smtpd.c), called from smtpd.c and smtpd_data.c ---- */
+/* ---- the glue (milter_smtpd.c, milter_eom.c), called from smtpd.c and smtpd_data.c ---- */
 
 /* Each returns 1 when the filters were asked (the session's reply comes
  * from the continuation), 0 when there is nothing to ask (reply now). */
