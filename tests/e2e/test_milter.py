@@ -4,6 +4,9 @@ Filters used (field data, not fakes):
   - tests/e2e/milter_actions.py: a libmilter filter on Debian's python3-milter
     (Milter module over libmilter), run with /usr/bin/python3; it does every
     action of the protocol on request and records what it was sent.
+  - tests/e2e/milter_nr.c: a filter in C on Debian's libmilter-dev, built
+    here, that asks for no replies (SMFIP_NR_*), skips steps and sets its
+    own macro list (smfi_setsymlist): what the Python filter cannot ask for.
   - opendkim (Debian package opendkim, key from opendkim-genkey of
     opendkim-tools): signs; the delivered message is verified with Debian's
     python3-dkim (dkim.verify), the key's TXT record taken from the .txt file
@@ -529,6 +532,27 @@ class Failures(MilterTestCase):
         self.assertEqual(out["dot"][0], 250)
         seen = dict(f2.records("eom")[0]["headers"])
         self.assertEqual(seen["Subject"], "changed by the filter")
+
+
+@unittest.skipUnless(shutil.which("cc") and os.path.exists("/usr/include/libmilter/mfapi.h"),
+                     "cc or libmilter-dev is not installed")
+class CFilter(MilterTestCase):
+    def test_no_reply_steps_and_own_macro_list(self):
+        exe = os.path.join(self.tmp, "milter_nr")
+        subprocess.run(["cc", "-o", exe, os.path.join(HERE, "milter_nr.c"), "-lmilter", "-lpthread"],
+                       check=True, capture_output=True)
+        sock = os.path.join(self.tmp, "nr.sock")
+        p = subprocess.Popen([exe, "unix:" + sock], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(lambda: (p.kill(), p.wait()))
+        wait_for(lambda: os.path.exists(sock), 10, "the C filter's socket")
+        m = self.new_mtad(mc_extra="INPUT_MAIL_FILTER(`nr', `S=unix:%s, F=T')dnl\n" % sock)
+        for n in range(2):		# two sessions: a fresh negotiation each
+            out = self.send(m, ["From: sender@example.org", "Subject: nr %d" % n], body="hello\r\nworld\r\n")
+            self.assertEqual(out["dot"][0], 250, out)
+        wait_for(lambda: m.mbox("alice").count(b"X-NR-Filter:") == 2, 10, "two deliveries")
+        # Received, From, Subject, Message-Id, Date; the body as CR LF
+        self.assertIn(b"X-NR-Filter: headers=5 body=14 client=127.0.0.1 from=sender@example.org",
+                      m.mbox("alice"))
 
 
 @unittest.skipUnless(shutil.which("opendkim") and shutil.which("opendkim-genkey"), "opendkim is not installed")
