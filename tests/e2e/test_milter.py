@@ -546,10 +546,20 @@ class CFilter(MilterTestCase):
         self.addCleanup(lambda: (p.kill(), p.wait()))
         wait_for(lambda: os.path.exists(sock), 10, "the C filter's socket")
         m = self.new_mtad(mc_extra="INPUT_MAIL_FILTER(`nr', `S=unix:%s, F=T')dnl\n" % sock)
-        for n in range(2):		# two sessions: a fresh negotiation each
-            out = self.send(m, ["From: sender@example.org", "Subject: nr %d" % n], body="hello\r\nworld\r\n")
-            self.assertEqual(out["dot"][0], 250, out)
-        wait_for(lambda: m.mbox("alice").count(b"X-NR-Filter:") == 2, 10, "two deliveries")
+        out = self.send(m, ["From: sender@example.org", "Subject: nr"], body="hello\r\nworld\r\n")
+        self.assertEqual(out["dot"][0], 250, out)
+        c = m.connect()		# and three messages in one session: the replies stay in step
+        c.reply()
+        c.cmd("EHLO client.example")
+        for n in range(3):
+            self.assertEqual(c.cmd("MAIL FROM:<sender@example.org>")[0], 250)
+            self.assertEqual(c.cmd("RCPT TO:<alice@mx.test.example>")[0], 250)
+            self.assertEqual(c.cmd("DATA")[0], 354)
+            c.send(b"From: sender@example.org\r\nSubject: again\r\n\r\nhello\r\nworld\r\n.\r\n")
+            self.assertEqual(c.reply()[0], 250)
+        c.cmd("QUIT")
+        wait_for(lambda: m.mbox("alice").count(b"X-NR-Filter:") == 4, 10, "four deliveries")
+        self.assertEqual(m.mbox("alice").count(b"headers=5 body=14 client=127.0.0.1"), 4)
         # Received, From, Subject, Message-Id, Date; the body as CR LF
         self.assertIn(b"X-NR-Filter: headers=5 body=14 client=127.0.0.1 from=sender@example.org",
                       m.mbox("alice"))
