@@ -106,6 +106,14 @@ class MilterTestCase(MtadTestCase):
         c.close()
         return out
 
+    def wait_delivered(self, m, *users, n=1, timeout=15):
+        """Waits for the to= ... stat=Sent lines, written once the mailbox
+        append is complete (the mailbox alone may be caught half written)."""
+        def done():
+            sent = m.log_lines("stat=Sent")
+            return all(sum("to=<%s@" % u in l for l in sent) >= n for u in users)
+        wait_for(done, timeout, "delivery to %s" % ", ".join(users))
+
     def qid_of(self, reply):
         m = re.search(r"2\.0\.0 (\S+) Message accepted", "\n".join(reply[1]))
         self.assertTrue(m, reply)
@@ -249,7 +257,7 @@ class Actions(MilterTestCase):
         out = self.send(m, ["Subject: original", "X-Remove-Me: bye", "X-Action: add, insert, change, delete"])
         self.assertEqual(out["dot"][0], 250)
         qid = self.qid_of(out["dot"])
-        wait_for(lambda: m.mbox("alice"), 10, "delivery")
+        self.wait_delivered(m, "alice")
         msg = m.mbox("alice").decode()
         head = msg.split("\n\n", 1)[0]
         lines = head.splitlines()
@@ -282,7 +290,7 @@ class Actions(MilterTestCase):
         m = self.mtad_with(f)
         out = self.send(m, ["Subject: b", "X-Action: body"], body="old body\r\n" * 1000)
         self.assertEqual(out["dot"][0], 250)
-        wait_for(lambda: m.mbox("alice"), 10, "delivery")
+        self.wait_delivered(m, "alice")
         body = m.mbox("alice").decode().split("\n\n", 1)[1]
         self.assertTrue(body.startswith("the filter's new body\nsecond line\n"), body[:200])
         self.assertNotIn("old body", body)
@@ -294,7 +302,7 @@ class Actions(MilterTestCase):
         self.assertEqual(out["dot"][0], 250)
         eom = f.records("eom")[0]
         self.assertTrue(0 < len(eom["body"]) <= 65535, len(eom["body"]))	# only the first chunk went
-        wait_for(lambda: m.mbox("alice"), 10, "delivery")
+        self.wait_delivered(m, "alice")
         self.assertIn(b"X-Milter-Added: yes", m.mbox("alice"))
         self.assertEqual(m.mbox("alice").count(b"x" * 998), 300)
 
@@ -304,7 +312,7 @@ class Actions(MilterTestCase):
         out = self.send(m, ["Subject: r", "X-Action: addrcpt, addrcpt_par, delrcpt, chgfrom"])
         self.assertEqual(out["dot"][0], 250)
         qid = self.qid_of(out["dot"])
-        wait_for(lambda: m.mbox("bob") and m.mbox("carol"), 10, "delivery to the added recipients")
+        self.wait_delivered(m, "bob", "carol")
         self.assertEqual(m.mbox("alice"), b"")
         self.assertIn(b"Return-Path: <changed-sender@example.org>", m.mbox("bob"))
         log = m.log()
@@ -331,7 +339,7 @@ class Actions(MilterTestCase):
                            text=True)
         self.assertEqual(r.returncode, 0, r.stderr)
         m.run("-q")
-        wait_for(lambda: m.mbox("alice"), 10, "delivery after release")
+        self.wait_delivered(m, "alice")
 
     def test_verdicts_at_end_of_message(self):
         f = self.filter()
@@ -398,7 +406,7 @@ class Actions(MilterTestCase):
         c.send(b"Subject: second\r\n\r\nbody\r\n.\r\n")
         self.assertEqual(c.reply()[0], 250)
         c.cmd("QUIT")
-        wait_for(lambda: m.mbox("alice") and m.mbox("bob"), 10, "both deliveries")
+        self.wait_delivered(m, "alice", "bob")
         self.assertIn(b"X-Milter-Added: yes", m.mbox("alice"))
         self.assertEqual([r["rcpt"] for r in f.records("envrcpt")],
                          ["<reject-x@example.net>", "<alice@mx.test.example>", "<bob@mx.test.example>"])
@@ -445,7 +453,7 @@ class Failures(MilterTestCase):
             if code != 250:
                 self.assertEqual(m.queue_files("qf"), [])
             else:		# F= none: accepted, without the dead filter's change
-                wait_for(lambda: m.mbox("alice"), 10, "delivery")
+                self.wait_delivered(m, "alice")
                 self.assertNotIn(b"X-Milter-Added", m.mbox("alice"))
             f.stop()
             m.stop()
@@ -558,7 +566,7 @@ class CFilter(MilterTestCase):
             c.send(b"From: sender@example.org\r\nSubject: again\r\n\r\nhello\r\nworld\r\n.\r\n")
             self.assertEqual(c.reply()[0], 250)
         c.cmd("QUIT")
-        wait_for(lambda: m.mbox("alice").count(b"X-NR-Filter:") == 4, 10, "four deliveries")
+        self.wait_delivered(m, "alice", n=4)
         self.assertEqual(m.mbox("alice").count(b"headers=5 body=14 client=127.0.0.1"), 4)
         # Received, From, Subject, Message-Id, Date; the body as CR LF
         self.assertIn(b"X-NR-Filter: headers=5 body=14 client=127.0.0.1 from=sender@example.org",
@@ -594,7 +602,7 @@ class OpenDKIM(MilterTestCase):
                             "Subject: signed by opendkim"],
                         body="A signed message.\r\nWith two lines.\r\n")
         self.assertEqual(out["dot"][0], 250, out)
-        wait_for(lambda: m.mbox("alice"), 10, "delivery")
+        self.wait_delivered(m, "alice")
         msg = m.mbox("alice")
         self.assertIn(b"DKIM-Signature:", msg)
         raw = msg.split(b"\n", 1)[1]		# the mbox From_ line goes
@@ -634,7 +642,7 @@ class SpamAssassin(MilterTestCase):
         self.assertIn("Milter: data, reject=550 5.7.1 Blocked by SpamAssassin", m.log())
         out = self.send(m, hdrs, body="An ordinary message about the weekly meeting.\r\n")
         self.assertEqual(out["dot"][0], 250, out)
-        wait_for(lambda: m.mbox("alice"), 30, "delivery")
+        self.wait_delivered(m, "alice", timeout=30)
         self.assertIn(b"X-Spam-Status: No, score=", m.mbox("alice"))
         self.assertIn(b"X-Spam-Checker-Version: SpamAssassin", m.mbox("alice"))
 
