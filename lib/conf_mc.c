@@ -5,6 +5,7 @@
  * supported is reported with file:line (a warning, or an error where
  * ignoring it would change routing or security). */
 #include "conf_mc.h"
+#include "milter_def.h"
 #include "config.h"
 #include "diag.h"
 #include "map.h"
@@ -240,6 +241,49 @@ static int mc_macro(const struct mc_call *c, const struct conf_param *p)
 	return rc;
 }
 
+/* INPUT_MAIL_FILTER(`name', `S=..., F=..., T=...') defines a filter and
+ * appends it to confINPUT_MAIL_FILTERS; MAIL_FILTER only defines it. */
+static int mc_mail_filter(const struct mc_call *c)
+{
+	char err[512];
+	if (c->nargs < 1) {
+		msg_error("%s:%d: %s() without a filter name", c->file, c->line, c->name);
+		return -1;
+	}
+	char *name = xstrdup(c->args[0]);
+	m4_unquote(name);
+	struct strbuf eq;
+	sb_init(&eq);
+	for (size_t i = 1; i < c->nargs; i++) {
+		char *a = xstrdup(c->args[i]);
+		m4_unquote(a);
+		sb_printf(&eq, "%s%s", eq.len ? ", " : "", a);
+		free(a);
+	}
+	struct milter_def d;
+	int rc = milter_def_parse(name, eq.s, &d, err, sizeof(err));
+	if (rc < 0) {
+		msg_error("%s:%d: %s(`%s'): %s", c->file, c->line, c->name, name, err);
+	} else {
+		struct strbuf def;
+		sb_init(&def);
+		sb_printf(&def, "%s, %s", d.name, eq.s);
+		rc = conf_set(C_MAIL_FILTERS, def.s, err, sizeof(err));
+		sb_free(&def);
+	}
+	if (rc == 0 && strcmp(c->name, "INPUT_MAIL_FILTER") == 0) {
+		struct strbuf list;
+		sb_init(&list);
+		const char *cur = conf_str(C_INPUT_MAIL_FILTERS);
+		sb_printf(&list, "%s%s%s", cur, *cur ? ", " : "", d.name);
+		rc = conf_set(C_INPUT_MAIL_FILTERS, list.s, err, sizeof(err));
+		sb_free(&list);
+	}
+	free(name);
+	sb_free(&eq);
+	return rc;
+}
+
 static int mc_apply(const struct mc_call *c, void *arg)
 {
 	(void)arg;
@@ -288,11 +332,8 @@ static int mc_apply(const struct mc_call *c, void *arg)
 	}
 	if (strcmp(c->name, "FEATURE") == 0 && c->nargs >= 1)
 		return mc_feature(c);
-	if (strcmp(c->name, "INPUT_MAIL_FILTER") == 0 || strcmp(c->name, "MAIL_FILTER") == 0) {
-		mc_warn("%s:%d: %s(`%s'): mail filters (milter) are not supported yet; the filter is not used",
-			 c->file, c->line, c->name, c->nargs ? c->args[0] : "");
-		return 0;
-	}
+	if (strcmp(c->name, "INPUT_MAIL_FILTER") == 0 || strcmp(c->name, "MAIL_FILTER") == 0)
+		return mc_mail_filter(c);
 	const struct conf_param *mp = conf_by_mcname(c->name);
 	if (mp && strcmp(c->name, "DAEMON_OPTIONS") != 0)
 		return mc_macro(c, mp);

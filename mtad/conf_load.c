@@ -3,6 +3,7 @@
  * (local-host-names, relay-domains, the local user file). */
 #include "mtad.h"
 #include "ldaproute.h"
+#include "milter.h"
 #include "config.h"
 #include "diag.h"
 #include "dns.h"
@@ -129,6 +130,8 @@ int conf_load(const char *mc_path, char **oopts, size_t noopts)
 		return -1;
 	}
 	find_hostname();
+	if (milter_load() < 0)
+		return -1;
 	set_clear(&local_domains);
 	set_clear(&relay_domains);
 	set_clear(&local_users);
@@ -233,7 +236,7 @@ void conf_print_identity(void)
 		*dot = '\0';
 	printf("Version " MTAD_VERSION "\n");
 	/* AUTH is ours (PLAIN and LOGIN, no SASL library): sendmail says SASLv2 */
-	printf(" Compiled with: AUTH DNSMAP LOG MAP_REGEX NAMED_BIND NETINET NETINET6 NEWDB PIPELINING\n\t\tSTARTTLS\n");
+	printf(" Compiled with: AUTH DNSMAP LOG MAP_REGEX NAMED_BIND NETINET NETINET6 NEWDB MILTER\n\t\tPIPELINING STARTTLS\n");
 	printf("\n============ SYSTEM IDENTITY (after readcf) ============\n");
 	printf("      (short domain name) $w = %s\n", shortname);
 	printf("  (canonical domain name) $j = %s\n", G.hostname);

@@ -75,6 +75,32 @@ void enqueue_body(struct enqueue *eq, const char *data, size_t len)
 		df_flush(eq);
 }
 
+int enqueue_flush(struct enqueue *eq, char *err, size_t errsize)
+{
+	if (!eq->failed)
+		df_flush(eq);
+	if (eq->failed) {
+		snprintf(err, errsize, "%s", eq->errbuf);
+		return -1;
+	}
+	return 0;
+}
+
+int enqueue_replace_body(struct enqueue *eq, const char *data, size_t len, char *err, size_t errsize)
+{
+	sb_reset(&eq->dfbuf);
+	if (ftruncate(eq->df_fd, 0) < 0 || lseek(eq->df_fd, 0, SEEK_SET) < 0) {
+		snprintf(eq->errbuf, sizeof(eq->errbuf), "truncate df%s: %s", eq->qid, strerror(errno));
+		eq->err_no = errno;
+		eq->failed = 1;
+		snprintf(err, errsize, "%s", eq->errbuf);
+		return -1;
+	}
+	eq->body_bytes = 0;
+	enqueue_body(eq, data, len);
+	return enqueue_flush(eq, err, errsize);
+}
+
 int enqueue_commit(struct enqueue *eq, struct qf_env *env, char *err, size_t errsize)
 {
 	if (!eq->failed)

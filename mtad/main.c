@@ -3,6 +3,7 @@
 #include "mtad.h"
 #include "startcheck.h"
 #include "msp.h"
+#include "milter.h"
 #include "config.h"
 #include "diag.h"
 #include "aliases.h"
@@ -232,12 +233,15 @@ int main(int argc, char **argv)
 	free(oopts);
 	if (identity) {
 		conf_print_identity();
+		milter_print(stdout);
 		if (mode == 'm' && i >= argc && !queue_once)
 			return 0;
 	}
 	if (check_only) {
 		if (G.verbose)
-			conf_print_changed();
+			conf_print_changed();	/* MailFilter=, InputMailFilters= among them */
+		else if (mode != 'E')
+			milter_print(stdout);
 		return mode == 'E' ? startup_check(0) : 0;
 	}
 	G.msp = want_msp >= 0 ? want_msp : msp_forced || *conf_str(C_MSP_HOST) != '\0';

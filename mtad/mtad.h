@@ -78,6 +78,10 @@ int enqueue_begin(struct enqueue *eq, const char *qdir, char *err, size_t errsiz
 void enqueue_prepare(struct enqueue *eq, const char *qdir);
 int enqueue_open(struct enqueue *eq, char *err, size_t errsize);
 void enqueue_body(struct enqueue *eq, const char *data, size_t len);
+/* Writes what is buffered to df (the mail filters read it); 0 or -1. */
+int enqueue_flush(struct enqueue *eq, char *err, size_t errsize);
+/* A mail filter's new body replaces df's content; 0 or -1. */
+int enqueue_replace_body(struct enqueue *eq, const char *data, size_t len, char *err, size_t errsize);
 /* Completes env (qid, inode, times) and commits qf; 0 or -1 with err. */
 int enqueue_commit(struct enqueue *eq, struct qf_env *env, char *err, size_t errsize);
 void enqueue_abort(struct enqueue *eq);

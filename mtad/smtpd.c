@@ -6,6 +6,7 @@
 #include "ldaproute.h"
 #include "commit.h"
 #include "local.h"
+#include "milter.h"
 #include "policy.h"
 #include "config.h"
 #include "diag.h"
@@ -76,6 +77,7 @@ static void log_unqueued(struct smtpd_session *s)
 
 void smtpd_reset_transaction(struct smtpd_session *s)
 {
+	milter_abort(s);
 	log_unqueued(s);
 	s->txn_mail_ok = 0;
 	s->txn_qid[0] = '\0';
@@ -143,7 +145,7 @@ struct smtpd_session *smtpd_new(int fd_out, const struct sockaddr *peer, socklen
 				const char *daemon_name, int local_bs)
 {
 	struct smtpd_session *s = xcalloc(1, sizeof(*s));
-	(void)fd_out;
+	s->fd = fd_out;		/* for {if_addr} (milter) */
 	sb_init(&s->in);
 	sb_init(&s->out);
 	sb_init(&s->line);
@@ -205,6 +207,13 @@ void smtpd_greet_reject(struct smtpd_session *s, long waited_ms)
 
 void smtpd_greet(struct smtpd_session *s)
 {
+	if (milter_connect(s))
+		return;		/* greeted when the filters have answered */
+	smtpd_greet_reply(s);
+}
+
+void smtpd_greet_reply(struct smtpd_session *s)
+{
 	struct strbuf g;
 	sb_init(&g);
 	greeting_text(&g);
@@ -229,6 +238,13 @@ static void cmd_helo(struct smtpd_session *s, enum smtp_verb v, const char *arg)
 	snprintf(s->helo, sizeof(s->helo), "%s", helo);
 	s->esmtp = v == SMTP_EHLO;
 	smtpd_reset_transaction(s);
+	if (milter_helo(s))
+		return;		/* answered when the filters have */
+	smtpd_helo_reply(s);
+}
+
+void smtpd_helo_reply(struct smtpd_session *s)
+{
 	const char *who = s->client_name[0] ? s->client_name : "";
 	if (!s->esmtp) {
 		smtpd_reply(s, "250 %s Hello %s%s[%s], pleased to meet you", G.hostname, who,
@@ -381,6 +397,8 @@ static void cmd_mail(struct smtpd_session *s, const char *arg)
 			smtpd_reply(s, "%d %s", code, why);
 		return;
 	}
+	if (milter_mail_refused(s))
+		goto out;
 	for (size_t i = 0; i < mr.nparams; i++) {
 		const struct esmtp_param *p = &mr.params[i];
 		if (strcmp(p->key, "SIZE") == 0) {
@@ -418,6 +436,7 @@ static void cmd_mail(struct smtpd_session *s, const char *arg)
 		goto out;
 	}
 	s->sender = xstrdup(mr.path.addr);
+	milter_set_mail_args(s, &mr);
 	if (mr.path.bracketed) {
 		size_t len = strlen(mr.path.addr) + 3;
 		s->sender_given = xmalloc(len);
@@ -448,6 +467,13 @@ void smtpd_mail_finish(struct smtpd_session *s, int dns_result)
 		smtpd_reset_transaction(s);
 		return;
 	}
+	if (milter_mail(s))
+		return;		/* answered when the filters have */
+	smtpd_mail_accept(s);
+}
+
+void smtpd_mail_accept(struct smtpd_session *s)
+{
 	s->mail_count++;
 	s->txn_mail_ok = 1;
 	qid_new(s->txn_qid, time(NULL), getpid());
@@ -501,19 +527,12 @@ static int rcpt_existence(struct smtpd_session *s, const char *given, const char
 			  char *rewritten, size_t size, int ldap_rc, const struct ldaproute *lr,
 			  const char *err);
 
-/* The recipient joins the transaction with its DSN flags and ORCPT
- * (taken over from *orcpt). */
-static void rcpt_accept(struct smtpd_session *s, const char *given, const char *rflags, char **orcpt)
+/* The checks are passed: the mail filters have their say (the filter's
+ * answer may come later, then milter_smtpd.c calls smtpd_rcpt_accept). */
+static void rcpt_after_checks(struct smtpd_session *s, const char *given)
 {
-	s->rcpts = xreallocarray(s->rcpts, s->nrcpts + 1, sizeof(char *));
-	s->rcpt_flags = xreallocarray(s->rcpt_flags, s->nrcpts + 1, sizeof(char *));
-	s->rcpt_orcpt = xreallocarray(s->rcpt_orcpt, s->nrcpts + 1, sizeof(char *));
-	s->rcpt_flags[s->nrcpts] = xstrdup(rflags);
-	s->rcpt_orcpt[s->nrcpts] = *orcpt;
-	*orcpt = NULL;
-	s->rcpts[s->nrcpts++] = xstrdup(given);
-	smtpd_enter_state(s, SS_RCPT);
-	smtpd_reply(s, "250 2.1.5 %s... Recipient ok", given);
+	if (!milter_rcpt(s, given))
+		smtpd_rcpt_accept(s, given);
 }
 
 void smtpd_rcpt_after_ldap(struct smtpd_session *s, const char *given, const char *addr,
@@ -521,9 +540,7 @@ void smtpd_rcpt_after_ldap(struct smtpd_session *s, const char *given, const cha
 			   const char *err)
 {
 	if (rcpt_existence(s, given, addr, rewritten, size, ldap_rc, lr, err))
-		rcpt_accept(s, given, s->pending_rflags, &s->pending_orcpt);
-	free(s->pending_orcpt);
-	s->pending_orcpt = NULL;
+		rcpt_after_checks(s, given);
 }
 
 /* sendmail's "ID: <x@dom>... User unknown" for a refused recipient. */
@@ -638,18 +655,32 @@ static void cmd_rcpt(struct smtpd_session *s, const char *arg)
 		smtpd_reply(s, "452 4.5.3 Too many recipients");
 		goto out;
 	}
-	int ok = rcpt_acceptable(s, given, mr.path.addr);
-	if (ok == 1) {
-		rcpt_accept(s, given, rflags, &orcpt);
-	} else if (ok == 2) {	/* finished by smtpd_rcpt_after_ldap */
-		snprintf(s->pending_rflags, sizeof(s->pending_rflags), "%s", rflags);
-		free(s->pending_orcpt);
-		s->pending_orcpt = orcpt;
-		orcpt = NULL;
-	}
+	/* the recipient's DSN parameters wait with it (ldap_routing, filters) */
+	snprintf(s->pending_rflags, sizeof(s->pending_rflags), "%s", rflags);
+	free(s->pending_orcpt);
+	s->pending_orcpt = orcpt;
+	orcpt = NULL;
+	if (rcpt_acceptable(s, given, mr.path.addr) == 1)
+		rcpt_after_checks(s, given);
+	/* 2: finished by smtpd_rcpt_after_ldap */
 out:
 	free(orcpt);
 	smtp_mailrcpt_free(&mr);
+}
+
+/* The recipient joins the transaction with the DSN flags and ORCPT that
+ * its RCPT command left pending. */
+void smtpd_rcpt_accept(struct smtpd_session *s, const char *given)
+{
+	s->rcpts = xreallocarray(s->rcpts, s->nrcpts + 1, sizeof(char *));
+	s->rcpt_flags = xreallocarray(s->rcpt_flags, s->nrcpts + 1, sizeof(char *));
+	s->rcpt_orcpt = xreallocarray(s->rcpt_orcpt, s->nrcpts + 1, sizeof(char *));
+	s->rcpt_flags[s->nrcpts] = xstrdup(s->pending_rflags[0] ? s->pending_rflags : "P");
+	s->rcpt_orcpt[s->nrcpts] = s->pending_orcpt;
+	s->pending_orcpt = NULL;
+	s->rcpts[s->nrcpts++] = xstrdup(given);
+	smtpd_enter_state(s, SS_RCPT);
+	smtpd_reply(s, "250 2.1.5 %s... Recipient ok", given);
 }
 
 static void cmd_data(struct smtpd_session *s, const char *arg)
@@ -667,6 +698,8 @@ static void cmd_data(struct smtpd_session *s, const char *arg)
 		smtpd_reply(s, "503 5.0.0 Need RCPT (recipient)");
 		return;
 	}
+	if (milter_data(s))
+		return;		/* the 354 comes when the filters have answered */
 	smtpd_data_begin(s);
 }
 
@@ -798,11 +831,21 @@ static void smtpd_command(struct smtpd_session *s, const char *line, int more_pe
 	case SMTP_AUTH: smtpd_cmd_auth(s, arg); break;
 	case SMTP_ETRN: smtpd_cmd_etrn(s, arg); break;
 	default:
-		quote_line(q, sizeof(q), line);
-		smtpd_reply(s, "500 5.5.1 Command unrecognized: \"%s\"", q);
-		bad_command(s);
+		if (!milter_unknown(s, line))
+			smtpd_unknown_reply(s, line, NULL);
 		break;
 	}
+}
+
+void smtpd_unknown_reply(struct smtpd_session *s, const char *line, const char *reply)
+{
+	char q[256];
+	quote_line(q, sizeof(q), line);
+	if (reply)
+		smtpd_reply(s, "%s", reply);
+	else
+		smtpd_reply(s, "500 5.5.1 Command unrecognized: \"%s\"", q);
+	bad_command(s);
 }
 
 /* Command mode: splits input into lines (CRLF, or a bare LF as hand-typed
@@ -991,6 +1034,7 @@ void smtpd_free(struct smtpd_session *s)
 	sb_free(&s->hdrtext);
 	sb_free(&s->held);
 	explicit_bzero(s->auth_login_user, sizeof(s->auth_login_user));
+	milter_close(s);
 	if (s->waiting)
 		s->waiting->session = NULL;	/* the work goes on; nobody to answer */
 	free(s->daemon_name);

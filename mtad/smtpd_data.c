@@ -8,6 +8,7 @@
 #include "config.h"
 #include "diag.h"
 #include "maillog.h"
+#include "milter.h"
 #include "xalloc.h"
 #include <strings.h>
 
@@ -243,6 +244,22 @@ static void data_finish(struct smtpd_session *s)
 		}
 		qf_env_set_macro(&env, "daemon_flags", df);
 	}
+	if (!s->discard && milter_eom(s, &env, msgid))
+		return;		/* the filters have the message (and env) */
+	smtpd_data_commit(s, &env, msgid);
+	return;
+done:
+	smtpd_data_abort(s);
+	qf_env_free(&env);
+	s->eq_open = 0;
+	sb_reset(&s->hdrtext);
+	smtpd_reset_transaction(s);
+}
+
+void smtpd_data_commit(struct smtpd_session *s, struct qf_env *envp, const char *msgid)
+{
+	struct qf_env env = *envp;
+	qf_env_init(envp);
 	char qid[QID_MAXLEN];
 	snprintf(qid, sizeof(qid), "%s", s->eq.qid);
 	if (s->discard) {	/* access DISCARD: the client is told yes, nothing is kept */
@@ -259,7 +276,13 @@ static void data_finish(struct smtpd_session *s)
 	job->env = env;
 	qf_env_init(&env);
 	snprintf(job->qid, sizeof(job->qid), "%s", qid);
-	job->sender_given = xstrdup(s->sender_given);
+	/* a mail filter may have changed the sender (SMFIR_CHGFROM) */
+	size_t olen = strlen(s->sender) + 3;
+	char *orig = xmalloc(olen);
+	snprintf(orig, olen, "<%s>", s->sender);
+	const char *now_from = job->env.sender;
+	job->sender_given = xstrdup(now_from && strcmp(now_from, orig) != 0 ? now_from : s->sender_given);
+	free(orig);
 	job->msgid = msgid ? xstrdup(msgid) : NULL;
 	job->relay = xstrdup(s->relay);
 	job->daemon = s->local_bs || !s->daemon_name ? NULL : xstrdup(s->daemon_name);
@@ -276,7 +299,7 @@ static void data_finish(struct smtpd_session *s)
 		sb_free(&x);
 	}
 	job->size = s->msg_bytes;
-	job->nrcpts = (int)s->nrcpts;
+	job->nrcpts = (int)job->env.nrcpts;
 	commit_job_init(job, s);
 	sb_reset(&s->hdrtext);
 	smtpd_reset_transaction(s);
@@ -288,8 +311,6 @@ static void data_finish(struct smtpd_session *s)
 	}
 	workq_inline(&job->w);
 	return;
-done:
-	smtpd_data_abort(s);
 done_env:
 	qf_env_free(&env);
 	s->eq_open = 0;

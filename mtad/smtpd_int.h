@@ -102,6 +102,8 @@ struct smtpd_session {
 	char auth_login_user[256];	/* LOGIN: the user name while the password comes */
 	char auth_user[256];		/* authenticated as; "" when not */
 	int auth_failures;
+	struct milter_sess *milter;	/* mail filters (milter.c), or NULL */
+	int fd;				/* the client's socket (-bs: stdout) */
 };
 
 /* smtpd_auth.c */
@@ -118,5 +120,16 @@ void smtpd_reset_transaction(struct smtpd_session *s);
 void smtpd_data_begin(struct smtpd_session *s);
 size_t smtpd_data_input(struct smtpd_session *s, const char *data, size_t len);
 void smtpd_data_abort(struct smtpd_session *s);
+/* The halves of steps a mail filter may hold (milter_smtpd.c calls them
+ * when the filters have answered). */
+void smtpd_greet_reply(struct smtpd_session *s);
+void smtpd_helo_reply(struct smtpd_session *s);
+void smtpd_mail_accept(struct smtpd_session *s);
+void smtpd_rcpt_accept(struct smtpd_session *s, const char *given);
+/* reply: a filter's refusal, or NULL for "500 Command unrecognized" */
+void smtpd_unknown_reply(struct smtpd_session *s, const char *line, const char *reply);
+/* Commits the message env describes (taking it over): the second half of
+ * the final dot. */
+void smtpd_data_commit(struct smtpd_session *s, struct qf_env *env, const char *msgid);
 
 #endif

@@ -138,6 +138,22 @@ void workq_stop(void)
 	started = 0;
 }
 
+void workq_complete(struct work *w)
+{
+	w->next = NULL;
+	pthread_mutex_lock(&lock);
+	if (done_tail)
+		done_tail->next = w;
+	else
+		done_head = w;
+	done_tail = w;
+	pthread_mutex_unlock(&lock);
+	uint64_t one = 1;
+	if (write(efd, &one, sizeof(one)) < 0) {
+		/* as in worker(): the loop reads the list anyway */
+	}
+}
+
 void workq_inline(struct work *w)
 {
 	w->run(w);

@@ -30,6 +30,9 @@ struct work *workq_take_done(void);
 /* Lets the disk lane finish what is queued (commits), then stops; the
  * network lane's lookups are abandoned. */
 void workq_stop(void);
+/* Puts w (nothing to run) straight on the finished list: its done() comes
+ * from the loop like any work's (milter verdicts use it). */
+void workq_complete(struct work *w);
 /* Runs w now and calls its done(): what the loop does without workers. */
 void workq_inline(struct work *w);
 

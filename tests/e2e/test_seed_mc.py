@@ -71,12 +71,6 @@ def undef(macro):
     return W("define(`%s'" % macro, "unsupported define `%s' (ignored)" % macro)
 
 
-def milter(name):
-    return W("INPUT_MAIL_FILTER(`%s'" % name,
-             "INPUT_MAIL_FILTER(`%s'): mail filters (milter) are not supported yet; "
-             "the filter is not used" % name)
-
-
 class Bug:
     """An `O` line mtad gets wrong: `correct` is what sendmail's m4 would
     configure; actual lines starting with `prefix` are left out of
@@ -183,9 +177,11 @@ CASES = {
         "DNSBL=dnsbl.njabl.org|Rejected- see http://njabl.org/",
         "DNSBL=list.dsbl.org|Rejected- see http://dsbl.org/",
         "DNSBL=relays.ordb.org|Rejected- see http://www.ordb.org/"]),
-    "002-L9970-milter.mc": Case([], [
-        milter("greylist"), milter("mimedefang"),
-        undef("confMILTER_MACROS_CONNECT"), undef("confMILTER_MACROS_ENVFROM")]),
+    "002-L9970-milter.mc": Case([
+        "MailFilter=greylist, S=local:/var/greylist/greylist.sock, F=T",
+        "MailFilter=mimedefang, S=unix:/var/Defang/defang.sock, F=T, T=S:1m;R:1m",
+        "InputMailFilters=greylist, mimedefang",
+        "Milter.macros.connect=j, {if_addr}", "Milter.macros.envfrom=i"]),
     # greet_pause after access_db, as the seed says to (002:10597): no warning
     "002-L10591-access-greet-pause.mc": Case([
         "AccessDB=hash -o -T<TMPF> /etc/mail/access", "DelayChecks=friend", "GreetPause=1500"]),
@@ -226,9 +222,9 @@ CASES = {
             'http://spamcop.net/bl.shtml"',
             "DNSBL=sbl.spamhaus.org|Rejected - see http://spamhaus.org/",
         ]),
-    "003-L1116-milter-greylist.mc": Case([], [
-        undef("confMILTER_MACROS_CONNECT"), undef("confMILTER_MACROS_HELO"),
-        undef("confMILTER_MACROS_ENVFROM"), undef("confMILTER_MACROS_ENVRCPT")]),
+    "003-L1116-milter-greylist.mc": Case([
+        "Milter.macros.connect=j, {if_addr}", "Milter.macros.helo={verify}, {cert_subject}",
+        "Milter.macros.envfrom=i, {auth_authen}", "Milter.macros.envrcpt={greylist}"]),
     # ---- seed 004: TrinityOS section 25 ----
     # FEATURE(use_cw_file) and PROCMAIL_MAILER_PATH /usr/bin/procmail are
     # mtad's defaults; FEATURE(access_db) without arguments is
