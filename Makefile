@@ -102,6 +102,8 @@ install: all
 	install -m 755 bin/mtad $(DESTDIR)$(PREFIX)/sbin/mtad
 	ln -sf mtad $(DESTDIR)$(PREFIX)/sbin/sendmail
 	ln -sf mtad $(DESTDIR)$(PREFIX)/sbin/newaliases
+	ln -sf mtad $(DESTDIR)$(PREFIX)/sbin/hoststat
+	ln -sf mtad $(DESTDIR)$(PREFIX)/sbin/purgestat
 	ln -sf ../bin/mailq $(DESTDIR)$(PREFIX)/sbin/mailq
 	for p in $(filter-out mtad,$(PROGRAMS)); do install -m 755 bin/$$p $(DESTDIR)$(PREFIX)/bin/$$p; done
 	for m in man/*.[158]; do s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done

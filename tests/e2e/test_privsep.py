@@ -521,7 +521,8 @@ class Install(MtadTestCase):
                   "usr/share/man/man5/mtad.mc.5", "etc/mail/mtad.mc", "etc/mail/aliases",
                   "etc/mail/smrsh/README", "usr/lib/systemd/system/mtad.service"):
             self.assertTrue(os.path.exists(os.path.join(dest, f)), f)
-        for name, target in (("sendmail", "mtad"), ("newaliases", "mtad"), ("mailq", "../bin/mailq")):
+        for name, target in (("sendmail", "mtad"), ("newaliases", "mtad"), ("mailq", "../bin/mailq"),
+                             ("hoststat", "mtad"), ("purgestat", "mtad")):
             self.assertEqual(os.readlink(os.path.join(dest, "usr/sbin", name)), target)
         unit = open(os.path.join(dest, "usr/lib/systemd/system/mtad.service")).read()
         self.assertIn("ExecStart=/usr/sbin/mtad -C /etc/mail/mtad.mc -bD -q30m", unit)
