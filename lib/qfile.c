@@ -648,7 +648,8 @@ int qf_read(const char *path, struct qf_env *env, char *err, size_t errsize)
 	return rc;
 }
 
-static int scan_one(const char *dir, void (*fn)(const char *, void *), void *arg)
+/* Calls fn for every "<c>f<ID>" file of dir (qf, or hf: held). */
+static int scan_dir(const char *dir, char c, void (*fn)(const char *, void *), void *arg)
 {
 	DIR *d = opendir(dir);
 	if (d == NULL)
@@ -656,52 +657,36 @@ static int scan_one(const char *dir, void (*fn)(const char *, void *), void *arg
 	int n = 0;
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] != 'q' || de->d_name[1] != 'f' || !qid_valid(de->d_name + 2))
+		if (de->d_name[0] != c || de->d_name[1] != 'f' || !qid_valid(de->d_name + 2))
 			continue;
 		fn(de->d_name + 2, arg);
 		n++;
 	}
 	closedir(d);
 	return n;
+}
+
+/* The qf/ subdirectory when the queue has one, the queue itself otherwise. */
+static int scan_queue(const char *qdir, char c, void (*fn)(const char *, void *), void *arg)
+{
+	char sub[4096];
+	snprintf(sub, sizeof(sub), "%s/qf", qdir);
+	struct stat st;
+	if (stat(sub, &st) == 0 && S_ISDIR(st.st_mode))
+		return scan_dir(sub, c, fn, arg);
+	return scan_dir(qdir, c, fn, arg);
 }
 
 int qf_scan(const char *qdir, void (*fn)(const char *qid, void *arg), void *arg)
 {
-	char sub[4096];
-	snprintf(sub, sizeof(sub), "%s/qf", qdir);
-	struct stat st;
-	if (stat(sub, &st) == 0 && S_ISDIR(st.st_mode))
-		return scan_one(sub, fn, arg);
-	return scan_one(qdir, fn, arg);
+	return scan_queue(qdir, 'q', fn, arg);
 }
 
 /* hf<ID>: sendmail renames a quarantined qf so (in the qf/ subdirectory when
  * there is one); listed by -bp -qQ. */
-static int scan_held(const char *dir, void (*fn)(const char *, void *), void *arg)
-{
-	DIR *d = opendir(dir);
-	if (d == NULL)
-		return -1;
-	int n = 0;
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] != 'h' || de->d_name[1] != 'f' || !qid_valid(de->d_name + 2))
-			continue;
-		fn(de->d_name + 2, arg);
-		n++;
-	}
-	closedir(d);
-	return n;
-}
-
 int qf_scan_held(const char *qdir, void (*fn)(const char *qid, void *arg), void *arg)
 {
-	char sub[4096];
-	snprintf(sub, sizeof(sub), "%s/qf", qdir);
-	struct stat st;
-	if (stat(sub, &st) == 0 && S_ISDIR(st.st_mode))
-		return scan_held(sub, fn, arg);
-	return scan_held(qdir, fn, arg);
+	return scan_queue(qdir, 'h', fn, arg);
 }
 
 void qf_held_path(char *buf, size_t size, const char *qdir, const char *qid)

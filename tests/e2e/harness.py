@@ -279,6 +279,25 @@ class MtadTestCase(unittest.TestCase):
         return m
 
 
+def send_message(m, rcpts, body, sender, source=None):
+    """One SMTP transaction that must succeed: EHLO, MAIL, each RCPT, DATA
+    with body (ending in CRLF.CRLF), QUIT; returns the queue ID of the 250."""
+    c = m.connect(source=source)
+    c.reply()
+    c.cmd("EHLO client.example")
+    code, lines = c.cmd("MAIL FROM:<%s>" % sender)
+    assert code == 250, lines
+    for r in rcpts:
+        code, lines = c.cmd("RCPT TO:<%s>" % r)
+        assert code == 250, (r, lines)
+    assert c.cmd("DATA")[0] == 354
+    c.send(body)
+    code, lines = c.reply()
+    c.cmd("QUIT")
+    assert code == 250, lines
+    return lines[0].split()[2]
+
+
 def free_port(addr="127.0.0.1"):
     """A port that was free a moment ago, for a daemon that must come back
     on the same port after a restart."""

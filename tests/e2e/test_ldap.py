@@ -15,7 +15,7 @@ import threading
 import time
 import unittest
 
-from harness import MtadTestCase, free_port, wait_for
+from harness import MtadTestCase, free_port, wait_for, send_message
 import slapd_fixture
 from slapd_fixture import Slapd, SUFFIX
 
@@ -91,20 +91,7 @@ def hosts_lines(hosts):
 
 def send(m, rcpts, body="Subject: ldap\r\n\r\nrouted by the directory\r\n.\r\n",
          sender="sender@client.example"):
-    c = m.connect()
-    c.reply()
-    c.cmd("EHLO client.example")
-    code, lines = c.cmd("MAIL FROM:<%s>" % sender)
-    assert code == 250, lines
-    for r in rcpts:
-        code, lines = c.cmd("RCPT TO:<%s>" % r)
-        assert code == 250, (r, lines)
-    assert c.cmd("DATA")[0] == 354
-    c.send(body)
-    code, lines = c.reply()
-    c.cmd("QUIT")
-    assert code == 250, lines
-    return lines[0].split()[2]
+    return send_message(m, rcpts, body, sender)
 
 
 def rcpt_reply(m, rcpt, sender="sender@client.example"):

@@ -5,24 +5,13 @@ import signal
 import subprocess
 import unittest
 
-from harness import MtadTestCase, wait_for, binpath
+from harness import MtadTestCase, wait_for, binpath, send_message
 
 QUEUE_ONLY = "define(`confDELIVERY_MODE', `q')dnl\n"
 
 
 def send(m, rcpts, body, sender="s@example.org", source=None):
-    c = m.connect(source=source)
-    c.reply()
-    c.cmd("EHLO client.example")
-    assert c.cmd("MAIL FROM:<%s>" % sender)[0] == 250
-    for r in rcpts:
-        assert c.cmd("RCPT TO:<%s>" % r)[0] == 250
-    assert c.cmd("DATA")[0] == 354
-    c.send(body)
-    code, lines = c.reply()
-    c.cmd("QUIT")
-    assert code == 250, lines
-    return lines[0].split()[2]
+    return send_message(m, rcpts, body, sender, source)
 
 
 class QueueDurability(MtadTestCase):

@@ -9,25 +9,13 @@ import signal
 import subprocess
 import unittest
 
-from harness import MtadTestCase, Dnsmasq, free_port, wait_for, binpath
+from harness import MtadTestCase, Dnsmasq, free_port, wait_for, binpath, send_message
 
 HAVE_DNSMASQ = shutil.which("dnsmasq") or os.path.exists("/usr/sbin/dnsmasq")
 
 
 def send(m, rcpts, body, sender="alice@a.test", source=None):
-    c = m.connect(source=source)
-    c.reply()
-    c.cmd("EHLO client.example")
-    assert c.cmd("MAIL FROM:<%s>" % sender)[0] == 250
-    for r in rcpts:
-        code, lines = c.cmd("RCPT TO:<%s>" % r)
-        assert code == 250, lines
-    assert c.cmd("DATA")[0] == 354
-    c.send(body)
-    code, lines = c.reply()
-    c.cmd("QUIT")
-    assert code == 250, lines
-    return lines[0].split()[2]
+    return send_message(m, rcpts, body, sender, source)
 
 
 @unittest.skipUnless(HAVE_DNSMASQ, "dnsmasq is not installed")

@@ -16,7 +16,7 @@ import time
 import unittest
 import uuid
 
-from harness import MtadTestCase, wait_for, binpath, free_port
+from harness import MtadTestCase, wait_for, binpath, free_port, send_message
 
 IS_ROOT = os.geteuid() == 0
 
@@ -31,19 +31,7 @@ def have_mail_user():
 
 
 def send(m, rcpts, body, sender="s@example.org"):
-    c = m.connect()
-    c.reply()
-    c.cmd("EHLO client.example")
-    assert c.cmd("MAIL FROM:<%s>" % sender)[0] == 250
-    for r in rcpts:
-        code, lines = c.cmd("RCPT TO:<%s>" % r)
-        assert code == 250, lines
-    assert c.cmd("DATA")[0] == 354
-    c.send(body)
-    code, lines = c.reply()
-    c.cmd("QUIT")
-    assert code == 250, lines
-    return lines[0].split()[2]
+    return send_message(m, rcpts, body, sender)
 
 
 def ps_table():
