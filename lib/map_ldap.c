@@ -2,6 +2,7 @@
  * connection per map, bounded waits, lookups).  See map_ldap.h. */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ldap.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -489,13 +490,34 @@ static struct ldap_conn *conn_get(const struct ldap_spec *s)
 	return c;
 }
 
+/* A handle inherited through fork(): its socket is the parent's session.
+ * ldap_destroy() is an unbind without controls: it would send an
+ * UnbindRequest and shutdown(2) the shared socket, ending the parent's
+ * session.  The descriptor is pointed at /dev/null first, so both go
+ * nowhere and only this process's copy is closed; if that cannot be done
+ * the handle is leaked (memory, in a child) rather than the session. */
+static void forget_inherited(LDAP *ld)
+{
+	int fd = -1;
+	if (ldap_get_option(ld, LDAP_OPT_DESC, &fd) == LDAP_OPT_SUCCESS && fd >= 0) {
+		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (nul < 0)
+			return;
+		int ok = dup3(nul, fd, O_CLOEXEC) >= 0;
+		close(nul);
+		if (!ok)
+			return;
+	}
+	ldap_destroy(ld);
+}
+
 static void drop(struct ldap_conn *c)
 {
 	if (c->ld) {
 		if (c->pid == getpid())
 			ldap_unbind_ext_s(c->ld, NULL, NULL);
 		else
-			ldap_destroy(c->ld);	/* the parent's session: leave it be */
+			forget_inherited(c->ld);	/* the parent's session: leave it be */
 	}
 	c->ld = NULL;
 }
