@@ -737,6 +737,14 @@ class TestSupersetProperty(unittest.TestCase):
         shown = p.stdout.split(b"\n")
         for l in lines:
             self.assertIn(l, shown)
+        # --json: the same lines, the NUL as \u0000 (it used to end the string)
+        p = subprocess.run([binpath("loggrep"), "--json", qid, path],
+                           capture_output=True, timeout=30, env=ENV)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        text = "\n".join(l for o in map(json.loads, p.stdout.decode().splitlines())
+                         for l in o["lines"])
+        self.assertIn("\x00\x01 " + qid, text)
+        self.assertIn("to=<c@d\x00.example>, stat=Sent", text)
 
 
 class TestDocs(unittest.TestCase):

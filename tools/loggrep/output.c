@@ -367,14 +367,12 @@ size_t output_summary(FILE *out, const struct collector *c)
 }
 
 /* ---- JSON ------------------------------------------------------------ */
-static void jstr(FILE *out, const char *s)
+/* n bytes of s (a log line may hold a NUL: "\u0000"); s[n] is a NUL. */
+static void jstrn(FILE *out, const char *s, size_t n)
 {
-	if (!s) {
-		fputs("null", out);
-		return;
-	}
 	fputc('"', out);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+	const unsigned char *end = (const unsigned char *)s + n;
+	for (const unsigned char *p = (const unsigned char *)s; p < end; p++) {
 		if (*p == '"' || *p == '\\')
 			fprintf(out, "\\%c", *p);
 		else if (*p == '\n')
@@ -400,6 +398,14 @@ static void jstr(FILE *out, const char *s)
 			fputc(*p, out);
 	}
 	fputc('"', out);
+}
+
+static void jstr(FILE *out, const char *s)
+{
+	if (!s)
+		fputs("null", out);
+	else
+		jstrn(out, s, strlen(s));
 }
 
 static void jkey(FILE *out, const char *k, const char *v, int *first)
@@ -531,7 +537,7 @@ size_t output_json(FILE *out, const struct collector *c)
 				continue;
 			if (nshown++)
 				fputc(',', out);
-			jstr(out, t->lines[k].text);
+			jstrn(out, t->lines[k].text, t->lines[k].len);
 		}
 		/* where each line comes from and what it is, in the order of lines */
 		fputs("],\"sources\":[", out);
