@@ -236,7 +236,8 @@ static void test_body_length_tag(void **state)
 	/* l= must be 1*76DIGIT: empty, signed or blank-led values are errors */
 	const char *bad[] = { "l=;", "l=+54;", "l= -1;", "l=0x36;" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		m = strdup(lsigned);
+		m = malloc(sizeof(lsigned) + 8);	/* room for a longer l= */
+		memcpy(m, lsigned, sizeof(lsigned));
 		char *p = strstr(m, "l=54;");
 		size_t bl = strlen(bad[i]);
 		memmove(p + bl, p + 5, strlen(p + 5) + 1);
