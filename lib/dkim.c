@@ -279,6 +279,13 @@ static EVP_PKEY *key_from(const char *ktype, const unsigned char *der, long n, c
 		pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, der, 32);
 	} else if (!strcasecmp(ktype, "rsa")) {
 		pk = d2i_PUBKEY(NULL, &q, n);
+		if (pk && EVP_PKEY_get_base_id(pk) != EVP_PKEY_RSA) {
+			/* any SubjectPublicKeyInfo parses: a DSA key must not
+			 * verify an rsa-sha256 signature */
+			EVP_PKEY_free(pk);
+			snprintf(why, wsz, "the key (k=rsa) is not an RSA key");
+			return NULL;
+		}
 		if (!pk) {
 			q = der;
 			pk = d2i_PublicKey(EVP_PKEY_RSA, NULL, &q, n);

@@ -143,6 +143,14 @@ static int nokey(const char *name, char *out, size_t size, void *arg)
 	return *(int *)arg;
 }
 
+static int eckey(const char *name, char *out, size_t size, void *arg)
+{
+	(void)name, (void)arg;
+	snprintf(out, size, "v=DKIM1; k=rsa; p=MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE2NxHeG9LF6dCp2fAQToh"
+		 "+fksJh5PWF8C8V3FiIk+gWiqyK+RM1C5Gn0d6B4nLCNXZLD2AjcJuw8MxvtLR7Oa4w==");
+	return 0;
+}
+
 static void test_errors(void **state)
 {
 	(void)state;
@@ -179,6 +187,10 @@ static void test_errors(void **state)
 	tmp = 1;
 	dkim_verify_all(&hl, ok + body, strlen(ok) - body, nokey, &tmp, r, 1);
 	assert_int_equal(r[0].status, DKIM_NEUTRAL);
+	/* a k=rsa record holding another kind of key (here EC P-256) */
+	dkim_verify_all(&hl, ok + body, strlen(ok) - body, eckey, NULL, r, 1);
+	assert_int_equal(r[0].status, DKIM_PERMERROR);
+	assert_non_null(strstr(r[0].why, "not an RSA key"));
 	hdrlist_free(&hl);
 }
 
