@@ -279,6 +279,13 @@ static EVP_PKEY *key_from(const char *ktype, const unsigned char *der, long n, c
 		pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, der, 32);
 	} else if (!strcasecmp(ktype, "rsa")) {
 		pk = d2i_PUBKEY(NULL, &q, n);
+		if (pk && EVP_PKEY_get_base_id(pk) != EVP_PKEY_RSA) {
+			/* any SubjectPublicKeyInfo parses: a DSA key must not
+			 * verify an rsa-sha256 signature */
+			EVP_PKEY_free(pk);
+			snprintf(why, wsz, "the key (k=rsa) is not an RSA key");
+			return NULL;
+		}
 		if (!pk) {
 			q = der;
 			pk = d2i_PublicKey(EVP_PKEY_RSA, NULL, &q, n);
@@ -531,9 +538,12 @@ static void verify_one(const struct header_list *hl, size_t hi, enum dkim_kind k
 		char *cb = dkim_canon_body(body ? body : "", body ? blen : 0, brel, &cl);
 		size_t use = cl;
 		if (l) {
-			char *e;
-			unsigned long lv = strtoul(l, &e, 10);
-			if (*e || lv > cl) {
+			/* 1*76DIGIT (RFC 6376 3.5): no sign, no blank, not empty */
+			char *e = (char *)l;
+			unsigned long lv = 0;
+			if (*l >= '0' && *l <= '9' && strspn(l, "0123456789") <= 76)
+				lv = strtoul(l, &e, 10);
+			if (*e || e == l || lv > cl) {
 				free(cb);
 				r->status = DKIM_PERMERROR;
 				snprintf(r->why, sizeof(r->why),
@@ -541,6 +551,7 @@ static void verify_one(const struct header_list *hl, size_t hi, enum dkim_kind k
 				goto out;
 			}
 			use = lv;
+			r->body_unsigned = cl - use;
 		}
 		unsigned char hv[EVP_MAX_MD_SIZE];
 		unsigned hvl = 0;
@@ -640,6 +651,12 @@ static void verify_one(const struct header_list *hl, size_t hi, enum dkim_kind k
 		snprintf(r->why, sizeof(r->why), "%s signature by %s._domainkey.%s verified%s",
 			 r->a, r->s, r->d,
 			 !strcasecmp(a, "rsa-sha1") ? " (rsa-sha1 is historic, RFC 8301)" : "");
+		if (r->body_unsigned) {
+			size_t wl = strlen(r->why);
+			snprintf(r->why + wl, sizeof(r->why) - wl,
+				 "; l=%s: %zu bytes of the body after them are not covered "
+				 "(added after signing?)", l, r->body_unsigned);
+		}
 	} else {
 		r->status = DKIM_FAIL;
 		snprintf(r->why, sizeof(r->why),

@@ -35,6 +35,7 @@ struct dkim_result {
 	char d[256], s[128], a[32], c[40], i_tag[256];
 	char cv[16];		/* ARC-Seal cv= */
 	int body_ok;		/* body hash matched (-1: not checked) */
+	size_t body_unsigned;	/* l=: canonicalized body bytes after the signed part */
 	char why[300];		/* what decided, in words */
 };
 

@@ -267,7 +267,11 @@ static size_t html_tag(const char *p, const char *end)
 		known = strlen(html_tags[i]) == nl && strncasecmp(n, html_tags[i], nl) == 0;
 	if (!known)
 		return 0;
-	const char *gt = memchr(q, '>', (size_t)(end - q));
+	/* a tag is short: look for its '>' in the next 400 bytes only (a
+	 * line full of "<b " without one must not be scanned to its end
+	 * once per '<') */
+	size_t room = (size_t)(end - q) < 400 ? (size_t)(end - q) : 400;
+	const char *gt = memchr(q, '>', room);
 	if (!gt || memchr(q, '\n', (size_t)(gt - q)) || gt - p > 400)
 		return 0;
 	return (size_t)(gt + 1 - p);

@@ -428,6 +428,7 @@ struct ldap_conn {
 	time_t hold_until;	/* after a timeout: fail fast until then */
 	char hold_why[256];
 	unsigned connects;
+	int fd;			/* its socket once known, else -1 */
 	int refs;
 };
 
@@ -479,6 +480,7 @@ static struct ldap_conn *conn_get(const struct ldap_spec *s)
 		free(key);
 	} else {
 		c = xcalloc(1, sizeof(*c));
+		c->fd = -1;
 		c->key = key;
 		pthread_mutex_init(&c->mu, NULL);
 		c->next = conns;
@@ -489,15 +491,38 @@ static struct ldap_conn *conn_get(const struct ldap_spec *s)
 	return c;
 }
 
+/* A handle inherited through fork(): its socket is the parent's session.
+ * ldap_destroy() is an unbind without controls: it would send an
+ * UnbindRequest and shutdown(2) the shared socket, ending the parent's
+ * session; and a lock of the handle held by a thread of the parent at the
+ * fork would never be released here.  So libldap is not called at all:
+ * this process's copy of the socket is closed and the handle's memory is
+ * left alone (a child's, once per connection). */
+static void forget_inherited(struct ldap_conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+/* Notes the socket of a working handle (for forget_inherited). */
+static void note_fd(struct ldap_conn *c)
+{
+	int fd = -1;
+	if (ldap_get_option(c->ld, LDAP_OPT_DESC, &fd) == LDAP_OPT_SUCCESS && fd >= 0)
+		c->fd = fd;
+}
+
 static void drop(struct ldap_conn *c)
 {
 	if (c->ld) {
 		if (c->pid == getpid())
 			ldap_unbind_ext_s(c->ld, NULL, NULL);
 		else
-			ldap_destroy(c->ld);	/* the parent's session: leave it be */
+			forget_inherited(c);	/* the parent's session: leave it be */
 	}
 	c->ld = NULL;
+	c->fd = -1;
 }
 
 static void conn_put(struct ldap_conn *c)
@@ -604,6 +629,8 @@ static int do_connect(struct ldap_map *m)
 	}
 	c->ld = ld;
 	c->pid = getpid();
+	c->fd = -1;
+	note_fd(c);	/* connected by the bind; else by the first search */
 	return LDAP_SUCCESS;
 }
 
@@ -690,6 +717,8 @@ static int search_once(struct ldap_map *m, const char *filter, LDAPMessage **res
 	char **attrs = m->s.attrs[0] ? m->s.attrs : NULL;
 	int rc = ldap_search_ext_s(c->ld, m->s.base, m->s.scope, filter, attrs, m->s.attrsonly,
 				   NULL, NULL, &tv, m->s.sizelimit, res);
+	if (c->fd < 0)
+		note_fd(c);
 	if (rc != LDAP_SUCCESS && rc != LDAP_SIZELIMIT_EXCEEDED && rc != LDAP_NO_SUCH_OBJECT) {
 		if (*res)
 			ldap_msgfree(*res);

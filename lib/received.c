@@ -750,6 +750,7 @@ int received_parse(const char *value, struct received *r)
 			break;
 		case C_ID:
 			if (k->type == T_WORD && !id_done) {
+				free(r->id);	/* an "id" clause wins over getmail's msgid: */
 				r->id = addr_dup(k->s);
 				id_done = 1;
 			} else if (k->type == T_COMMENT) {

@@ -657,6 +657,28 @@ class Signatures(unittest.TestCase):
         self.assertRegex(t, r"dkim-fail\s+warning\s+DKIM-Signature d=example.org s=sel "
                             r"\(header line \d+\)")
 
+    def test_body_length_limit_with_appended_text_is_a_warning(self):
+        # l= (python3-dkim length=True): text added below the signed part
+        # still verifies (RFC 6376 8.2) but must not pass unnoticed
+        signer = ("import dkim, sys\n"
+                  "msg = sys.stdin.buffer.read()\n"
+                  "sys.stdout.buffer.write(dkim.sign(msg, b'ed', b'example.org', "
+                  "open(sys.argv[1], 'rb').read(), signature_algorithm=b'ed25519-sha256', "
+                  "include_headers=[b'from', b'to', b'subject'], length=True) + msg)\n")
+        signed = subprocess.run(["/usr/bin/python3", "-c", signer,
+                                 os.path.join(DKIM_DATA, "ed25519test.key")],
+                                input=SIGNED_MSG, capture_output=True, check=True).stdout
+        self.assertIn(b"l=", signed)
+        p, o = self.sigs(data=signed)
+        self.assertEqual(o["signatures"][0]["result"], "pass")
+        self.assertEqual(o["verdicts"], [])
+        p, o = self.sigs(data=signed + b"Unsigned: click http://phish.example/\r\n")
+        self.assertEqual(o["signatures"][0]["result"], "pass")
+        v = [x for x in o["verdicts"] if x["code"] == "dkim-partial-body"]
+        self.assertEqual(len(v), 1, o["verdicts"])
+        self.assertIn("not covered", v[0]["text"])
+        self.assertEqual(v[0]["severity"], "warning")
+
     def test_no_key_is_neutral_not_a_verdict(self):
         p, objs = run_json(input=self.signed)
         self.assertTrue(all(s["result"] == "neutral" for s in objs[0]["signatures"]))

@@ -718,6 +718,34 @@ class TestSupersetProperty(unittest.TestCase):
                             checked += 1
         self.assertGreater(checked, 200)
 
+    def test_superset_with_nul_bytes(self):
+        # a damaged line holding a NUL is printed byte for byte (its copy
+        # used to stop at the NUL while the whole length was printed:
+        # bytes of the heap came out instead)
+        tmp = tempfile.mkdtemp(prefix="loggrep-nul-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        qid = "0B4AbcD1234567"
+        lines = [b"Dec  4 05:00:00 mx sm-mta[1]: " + qid.encode() + b": from=<a@b.example>, size=1",
+                 b"\x00\x01 " + qid.encode() + b" \xff\xfe",
+                 b"Dec  4 05:00:01 mx sm-mta[1]: " + qid.encode() + b": to=<c@d\x00.example>, stat=Sent"]
+        path = os.path.join(tmp, "nul.log")
+        with open(path, "wb") as f:
+            f.write(b"\n".join(lines) + b"\n")
+        p = subprocess.run([binpath("loggrep"), "--no-filename", qid, path],
+                           capture_output=True, timeout=30, env=ENV)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        shown = p.stdout.split(b"\n")
+        for l in lines:
+            self.assertIn(l, shown)
+        # --json: the same lines, the NUL as \u0000 (it used to end the string)
+        p = subprocess.run([binpath("loggrep"), "--json", qid, path],
+                           capture_output=True, timeout=30, env=ENV)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        text = "\n".join(l for o in map(json.loads, p.stdout.decode().splitlines())
+                         for l in o["lines"])
+        self.assertIn("\x00\x01 " + qid, text)
+        self.assertIn("to=<c@d\x00.example>, stat=Sent", text)
+
 
 class TestDocs(unittest.TestCase):
     def test_help_and_man_page_list_the_same_options(self):

@@ -143,6 +143,14 @@ static int nokey(const char *name, char *out, size_t size, void *arg)
 	return *(int *)arg;
 }
 
+static int eckey(const char *name, char *out, size_t size, void *arg)
+{
+	(void)name, (void)arg;
+	snprintf(out, size, "v=DKIM1; k=rsa; p=MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE2NxHeG9LF6dCp2fAQToh"
+		 "+fksJh5PWF8C8V3FiIk+gWiqyK+RM1C5Gn0d6B4nLCNXZLD2AjcJuw8MxvtLR7Oa4w==");
+	return 0;
+}
+
 static void test_errors(void **state)
 {
 	(void)state;
@@ -179,7 +187,77 @@ static void test_errors(void **state)
 	tmp = 1;
 	dkim_verify_all(&hl, ok + body, strlen(ok) - body, nokey, &tmp, r, 1);
 	assert_int_equal(r[0].status, DKIM_NEUTRAL);
+	/* a k=rsa record holding another kind of key (here EC P-256) */
+	dkim_verify_all(&hl, ok + body, strlen(ok) - body, eckey, NULL, r, 1);
+	assert_int_equal(r[0].status, DKIM_PERMERROR);
+	assert_non_null(strstr(r[0].why, "not an RSA key"));
 	hdrlist_free(&hl);
+}
+
+
+/* l=: a signature over the first 54 bytes of the body (python3-dkim,
+ * length=True, the RFC 8463 ed25519 key).  Content appended after signing
+ * still verifies (RFC 6376 8.2) but must be reported, and a bad l= is an
+ * error, never "sign nothing". */
+static const char lsigned[] =
+	"DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed;\n"
+	" d=football.example.com; i=@football.example.com; l=54; q=dns/txt;\n"
+	" s=brisbane; t=1796363469; h=from : to : subject;\n"
+	" bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=;\n"
+	" b=3U/1RsLaOtAMoXtuVP2ceBvVItjugqws9L/BtHrFwDG2RcMeE1aywSux0ijpKIHKDyI36\n"
+	" kpXhqi2ZTCfd3FoDA==\n"
+	"From: Joe SixPack <joe@football.example.com>\n"
+	"To: Suzie Q <suzie@shopping.example.net>\n"
+	"Subject: Is dinner ready?\n"
+	"Date: Fri, 11 Jul 2003 21:00:37 -0700 (PDT)\n"
+	"Message-ID: <20030712040037.46341.5F8J@football.example.com>\n"
+	"\n"
+	"Hi.\n"
+	"\n"
+	"We lost the game.  Are you hungry yet?\n"
+	"\n"
+	"Joe.\n";
+
+static void verify1(const char *msg, struct dkim_result *r)
+{
+	struct header_list hl;
+	hdrlist_init(&hl);
+	size_t body = hdr_parse_block(&hl, msg, strlen(msg));
+	assert_int_equal(dkim_verify_all(&hl, msg + body, strlen(msg) - body, keys, NULL, r, 1), 1);
+	hdrlist_free(&hl);
+}
+
+static void test_body_length_tag(void **state)
+{
+	(void)state;
+	struct dkim_result r[1];
+	verify1(lsigned, r);
+	assert_int_equal(r[0].status, DKIM_PASS);
+	assert_int_equal(r[0].body_unsigned, 0);
+	/* a spammer appends to a signed message: still a pass, but said */
+	size_t n = strlen(lsigned);
+	const char *extra = "\nClick http://phish.example/ now\n";
+	char *m = malloc(n + strlen(extra) + 1);
+	memcpy(m, lsigned, n);
+	strcpy(m + n, extra);
+	verify1(m, r);
+	assert_int_equal(r[0].status, DKIM_PASS);
+	assert_true(r[0].body_unsigned > 0);
+	assert_non_null(strstr(r[0].why, "not covered"));
+	free(m);
+	/* l= must be 1*76DIGIT: empty, signed or blank-led values are errors */
+	const char *bad[] = { "l=;", "l=+54;", "l= -1;", "l=0x36;" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		m = malloc(sizeof(lsigned) + 8);	/* room for a longer l= */
+		memcpy(m, lsigned, sizeof(lsigned));
+		char *p = strstr(m, "l=54;");
+		size_t bl = strlen(bad[i]);
+		memmove(p + bl, p + 5, strlen(p + 5) + 1);
+		memcpy(p, bad[i], bl);
+		verify1(m, r);
+		assert_int_equal(r[0].status, DKIM_PERMERROR);
+		free(m);
+	}
 }
 
 int main(void)
@@ -189,6 +267,7 @@ int main(void)
 		cmocka_unit_test(test_empty_body),
 		cmocka_unit_test(test_rfc8463_example),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_body_length_tag),
 	};
 	return cmocka_run_group_tests_name("dkim", tests, NULL, NULL);
 }

@@ -10,11 +10,20 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <fcntl.h>
 #include <ldap.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "map.h"
@@ -154,6 +163,152 @@ static void test_map_class_dispatch_and_down_server(void **state)
 	map_close(m);
 }
 
+
+/* A tiny LDAP server for the fork test: answers binds and searches with
+ * success (no entries), closes a connection on an UnbindRequest as slapd
+ * does, and writes what it saw to `out': "A<n>" (connection n accepted),
+ * "S<n>" (a search on it), "U<n>" (an unbind on it). */
+static void fake_ldap_server(int lfd, int out)
+{
+	struct pollfd p[16];
+	static unsigned char buf[16][4096];
+	size_t len[16];
+	int id[16], n = 1, nconn = 0;
+	p[0].fd = lfd;
+	p[0].events = POLLIN;
+	for (;;) {
+		if (poll(p, (nfds_t)n, -1) < 0)
+			_exit(1);
+		if ((p[0].revents & POLLIN) && n < 16) {
+			p[n].fd = accept(lfd, NULL, NULL);
+			p[n].events = POLLIN;
+			p[n].revents = 0;
+			len[n] = 0;
+			id[n] = ++nconn;
+			dprintf(out, "A%d\n", id[n]);
+			n++;
+		}
+		for (int i = 1; i < n; i++) {
+			if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			ssize_t r = read(p[i].fd, buf[i] + len[i], sizeof(buf[i]) - len[i]);
+			if (r <= 0) {
+				close(p[i].fd);
+				p[i].fd = -1;
+				continue;
+			}
+			len[i] += (size_t)r;
+			size_t off = 0;
+			while (p[i].fd >= 0 && len[i] - off >= 2) {
+				unsigned char *m = buf[i] + off;
+				size_t hl = 2, ml = m[1];
+				if (m[1] & 0x80) {
+					size_t k = m[1] & 0x7f;
+					if (len[i] - off < 2 + k)
+						break;
+					ml = 0;
+					for (size_t j = 0; j < k; j++)
+						ml = ml << 8 | m[2 + j];
+					hl += k;
+				}
+				if (len[i] - off < hl + ml)
+					break;
+				unsigned char *c = m + hl, idl = c[1], op = c[2 + idl];
+				if (op == 0x60 || op == 0x63) {	/* bind, search: success */
+					unsigned char rep[32];
+					int k = 0;
+					rep[k++] = 0x30;
+					rep[k++] = (unsigned char)(2 + idl + 9);
+					rep[k++] = 0x02;
+					rep[k++] = idl;
+					memcpy(rep + k, c + 2, idl);
+					k += idl;
+					const unsigned char done[] = { op == 0x60 ? 0x61 : 0x65, 7, 0x0a, 1, 0,
+								       4, 0, 4, 0 };
+					memcpy(rep + k, done, sizeof(done));
+					k += (int)sizeof(done);
+					if (op == 0x63)
+						dprintf(out, "S%d\n", id[i]);
+					if (write(p[i].fd, rep, (size_t)k) != k)
+						_exit(1);
+				} else if (op == 0x42) {
+					dprintf(out, "U%d\n", id[i]);
+					close(p[i].fd);
+					p[i].fd = -1;
+				}
+				off += hl + ml;
+			}
+			if (p[i].fd >= 0) {
+				memmove(buf[i], buf[i] + off, len[i] - off);
+				len[i] -= off;
+			}
+		}
+	}
+}
+
+/* A child of fork() (a queue runner, a delivery agent) that looks up in
+ * an ldap map opens its own connection and must not end the parent's
+ * session on the shared socket: freeing the inherited handle with
+ * ldap_destroy() sends an UnbindRequest on it. */
+static void test_fork_child_leaves_parents_session(void **state)
+{
+	(void)state;
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sin);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(lfd, 8), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sin, &sl), 0);
+	int ev[2];
+	assert_int_equal(pipe(ev), 0);
+	signal(SIGPIPE, SIG_IGN);	/* as in mtad: a closed socket is an error, not death */
+	pid_t srv = fork();
+	assert_true(srv >= 0);
+	if (srv == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(ev[0]);
+		fake_ldap_server(lfd, ev[1]);
+	}
+	close(lfd);
+	close(ev[1]);
+
+	char err[512], spec[200];
+	conf_reset();
+	snprintf(spec, sizeof(spec), "ldap -H ldap://127.0.0.1:%d -b o=x -k (uid=%%0) -v mail -l 3 -c 3",
+		 ntohs(sin.sin_port));
+	struct map *m = map_open(spec, err, sizeof(err));
+	assert_non_null(m);
+	char *v = NULL;
+	assert_int_equal(map_lookup(m, "ann", &v, err, sizeof(err)), MAP_NOTFOUND);
+	pid_t ch = fork();
+	assert_true(ch >= 0);
+	if (ch == 0) {
+		int r = map_lookup(m, "ben", &v, err, sizeof(err));
+		map_close(m);
+		_exit(r == MAP_NOTFOUND ? 0 : 1);
+	}
+	int st;
+	assert_int_equal(waitpid(ch, &st, 0), ch);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* the parent's session is still there: asked on it, no reconnect */
+	assert_int_equal(map_lookup(m, "cid", &v, err, sizeof(err)), MAP_NOTFOUND);
+	fcntl(ev[0], F_SETFL, O_NONBLOCK);
+	char seen[4096];
+	ssize_t got = read(ev[0], seen, sizeof(seen) - 1);
+	seen[got > 0 ? got : 0] = '\0';
+	kill(srv, SIGTERM);
+	waitpid(srv, NULL, 0);
+	close(ev[0]);
+	map_close(m);
+	assert_null(strstr(seen, "U1\n"));	/* nobody unbound the parent's connection */
+	assert_null(strstr(seen, "A3\n"));	/* the parent did not have to reconnect */
+	assert_non_null(strstr(seen, "A2\n"));	/* the child had its own */
+	assert_non_null(strstr(seen, "S2\n"));
+	char *s1 = strstr(seen, "S1\n");
+	assert_non_null(s1);
+	assert_non_null(strstr(s1 + 3, "S1\n"));	/* both of the parent's searches on it */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -162,6 +317,7 @@ int main(void)
 		cmocka_unit_test(test_default_spec_and_alias_schema),
 		cmocka_unit_test(test_filter_escaping),
 		cmocka_unit_test(test_map_class_dispatch_and_down_server),
+		cmocka_unit_test(test_fork_child_leaves_parents_session),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -311,6 +311,10 @@ void auth_check(struct message *m)
 			verdict_add(m, r->kind == DKIM_SIG ? "dkim-fail" : "arc-fail", "warning", "hops",
 				    0, "%s%s d=%s s=%s (header line %d): %s", kind_name(r->kind), inst,
 				    r->d, r->s, line, r->why);
+		else if (r->status == DKIM_PASS && r->body_unsigned)
+			verdict_add(m, r->kind == DKIM_SIG ? "dkim-partial-body" : "arc-partial-body",
+				    "warning", "hops", 0, "%s%s d=%s s=%s (header line %d): %s",
+				    kind_name(r->kind), inst, r->d, r->s, line, r->why);
 		else if (r->status == DKIM_PERMERROR || r->status == DKIM_TEMPERROR)
 			verdict_add(m, r->kind == DKIM_SIG ? "dkim-error" : "arc-error", "info", "hops",
 				    0, "%s%s d=%s s=%s (header line %d): %s: %s", kind_name(r->kind), inst,

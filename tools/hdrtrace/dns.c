@@ -62,6 +62,8 @@ static char *query(const char *name, int type, const char **err)
 			*err = "lookup failed or timed out";
 		return NULL;
 	}
+	if (n > (int)sizeof(ans))
+		n = (int)sizeof(ans);	/* a truncated answer returns its full length */
 	ns_msg msg;
 	if (ns_initparse(ans, n, &msg) < 0)
 		return NULL;

@@ -130,33 +130,41 @@ static void add_link(struct hop_log *hl, const struct logsrc *s, const char *mat
 	k->parsed = parsed;
 }
 
+/* One pass over the lines: each line is searched for every hop's ID and
+ * parsed at most once, whatever the number of hops. */
 void loglink_message(struct message *m)
 {
 	if (!lines || m->hops.n == 0)
 		return;
-	m->logs = xcalloc(m->hops.n, sizeof(*m->logs));
-	for (size_t i = 0; i < m->hops.n; i++) {
-		const struct received *r = &m->hops.hops[i].r;
-		if (!usable_id(r->id))
-			continue;
-		size_t idl = strlen(r->id);
-		for (size_t k = 0; k < nlines; k++) {
-			const char *t = lines[k].text;
-			const char *hit = strstr(t, r->id);
-			if (!hit)
+	size_t nh = m->hops.n;
+	m->logs = xcalloc(nh, sizeof(*m->logs));
+	size_t *idl = xcalloc(nh, sizeof(*idl));	/* 0: no usable ID */
+	int any = 0;
+	for (size_t i = 0; i < nh; i++)
+		if (usable_id(m->hops.hops[i].r.id)) {
+			idl[i] = strlen(m->hops.hops[i].r.id);
+			any = 1;
+		}
+	for (size_t k = 0; any && k < nlines; k++) {
+		const char *t = lines[k].text;
+		struct logline ll;
+		int ok = -1;	/* not parsed yet */
+		for (size_t i = 0; i < nh; i++) {
+			const struct received *r = &m->hops.hops[i].r;
+			if (!idl[i] || !strstr(t, r->id))
 				continue;
-			struct logline ll;
-			int ok = logparse(&ll, t, strlen(t)) == 0;
+			if (ok < 0)
+				ok = logparse(&ll, t, strlen(t)) == 0;
 			const char *match = "mention";
-			if (ok && ll.qid.p && ll.qid.n == idl && !memcmp(ll.qid.p, r->id, idl)) {
+			if (ok && ll.qid.p && ll.qid.n == idl[i] && !memcmp(ll.qid.p, r->id, idl[i])) {
 				match = "qid";
 			} else if (ok) {
 				const struct logspan *st = logline_get(&ll, "stat");
 				if (!st)
 					st = logline_get(&ll, "status");
 				struct logspan nid;
-				if (st && logparse_sent_id(*st, &nid) == 0 && nid.n == idl &&
-				    !memcmp(nid.p, r->id, idl))
+				if (st && logparse_sent_id(*st, &nid) == 0 && nid.n == idl[i] &&
+				    !memcmp(nid.p, r->id, idl[i]))
 					match = "next-hop";
 			}
 			/* a next-hop line is the sending host's: its host is not checked */
@@ -164,6 +172,7 @@ void loglink_message(struct message *m)
 				 ok && (!strcmp(match, "next-hop") || host_matches(ll.host, r->by)), ok);
 		}
 	}
+	free(idl);
 }
 
 void loglink_free_message(struct message *m)

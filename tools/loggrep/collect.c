@@ -72,7 +72,9 @@ static void tx_add_line(struct collector *c, struct tx *t, const struct logline 
 	}
 	while (len && (rec[len - 1] == '\n' || rec[len - 1] == '\r'))
 		len--;
-	l->text = xstrndup(rec, len);
+	l->text = xmalloc(len + 1);	/* every byte: a damaged line may hold a NUL */
+	memcpy(l->text, rec, len);
+	l->text[len] = '\0';
 	l->len = len;
 	l->kind = (unsigned char)kind;
 	l->how = how;

@@ -368,13 +368,18 @@ size_t output_summary(FILE *out, const struct collector *c)
 }
 
 /* ---- JSON ------------------------------------------------------------ */
+/* n bytes of s (a log line may hold a NUL: "\u0000"); s[n] is a NUL. */
+static void jstrn(FILE *out, const char *s, size_t n)
+{
+	json_quote(out, s, n);	/* lib/json: always valid UTF-8, a NUL as \u0000 */
+}
+
 static void jstr(FILE *out, const char *s)
 {
-	if (!s) {
+	if (!s)
 		fputs("null", out);
-		return;
-	}
-	json_quote(out, s, strlen(s));	/* lib/json: always valid UTF-8 */
+	else
+		jstrn(out, s, strlen(s));
 }
 
 static void jkey(FILE *out, const char *k, const char *v, int *first)
@@ -506,7 +511,7 @@ size_t output_json(FILE *out, const struct collector *c)
 				continue;
 			if (nshown++)
 				fputc(',', out);
-			jstr(out, t->lines[k].text);
+			jstrn(out, t->lines[k].text, t->lines[k].len);
 		}
 		/* where each line comes from and what it is, in the order of lines */
 		fputs("],\"sources\":[", out);
