@@ -94,6 +94,8 @@ static enum dns_status query(const char *name, int type, unsigned char *ans, int
 	int len = res_nsend(rs, q, qlen, ans, anslen);
 	if (len < 0)
 		return DNS_TEMPFAIL;
+	if (len > anslen)
+		len = anslen;	/* a truncated answer reports its full length: parse what we hold */
 	if (ns_initparse(ans, len, msg) < 0)
 		return DNS_ERROR;
 	switch (ns_msg_getflag(*msg, ns_f_rcode)) {
