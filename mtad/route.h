@@ -17,6 +17,8 @@ struct route {
 
 /* Parses "mailer:host", "[host]", "[ip]:port", "host:port" into r. */
 int route_parse_spec(const char *spec, const char *default_mailer, struct route *r);
+/* the port of a mailer from its *_MAILER_ARGS ("TCP $h 2525"), else 25 */
+int route_mailer_port(const char *mailer);
 /* Routes one recipient address (brackets already removed). */
 void route_address(const char *addr, struct route *r);
 /* Same next hop (so one SMTP transaction can carry both)? */
