@@ -48,6 +48,9 @@ int conf_is_relay_domain(const char *domain);
 int conf_client_in_relay_domains(const char *ip);
 /* VIRTUSER_DOMAIN_FILE domains and domaintable keys: ours, though not local */
 int conf_is_virtual_domain(const char *domain);
+/* localnames.c: reads the name files; is a domain in VIRTUSER_DOMAIN_FILE? */
+void localnames_load(void);
+int localnames_in_virtuser_file(const char *domain);
 /* virtual.c */
 int domaintable_has(const char *domain);
 /* Rewrites a recipient through the domaintable and the virtusertable

@@ -30,6 +30,11 @@ static int lookup(struct map *m, const char *key, char **value, const char *what
 	return rc;
 }
 
+int conf_is_virtual_domain(const char *domain)
+{
+	return domain && (localnames_in_virtuser_file(domain) || domaintable_has(domain));
+}
+
 int domaintable_has(const char *domain)
 {
 	struct map *m = get_map(&dtab, C_DOMAINTABLE, "domaintable");
