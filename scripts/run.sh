@@ -8,6 +8,11 @@ run="$top/run"
 port=${MTAD_PORT:-2525}
 mkdir -p "$run/mqueue" "$run/clientmqueue" "$run/mail"
 chmod 700 "$run/mqueue" "$run/clientmqueue"
+# As root, the daemon hands the MSP queue over as RunAsUser (mail) with the
+# queue's group, as Debian's clientmqueue (smmsp, 2770): give it mail's group.
+if [ "$(id -u)" = 0 ] && getent group mail >/dev/null; then
+	chgrp mail "$run/clientmqueue" && chmod 2770 "$run/clientmqueue"
+fi
 me=$(id -un)
 printf 'postmaster\nroot\n%s\n' "$me" | sort -u > "$run/local-users"
 touch "$run/maillog"
