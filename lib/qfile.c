@@ -9,11 +9,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 void qf_env_init(struct qf_env *env)
@@ -165,15 +167,74 @@ const char *qf_env_macro(const struct qf_env *env, const char *name)
 	return NULL;
 }
 
+/* Whether QDIR/Xf is a directory, looked up at most once a second per queue
+ * directory and type: a stat per file name cost two stats a message on the
+ * accepted path.  sendmail itself decides the subdirectories when it builds
+ * its queue groups at start; a second keeps a subdirectory made (or removed)
+ * while mtad runs noticed soon.  Shared by the commit threads, hence the lock;
+ * clock_gettime(CLOCK_MONOTONIC_COARSE) is no system call (vDSO). */
+#define SUBDIR_CACHE 8
+static struct subdir_seen {
+	char qdir[256];
+	char type;
+	int isdir;
+	time_t at;
+} subdir_seen[SUBDIR_CACHE];
+static unsigned subdir_next;
+static pthread_mutex_t subdir_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int subdir_is_dir(const char *qdir, char subtype)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	size_t len = strlen(qdir);
+	int cacheable = len < sizeof(subdir_seen[0].qdir);
+	if (cacheable) {
+		pthread_mutex_lock(&subdir_mu);
+		for (size_t i = 0; i < SUBDIR_CACHE; i++) {
+			struct subdir_seen *e = &subdir_seen[i];
+			if (e->type == subtype && e->at == now.tv_sec && strcmp(e->qdir, qdir) == 0) {
+				int isdir = e->isdir;
+				pthread_mutex_unlock(&subdir_mu);
+				return isdir;
+			}
+		}
+		pthread_mutex_unlock(&subdir_mu);
+	}
+	char probe[4096];
+	snprintf(probe, sizeof(probe), "%s/%cf", qdir, subtype);
+	struct stat st;
+	int isdir = stat(probe, &st) == 0 && S_ISDIR(st.st_mode);
+	if (cacheable) {
+		pthread_mutex_lock(&subdir_mu);
+		struct subdir_seen *e = NULL;
+		for (size_t i = 0; i < SUBDIR_CACHE && e == NULL; i++)
+			if (subdir_seen[i].type == subtype && strcmp(subdir_seen[i].qdir, qdir) == 0)
+				e = &subdir_seen[i];
+		if (e == NULL)
+			e = &subdir_seen[subdir_next++ % SUBDIR_CACHE];
+		memcpy(e->qdir, qdir, len + 1);
+		e->type = subtype;
+		e->isdir = isdir;
+		e->at = now.tv_sec;
+		pthread_mutex_unlock(&subdir_mu);
+	}
+	return isdir;
+}
+
+void qf_path_forget(void)
+{
+	pthread_mutex_lock(&subdir_mu);
+	memset(subdir_seen, 0, sizeof(subdir_seen));
+	pthread_mutex_unlock(&subdir_mu);
+}
+
 void qf_path(char *buf, size_t size, const char *qdir, char type, const char *qid)
 {
 	char sub[8] = "";
 	if (type != 'h') {
-		char probe[4096];
 		char subtype = type == 't' ? 'q' : type;
-		snprintf(probe, sizeof(probe), "%s/%cf", qdir, subtype);
-		struct stat st;
-		if (stat(probe, &st) == 0 && S_ISDIR(st.st_mode))
+		if (subdir_is_dir(qdir, subtype))
 			snprintf(sub, sizeof(sub), "%cf/", subtype);
 	}
 	snprintf(buf, size, "%s/%s%cf%s", qdir, sub, type, qid);

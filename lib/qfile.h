@@ -102,6 +102,9 @@ void qf_set(char **field, const char *value);
 /* Paths.  type is 'q', 'd', 't', 'x' or 'h'.  When the queue directory has
  * qf/, df/ and xf/ subdirectories, files go into them as in sendmail. */
 void qf_path(char *buf, size_t size, const char *qdir, char type, const char *qid);
+/* qf_path looks each qf/ df/ xf/ subdirectory up at most once a second;
+ * this forgets what it saw (for a caller that has just made or removed one). */
+void qf_path_forget(void);
 
 /* Writes env as qf<ID> atomically: tf<ID> created exclusively, locked,
  * written, fsynced, renamed to qf<ID>, then the directory is fsynced.
