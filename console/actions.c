@@ -114,6 +114,37 @@ static int has_word(const struct argv *a, const char *w)
 	return 0;
 }
 
+/* Starts mailq's argv av with stdin /dev/null and stdout and stderr on a
+ * pipe; returns the pipe's read end (*pid set), or -1 with err. */
+static int spawn_mailq(char **av, pid_t *pid, char *err, size_t errsize)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		snprintf(err, errsize, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	*pid = fork();
+	if (*pid < 0) {
+		snprintf(err, errsize, "fork: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (*pid == 0) {
+		int nul = open("/dev/null", O_RDONLY);
+		if (nul >= 0)
+			dup2(nul, 0);
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		signal(SIGPIPE, SIG_DFL);
+		execv(av[0], av);
+		dprintf(2, "cannot run %s: %s (set it with --mailq)\n", av[0], strerror(errno));
+		_exit(127);
+	}
+	close(p[1]);
+	return p[0];
+}
+
 /* Runs av with --dry-run added and counts the messages it names ("<ID>:
  * would ..." lines).  Returns the count, or -1 with mailq's complaint in
  * err (a usage error: no selection, a value that looks like a flag).  It
@@ -126,37 +157,16 @@ static long dry_run_count(char **av, char *err, size_t errsize)
 	char **dv = xcalloc(n + 2, sizeof(char *));
 	memcpy(dv, av, n * sizeof(char *));
 	dv[n] = "--dry-run";
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		snprintf(err, errsize, "pipe: %s", strerror(errno));
-		free(dv);
-		return -1;
-	}
-	pid_t pid = fork();
-	if (pid < 0) {
-		snprintf(err, errsize, "fork: %s", strerror(errno));
-		close(p[0]);
-		close(p[1]);
-		free(dv);
-		return -1;
-	}
-	if (pid == 0) {
-		int nul = open("/dev/null", O_RDONLY);
-		if (nul >= 0)
-			dup2(nul, 0);
-		dup2(p[1], 1);
-		dup2(p[1], 2);
-		execv(dv[0], dv);
-		dprintf(2, "cannot run %s: %s (set it with --mailq)\n", dv[0], strerror(errno));
-		_exit(127);
-	}
+	pid_t pid;
+	int fd = spawn_mailq(dv, &pid, err, errsize);
 	free(dv);
-	close(p[1]);
+	if (fd < 0)
+		return -1;
 	struct strbuf out;
 	sb_init(&out);
 	char buf[4096];
 	ssize_t k;
-	while ((k = read(p[0], buf, sizeof(buf))) != 0) {
+	while ((k = read(fd, buf, sizeof(buf))) != 0) {
 		if (k < 0) {
 			if (errno == EINTR)
 				continue;
@@ -165,7 +175,7 @@ static long dry_run_count(char **av, char *err, size_t errsize)
 		if (out.len < OUT_MAX)
 			sb_append(&out, buf, (size_t)k);
 	}
-	close(p[0]);
+	close(fd);
 	int st = 0;
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
@@ -313,33 +323,13 @@ int action_start(struct runner *r, char *err, size_t errsize)
 		snprintf(err, errsize, "nothing to run");
 		return -1;
 	}
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		snprintf(err, errsize, "pipe: %s", strerror(errno));
+	pid_t pid;
+	int fd = spawn_mailq(r->pending, &pid, err, errsize);
+	if (fd < 0)
 		return -1;
-	}
-	pid_t pid = fork();
-	if (pid < 0) {
-		snprintf(err, errsize, "fork: %s", strerror(errno));
-		close(p[0]);
-		close(p[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		int nul = open("/dev/null", O_RDONLY);
-		if (nul >= 0)
-			dup2(nul, 0);
-		dup2(p[1], 1);
-		dup2(p[1], 2);
-		signal(SIGPIPE, SIG_DFL);
-		execv(r->pending[0], r->pending);
-		dprintf(2, "cannot run %s: %s (set it with --mailq)\n", r->pending[0], strerror(errno));
-		_exit(127);
-	}
-	close(p[1]);
-	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	fcntl(fd, F_SETFL, O_NONBLOCK);
 	r->pid = pid;
-	r->fd = p[0];
+	r->fd = fd;
 	r->started = time(NULL);
 	r->finished = 0;
 	sb_reset(&r->out);
