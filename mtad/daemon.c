@@ -177,7 +177,6 @@ int daemon_run(int background, long queue_interval, char **argv)
 	if (commit_fd >= 0) {		/* what is in flight is finished and logged */
 		workq_stop();
 		conn_work_done(NULL, 0);
-		enqueue_log_stats();
 	}
 	privsep_stop_child();
 	if (is_child)

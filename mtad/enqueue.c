@@ -257,8 +257,6 @@ static void sync_fs_all(struct staged *v, size_t n)
 	}
 }
 
-static unsigned long stat_messages, stat_batches;
-
 /* syncfs reports writeback errors only since Linux 5.8: before, it could
  * say 0 for a file that never reached the disk. */
 static int syncfs_reports_errors(void)
@@ -285,15 +283,6 @@ static int use_syncfs(void)
 const char *enqueue_sync_name(void)
 {
 	return use_syncfs() ? "syncfs" : "fsync";
-}
-
-void enqueue_log_stats(void)
-{
-	unsigned long m = __atomic_load_n(&stat_messages, __ATOMIC_RELAXED);
-	unsigned long b = __atomic_load_n(&stat_batches, __ATOMIC_RELAXED);
-	if (m > 0)
-		maillog(NULL, "queue commits: %lu messages in %lu batches (%.1f a batch), QueueSync=%s", m, b,
-			b ? (double)m / (double)b : 0.0, enqueue_sync_name());
 }
 
 void enqueue_commit_many(struct enqueue_item *items, size_t n)
@@ -331,8 +320,6 @@ void enqueue_commit_many(struct enqueue_item *items, size_t n)
 		eq->df_fd = -1;
 		sb_free(&eq->dfbuf);
 	}
-	__atomic_add_fetch(&stat_messages, n, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&stat_batches, 1, __ATOMIC_RELAXED);
 	free(v);
 }
 

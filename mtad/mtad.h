@@ -102,8 +102,6 @@ void enqueue_commit_many(struct enqueue_item *items, size_t n);
  * queue's file system for the batch) or "fsync" (each file, the writeback
  * of all started first). */
 const char *enqueue_sync_name(void);
-/* Logs how many messages were committed in how many batches (at stop). */
-void enqueue_log_stats(void);
 void enqueue_abort(struct enqueue *eq);
 
 /* Message header completion shared by SMTP and local submission. */
