@@ -13,7 +13,10 @@ usage: fsynccost.py DIR [MESSAGES] [BATCH]
   threads: the same, the fsyncs issued in parallel from 16 threads (jbd2
            merges concurrent commit requests into one journal commit)
   syncfs:  per batch: create and write all, one syncfs(), rename all,
-           fsync the directory once
+           fsync the directory once (mtad's QueueSync=syncfs)
+  srf:     per batch: create and write all, start the writeback of all
+           (sync_file_range WRITE), fsync each, rename all, fsync the
+           directory once (mtad's QueueSync=fsync)
 """
 import ctypes
 from concurrent.futures import ThreadPoolExecutor
