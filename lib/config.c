@@ -56,6 +56,8 @@ const struct conf_param conf_params[C_COUNT] = {
 	{ C_RETRY_FACTOR, "RetryFactor", "confWORK_TIME_FACTOR", CT_NUM, "90000", 0, 100000000, "priority added per try" },
 	{ C_QUEUE_SORT_ORDER, "QueueSortOrder", "confQUEUE_SORT_ORDER", CT_STR, "priority", 0, 0,
 	  "order of the -bp listing: priority, filename, time, modification (sendmail's first letter)" },
+	{ C_QUEUE_SYNC, "QueueSync", "confQUEUE_SYNC", CT_STR, "auto", 0, 0,
+	  "how accepted messages are made durable: auto, syncfs or fsync (mtad)" },
 	{ C_MAX_CLIENTS_PER_LISTENER, "MaxClientsPerListener", "confMAX_CLIENTS", CT_NUM, "1000", 1, 100000,
 	  "sessions served at once (ours)" },
 	{ C_SMART_HOST, "SmartHost", "SMART_HOST", CT_STR, "", 0, 0,
@@ -301,6 +303,11 @@ static int parse_value(const struct conf_param *p, const char *text, struct conf
 		break;
 	default:
 		break;
+	}
+	if (p->id == C_QUEUE_SYNC && strcmp(text, "auto") != 0 && strcmp(text, "syncfs") != 0 &&
+	    strcmp(text, "fsync") != 0) {
+		snprintf(err, errsize, "%s: \"%s\" is not one of auto, syncfs, fsync", p->oname, text);
+		return -1;
 	}
 	if ((p->type == CT_NUM || p->type == CT_SIZE || p->type == CT_DURATION) &&
 	    (p->min != 0 || p->max != 0) && (n < p->min || n > p->max)) {

@@ -373,58 +373,95 @@ static void qf_format(struct strbuf *sb, const struct qf_env *env)
 
 unsigned qf_file_mode = 0600;
 
-int qf_write(const char *qdir, const struct qf_env *env, int keep_lock, char *err, size_t errsize)
+/* Writing a qf in steps, so that a caller committing several messages can
+ * make them all durable with one journal commit (see qfile.h). */
+int qf_stage_write(const char *qdir, const struct qf_env *env, int keep_lock, struct qf_stage *st,
+		   char *err, size_t errsize)
 {
-	char tf[4096], qf[4096], dir[4096];
-	qf_path(tf, sizeof(tf), qdir, 't', env->qid);
-	qf_path(qf, sizeof(qf), qdir, 'q', env->qid);
-	int fd = safe_open(tf, O_WRONLY | O_CREAT | O_EXCL, 0600, NULL, 0);
-	if (fd < 0) {
-		snprintf(err, errsize, "cannot create %s: %s", tf, strerror(errno));
+	qf_path(st->tf, sizeof(st->tf), qdir, 't', env->qid);
+	qf_path(st->qf, sizeof(st->qf), qdir, 'q', env->qid);
+	st->renamed = 0;
+	st->fd = safe_open(st->tf, O_WRONLY | O_CREAT | O_EXCL, 0600, NULL, 0);
+	if (st->fd < 0) {
+		snprintf(err, errsize, "cannot create %s: %s", st->tf, strerror(errno));
 		return -1;
 	}
 	if (qf_file_mode != 0600)
-		(void)fchmod(fd, (mode_t)qf_file_mode);
+		(void)fchmod(st->fd, (mode_t)qf_file_mode);
 	/* Only a rewrite that goes on holding the message needs the lock.  A
 	 * new message takes none: its fd may be copied into a process forked
-	 * meanwhile, and a lock on the copy would outlive this function. */
-	const char *step = "lock";
-	if (keep_lock && flock(fd, LOCK_EX | LOCK_NB) < 0)
-		goto fail;
+	 * meanwhile, and a lock on the copy would outlive the commit. */
+	if (keep_lock && flock(st->fd, LOCK_EX | LOCK_NB) < 0)
+		return qf_stage_fail(st, "lock", err, errsize);
 	struct strbuf sb;
 	sb_init(&sb);
 	qf_format(&sb, env);
-	step = "write";
-	int wrc = fd_write_all(fd, sb.s, sb.len);
+	int wrc = fd_write_all(st->fd, sb.s, sb.len);
 	sb_free(&sb);
 	if (wrc < 0)
-		goto fail;
-	step = "fsync";
-	if (fsync(fd) < 0)
-		goto fail;
-	step = "rename";
-	if (rename(tf, qf) < 0)
-		goto fail;
-	path_dirname(dir, sizeof(dir), qf);
+		return qf_stage_fail(st, "write", err, errsize);
+	return 0;
+}
+
+void qf_stage_start_sync(const struct qf_stage *st)
+{
+	/* a hint: the data goes to the disk now, beside the other files of
+	 * the batch; fsync (qf_stage_sync) is what makes it durable */
+	(void)sync_file_range(st->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+}
+
+int qf_stage_sync(struct qf_stage *st, char *err, size_t errsize)
+{
+	return fsync(st->fd) < 0 ? qf_stage_fail(st, "fsync", err, errsize) : 0;
+}
+
+int qf_stage_publish(struct qf_stage *st, char *err, size_t errsize)
+{
+	if (rename(st->tf, st->qf) < 0)
+		return qf_stage_fail(st, "rename", err, errsize);
+	st->renamed = 1;
+	return 0;
+}
+
+int qf_stage_fail(struct qf_stage *st, const char *step, char *err, size_t errsize)
+{
+	int saved = errno;
+	snprintf(err, errsize, "%s of %s failed: %s", step, st->tf, strerror(saved));
+	qf_stage_abort(st);
+	errno = saved;
+	return -1;
+}
+
+void qf_stage_abort(struct qf_stage *st)
+{
+	int saved = errno;
+	if (st->fd >= 0)
+		close(st->fd);
+	st->fd = -1;
+	unlink(st->renamed ? st->qf : st->tf);
+	errno = saved;
+}
+
+int qf_write(const char *qdir, const struct qf_env *env, int keep_lock, char *err, size_t errsize)
+{
+	struct qf_stage st;
+	char dir[4096];
+	if (qf_stage_write(qdir, env, keep_lock, &st, err, errsize) < 0 || qf_stage_sync(&st, err, errsize) < 0 ||
+	    qf_stage_publish(&st, err, errsize) < 0)
+		return -1;
+	path_dirname(dir, sizeof(dir), st.qf);
 	if (fsync_dir(dir) < 0) {
 		/* The rename happened but may not be durable: report, keep the file. */
 		snprintf(err, errsize, "fsync of directory %s: %s", dir, strerror(errno));
 		int saved = errno;
-		close(fd);
+		close(st.fd);
 		errno = saved;
 		return -1;
 	}
 	if (keep_lock)
-		return fd;
-	close(fd);
+		return st.fd;
+	close(st.fd);
 	return 0;
-fail:;
-	int saved = errno;
-	snprintf(err, errsize, "%s of %s failed: %s", step, tf, strerror(saved));
-	close(fd);
-	unlink(tf);
-	errno = saved;
-	return -1;
 }
 
 static int qf_error(char *err, size_t errsize, const char *name, size_t line, const char *why)

@@ -112,6 +112,26 @@ void qf_path_forget(void);
  * (the caller closes it to unlock), 0 when not, or -1 with errno set and a
  * message in err.  On failure no tf is left behind and the old qf is intact. */
 int qf_write(const char *qdir, const struct qf_env *env, int keep_lock, char *err, size_t errsize);
+/* qf_write in steps, for a caller that commits several messages at once:
+ * qf_stage_write creates tf<ID> exclusively (flock()ed when keep_lock) and
+ * writes it; qf_stage_start_sync starts its writeback (a hint, so that one
+ * journal commit can carry a whole batch); qf_stage_sync fsyncs it;
+ * qf_stage_publish renames it to qf<ID> (the caller then fsyncs the
+ * directory).  A failing step closes the file, removes it (tf, or qf once
+ * renamed) and returns -1 with errno and a message in err; qf_stage_abort
+ * does the same for a staged file the caller gives up. */
+struct qf_stage {
+	int fd;
+	int renamed;
+	char tf[4096], qf[4096];
+};
+int qf_stage_write(const char *qdir, const struct qf_env *env, int keep_lock, struct qf_stage *st,
+		   char *err, size_t errsize);
+void qf_stage_start_sync(const struct qf_stage *st);
+int qf_stage_sync(struct qf_stage *st, char *err, size_t errsize);
+int qf_stage_publish(struct qf_stage *st, char *err, size_t errsize);
+int qf_stage_fail(struct qf_stage *st, const char *step, char *err, size_t errsize);
+void qf_stage_abort(struct qf_stage *st);
 /* The mode of queue files written (0600; the MSP queue: 0660, for the
  * group that hands it over). */
 extern unsigned qf_file_mode;

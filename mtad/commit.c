@@ -4,14 +4,27 @@
 #include "commit.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
-static void commit_run(struct work *w)
+/* The commits waiting at this moment, as one batch (enqueue.c): they
+ * share their journal commits and the directory fsync. */
+static void commit_run_batch(struct work **v, size_t n)
 {
-	struct commit_job *job = (struct commit_job *)w;
-	errno = 0;
-	job->rc = enqueue_commit(&job->eq, &job->env, job->err, sizeof(job->err));
-	job->err_no = job->rc < 0 ? (job->eq.err_no ? job->eq.err_no : errno) : 0;
+	struct enqueue_item items[WORK_BATCH_MAX];
+	if (n > WORK_BATCH_MAX)
+		n = WORK_BATCH_MAX;	/* (workq never hands more) */
+	for (size_t i = 0; i < n; i++) {
+		struct commit_job *job = (struct commit_job *)v[i];
+		items[i] = (struct enqueue_item){ .eq = &job->eq, .env = &job->env };
+	}
+	enqueue_commit_many(items, n);
+	for (size_t i = 0; i < n; i++) {
+		struct commit_job *job = (struct commit_job *)v[i];
+		job->rc = items[i].rc;
+		job->err_no = items[i].rc < 0 ? items[i].err_no : 0;
+		snprintf(job->err, sizeof(job->err), "%s", items[i].err);
+	}
 }
 
 static void commit_done(struct work *w)
@@ -21,7 +34,8 @@ static void commit_done(struct work *w)
 
 void commit_job_init(struct commit_job *job, struct smtpd_session *s)
 {
-	job->w.run = commit_run;
+	job->w.run_batch = commit_run_batch;
+	job->w.lane = WORK_COMMIT;
 	job->w.done = commit_done;
 	job->w.session = s;
 }

@@ -149,9 +149,11 @@ int daemon_run(int background, long queue_interval, char **argv)
 	listen_watch();
 	if (privsep_is_spawner() && privsep_is_smtp())
 		smtpd_queued_hook = runner_queued;	/* one process (no listeners) */
-	/* 4 threads commit (more in flight merge fsyncs); 8 wait on DNS */
+	/* 2 threads create df files (and hash AUTH secrets), 8 wait on DNS;
+	 * the commits go to threads of their own, each taking every commit
+	 * waiting at that moment as one batch (group commit) */
 	int commit_fd = -1;
-	if (listen_count() > 0 && (commit_fd = workq_start(4, 8)) >= 0)
+	if (listen_count() > 0 && (commit_fd = workq_start(2, 8, 2)) >= 0)
 		loop_watch(commit_fd, EPOLLIN, conn_work_done, NULL);
 	privsep_watch();
 	if (!privsep_is_spawner())

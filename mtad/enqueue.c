@@ -7,13 +7,18 @@
 #include "diag.h"
 #include "fdio.h"
 #include "qid.h"
+#include "config.h"
+#include "maillog.h"
+#include "xalloc.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -101,34 +106,45 @@ int enqueue_replace_body(struct enqueue *eq, const char *data, size_t len, char 
 	return enqueue_flush(eq, err, errsize);
 }
 
-int enqueue_commit(struct enqueue *eq, struct qf_env *env, char *err, size_t errsize)
+/* ---- the commit, for one message or a batch ----
+ *
+ * Per message: df flushed and fsynced, tf written and fsynced, renamed to
+ * qf, the directory fsynced; only then does the message exist.  For a
+ * batch the steps are taken for all messages together: every file's
+ * writeback is started first, so the first fsync's journal commit carries
+ * the whole batch and the others find their data already on the disk; the
+ * renames follow, then one directory fsync for them all.  No qf is renamed
+ * into place before its df and itself are durable. */
+
+struct staged {
+	struct enqueue_item *it;
+	struct qf_stage st;
+	int live;
+};
+
+static void item_fail(struct staged *x, int err_no, const char *why)
 {
+	struct enqueue_item *it = x->it;
+	it->rc = -1;
+	it->err_no = err_no ? err_no : EIO;
+	if (why != it->err)
+		snprintf(it->err, sizeof(it->err), "%s", why);
+	if (x->st.fd >= 0)
+		qf_stage_abort(&x->st);
+	enqueue_abort(it->eq);
+	x->live = 0;
+}
+
+/* df written out, its inode recorded, tf written. */
+static void stage_one(struct staged *x)
+{
+	struct enqueue *eq = x->it->eq;
+	struct qf_env *env = x->it->env;
 	if (!eq->failed)
 		df_flush(eq);
-	if (!eq->failed && fsync(eq->df_fd) < 0) {
-		snprintf(eq->errbuf, sizeof(eq->errbuf), "fsync of df%s: %s", eq->qid, strerror(errno));
-		eq->err_no = errno;
-		eq->failed = 1;
-	}
-	if (!eq->failed) {
-		/* the df's directory entry too, when df/ is a directory of its own
-		 * (qf_write fsyncs the qf's) */
-		char df[2048], qf[2048], ddir[2048], qdir[2048];
-		qf_path(df, sizeof(df), eq->qdir, 'd', eq->qid);
-		qf_path(qf, sizeof(qf), eq->qdir, 'q', eq->qid);
-		path_dirname(ddir, sizeof(ddir), df);
-		path_dirname(qdir, sizeof(qdir), qf);
-		if (strcmp(ddir, qdir) != 0 && fsync_dir(ddir) < 0) {
-			snprintf(eq->errbuf, sizeof(eq->errbuf), "fsync of directory %s: %s", ddir, strerror(errno));
-			eq->err_no = errno;
-			eq->failed = 1;
-		}
-	}
 	if (eq->failed) {
-		snprintf(err, errsize, "%s", eq->errbuf);
-		enqueue_abort(eq);
-		errno = eq->err_no;
-		return -1;
+		item_fail(x, eq->err_no, eq->errbuf);
+		return;
 	}
 	struct stat st;
 	if (fstat(eq->df_fd, &st) == 0) {
@@ -140,21 +156,182 @@ int enqueue_commit(struct enqueue *eq, struct qf_env *env, char *err, size_t err
 	snprintf(env->qid, sizeof(env->qid), "%s", eq->qid);
 	if (env->ctime == 0)
 		env->ctime = time(NULL);
-	if (qf_write(eq->qdir, env, 0, err, errsize) < 0) {
-		/* the rename may have happened before the directory fsync failed:
-		 * the client gets a 4xx, so no qf of this message may stay */
-		int saved = errno;
-		eq->err_no = saved;
-		char qf[2048];
-		qf_path(qf, sizeof(qf), eq->qdir, 'q', eq->qid);
-		unlink(qf);
-		enqueue_abort(eq);
-		errno = saved;
+	if (qf_stage_write(eq->qdir, env, 0, &x->st, x->it->err, sizeof(x->it->err)) < 0) {
+		item_fail(x, errno, x->it->err);	/* (the tf is gone already) */
+		return;
+	}
+	(void)sync_file_range(eq->df_fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	qf_stage_start_sync(&x->st);
+}
+
+static void sync_one(struct staged *x)
+{
+	struct enqueue *eq = x->it->eq;
+	char why[512];
+	if (fsync(eq->df_fd) < 0) {
+		int e = errno;
+		snprintf(why, sizeof(why), "fsync of df%s: %s", eq->qid, strerror(e));
+		item_fail(x, e, why);
+		return;
+	}
+	if (qf_stage_sync(&x->st, x->it->err, sizeof(x->it->err)) < 0)
+		item_fail(x, errno, x->it->err);	/* (the tf is gone already) */
+}
+
+/* fsyncs the directory of each live message's file of type ('d' or 'q')
+ * once per distinct directory; a failure fails every message in it.  For
+ * 'd' only directories other than the qf's count (df/ of its own). */
+static void sync_dirs(struct staged *v, size_t n, char type)
+{
+	char done[4][2048];
+	size_t ndone = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i].live)
+			continue;
+		struct enqueue *eq = v[i].it->eq;
+		char path[2048], dir[2048], qdir[2048];
+		qf_path(path, sizeof(path), eq->qdir, type, eq->qid);
+		path_dirname(dir, sizeof(dir), path);
+		if (type == 'd') {
+			qf_path(path, sizeof(path), eq->qdir, 'q', eq->qid);
+			path_dirname(qdir, sizeof(qdir), path);
+			if (strcmp(dir, qdir) == 0)
+				continue;
+		}
+		int seen = 0;
+		for (size_t k = 0; k < ndone && !seen; k++)
+			seen = strcmp(done[k], dir) == 0;
+		if (seen)
+			continue;
+		if (fsync_dir(dir) < 0) {
+			int e = errno;
+			char why[2200];
+			snprintf(why, sizeof(why), "fsync of directory %s: %s", dir, strerror(e));
+			for (size_t k = i; k < n; k++) {
+				if (!v[k].live)
+					continue;
+				char p2[2048], d2[2048];
+				qf_path(p2, sizeof(p2), v[k].it->eq->qdir, type, v[k].it->eq->qid);
+				path_dirname(d2, sizeof(d2), p2);
+				if (strcmp(d2, dir) == 0)
+					item_fail(&v[k], e, why);	/* the qf, if renamed, goes too */
+			}
+			continue;
+		}
+		if (ndone < 4)
+			snprintf(done[ndone++], sizeof(done[0]), "%s", dir);
+	}
+}
+
+/* syncfs: everything written before it on the file system of each live
+ * message's files is durable (data and metadata: the df's and tf's
+ * directory entries too), at the cost of one journal commit for the whole
+ * batch.  Its errors (Linux >= 5.8 reports writeback errors of the file
+ * system since the descriptor was opened, the df of the message) fail
+ * every message on that file system. */
+static void sync_fs_all(struct staged *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i].live)
+			continue;
+		struct stat a;
+		if (fstat(v[i].it->eq->df_fd, &a) < 0)
+			a.st_dev = 0;
+		int seen = 0;
+		for (size_t k = 0; k < i && !seen; k++) {
+			struct stat b;
+			seen = v[k].live && fstat(v[k].it->eq->df_fd, &b) == 0 && b.st_dev == a.st_dev;
+		}
+		if (seen)
+			continue;
+		if (syncfs(v[i].it->eq->df_fd) < 0) {
+			int e = errno;
+			char why[512];
+			snprintf(why, sizeof(why), "syncfs of the queue file system: %s", strerror(e));
+			for (size_t k = i; k < n; k++) {
+				struct stat b;
+				if (v[k].live && fstat(v[k].it->eq->df_fd, &b) == 0 && b.st_dev == a.st_dev)
+					item_fail(&v[k], e, why);
+			}
+		}
+	}
+}
+
+/* syncfs reports writeback errors only since Linux 5.8: before, it could
+ * say 0 for a file that never reached the disk. */
+static int syncfs_reports_errors(void)
+{
+	static int answer = -1;
+	if (answer < 0) {
+		struct utsname u;
+		int major = 0, minor = 0;
+		answer = uname(&u) == 0 && sscanf(u.release, "%d.%d", &major, &minor) == 2 &&
+			 (major > 5 || (major == 5 && minor >= 8));
+	}
+	return answer;
+}
+
+/* QueueSync: syncfs, fsync, or auto (syncfs where it reports errors). */
+static int use_syncfs(void)
+{
+	const char *mode = conf_str(C_QUEUE_SYNC);
+	if (strcmp(mode, "fsync") == 0)
+		return 0;
+	return syncfs_reports_errors();	/* "syncfs" on an older kernel too: never unsafe */
+}
+
+const char *enqueue_sync_name(void)
+{
+	return use_syncfs() ? "syncfs" : "fsync";
+}
+
+void enqueue_commit_many(struct enqueue_item *items, size_t n)
+{
+	struct staged *v = xcalloc(n ? n : 1, sizeof(*v));
+	for (size_t i = 0; i < n; i++) {
+		v[i].it = &items[i];
+		v[i].st.fd = -1;
+		v[i].live = 1;
+		items[i].rc = 0;
+		items[i].err_no = 0;
+		items[i].err[0] = '\0';
+		stage_one(&v[i]);
+	}
+	if (use_syncfs()) {
+		sync_fs_all(v, n);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			if (v[i].live)
+				sync_one(&v[i]);
+		sync_dirs(v, n, 'd');
+	}
+	for (size_t i = 0; i < n; i++)
+		if (v[i].live && qf_stage_publish(&v[i].st, items[i].err, sizeof(items[i].err)) < 0)
+			item_fail(&v[i], errno, items[i].err);	/* (the tf is gone already) */
+	/* a qf renamed in a directory whose fsync fails is removed again: the
+	 * client gets a 4xx, so no qf of the message may stay */
+	sync_dirs(v, n, 'q');
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i].live)
+			continue;
+		struct enqueue *eq = items[i].eq;
+		close(v[i].st.fd);
+		close(eq->df_fd);
+		eq->df_fd = -1;
+		sb_free(&eq->dfbuf);
+	}
+	free(v);
+}
+
+int enqueue_commit(struct enqueue *eq, struct qf_env *env, char *err, size_t errsize)
+{
+	struct enqueue_item it = { .eq = eq, .env = env };
+	enqueue_commit_many(&it, 1);
+	if (it.rc < 0) {
+		snprintf(err, errsize, "%s", it.err);
+		errno = it.err_no;
 		return -1;
 	}
-	close(eq->df_fd);
-	eq->df_fd = -1;
-	sb_free(&eq->dfbuf);
 	return 0;
 }
 

@@ -87,6 +87,21 @@ int enqueue_flush(struct enqueue *eq, char *err, size_t errsize);
 int enqueue_replace_body(struct enqueue *eq, const char *data, size_t len, char *err, size_t errsize);
 /* Completes env (qid, inode, times) and commits qf; 0 or -1 with err. */
 int enqueue_commit(struct enqueue *eq, struct qf_env *env, char *err, size_t errsize);
+/* Commits several messages at once (a batch shares its journal commits
+ * and one directory fsync; see enqueue.c); each item gets rc 0, or -1 with
+ * err_no and err, and then nothing of it is left behind. */
+struct enqueue_item {
+	struct enqueue *eq;
+	struct qf_env *env;
+	int rc;
+	int err_no;
+	char err[512];
+};
+void enqueue_commit_many(struct enqueue_item *items, size_t n);
+/* How a batch is made durable (QueueSync): "syncfs" (one syncfs of the
+ * queue's file system for the batch) or "fsync" (each file, the writeback
+ * of all started first). */
+const char *enqueue_sync_name(void);
 void enqueue_abort(struct enqueue *eq);
 
 /* Message header completion shared by SMTP and local submission. */

@@ -7,14 +7,22 @@
 #ifndef MTAD_WORKQ_H
 #define MTAD_WORKQ_H
 
+#include <stddef.h>
+
 struct smtpd_session;
 
-enum work_lane { WORK_DISK = 0, WORK_NET = 1 };
-#define WORK_LANES 2
+/* WORK_COMMIT: queue commits only, on threads of their own, so that what
+ * waits meanwhile is taken as one batch (group commit) */
+enum work_lane { WORK_DISK = 0, WORK_NET = 1, WORK_COMMIT = 2 };
+#define WORK_LANES 3
+#define WORK_BATCH_MAX 64
 
 struct work {
 	void (*run)(struct work *w);	/* in a worker thread: no session access */
-	enum work_lane lane;		/* WORK_DISK (commits, crypt) or WORK_NET (DNS) */
+	/* or, when set: runs w and the others of its kind waiting in the lane
+	 * at that moment (at most WORK_BATCH_MAX), all in one call */
+	void (*run_batch)(struct work **v, size_t n);
+	enum work_lane lane;		/* WORK_DISK (df creation, crypt), WORK_NET (DNS), WORK_COMMIT */
 	void (*done)(struct work *w);	/* in the event loop; frees w */
 	struct smtpd_session *session;	/* who waits, or NULL */
 	struct work *next;
@@ -22,7 +30,7 @@ struct work {
 
 /* Starts the workers of each lane; returns the eventfd the loop watches,
  * or -1 (then work is done inline, as in -bs and -bt). */
-int workq_start(int disk_threads, int net_threads);
+int workq_start(int disk_threads, int net_threads, int commit_threads);
 int workq_async(void);
 void workq_submit(struct work *w);
 /* Finished work, in the order it finished (event loop). */

@@ -105,6 +105,11 @@ def session_send(m, token, rcpt="alice@" + DOMAIN, conn=None):
         return None
 
 
+def syncfs_reports_errors():
+    rel = os.uname().release.split(".")
+    return (int(rel[0]), int(rel[1].split("-")[0])) >= (5, 8)
+
+
 def queue_listing(m):
     out = []
     for root, _dirs, files in os.walk(m.queue):
@@ -359,6 +364,7 @@ class CrashSafety(ReliabilityCase):
 
 # ---------------------------------------------------------------------------
 class DiskFaults(ReliabilityCase):
+    # QueueSync=fsync: every file of the commit is fsynced
     FAULTS = [
         ("fsync:/df:1", 451),            # body fsync
         ("write:/tf:1", 451),            # qf image write
@@ -368,12 +374,23 @@ class DiskFaults(ReliabilityCase):
         ("open:/tf:1", 451),             # tf cannot be created
         ("fsync:/tf:1:ENOSPC", 452),     # space runs out at the qf commit
     ]
+    # QueueSync=syncfs (the default where the kernel reports its errors):
+    # one syncfs makes df and tf durable
+    FAULTS_SYNCFS = [
+        ("syncfs:/df:1", 451),           # the file system's writeback failed
+        ("syncfs:/df:1:ENOSPC", 452),
+        ("write:/tf:1", 451),
+        ("rename:/tf:1", 451),
+        ("fsync:mqueue$:1", 451),
+        ("open:/tf:1", 451),
+    ]
 
-    def test_injected_io_errors_never_give_250(self):
-        for i, (spec, want) in enumerate(self.FAULTS):
-            with self.subTest(fault=spec):
+    def check_faults(self, mode, faults):
+        for i, (spec, want) in enumerate(faults):
+            with self.subTest(mode=mode, fault=spec):
                 env, log = self.fault_env(spec)
-                m = self.mtad(sub="f%d" % i, env=env, mc_extra=QUEUE_ONLY)
+                m = self.mtad(sub="%s%d" % (mode, i), env=env, mc_extra=QUEUE_ONLY +
+                              "define(`confQUEUE_SYNC', `%s')dnl\n" % mode)
                 code = session_send(m, "faulted%d" % i)
                 self.assertEqual(code, want)
                 self.assertEqual(queue_listing(m), [], "files left after a refused message")
@@ -385,6 +402,14 @@ class DiskFaults(ReliabilityCase):
                 self.assertEqual(len(m.queue_files()), 1)
                 m.stop()
                 os.unlink(log)
+
+    def test_injected_io_errors_never_give_250(self):
+        self.check_faults("fsync", self.FAULTS)
+
+    def test_injected_io_errors_never_give_250_syncfs(self):
+        if not syncfs_reports_errors():
+            self.skipTest("kernel older than 5.8: QueueSync=syncfs falls back to fsync")
+        self.check_faults("syncfs", self.FAULTS_SYNCFS)
 
     def test_write_error_mid_stream_refused_after_the_dot(self):
         """The df is flushed every 64 KiB while DATA is still arriving: an
@@ -470,6 +495,74 @@ class DiskFaults(ReliabilityCase):
         self.assertEqual(acked - set(got), set())
         self.assertFalse([t for t in got if t.startswith("full")])
         self.assertEqual(refused, 3)
+
+
+# ---------------------------------------------------------------------------
+class GroupCommit(ReliabilityCase):
+    """Commits that wait while the disk is busy are made durable together
+    (one syncfs, or the fsyncs of all, then one directory fsync), and each
+    message of a batch still gets its own answer."""
+
+    N = 8
+
+    def send_together(self, m):
+        """N sessions, each up to DATA's 354; then every body and dot at
+        once; returns the replies to the dots."""
+        conns = []
+        for i in range(self.N):
+            c = m.connect()
+            c.reply()
+            c.cmd("EHLO client.example")
+            self.assertEqual(c.cmd("MAIL FROM:<s@example.org>")[0], 250)
+            self.assertEqual(c.cmd("RCPT TO:<alice@%s>" % DOMAIN)[0], 250)
+            self.assertEqual(c.cmd("DATA")[0], 354)
+            conns.append(c)
+        for i, c in enumerate(conns):
+            c.send(body_for("batch%d" % i) + ".\r\n")
+        return [c.reply()[0] for c in conns]
+
+    def check(self, mode, spec):
+        # the disk is slow: the sync that each batch makes once (syncfs,
+        # or the directory fsync after the renames) takes 1.5 s, so the
+        # dots sent meanwhile find both commit threads busy and wait as one
+        # batch; libfault reports each delayed call
+        env, log = self.fault_env(spec)
+        m = self.mtad(sub=mode, env=env, mc_extra=QUEUE_ONLY + "define(`confQUEUE_SYNC', `%s')dnl\n" % mode)
+        self.assertEqual(self.send_together(m), [250] * self.N)
+        files = queue_listing(m)
+        self.assertEqual(len([f for f in files if f.startswith("qf")]), self.N)
+        self.assertEqual(orphans(m), [])
+        self.assertEqual([f for f in files if f.startswith("tf")], [])
+        with open(log) as f:
+            batches = f.read().count("(delayed 1500 ms)")
+        # two threads take the first dots one by one; the rest wait together
+        self.assertGreaterEqual(batches, 1)
+        self.assertLessEqual(batches, 4, "commits were not grouped")
+
+    def test_slow_disk_commits_grouped_syncfs(self):
+        if not syncfs_reports_errors():
+            self.skipTest("kernel older than 5.8: QueueSync=syncfs falls back to fsync")
+        self.check("syncfs", "syncfs:*:*:delay1500")
+
+    def test_slow_disk_commits_grouped_fsync(self):
+        self.check("fsync", "fsync:mqueue$:*:delay1500")
+
+    def test_one_failed_sync_fails_its_whole_batch_only(self):
+        """A syncfs that fails takes the messages of its batch (all 4xx,
+        nothing left of them); the next batch is unaffected."""
+        if not syncfs_reports_errors():
+            self.skipTest("kernel older than 5.8")
+        env, log = self.fault_env("syncfs:*:1:EIO;syncfs:*:*:delay1500")
+        m = self.mtad(env=env, mc_extra=QUEUE_ONLY + "define(`confQUEUE_SYNC', `syncfs')dnl\n")
+        codes = self.send_together(m)
+        self.assertIn(451, codes)
+        self.assertIn(250, codes)
+        self.assertEqual(set(codes), {250, 451})
+        files = queue_listing(m)
+        self.assertEqual(len([f for f in files if f.startswith("qf")]), codes.count(250))
+        self.assertEqual(orphans(m), [])
+        self.assertEqual(m.log().count("SYSERR: queue write failed: syncfs of the queue file system"),
+                         codes.count(451))
 
 
 # ---------------------------------------------------------------------------

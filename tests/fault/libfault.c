@@ -4,16 +4,18 @@
  *
  * MTA_FAULT holds rules separated by ';' (or ','):
  *     op:pattern:nth[:errno]
- *   op       fsync (also fdatasync), write (also pwrite, writev), rename,
- *            open (also openat, creat), unlink
+ *   op       fsync (also fdatasync), syncfs, write (also pwrite, writev),
+ *            rename, open (also openat, creat), unlink
  *   pattern  a substring of the path: for fd calls the file the descriptor
  *            names (readlink /proc/self/fd/N), for rename the source or the
  *            target, for open/unlink the path given; "*" matches any path;
  *            a trailing "$" anchors it at the end ("mqueue$": the directory)
  *   nth      which matching call fails, counted per process from 1: "1" the
  *            first only, "2+" the second and every later one, "*" all
- *   errno    EIO (default for fsync/write/rename), ENOSPC, EDQUOT, EACCES
- *            (default for open/unlink), EROFS, EMFILE, or a number
+ *   errno    EIO (default for fsync/syncfs/write/rename), ENOSPC, EDQUOT,
+ *            EACCES (default for open/unlink), EROFS, EMFILE, or a number;
+ *            or "delayMS": the call is not failed but made MS milliseconds
+ *            late (a slow disk: commits that arrive meanwhile queue up)
  * Examples: MTA_FAULT="fsync:/df:1"            first fsync of a df file: EIO
  *           MTA_FAULT="write:/df:*:ENOSPC"     every write to a df file
  *           MTA_FAULT="fsync:/mqueue:1"        the queue directory fsync
@@ -39,11 +41,12 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_RULES 16
 
-enum fop { F_FSYNC, F_WRITE, F_RENAME, F_OPEN, F_UNLINK };
+enum fop { F_FSYNC, F_SYNCFS, F_WRITE, F_RENAME, F_OPEN, F_UNLINK };
 
 struct rule {
 	enum fop op;
@@ -51,6 +54,7 @@ struct rule {
 	long nth;		/* 0: every match */
 	int from_nth;		/* nth and all later */
 	int err;
+	long delay_ms;		/* not a failure: the call is made late */
 	long seen;
 };
 
@@ -95,6 +99,8 @@ static void parse_rules(void)
 		memset(r, 0, sizeof(*r));
 		if (strcmp(f[0], "fsync") == 0)
 			r->op = F_FSYNC;
+		else if (strcmp(f[0], "syncfs") == 0)
+			r->op = F_SYNCFS;
 		else if (strcmp(f[0], "write") == 0)
 			r->op = F_WRITE;
 		else if (strcmp(f[0], "rename") == 0)
@@ -115,7 +121,10 @@ static void parse_rules(void)
 			if (r->nth < 1)
 				r->nth = 1;
 		}
-		r->err = parse_errno(f[3], r->op);
+		if (f[3] && strncmp(f[3], "delay", 5) == 0)
+			r->delay_ms = atol(f[3] + 5) > 0 ? atol(f[3] + 5) : 1;
+		else
+			r->err = parse_errno(f[3], r->op);
 		nrules++;
 	}
 }
@@ -175,8 +184,9 @@ static int should_fail(enum fop op, const char *what, const char *path, const ch
 	if (nrules < 0)
 		parse_rules();
 	int err = 0;
+	long delay_ms = 0;
 	const char *hit = NULL;
-	for (int i = 0; i < nrules && !err; i++) {
+	for (int i = 0; i < nrules && !err && !delay_ms; i++) {
 		struct rule *r = &rules[i];
 		if (r->op != op)
 			continue;
@@ -192,12 +202,21 @@ static int should_fail(enum fop op, const char *what, const char *path, const ch
 		r->seen++;
 		if (r->nth == 0 || r->seen == r->nth || (r->from_nth && r->seen > r->nth)) {
 			err = r->err;
+			delay_ms = r->delay_ms;
 			hit = m;
 		}
 	}
 	pthread_mutex_unlock(&mu);
 	if (err)
 		report(what, hit, err);
+	if (delay_ms) {
+		char late[64];
+		snprintf(late, sizeof(late), "%s (delayed %ld ms)", what, delay_ms);
+		report(late, hit, 0);	/* "-> Success": made late, not failed */
+		struct timespec ts = { delay_ms / 1000, (delay_ms % 1000) * 1000000L };
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+	}
 	errno = saved;
 	return err;
 }
@@ -260,6 +279,17 @@ int fdatasync(int fd)
 		return -1;
 	}
 	return next_fdatasync(fd);
+}
+
+int syncfs(int fd)
+{
+	NEXT(syncfs);
+	int e = fd_should_fail(F_SYNCFS, "syncfs", fd);
+	if (e) {
+		errno = e;
+		return -1;
+	}
+	return next_syncfs(fd);
 }
 
 ssize_t write(int fd, const void *buf, size_t n)
