@@ -2,7 +2,8 @@
 """Memory per session: opens N connections to the server at PORT and reports
 the RSS and PSS of the server's processes before and after: one PID (mtad,
 a single process) or, for postfix:DIR, the master of the private instance
-in DIR and all its children (looked up each time, so smtpd processes count).
+in DIR and all its children (looked up each time, so smtpd processes count);
+for mtad, PID and its children (as root the sessions live in the SMTP child).
 
 usage: sessions.py PORT N idle|active PID|postfix:DIR
   idle:   greeting read, EHLO sent and answered, then the sessions wait
@@ -38,22 +39,28 @@ def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, n + 100)), hard))
 
+    def children_of(parent):
+        out = []
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    with open("/proc/%s/stat" % d) as f:
+                        if f.read().rsplit(")", 1)[1].split()[1] == parent:
+                            out.append(d)
+                except (FileNotFoundError, ProcessLookupError, IndexError):
+                    pass
+        return out
+
     def pids():
+        # the server's process and all of its children, looked up each
+        # time: Postfix's master and its smtpd processes, or mtad's parent
+        # and (started as root) its unprivileged SMTP server
         if spec.startswith("postfix:"):
-            # the master of a private Postfix instance and all of its children
             with open(os.path.join(spec[8:], "spool/pid/master.pid")) as f:
-                master = f.read().strip()
-            out = [master]
-            for d in os.listdir("/proc"):
-                if d.isdigit():
-                    try:
-                        with open("/proc/%s/stat" % d) as f:
-                            if f.read().rsplit(")", 1)[1].split()[1] == master:
-                                out.append(d)
-                    except (FileNotFoundError, ProcessLookupError, IndexError):
-                        pass
-            return out
-        return [spec]
+                top = f.read().strip()
+        else:
+            top = spec
+        return [top] + children_of(top)
 
     time.sleep(0.3)
     before = rss_kb(pids())
