@@ -4,7 +4,9 @@
 # of 1 KiB from SESSIONS (20) sessions in DeliveryMode=q; per round msg/s
 # and what the block device did per message (writes and cache flushes
 # completed, from /sys/block/DEV/stat: counts, not timings, so they hold on
-# a loaded machine).  Env: BENCH_DIR, MTAD_PORT, M, DEV (vda).
+# a loaded machine), and the CPU time of the daemon's processes (parent and
+# children: as root the SMTP server is a child).  Env: BENCH_DIR, MTAD_PORT,
+# M, DEV (vda).
 source "$(dirname "$0")/lib.sh"
 [ $# -ge 2 ] || die "usage: commitab.sh BIN_A BIN_B [ROUNDS] [SESSIONS]"
 trap cleanup_all EXIT
@@ -13,13 +15,21 @@ S=${4:-20}; M=${M:-2000}
 DEV=${DEV:-$(basename "$(df --output=source "$BENCH_DIR" | tail -1)")}
 [ -r "/sys/block/$DEV/stat" ] || die "no /sys/block/$DEV/stat (set DEV)"
 snap() { awk '{print $5, $16}' "/sys/block/$DEV/stat"; }
+ticks() {	# utime+stime of MTAD_PID and its children, in clock ticks
+	local p t=0
+	for p in "$MTAD_PID" $(pgrep -P "$MTAD_PID"); do
+		t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+	done
+	echo "$t"
+}
+HZ=$(getconf CLK_TCK)
 for i in $(seq "${3:-3}"); do
 	for who in A B; do
 		if [ $who = A ]; then BIN=$1; else BIN=$2; fi
 		mtad_setup "$BENCH_DIR/commitab" q; mtad_start "$BENCH_DIR/commitab"
 		source_rate "$MTAD_PORT" "$S" 200 1024 >/dev/null
-		a=$(snap); r=$(source_rate "$MTAD_PORT" "$S" "$M" 1024); b=$(snap)
-		echo "round $i $who: $r msg/s, $(echo "$a $b" | awk -v m="$M" '{printf "device writes %.2f, flushes %.2f a message", ($3-$1)/m, ($4-$2)/m}')"
+		a=$(snap); c0=$(ticks); r=$(source_rate "$MTAD_PORT" "$S" "$M" 1024); c1=$(ticks); b=$(snap)
+		echo "round $i $who: $r msg/s, $(echo "$a $b" | awk -v m="$M" '{printf "device writes %.2f, flushes %.2f a message", ($3-$1)/m, ($4-$2)/m}'), CPU $(awk -v a="$c0" -v b="$c1" -v hz="$HZ" -v m="$M" 'BEGIN{printf "%.3f", (b-a)*1000/hz/m}') ms a message"
 		mtad_stop
 	done
 done

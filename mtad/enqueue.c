@@ -32,7 +32,8 @@ void enqueue_prepare(struct enqueue *eq, const char *qdir)
 	qid_new(eq->qid, time(NULL), getpid());	/* not thread-safe: the loop's */
 }
 
-int enqueue_open(struct enqueue *eq, char *err, size_t errsize)
+/* Creates df (exclusively); the write buffer is left as it is. */
+static int df_create(struct enqueue *eq, char *err, size_t errsize)
 {
 	char path[2048];
 	qf_path(path, sizeof(path), eq->qdir, 'd', eq->qid);
@@ -43,8 +44,21 @@ int enqueue_open(struct enqueue *eq, char *err, size_t errsize)
 		snprintf(err, errsize, "cannot create %s: %s", path, strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+int enqueue_open(struct enqueue *eq, char *err, size_t errsize)
+{
+	if (df_create(eq, err, errsize) < 0)
+		return -1;
 	sb_init(&eq->dfbuf);
 	return 0;
+}
+
+void enqueue_open_later(struct enqueue *eq)
+{
+	eq->df_fd = -1;
+	sb_init(&eq->dfbuf);
 }
 
 int enqueue_begin(struct enqueue *eq, const char *qdir, char *err, size_t errsize)
@@ -61,6 +75,14 @@ int enqueue_begin(struct enqueue *eq, const char *qdir, char *err, size_t errsiz
 
 static int df_flush(struct enqueue *eq)
 {
+	if (eq->failed)
+		return -1;
+	if (eq->df_fd < 0 && df_create(eq, eq->errbuf, sizeof(eq->errbuf)) < 0) {	/* opened later: now */
+		eq->err_no = errno;
+		eq->failed = 1;
+		sb_reset(&eq->dfbuf);
+		return -1;
+	}
 	if (fd_write_all(eq->df_fd, eq->dfbuf.s, eq->dfbuf.len) < 0) {
 		snprintf(eq->errbuf, sizeof(eq->errbuf), "write to df%s: %s", eq->qid, strerror(errno));
 		eq->err_no = errno;
@@ -94,7 +116,7 @@ int enqueue_flush(struct enqueue *eq, char *err, size_t errsize)
 int enqueue_replace_body(struct enqueue *eq, const char *data, size_t len, char *err, size_t errsize)
 {
 	sb_reset(&eq->dfbuf);
-	if (ftruncate(eq->df_fd, 0) < 0 || lseek(eq->df_fd, 0, SEEK_SET) < 0) {
+	if (eq->df_fd >= 0 && (ftruncate(eq->df_fd, 0) < 0 || lseek(eq->df_fd, 0, SEEK_SET) < 0)) {
 		snprintf(eq->errbuf, sizeof(eq->errbuf), "truncate df%s: %s", eq->qid, strerror(errno));
 		eq->err_no = errno;
 		eq->failed = 1;

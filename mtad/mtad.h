@@ -80,6 +80,9 @@ int enqueue_begin(struct enqueue *eq, const char *qdir, char *err, size_t errsiz
  * file (any thread). */
 void enqueue_prepare(struct enqueue *eq, const char *qdir);
 int enqueue_open(struct enqueue *eq, char *err, size_t errsize);
+/* Or: df is created when the body first fills the write buffer (64 KiB),
+ * or by the commit, off the event loop, for a message smaller than that. */
+void enqueue_open_later(struct enqueue *eq);
 void enqueue_body(struct enqueue *eq, const char *data, size_t len);
 /* Writes what is buffered to df (the mail filters read it); 0 or -1. */
 int enqueue_flush(struct enqueue *eq, char *err, size_t errsize);

@@ -20,8 +20,9 @@
 
 #define TEXT_LINE_MAX (SMTP_TEXT_MAXLEN - 2)	/* octets before CRLF */
 
-/* DATA's df file is created in the disk lane (a file creation waits on
- * the journal behind other sessions' fsyncs); the 354 follows. */
+/* With mail filters, DATA's df file is created in the disk lane before the
+ * 354 (the filters read it; a file creation can wait on the journal behind
+ * other sessions' syncs); without, by the commit (smtpd_data_begin). */
 struct open_job {
 	struct work w;
 	struct enqueue eq;
@@ -67,6 +68,16 @@ static void use_txn_qid(const struct smtpd_session *s, struct enqueue *eq)
 void smtpd_data_begin(struct smtpd_session *s)
 {
 	char err[512];
+	if (workq_async() && milter_count() == 0) {
+		/* no filter reads df before the commit: it is created there,
+		 * off the loop, with the body buffered meanwhile (or when the
+		 * body first fills the buffer), and the 354 goes out now */
+		enqueue_prepare(&s->eq, mtad_queue_dir());
+		use_txn_qid(s, &s->eq);
+		enqueue_open_later(&s->eq);
+		data_ready(s);
+		return;
+	}
 	if (workq_async()) {
 		struct open_job *j = xcalloc(1, sizeof(*j));
 		enqueue_prepare(&j->eq, mtad_queue_dir());
