@@ -63,8 +63,9 @@ port_free() { ! (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null; }
 
 # wait_mbox FILE COUNT TIMEOUT: 0 when the mbox holds COUNT messages, 1 on timeout
 wait_mbox() {
-	local i=0
-	while [ "$(grep -c '^From ' "$1" 2>/dev/null || true)" -lt "$2" ]; do
+	local i=0 n
+	# grep -c prints nothing for a file not made yet: that is 0, not the end
+	while n=$(grep -c '^From ' "$1" 2>/dev/null) || n=${n:-0}; [ "$n" -lt "$2" ]; do
 		i=$((i+1)); [ $i -lt $(( $3 * 10 )) ] || return 1; sleep 0.1
 	done
 }
