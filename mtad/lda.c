@@ -747,7 +747,8 @@ static void agent_loop(int sock)
 		if (n <= 0)
 			_exit(0);
 		req[n] = '\0';
-		/* kind\0name\0target\0sender\0rcpt\0: strings, nothing more */
+		/* kind\0name\0target\0sender\0rcpt\0: strings, then the headers
+		 * when they fit (else a memfd before the df): nothing more */
 		const char *f[5];
 		size_t off = 0;
 		int nf = 0;
@@ -758,7 +759,7 @@ static void agent_loop(int sock)
 		struct result r = { .rc = 1 };
 		sb_init(&r.text);
 		if (nf < 5 || strlen(f[0]) != 1 || !strchr("MFPW", f[0][0]) ||
-		    (f[0][0] != 'W' && nfds != 2)) {
+		    (f[0][0] != 'W' && nfds < 1)) {
 			snprintf(r.err, sizeof(r.err), "malformed local delivery request");
 			maillog(NULL, "SYSERR: local delivery agent: malformed request refused");
 			r.rc = 2;
@@ -771,8 +772,10 @@ static void agent_loop(int sock)
 				lseek(fds[0], 0, SEEK_SET);
 				while ((k = read(fds[0], buf, sizeof(buf))) > 0)
 					sb_append(&hdr, buf, (size_t)k);
+			} else if (off < (size_t)n) {
+				sb_append(&hdr, req + off, (size_t)n - off);
 			}
-			serve(f[0][0], f[1], f[2], f[3], f[4], hdr.s, hdr.len, nfds == 2 ? fds[1] : -1, &r);
+			serve(f[0][0], f[1], f[2], f[3], f[4], hdr.s, hdr.len, nfds > 0 ? fds[nfds - 1] : -1, &r);
 			sb_free(&hdr);
 		}
 		for (int i = 0; i < nfds; i++)
@@ -866,7 +869,11 @@ static void ask(char kind, const char *name, const char *target, const char *sen
 		sb_putc(&req, '\0');
 	}
 	int fds[2], nfds = 0, hfd = -1;
-	if (kind != 'W') {
+	if (kind != 'W' && req.len + hlen <= REQ_MAX) {
+		sb_append(&req, headers, hlen);	/* in the same datagram */
+		fds[0] = df_fd;
+		nfds = 1;
+	} else if (kind != 'W') {
 		hfd = memfd_create("mtad-headers", MFD_CLOEXEC);
 		if (hfd < 0 || write(hfd, headers, hlen) != (ssize_t)hlen) {
 			snprintf(r->err, sizeof(r->err), "cannot pass the headers: %s", strerror(errno));

@@ -11,6 +11,8 @@ What each test proves:
   id, its own groups), reaped no worker (cminflt in /proc/PID/stat is 0:
   the faults of reaped children land there), and every mailbox belongs to
   its user (user:mail 0600);
+- headers that fit travel inside the request, larger ones in a memfd;
+  both arrive whole;
 - a .forward in a private home (0700: the delivery process cannot see it,
   the agent must) is honoured, and a user without one in such a home gets
   the mailbox;
@@ -130,6 +132,22 @@ class AgentSwitchesBack(RootCase):
         for who in (u, plain):
             self.assertEqual(os.stat(os.path.join(m.maildir, who.pw_name)).st_uid, who.pw_uid)
             self.assertIn(b"behind 0700", m.mbox(who.pw_name))
+
+    def test_headers_inline_and_large_headers_whole(self):
+        """Headers that fit go inside the request, larger ones through a
+        memfd: both arrive whole."""
+        u = self.add_user()
+        m = self.mtad()
+        rcpt = u.pw_name + "@mx.test.example"
+        big = "".join("X-Big-%02d: %s\r\n" % (i, ("%02d" % i) * 400) for i in range(30))   # ~24 KB
+        send(m, [rcpt], "Subject: small\r\n\r\nsmall one\r\n.\r\n")
+        send(m, [rcpt], "Subject: large\r\n" + big + "\r\nlarge one\r\n.\r\n")
+        wait_for(lambda: b"large one" in m.mbox(u.pw_name) and b"small one" in m.mbox(u.pw_name),
+                 what="both messages in the mailbox")
+        box = m.mbox(u.pw_name).decode()
+        for i in range(30):
+            self.assertIn("X-Big-%02d: %s\n" % (i, ("%02d" % i) * 400), box)
+        self.assertEqual(box.count("\nSubject: "), 2)
 
     def test_deleted_user_refused_within_the_cache_life(self):
         u = self.add_user()
