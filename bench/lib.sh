@@ -81,6 +81,9 @@ mtad_setup() {
 		extra="define(\`SMART_HOST', \`relay:[127.0.0.1]:$SINK_PORT')dnl"
 	fi
 	rm -rf "$d"; mkdir -p "$d/mqueue" "$d/clientmqueue" "$d/mail"
+	# as root, mtad writes the mbox of "bench" (no passwd entry) as RunAsUser:
+	# the spool as Debian's /var/mail, else every delivery is deferred
+	if [ "$(id -u)" = 0 ] && id mail >/dev/null 2>&1; then chown root:mail "$d/mail"; chmod 2775 "$d/mail"; fi
 	printf 'bench\npostmaster\n' > "$d/users"
 	cat > "$d/mtad.mc" <<MC
 dnl written by bench/lib.sh
