@@ -194,9 +194,10 @@ static void run_switched(const struct who *w, work_fn *fn, void *ctx, struct res
 	eugid_leave();
 }
 
-/* Whether home/.forward may exist: 0 when stat() says it does not (ENOENT
- * is certain at any privilege: the directory above was searched), so that
- * most users, who have none, cost one stat() and no switch. */
+/* Whether home/.forward may exist: 0 when lstat() says there is no such
+ * entry (ENOENT is certain at any privilege: the directory above was
+ * searched; a symbolic link is an entry, refused and logged later), so
+ * that most users, who have none, cost one lstat() and no switch. */
 static int forward_may_exist(const char *home)
 {
 	char path[1100];
@@ -204,7 +205,7 @@ static int forward_may_exist(const char *home)
 	if (!home[0] || strcmp(home, "/") == 0)
 		return 0;
 	snprintf(path, sizeof(path), "%s/.forward", home);
-	return stat(path, &st) == 0 || (errno != ENOENT && errno != ENOTDIR);
+	return lstat(path, &st) == 0 || (errno != ENOENT && errno != ENOTDIR);
 }
 
 /* ---- programs: a fixed environment, default signals, no inherited

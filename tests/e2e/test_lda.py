@@ -11,6 +11,8 @@ What each test proves:
   id, its own groups), reaped no worker (cminflt in /proc/PID/stat is 0:
   the faults of reaped children land there), and every mailbox belongs to
   its user (user:mail 0600);
+- a .forward that is a symbolic link, dangling or not, is refused and
+  logged (the check that skips absent ones must not skip it);
 - headers that fit travel inside the request, larger ones in a memfd;
   both arrive whole;
 - a .forward in a private home (0700: the delivery process cannot see it,
@@ -132,6 +134,26 @@ class AgentSwitchesBack(RootCase):
         for who in (u, plain):
             self.assertEqual(os.stat(os.path.join(m.maildir, who.pw_name)).st_uid, who.pw_uid)
             self.assertIn(b"behind 0700", m.mbox(who.pw_name))
+
+    def test_forward_symlinks_refused_and_logged(self):
+        """A .forward that is a symbolic link (to a file, or dangling) is
+        an entry: looked at, refused and logged; the mail goes to the
+        mailbox and nothing the link names is written."""
+        u = self.add_user()
+        v = self.add_user()
+        never = os.path.join(self.tmp, "never-written")
+        target = os.path.join(self.tmp, "forward-target")
+        with open(target, "w") as f:
+            f.write(never + "\n")
+        os.symlink(target, os.path.join(u.pw_dir, ".forward"))
+        os.symlink(os.path.join(self.tmp, "no-such-file"), os.path.join(v.pw_dir, ".forward"))
+        m = self.mtad()
+        send(m, [u.pw_name + "@mx.test.example", v.pw_name + "@mx.test.example"],
+             "Subject: links\r\n\r\nnot through a link\r\n.\r\n")
+        wait_for(lambda: m.mbox(u.pw_name) and m.mbox(v.pw_name), what="both mailboxes")
+        for who in (u, v):
+            m.wait_log(r"%s: %s: a symbolic link; ignored" % (who.pw_name, re.escape(who.pw_dir + "/.forward")))
+        self.assertFalse(os.path.exists(never))
 
     def test_headers_inline_and_large_headers_whole(self):
         """Headers that fit go inside the request, larger ones through a
