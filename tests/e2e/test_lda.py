@@ -19,14 +19,16 @@ What each test proves:
   the agent must) is honoured, and a user without one in such a home gets
   the mailbox;
 - a user removed from passwd is refused at RCPT within the cache's life,
-  and a message queued for them before is not written to their mailbox."""
+  and a message queued for them before is not written to their mailbox;
+- (KeptRunner, also unprivileged) the delivery process for new mail takes
+  the next message too, is let go when idle, and goes with the daemon."""
 import os
 import re
 import subprocess
 import time
 import unittest
 
-from harness import wait_for, binpath
+from harness import MtadTestCase, wait_for, binpath
 from test_privsep import RootCase, have_mail_user, children, send, IS_ROOT
 
 CACHE_LIFE = 2.0        # lib/pwcache.h PWCACHE_TTL_MS
@@ -197,6 +199,51 @@ class AgentSwitchesBack(RootCase):
         subprocess.run([binpath("mtad"), "-C", m.mc, "-L", m.tag, "-q"], check=True, timeout=30)
         m.wait_log(qid + r": to=<%s>, .*dsn=5\.1\.1, stat=User unknown" % re.escape(rcpt))
         self.assertFalse(os.path.exists(os.path.join(m.maildir, u.pw_name)))
+
+
+def delivered_by(m, qid):
+    """The pid of the process that logged qid's local delivery."""
+    line = m.wait_log(r"\[\d+\]: %s: to=.*mailer=local, .*stat=Sent" % qid)
+    return int(re.search(r"\[(\d+)\]: ", line).group(1))
+
+
+def alive(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            return "State:\tZ" not in f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+class KeptRunner(MtadTestCase):
+    """A delivery process for new mail takes the next batch too (no fork
+    and no new agent per batch), is let go after 5 s idle, and goes when
+    the daemon stops.  Root and unprivileged alike."""
+
+    def test_next_message_to_the_same_process_then_let_go_when_idle(self):
+        m = self.new_mtad()
+        first = send(m, ["alice@mx.test.example"], "Subject: one\r\n\r\nfirst\r\n.\r\n")
+        pid = delivered_by(m, first)
+        second = send(m, ["bob@mx.test.example"], "Subject: two\r\n\r\nsecond\r\n.\r\n")
+        self.assertEqual(delivered_by(m, second), pid, "a new delivery process for the second message")
+        self.assertIn(b"second", m.mbox("bob"))
+        t0 = time.monotonic()
+        self.assertTrue(alive(pid), "the delivery process left after its second batch")
+        wait_for(lambda: not alive(pid), timeout=15, what="the idle delivery process let go")
+        took = time.monotonic() - t0
+        print("\nidle delivery process %d gone %.1f s after its last message" % (pid, took))
+        self.assertGreater(took, 3.0)   # kept while idle (5 s), not let go at once
+        third = send(m, ["carol@mx.test.example"], "Subject: three\r\n\r\nthird\r\n.\r\n")
+        self.assertNotEqual(delivered_by(m, third), pid)      # a new one after that
+        self.assertIn(b"third", m.mbox("carol"))
+
+    def test_kept_process_goes_with_the_daemon(self):
+        m = self.new_mtad()
+        qid = send(m, ["alice@mx.test.example"], "Subject: one\r\n\r\nfirst\r\n.\r\n")
+        pid = delivered_by(m, qid)
+        self.assertTrue(alive(pid))
+        m.stop()
+        wait_for(lambda: not alive(pid), timeout=5, what="the kept delivery process gone with the daemon")
 
 
 if __name__ == "__main__":
