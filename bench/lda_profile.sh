@@ -69,13 +69,14 @@ run() {	# TOOL: strace | perfstat
 	"${wrap[@]}" "$BIN/mtad" -bD -C "$D/mtad/mtad.mc" -L mtad-bench </dev/null >/dev/null 2>"$D/mtad/stderr" &
 	MTAD_PID=$!
 	wait_port "$MTAD_PORT"
+	echo "$1: /etc/passwd $(wc -l </etc/passwd) lines at the start"
 	smtp-source -s 20 -m "$USERS" -N -l 1024 "${SRC_OPTS[@]}" -t "$TAG@$RCPT_DOMAIN" 127.0.0.1:"$MTAD_PORT" \
 		>/dev/null 2>&1 || log "bench: smtp-source failed"
 	while [ "$(in_spool)" -lt "$USERS" ]; do
 		i=$((i+1)); [ $i -lt 3000 ] || { log "bench: only $(in_spool) of $USERS delivered"; break; }
 		sleep 0.1
 	done
-	echo "$1: $(in_spool) of $USERS messages delivered"
+	echo "$1: $(in_spool) of $USERS messages delivered; /etc/passwd $(wc -l </etc/passwd) lines at the end (NSS reads grow with it)"
 	local bad
 	bad=$(find "$D/mtad/spool" -type f ! -name '*.lock' -printf '%f %u\n' | awk '$1 != $2' | head -3)
 	[ -z "$bad" ] || log "bench: mailboxes not owned by their users: $bad"
