@@ -15,6 +15,9 @@ What each test proves:
   logged (the check that skips absent ones must not skip it);
 - headers that fit travel inside the request, larger ones in a memfd;
   both arrive whole;
+- an agent that cannot return to root (seteuid(0) refused by a preloaded
+  shim, tests/e2e/fail_seteuid.c) stops with a SYSERR line: nothing more
+  is delivered, every recipient is deferred;
 - a .forward in a private home (0700: the delivery process cannot see it,
   the agent must) is honoured, and a user without one in such a home gets
   the mailbox;
@@ -113,6 +116,43 @@ class AgentSwitchesBack(RootCase):
         m.wait_log(qid + r": to=\|slow, .*mailer=prog, .*stat=Sent")
         for u in users:
             m.wait_log(qid + r": to=<%s@mx\.test\.example>, .*mailer=local, .*stat=Sent" % u.pw_name)
+
+    def test_agent_that_cannot_return_to_root_stops(self):
+        """seteuid(0) refused (tests/e2e/fail_seteuid.c, LD_PRELOAD): the
+        agent logs it and exits instead of serving the next request as the
+        user; the deliveries are deferred, none is logged Sent, and no
+        process is left with the user's effective uid and root's real one."""
+        shim = os.path.join(self.tmp, "fail_seteuid.so")
+        subprocess.run(["cc", "-shared", "-fPIC", "-o", shim,
+                        os.path.join(os.path.dirname(os.path.abspath(__file__)), "fail_seteuid.c"), "-ldl"],
+                       check=True)
+        u, v = self.add_user(), self.add_user()
+        m = self.mtad(extra="define(`confDELIVERY_MODE', `q')dnl\n")
+        qid = send(m, [u.pw_name + "@mx.test.example", v.pw_name + "@mx.test.example"],
+                   "Subject: stuck\r\n\r\nagent cannot come back\r\n.\r\n")
+        env = dict(os.environ, LD_PRELOAD=shim)
+        env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0").strip(":")
+        subprocess.run([binpath("mtad"), "-C", m.mc, "-L", m.tag, "-q"], env=env, timeout=30)
+        m.wait_log(r"SYSERR: local delivery agent cannot return to root \(Operation not permitted\): it stops")
+        m.wait_log(qid + r": to=<%s@mx\.test\.example>, .*stat=Deferred: local delivery agent gone" % u.pw_name)
+        m.wait_log(qid + r": to=<%s@mx\.test\.example>, .*stat=Deferred: local delivery agent" % v.pw_name)
+        self.assertFalse(re.search(r"stat=Sent", m.log()))
+        self.assertFalse(os.path.exists(os.path.join(m.maildir, v.pw_name)))   # never served as u
+        def half_switched():
+            found = []
+            for p in os.listdir("/proc"):
+                if p.isdigit():
+                    try:
+                        st = status(int(p))
+                        uid = status_line(st, "Uid")
+                    except (FileNotFoundError, ProcessLookupError, AttributeError):
+                        continue
+                    if uid[0] == "0" and uid[1] in (str(u.pw_uid), str(v.pw_uid)) and "State:\tZ" not in st:
+                        found.append((p, status_line(st, "Name"), status_line(st, "State")))
+            return found
+        # the agent exits right after its log line: give it the moment
+        wait_for(lambda: not half_switched(), timeout=5,
+                 what="no process with root's real uid and a user's effective one (%s)" % half_switched())
 
     def test_forward_in_private_home_honoured(self):
         u = self.add_user()
