@@ -44,7 +44,7 @@ static void handle_signals(void *arg, uint32_t events)
 							privsep_is_smtp() ? "delivery starter" : "SMTP server", (long)pid);
 					stopping = 1;
 				} else {
-					runner_reaped();
+					runner_reaped(pid);
 				}
 			}
 			break;

@@ -49,6 +49,6 @@ void runner_queued(const char *qid);	/* a new queue ID (smtpd_queued_hook) */
 /* Starts a queue run when *next_run is due and delivery processes for
  * pending IDs, within MaxQueueChildren and QueueLA. */
 void runner_tick(long queue_interval, time_t *next_run);
-void runner_reaped(void);
+void runner_reaped(pid_t pid);	/* a child of ours exited */
 
 #endif
