@@ -78,6 +78,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBMTA)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBMTA) -lcmocka $(BASE_LIBS) $(LDLIBS_$*)
 LDLIBS_test_dkim := -lcrypto
+LDLIBS_test_pwcache := -Wl,--wrap=getpwnam_r
 
 test: deps
 	@$(MAKE) --no-print-directory all

@@ -63,8 +63,8 @@ port_free() { ! (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null; }
 
 # wait_mbox FILE COUNT TIMEOUT: 0 when the mbox holds COUNT messages, 1 on timeout
 wait_mbox() {
-	local i=0
-	local n
+	local i=0 n
+	# grep -c prints nothing for a file not made yet: that is 0, not the end
 	while n=$(grep -c '^From ' "$1" 2>/dev/null || true); [ "${n:-0}" -lt "$2" ]; do
 		i=$((i+1)); [ $i -lt $(( $3 * 10 )) ] || return 1; sleep 0.1
 	done
@@ -96,6 +96,9 @@ mtad_setup() {
 		extra="define(\`SMART_HOST', \`relay:[127.0.0.1]:$SINK_PORT')dnl"
 	fi
 	fresh_dir "$d"; mkdir -p "$d/mqueue" "$d/clientmqueue" "$d/mail"
+	# as root, mtad writes the mbox of "bench" (no passwd entry) as RunAsUser:
+	# the spool as Debian's /var/mail, else every delivery is deferred
+	if [ "$(id -u)" = 0 ] && id mail >/dev/null 2>&1; then chown root:mail "$d/mail"; chmod 2775 "$d/mail"; fi
 	printf 'bench\npostmaster\n' > "$d/users"
 	cat > "$d/mtad.mc" <<MC
 dnl written by bench/lib.sh

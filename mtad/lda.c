@@ -8,6 +8,7 @@
 #include "diag.h"
 #include "maillog.h"
 #include "mbox.h"
+#include "pwcache.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
@@ -34,6 +35,10 @@
 #define FORWARD_MAX 65536	/* bytes of a .forward that are read */
 
 static int lda_sock = -1;	/* in the unprivileged delivery process */
+static int in_agent;		/* this process is the agent: one thread, root */
+static gid_t agent_egid;	/* the agent's own group and groups, */
+static gid_t *agent_groups;	/* to return to after each switch */
+static int agent_ngroups;
 
 /* Whom a worker becomes. */
 struct who {
@@ -133,6 +138,74 @@ static void run_as(const struct who *w, work_fn *fn, void *ctx, struct result *r
 		sb_append(&r->text, nl2 + 1, in.len - (size_t)(nl2 + 1 - in.s));
 	}
 	sb_free(&in);
+}
+
+/* ---- mailboxes, files, .forward: only the effective ids switch ----
+ *
+ * As Postfix's local(8) (set_eugid): no code of the user's runs in these
+ * paths, so the agent itself becomes the user for the file system (groups,
+ * effective gid, effective uid), does the work and returns to root (uid
+ * first, then gid, groups).  The real and saved uids stay 0 throughout:
+ * the user can neither signal nor trace the agent (the switch also makes it
+ * undumpable).  One thread, one request at a time: the switch is
+ * process-wide and nothing else runs meanwhile.  If the agent cannot
+ * return to root it stops at once: a half-switched agent never serves
+ * another request (the delivery process sees it gone and defers). */
+
+static int eugid_enter(const struct who *w)
+{
+	gid_t groups[2] = { w->gid, w->extra_gid };
+	size_t ngroups = w->extra_gid != (gid_t)-1 && w->extra_gid != w->gid ? 2 : 1;
+	if (setgroups(ngroups, groups) < 0 || setegid(w->gid) < 0 || seteuid(w->uid) < 0)
+		return -1;
+	return 0;
+}
+
+static void eugid_leave(void)
+{
+	if (seteuid(0) < 0 || setegid(agent_egid) < 0 ||
+	    setgroups((size_t)agent_ngroups, agent_groups) < 0) {
+		int e = errno;
+		maillog(NULL, "SYSERR: local delivery agent cannot return to root (%s): it stops", strerror(e));
+		msg_error("local delivery agent cannot return to root: %s", strerror(e));
+		_exit(EX_OSERR);
+	}
+}
+
+/* Runs fn as w for the file system: in the agent by switching its
+ * effective ids; elsewhere (a root process that is not the agent may have
+ * threads) in a forked worker, as run_as. */
+static void run_switched(const struct who *w, work_fn *fn, void *ctx, struct result *r)
+{
+	if (!w->switch_user || !in_agent) {
+		run_as(w, fn, ctx, r);
+		return;
+	}
+	r->rc = 1;
+	r->err[0] = '\0';
+	if (eugid_enter(w) < 0) {
+		int e = errno;
+		eugid_leave();
+		snprintf(r->err, sizeof(r->err), "cannot become %s (uid %ld): %s", w->user, (long)w->uid,
+			 strerror(e));
+		return;
+	}
+	fn(ctx, w, r);
+	eugid_leave();
+}
+
+/* Whether home/.forward may exist: 0 when lstat() says there is no such
+ * entry (ENOENT is certain at any privilege: the directory above was
+ * searched; a symbolic link is an entry, refused and logged later), so
+ * that most users, who have none, cost one lstat() and no switch. */
+static int forward_may_exist(const char *home)
+{
+	char path[1100];
+	struct stat st;
+	if (!home[0] || strcmp(home, "/") == 0)
+		return 0;
+	snprintf(path, sizeof(path), "%s/.forward", home);
+	return lstat(path, &st) == 0 || (errno != ENOENT && errno != ENOTDIR);
 }
 
 /* ---- programs: a fixed environment, default signals, no inherited
@@ -364,15 +437,15 @@ static void do_read_forward(void *ctx, const struct who *w, struct result *r)
 
 /* ---- who is who ---- */
 
-static int who_user(struct who *w, const struct passwd *pw)
+static int who_user(struct who *w, const struct pw_entry *pw)
 {
 	memset(w, 0, sizeof(*w));
 	w->switch_user = geteuid() == 0;
-	w->uid = pw->pw_uid;
-	w->gid = pw->pw_gid;
+	w->uid = pw->uid;
+	w->gid = pw->gid;
 	w->extra_gid = (gid_t)-1;
-	snprintf(w->user, sizeof(w->user), "%s", pw->pw_name);
-	snprintf(w->home, sizeof(w->home), "%s", pw->pw_dir ? pw->pw_dir : "/");
+	snprintf(w->user, sizeof(w->user), "%s", pw->name);
+	snprintf(w->home, sizeof(w->home), "%s", pw->dir[0] ? pw->dir : "/");
 	return 0;
 }
 
@@ -384,10 +457,10 @@ static int who_spec(struct who *w, const char *spec_in)
 	char *group = strchr(spec, ':');
 	if (group)
 		*group++ = '\0';
-	struct passwd *pw = getpwnam(spec);
-	if (pw == NULL || pw->pw_uid == 0)
+	struct pw_entry pw;
+	if (pwcache_byname(spec, &pw) != 1 || pw.uid == 0)
 		return -1;
-	who_user(w, pw);
+	who_user(w, &pw);
 	if (group) {
 		struct group *gr = getgrnam(group);
 		if (gr == NULL)
@@ -405,7 +478,10 @@ static int who_owner(struct who *w, const char *file, char *err, size_t errsize)
 	struct stat st;
 	struct passwd *pw;
 	if (stat(file, &st) == 0 && st.st_uid != 0 && (pw = getpwuid(st.st_uid)) != NULL) {
-		who_user(w, pw);
+		struct pw_entry e = { .uid = pw->pw_uid, .gid = pw->pw_gid };
+		snprintf(e.name, sizeof(e.name), "%s", pw->pw_name);
+		snprintf(e.dir, sizeof(e.dir), "%s", pw->pw_dir ? pw->pw_dir : "");
+		who_user(w, &e);
 		return 0;
 	}
 	if (who_spec(w, conf_str(C_DEF_USER)) < 0) {
@@ -468,8 +544,13 @@ static int derive(char kind, const char *name, const char *target, struct who *w
 		if (m.found)
 			return who_owner(w, m.include[0] ? m.include : conf_str(C_ALIAS_FILE), err, errsize) < 0 ? -1 : 0;
 	}
-	struct passwd *pw = lname[0] ? getpwnam(lname) : NULL;
-	if (pw) {
+	struct pw_entry pw;
+	int found = lname[0] ? pwcache_byname(lname, &pw) : 0;
+	if (found < 0) {
+		snprintf(err, errsize, "cannot look %s up in passwd: %s", lname, strerror(errno));
+		return -1;
+	}
+	if (found) {
 		char *text = NULL;
 		int rc = lda_forward(lname, &text, err, errsize);
 		if (rc < 0)
@@ -484,7 +565,7 @@ static int derive(char kind, const char *name, const char *target, struct who *w
 			alias_list_free(&l);
 			free(text);
 			if (m.found) {
-				who_user(w, pw);
+				who_user(w, &pw);
 				*smrsh = kind == 'P';
 				return 0;
 			}
@@ -505,9 +586,14 @@ static int mailbox_of(const char *name, char *path, size_t size, struct who *w, 
 		return 1;
 	}
 	snprintf(path, size, "%s/%s", conf_str(C_MAILBOX_DIR), box);
-	struct passwd *pw = getpwnam(box);
-	if (pw) {
-		who_user(w, pw);
+	struct pw_entry pw;
+	int found = pwcache_byname(box, &pw);
+	if (found < 0) {
+		snprintf(err, errsize, "cannot look %s up in passwd: %s", box, strerror(errno));
+		return -1;
+	}
+	if (found) {
+		who_user(w, &pw);
 	} else {
 		/* a LocalUserFile name with no passwd entry: written as RunAsUser */
 		memset(w, 0, sizeof(*w));
@@ -539,12 +625,22 @@ static void serve(char kind, const char *name, const char *target, const char *s
 	r->rc = 1;
 	r->err[0] = '\0';
 	if (kind == 'W') {
-		struct passwd *pw = getpwnam(name);
+		struct pw_entry pw;
+		int found = pwcache_byname(name, &pw);
 		r->rc = 0;
-		if (pw == NULL || pw->pw_uid == 0)
+		if (found < 0) {
+			snprintf(r->err, sizeof(r->err), "cannot look %s up in passwd: %s", name, strerror(errno));
+			r->rc = -1;
+			return;
+		}
+		if (!found || pw.uid == 0)
 			return;		/* root's mail is read as root: no .forward */
-		who_user(&w, pw);
-		run_as(&w, do_read_forward, NULL, r);
+		who_user(&w, &pw);
+		if (!forward_may_exist(w.home))
+			return;
+		run_switched(&w, do_read_forward, NULL, r);
+		if (r->rc == 1 && r->err[0])
+			r->rc = -1;	/* could not become the user: try again later */
 		return;
 	}
 	if (kind == 'M') {
@@ -564,7 +660,7 @@ static void serve(char kind, const char *name, const char *target, const char *s
 			return;
 		}
 		struct append a = { path, sender, headers, hlen, df_fd, 1, w.uid, w.switch_user || geteuid() == 0 };
-		run_as(&w, do_append, &a, r);
+		run_switched(&w, do_append, &a, r);
 		return;
 	}
 	if (kind == 'P' && strcmp(conf_str(C_LOCAL_SHELL_PATH), "/dev/null") == 0) {
@@ -584,7 +680,7 @@ static void serve(char kind, const char *name, const char *target, const char *s
 		w.switch_user = 0;
 	if (kind == 'F') {
 		struct append a = { target, sender, headers, hlen, df_fd, 0, 0, 0 };
-		run_as(&w, do_append, &a, r);
+		run_switched(&w, do_append, &a, r);
 	} else {
 		struct prog pr = { target, sender, rcpt, headers, hlen, df_fd, smrsh };
 		run_as(&w, do_program, &pr, r);
@@ -652,7 +748,8 @@ static void agent_loop(int sock)
 		if (n <= 0)
 			_exit(0);
 		req[n] = '\0';
-		/* kind\0name\0target\0sender\0rcpt\0: strings, nothing more */
+		/* kind\0name\0target\0sender\0rcpt\0: strings, then the headers
+		 * when they fit (else a memfd before the df): nothing more */
 		const char *f[5];
 		size_t off = 0;
 		int nf = 0;
@@ -663,7 +760,7 @@ static void agent_loop(int sock)
 		struct result r = { .rc = 1 };
 		sb_init(&r.text);
 		if (nf < 5 || strlen(f[0]) != 1 || !strchr("MFPW", f[0][0]) ||
-		    (f[0][0] != 'W' && nfds != 2)) {
+		    (f[0][0] != 'W' && nfds < 1)) {
 			snprintf(r.err, sizeof(r.err), "malformed local delivery request");
 			maillog(NULL, "SYSERR: local delivery agent: malformed request refused");
 			r.rc = 2;
@@ -676,8 +773,10 @@ static void agent_loop(int sock)
 				lseek(fds[0], 0, SEEK_SET);
 				while ((k = read(fds[0], buf, sizeof(buf))) > 0)
 					sb_append(&hdr, buf, (size_t)k);
+			} else if (off < (size_t)n) {
+				sb_append(&hdr, req + off, (size_t)n - off);
 			}
-			serve(f[0][0], f[1], f[2], f[3], f[4], hdr.s, hdr.len, nfds == 2 ? fds[1] : -1, &r);
+			serve(f[0][0], f[1], f[2], f[3], f[4], hdr.s, hdr.len, nfds > 0 ? fds[nfds - 1] : -1, &r);
 			sb_free(&hdr);
 		}
 		for (int i = 0; i < nfds; i++)
@@ -694,6 +793,18 @@ static void agent_loop(int sock)
 		sb_free(&out);
 		sb_free(&r.text);
 	}
+}
+
+/* The agent's own ids, kept to return to after each switch. */
+static void agent_begin(void)
+{
+	in_agent = 1;
+	agent_egid = getegid();
+	int n = getgroups(0, NULL);
+	agent_groups = xcalloc(n > 0 ? (size_t)n : 1, sizeof(gid_t));
+	agent_ngroups = n > 0 ? getgroups(n, agent_groups) : 0;
+	if (agent_ngroups < 0)
+		agent_ngroups = 0;
 }
 
 int lda_start(void)
@@ -733,6 +844,7 @@ int lda_start(void)
 		if (getppid() != parent)
 			_exit(0);
 		prctl(PR_SET_NAME, "mtad-local");
+		agent_begin();
 		agent_loop(sv[1]);
 	}
 	close(sv[1]);
@@ -758,7 +870,11 @@ static void ask(char kind, const char *name, const char *target, const char *sen
 		sb_putc(&req, '\0');
 	}
 	int fds[2], nfds = 0, hfd = -1;
-	if (kind != 'W') {
+	if (kind != 'W' && req.len + hlen <= REQ_MAX) {
+		sb_append(&req, headers, hlen);	/* in the same datagram */
+		fds[0] = df_fd;
+		nfds = 1;
+	} else if (kind != 'W') {
 		hfd = memfd_create("mtad-headers", MFD_CLOEXEC);
 		if (hfd < 0 || write(hfd, headers, hlen) != (ssize_t)hlen) {
 			snprintf(r->err, sizeof(r->err), "cannot pass the headers: %s", strerror(errno));
@@ -813,9 +929,18 @@ int lda_deliver(char kind, const char *name, const char *target, const char *sen
 
 int lda_forward(const char *user, char **text, char *err, size_t errsize)
 {
+	*text = NULL;
+	if (errsize)
+		err[0] = '\0';
+	if (lda_sock >= 0) {
+		/* most users have no .forward: when we can see that, no request */
+		struct pw_entry pw;
+		int found = pwcache_byname(user, &pw);
+		if (found == 0 || (found > 0 && (pw.uid == 0 || !forward_may_exist(pw.dir))))
+			return 0;
+	}
 	struct result r = { .rc = 0 };
 	sb_init(&r.text);
-	*text = NULL;
 	if (lda_sock >= 0)
 		ask('W', user, "", "", "", NULL, 0, -1, &r);
 	else

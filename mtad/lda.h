@@ -7,15 +7,18 @@
  * agent over a socket for each local delivery.  The agent trusts nothing
  * in a request but a name: it re-derives what to do from files root
  * trusts (passwd, LocalUserFile, the aliases, :include: files, the user's
- * .forward), and forks a worker that becomes the right user before it
- * opens a mailbox, a file or runs a program:
+ * .forward), and becomes the right user before it opens a mailbox or a
+ * file or reads a .forward (its effective ids only, back to root after
+ * each request, as Postfix's local(8)) or runs a program (a forked worker
+ * that setuid()s):
  *   mailbox  the recipient (the mailbox directory's group added, for the
  *            dotlock), O_NOFOLLOW, regular, one link, owned by the recipient
  *   file, program from an alias: the owner of the aliases or :include:
  *            file, DefaultUser when that is root; from a .forward: its user
  * A file or program the agent cannot find in those files is refused.
  * Not root (or RunAsUser root, or a queue RunAsUser does not own): the
- * same code runs in the process itself. */
+ * same code runs in the process itself (as root, the user's part in a
+ * forked worker: only the agent is known to have one thread). */
 #ifndef MTAD_LDA_H
 #define MTAD_LDA_H
 #include <stddef.h>

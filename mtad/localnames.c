@@ -4,11 +4,11 @@
 #include "mtad.h"
 #include "config.h"
 #include "diag.h"
+#include "pwcache.h"
 #include "xalloc.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,6 +158,7 @@ int conf_is_local_user(const char *local)
 	snprintf(lower, sizeof(lower), "%s", local);
 	for (char *p = lower; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
-	return getpwnam(lower) != NULL;
+	struct pw_entry pw;
+	return pwcache_byname(lower, &pw) == 1;	/* answers live 2 s: lib/pwcache.h */
 }
 

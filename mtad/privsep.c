@@ -9,12 +9,12 @@
 #include "loop.h"
 #include "config.h"
 #include "diag.h"
+#include "pwcache.h"
 #include "qid.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -76,15 +76,15 @@ int privsep_run_as(uid_t *uid, gid_t *gid)
 	char *group = strchr(spec, ':');
 	if (group)
 		*group++ = '\0';
-	struct passwd *pw = getpwnam(spec);
-	if (pw == NULL) {
+	struct pw_entry pw;
+	if (pwcache_byname(spec, &pw) != 1) {
 		msg_error("RunAsUser: no user %s (create it, or set RunAsUser)", spec);
 		return -1;
 	}
-	if (pw->pw_uid == 0)
+	if (pw.uid == 0)
 		return 1;
-	*uid = pw->pw_uid;
-	*gid = pw->pw_gid;
+	*uid = pw.uid;
+	*gid = pw.gid;
 	if (group) {
 		struct group *gr = getgrnam(group);
 		if (gr == NULL) {

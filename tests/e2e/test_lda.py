@@ -1,0 +1,203 @@
+"""The root local delivery agent without a worker per delivery (issue 20,
+lever 5): as Postfix's local(8), the agent switches only its effective ids
+for a mailbox, a file or a .forward, and returns to root after each; a
+program still runs in a forked process that becomes the user entirely.
+passwd answers are kept 2 s (lib/pwcache.h).  Root only (real passwd users
+made with useradd, removed after); the same paths unprivileged are run by
+every other suite that delivers locally.
+
+What each test proves:
+- after mailbox deliveries to many users the agent is root again (every
+  id, its own groups), reaped no worker (cminflt in /proc/PID/stat is 0:
+  the faults of reaped children land there), and every mailbox belongs to
+  its user (user:mail 0600);
+- a .forward that is a symbolic link, dangling or not, is refused and
+  logged (the check that skips absent ones must not skip it);
+- headers that fit travel inside the request, larger ones in a memfd;
+  both arrive whole;
+- a .forward in a private home (0700: the delivery process cannot see it,
+  the agent must) is honoured, and a user without one in such a home gets
+  the mailbox;
+- a user removed from passwd is refused at RCPT within the cache's life,
+  and a message queued for them before is not written to their mailbox."""
+import os
+import re
+import subprocess
+import time
+import unittest
+
+from harness import wait_for, binpath
+from test_privsep import RootCase, have_mail_user, children, send, IS_ROOT
+
+CACHE_LIFE = 2.0        # lib/pwcache.h PWCACHE_TTL_MS
+
+
+def status(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return f.read()
+
+
+def status_line(text, key):
+    return re.search(r"^%s:[ \t]*(.*)$" % key, text, re.M).group(1).split()
+
+
+def comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except (FileNotFoundError, ProcessLookupError):
+        return ""
+
+
+def cminflt(pid):
+    """Minor faults of the children pid has reaped (proc(5), field 11)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[8])
+
+
+@unittest.skipUnless(IS_ROOT and have_mail_user(), "needs root and a mail user (the system MTA's case)")
+class AgentSwitchesBack(RootCase):
+    def slow_program(self):
+        """An smrsh program that holds the delivery until the gate opens."""
+        smrsh = os.path.join(self.tmp, "smrsh")
+        os.makedirs(smrsh, exist_ok=True)
+        gate = os.path.join(self.tmp, "gate")
+        prog = os.path.join(smrsh, "slow")
+        with open(prog, "w") as f:
+            f.write("#!/bin/sh\ncat >/dev/null\nwhile [ ! -e %s ]; do sleep 0.05; done\n" % gate)
+        os.chmod(prog, 0o755)
+        return smrsh, prog, gate
+
+    def test_agent_root_again_after_many_users_no_worker_forked(self):
+        users = [self.add_user() for _ in range(12)]
+        last = self.add_user()
+        smrsh, prog, gate = self.slow_program()
+        fwd = os.path.join(last.pw_dir, ".forward")
+        with open(fwd, "w") as f:
+            f.write('"|slow"\n')
+        os.chown(fwd, last.pw_uid, last.pw_gid)
+        m = self.mtad(extra="define(`confDELIVERY_MODE', `q')dnl\ndefine(`confSMRSH_DIRECTORY', `%s')dnl\n"
+                      % smrsh)
+        qid = send(m, [u.pw_name + "@mx.test.example" for u in users] + [last.pw_name + "@mx.test.example"],
+                   "Subject: many\r\n\r\nto every user\r\n.\r\n")
+        runner = subprocess.Popen([binpath("mtad"), "-C", m.mc, "-L", m.tag, "-q"])
+        try:
+            # the mailboxes come first, then the .forward program holds the agent
+            def slow_running():
+                out = subprocess.run(["ps", "-e", "-o", "user:12,args"], capture_output=True, text=True).stdout
+                return re.search(r"^%s\s+/bin/sh %s" % (last.pw_name, re.escape(prog)), out, re.M)
+            wait_for(slow_running, what="the .forward program running as the user")
+            agents = [k for k in children(runner.pid) if comm(k) == "mtad-local"]
+            self.assertEqual(len(agents), 1, children(runner.pid))
+            agent = agents[0]
+            st, mine = status(agent), status(os.getpid())
+            print("\nagent %d after %d mailboxes: Uid %s Gid %s Groups %s" % (
+                agent, len(users), status_line(st, "Uid"), status_line(st, "Gid"), status_line(st, "Groups")))
+            self.assertEqual(status_line(st, "Uid"), ["0", "0", "0", "0"])
+            self.assertEqual(status_line(st, "Gid"), status_line(mine, "Gid"))
+            self.assertEqual(status_line(st, "Groups"), status_line(mine, "Groups"))
+            self.assertEqual(cminflt(agent), 0, "the agent reaped a worker: a fork per delivery again")
+            for u in users:
+                box = os.path.join(m.maildir, u.pw_name)
+                s = os.stat(box)
+                self.assertEqual((s.st_uid, s.st_gid, s.st_mode & 0o777), (u.pw_uid, self.mailgid, 0o600), box)
+                with open(box, "rb") as f:
+                    self.assertIn(b"to every user", f.read())
+            self.assertFalse([f for f in os.listdir(m.maildir) if f.endswith(".lock")])
+        finally:
+            open(gate, "w").close()
+            runner.wait(timeout=20)
+        m.wait_log(qid + r": to=\|slow, .*mailer=prog, .*stat=Sent")
+        for u in users:
+            m.wait_log(qid + r": to=<%s@mx\.test\.example>, .*mailer=local, .*stat=Sent" % u.pw_name)
+
+    def test_forward_in_private_home_honoured(self):
+        u = self.add_user()
+        plain = self.add_user()
+        os.chmod(u.pw_dir, 0o700)           # mail cannot look in: the agent must
+        os.chmod(plain.pw_dir, 0o700)
+        saved = os.path.join(u.pw_dir, "saved.mbox")
+        fwd = os.path.join(u.pw_dir, ".forward")
+        with open(fwd, "w") as f:
+            f.write("\\%s, %s\n" % (u.pw_name, saved))
+        os.chown(fwd, u.pw_uid, u.pw_gid)
+        m = self.mtad()
+        qid = send(m, [u.pw_name + "@mx.test.example", plain.pw_name + "@mx.test.example"],
+                   "Subject: private\r\n\r\nbehind 0700\r\n.\r\n")
+        wait_for(lambda: os.path.exists(saved) and m.mbox(u.pw_name) and m.mbox(plain.pw_name),
+                 what="the .forward file, the user's and the other user's mailboxes")
+        m.wait_log(qid + r": to=%s, .*mailer=\*file\*, .*stat=Sent" % re.escape(saved))
+        self.assertEqual(os.stat(saved).st_uid, u.pw_uid)
+        with open(saved, "rb") as f:
+            self.assertIn(b"behind 0700", f.read())
+        for who in (u, plain):
+            self.assertEqual(os.stat(os.path.join(m.maildir, who.pw_name)).st_uid, who.pw_uid)
+            self.assertIn(b"behind 0700", m.mbox(who.pw_name))
+
+    def test_forward_symlinks_refused_and_logged(self):
+        """A .forward that is a symbolic link (to a file, or dangling) is
+        an entry: looked at, refused and logged; the mail goes to the
+        mailbox and nothing the link names is written."""
+        u = self.add_user()
+        v = self.add_user()
+        never = os.path.join(self.tmp, "never-written")
+        target = os.path.join(self.tmp, "forward-target")
+        with open(target, "w") as f:
+            f.write(never + "\n")
+        os.symlink(target, os.path.join(u.pw_dir, ".forward"))
+        os.symlink(os.path.join(self.tmp, "no-such-file"), os.path.join(v.pw_dir, ".forward"))
+        m = self.mtad()
+        send(m, [u.pw_name + "@mx.test.example", v.pw_name + "@mx.test.example"],
+             "Subject: links\r\n\r\nnot through a link\r\n.\r\n")
+        wait_for(lambda: m.mbox(u.pw_name) and m.mbox(v.pw_name), what="both mailboxes")
+        for who in (u, v):
+            m.wait_log(r"%s: %s: a symbolic link; ignored" % (who.pw_name, re.escape(who.pw_dir + "/.forward")))
+        self.assertFalse(os.path.exists(never))
+
+    def test_headers_inline_and_large_headers_whole(self):
+        """Headers that fit go inside the request, larger ones through a
+        memfd: both arrive whole."""
+        u = self.add_user()
+        m = self.mtad()
+        rcpt = u.pw_name + "@mx.test.example"
+        big = "".join("X-Big-%02d: %s\r\n" % (i, ("%02d" % i) * 400) for i in range(30))   # ~24 KB
+        send(m, [rcpt], "Subject: small\r\n\r\nsmall one\r\n.\r\n")
+        send(m, [rcpt], "Subject: large\r\n" + big + "\r\nlarge one\r\n.\r\n")
+        wait_for(lambda: b"large one" in m.mbox(u.pw_name) and b"small one" in m.mbox(u.pw_name),
+                 what="both messages in the mailbox")
+        box = m.mbox(u.pw_name).decode()
+        for i in range(30):
+            self.assertIn("X-Big-%02d: %s\n" % (i, ("%02d" % i) * 400), box)
+        self.assertEqual(box.count("\nSubject: "), 2)
+
+    def test_deleted_user_refused_within_the_cache_life(self):
+        u = self.add_user()
+        m = self.mtad(extra="define(`confDELIVERY_MODE', `q')dnl\n")
+        rcpt = u.pw_name + "@mx.test.example"
+        qid = send(m, [rcpt], "Subject: before\r\n\r\nqueued while the user was there\r\n.\r\n")
+        subprocess.run(["userdel", u.pw_name], check=True, capture_output=True)
+        t0 = time.monotonic()
+
+        def refused():
+            c = m.connect()
+            try:
+                c.reply()
+                c.cmd("HELO client.example")
+                c.cmd("MAIL FROM:<s@example.org>")
+                code, _ = c.cmd("RCPT TO:<%s>" % rcpt)
+                c.cmd("QUIT")
+                return code == 550
+            finally:
+                c.close()
+        wait_for(refused, timeout=CACHE_LIFE + 8, what="RCPT refused after userdel")
+        took = time.monotonic() - t0
+        print("\nrefused %.2f s after userdel (cache life %.0f s)" % (took, CACHE_LIFE))
+        self.assertLess(took, CACHE_LIFE + 3)   # the life, and slack for a loaded machine
+        subprocess.run([binpath("mtad"), "-C", m.mc, "-L", m.tag, "-q"], check=True, timeout=30)
+        m.wait_log(qid + r": to=<%s>, .*dsn=5\.1\.1, stat=User unknown" % re.escape(rcpt))
+        self.assertFalse(os.path.exists(os.path.join(m.maildir, u.pw_name)))
+
+
+if __name__ == "__main__":
+    unittest.main()
