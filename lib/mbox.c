@@ -206,7 +206,7 @@ int mbox_deliver_checked(const char *path, const struct mbox_checks *checks, con
 	sb_putc(&out, '\n');
 	if (ok)
 		ok = out_flush(fd, &out) == 0;
-	if (ok)
+	if (ok && !(checks && checks->defer_sync))
 		ok = fsync(fd) == 0;
 	if (!ok) {
 		snprintf(err, errsize, "write to %s failed: %s", path, strerror(errno));

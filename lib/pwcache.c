@@ -1,5 +1,6 @@
 /* pwcache: getpwnam() answers kept for a few seconds (see pwcache.h). */
 #include "pwcache.h"
+#include "pwfile.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -30,9 +31,12 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Asks NSS: 1 found, 0 not found, -1 failed. */
+/* Asks /etc/passwd's table (NSS "files" first), then NSS: 1 found, 0 not
+ * found, -1 failed. */
 static int lookup(const char *name, struct pw_entry *pw)
 {
+	if (pwfile_byname(name, pw) == 1)
+		return 1;
 	long size = sysconf(_SC_GETPW_R_SIZE_MAX);
 	if (size < 1024)
 		size = 16384;

@@ -9,7 +9,8 @@
  * stops receiving mail within that time, whatever the NSS source; a user
  * just added may be unknown for as long.  A failed lookup (NSS error) is
  * never kept.  Small (PWCACHE_SLOTS entries, the oldest replaced), one per
- * process, safe to call from several threads. */
+ * process, safe to call from several threads.  Before NSS, lib/pwfile's
+ * table of /etc/passwd answers names found there (NSS "files" first). */
 #ifndef MTA_PWCACHE_H
 #define MTA_PWCACHE_H
 #include <sys/types.h>

@@ -9,6 +9,7 @@
  * rewrite can deliver twice, never lose. */
 #include "deliver_int.h"
 #include "lda.h"
+#include "deliver_sync.h"
 #include "local.h"
 #include "ldaproute.h"
 #include "masquerade.h"
@@ -148,9 +149,13 @@ static void deliver_local(const struct qf_env *env, int df_fd, const char *targe
 	struct strbuf hdr;
 	sb_init(&hdr);
 	local_headers(env, sender, &hdr);
-	/* the agent (root) writes it as the user; see lda.h */
-	int rc = lda_deliver('M', box, "", sender, shown, hdr.s, hdr.len, df_fd, err, sizeof(err));
+	/* the agent (root) writes it as the user; see lda.h (in a group:
+	 * durable by the group's syncfs, deliver_sync.h) */
+	char kind = deliver_sync_mailbox_kind();
+	int rc = lda_deliver(kind, box, "", sender, shown, hdr.s, hdr.len, df_fd, err, sizeof(err));
 	sb_free(&hdr);
+	if (rc == 0 && kind == 'm')
+		deliver_sync_mark();
 	if (rc == 1) {
 		char stat[700];
 		snprintf(stat, sizeof(stat), "Deferred: %s", err);
@@ -812,6 +817,15 @@ static int begin_attempt(const char *qdir, const char *qid, char *qfpath, char *
 	return fd;
 }
 
+/* A recipient delivered asked for a success DSN (NOTIFY=SUCCESS). */
+static int notify_success_wanted(const struct qf_env *env, const struct rcpt_outcome *out)
+{
+	for (size_t i = 0; i < env->nrcpts; i++)
+		if (out[i].result == R_SENT && env->rcpts[i].flags && strchr(env->rcpts[i].flags, 'S'))
+			return 1;
+	return 0;
+}
+
 enum deliver_result deliver_message(const char *qdir, const char *qid)
 {
 	char qfpath[2048], dfpath[2048], tfpath[2048], err[1024];
@@ -819,6 +833,7 @@ enum deliver_result deliver_message(const char *qdir, const char *qid)
 	enum deliver_result result;
 	if (lda_start() < 0)		/* as root: the agent keeps root, we do not */
 		return DELIVER_ERROR;
+	deliver_sync_tick();
 	int fd = begin_attempt(qdir, qid, qfpath, dfpath, sizeof(qfpath), &env, &result);
 	if (fd < 0)
 		return result;
@@ -856,6 +871,23 @@ enum deliver_result deliver_message(const char *qdir, const char *qid)
 		if (out[i].result == R_DEFER) {
 			any_defer = 1;
 			reason = out[i].stat;
+		}
+	}
+	if (deliver_sync_take_mark()) {
+		/* mailbox appends not yet durable (deliver_sync.h) */
+		if (!any_defer && !any_fail && !notify_success_wanted(&env, out)) {
+			deliver_sync_hold(qfpath, dfpath, fd);	/* removed after the sync */
+			free(out);
+			free_items(items, nitems_all);
+			qf_env_free(&env);
+			return DELIVER_DONE;
+		}
+		if (deliver_sync_now() < 0) {	/* the message stays as it was */
+			free(out);
+			free_items(items, nitems_all);
+			qf_env_free(&env);
+			close(fd);
+			return DELIVER_DEFERRED;
 		}
 	}
 	if (any_fail && dsn_queue(&env, out, 1, child[0], sizeof(child[0])) < 0)

@@ -369,13 +369,15 @@ struct append {
 	int mailbox;		/* a mailbox: one link, owned by its user */
 	uid_t owner;
 	int check_owner;
+	int defer_sync;		/* 'm': the delivery process syncs (syncfs) */
 };
 
 static void do_append(void *ctx, const struct who *w, struct result *r)
 {
 	(void)w;
 	const struct append *a = ctx;
-	struct mbox_checks c = { .single_link = a->mailbox, .check_owner = a->check_owner, .owner = a->owner };
+	struct mbox_checks c = { .single_link = a->mailbox, .check_owner = a->check_owner, .owner = a->owner,
+				 .defer_sync = a->defer_sync };
 	if (lseek(a->df_fd, 0, SEEK_SET) != 0) {
 		snprintf(r->err, sizeof(r->err), "cannot rewind data file: %s", strerror(errno));
 		r->rc = 1;
@@ -643,7 +645,7 @@ static void serve(char kind, const char *name, const char *target, const char *s
 			r->rc = -1;	/* could not become the user: try again later */
 		return;
 	}
-	if (kind == 'M') {
+	if (kind == 'M' || kind == 'm') {
 		char path[2048];
 		int rc = mailbox_of(name, path, sizeof(path), &w, r->err, sizeof(r->err));
 		if (rc != 0) {
@@ -659,7 +661,8 @@ static void serve(char kind, const char *name, const char *target, const char *s
 			do_program(&pr, &self, r);
 			return;
 		}
-		struct append a = { path, sender, headers, hlen, df_fd, 1, w.uid, w.switch_user || geteuid() == 0 };
+		struct append a = { path, sender, headers, hlen, df_fd, 1, w.uid, w.switch_user || geteuid() == 0,
+				    kind == 'm' };
 		run_switched(&w, do_append, &a, r);
 		return;
 	}
@@ -679,7 +682,7 @@ static void serve(char kind, const char *name, const char *target, const char *s
 	if (geteuid() != 0)
 		w.switch_user = 0;
 	if (kind == 'F') {
-		struct append a = { target, sender, headers, hlen, df_fd, 0, 0, 0 };
+		struct append a = { target, sender, headers, hlen, df_fd, 0, 0, 0, 0 };
 		run_switched(&w, do_append, &a, r);
 	} else {
 		struct prog pr = { target, sender, rcpt, headers, hlen, df_fd, smrsh };
@@ -759,7 +762,7 @@ static void agent_loop(int sock)
 		}
 		struct result r = { .rc = 1 };
 		sb_init(&r.text);
-		if (nf < 5 || strlen(f[0]) != 1 || !strchr("MFPW", f[0][0]) ||
+		if (nf < 5 || strlen(f[0]) != 1 || !strchr("MmFPW", f[0][0]) ||
 		    (f[0][0] != 'W' && nfds < 1)) {
 			snprintf(r.err, sizeof(r.err), "malformed local delivery request");
 			maillog(NULL, "SYSERR: local delivery agent: malformed request refused");
@@ -863,8 +866,8 @@ static void ask(char kind, const char *name, const char *target, const char *sen
 	r->rc = 1;
 	struct strbuf req;
 	sb_init(&req);
-	const char *f[5] = { kind == 'M' ? "M" : kind == 'F' ? "F" : kind == 'P' ? "P" : "W", name, target,
-			     sender, rcpt };
+	char k[2] = { strchr("MmFP", kind) ? kind : 'W', '\0' };
+	const char *f[5] = { k, name, target, sender, rcpt };
 	for (int i = 0; i < 5; i++) {
 		sb_puts(&req, f[i] ? f[i] : "");
 		sb_putc(&req, '\0');

@@ -26,7 +26,9 @@
 int lda_start(void);
 
 /* One local delivery.  kind: 'M' the mailbox of user name ("\user" skips
- * nothing: .forward is the expander's business), 'F' the file target or
+ * nothing: .forward is the expander's business), 'm' the same without the
+ * fsync (the caller makes it durable with a syncfs: deliver.c's group
+ * sync), 'F' the file target or
  * 'P' the program target that the local name (alias or user) expanded to.
  * Returns 0 sent, 1 temporary failure, 2 permanent, with err. */
 int lda_deliver(char kind, const char *name, const char *target, const char *sender, const char *rcpt,

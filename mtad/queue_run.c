@@ -12,6 +12,7 @@
  * on a terminal) at the end.  deliver_batch() is the same in one process
  * for the daemon's delivery processes. */
 #include "mtad.h"
+#include "deliver_sync.h"
 #include "config.h"
 #include "maillog.h"
 #include "qid.h"
@@ -251,6 +252,7 @@ static void worker(const char *qdir, const struct idlist *l, const struct group 
 	FILE *in = fdopen(cmd, "r");
 	char line[64];
 	mci_begin();
+	deliver_sync_begin();
 	while (in && fgets(line, sizeof(line), in)) {
 		size_t k = (size_t)strtoul(line, NULL, 10);
 		struct deliver_counts before = deliver_counts;
@@ -266,6 +268,7 @@ static void worker(const char *qdir, const struct idlist *l, const struct group 
 		if (write(res, out, (size_t)n) != n)
 			break;
 	}
+	deliver_sync_end();
 	mci_end();
 	_exit(0);
 }
@@ -465,6 +468,7 @@ static void run_serial(const char *qdir, const struct idlist *l, const struct gr
 {
 	struct deliver_counts before = deliver_counts;
 	mci_begin();
+	deliver_sync_begin();
 	size_t done = 0;
 	for (size_t k = 0; k < ng; k++) {
 		for (size_t j = 0; j < g[k].n; j++) {
@@ -477,6 +481,7 @@ static void run_serial(const char *qdir, const struct idlist *l, const struct gr
 			progress(t, ++done, l->n, 0);
 		}
 	}
+	deliver_sync_end();
 	mci_end();
 }
 

@@ -117,6 +117,19 @@ def queue_listing(m):
     return sorted(out)
 
 
+def partial_df_written(m, at_least=65536):
+    """A df without its qf (a message still arriving) of at_least bytes."""
+    for root, _dirs, files in os.walk(m.queue):
+        for f in files:
+            if f.startswith("df") and not os.path.exists(os.path.join(root, "qf" + f[2:])):
+                try:
+                    if os.path.getsize(os.path.join(root, f)) >= at_least:
+                        return True
+                except OSError:
+                    pass        # delivered and removed meanwhile
+    return False
+
+
 def orphans(m):
     """df/tf files that have no qf beside them."""
     files = set(queue_listing(m))
@@ -180,7 +193,10 @@ class CrashSafety(ReliabilityCase):
             c2.cmd("RCPT TO:<carol@%s>" % DOMAIN)
             c2.cmd("DATA")
             t2 = "r%dpartial" % rnd
-            c2.send("Subject: partial\r\nX-Token: %s\r\n\r\nhalf a body\r\nEND %s\r\n" % (t2, t2))
+            # over 64 KiB, so that the daemon writes it to a df before the
+            # dot (a smaller body waits in memory for the commit)
+            c2.send("Subject: partial\r\nX-Token: %s\r\n\r\nhalf a body\r\n" % t2 +
+                    "filler line\r\n" * 6000 + "END %s\r\n" % t2)
             partial.add(t2)
             c3 = m.connect()
             c3.reply()
@@ -188,7 +204,7 @@ class CrashSafety(ReliabilityCase):
             c3.cmd("MAIL FROM:<s@example.org>")
             c3.send("RCPT TO:<alice@%s>" % DOMAIN)      # no CRLF yet
             # the daemon must have read the partial body before the kill
-            wait_for(lambda: any(f.startswith("df") for f in queue_listing(m)), what="df of the open session")
+            wait_for(lambda: partial_df_written(m), what="df of the open session")
             m.kill9()
             kills += 1
             for c in (c1, c2, c3):
@@ -239,11 +255,11 @@ class CrashSafety(ReliabilityCase):
         self.assertEqual(m.mbox("alice"), b"")
         self.assertEqual(orphans(m), [], "orphans left after a queue run")
 
-    def test_kill9_queue_runner_no_loss(self):
+    def kill9_queue_runner(self, mode):
         """A foreground queue run (-q) is killed with SIGKILL part way (not
         inside a mailbox append: see the stress test for that); the next run
-        delivers the rest: no loss, at most one duplicate."""
-        m = self.mtad(mc_extra=QUEUE_ONLY)
+        delivers the rest: no loss; returns the duplicates."""
+        m = self.mtad(mc_extra=QUEUE_ONLY + "define(`confQUEUE_SYNC', `%s')dnl\n" % mode)
         users = ("alice", "bob", "carol")
         tokens = ["q%02d" % i for i in range(30)]
         c = m.connect()
@@ -279,9 +295,22 @@ class CrashSafety(ReliabilityCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         got = delivered_tokens(m)
         self.assertEqual(set(tokens) - set(got), set(), "lost")
-        self.assertLessEqual(sum(n - 1 for n in got.values()), 1)
         self.assertEqual(m.queue_files(), [])
         self.assertEqual(m.queue_files("tf"), [])
+        return sum(n - 1 for n in got.values())
+
+    def test_kill9_queue_runner_no_loss(self):
+        """QueueSync=fsync: each mailbox append is fsynced and its queue
+        files removed at once: at most the message in hand twice."""
+        self.assertLessEqual(self.kill9_queue_runner("fsync"), 1)
+
+    def test_kill9_queue_runner_no_loss_group_sync(self):
+        """QueueSync=syncfs: the appends of a group are made durable
+        together and their queue files removed then; a kill before that
+        delivers the group again (never loses it)."""
+        if not syncfs_reports_errors():
+            self.skipTest("kernel older than 5.8")
+        self.assertLessEqual(self.kill9_queue_runner("syncfs"), 30)
 
     def test_planted_damaged_queue_files_quarantined_daemon_survives(self):
         m = self.mtad(mc_extra=QUEUE_ONLY)
@@ -565,6 +594,77 @@ class GroupCommit(ReliabilityCase):
         self.assertEqual(orphans(m), [])
         self.assertEqual(m.log().count("SYSERR: queue write failed: syncfs of the queue file system"),
                          codes.count(451))
+
+
+class DeliveryGroupSync(ReliabilityCase):
+    """QueueSync=syncfs: a queue run makes the mailbox appends of its
+    messages durable with one syncfs of the mailbox directory's file system
+    per group, and removes their queue files only then."""
+
+    def queue_ten(self, mode):
+        m = self.mtad(mc_extra=QUEUE_ONLY + "define(`confQUEUE_SYNC', `%s')dnl\n" % mode)
+        users = ("alice", "bob", "carol")
+        c = m.connect()
+        c.reply()
+        c.cmd("EHLO client.example")
+        tokens = ["g%02d" % i for i in range(10)]
+        for i, t in enumerate(tokens):
+            self.assertEqual(session_send(m, t, "%s@%s" % (users[i % 3], DOMAIN), conn=c), 250)
+        c.cmd("QUIT")
+        m.stop()
+        return m, tokens
+
+    def run_with(self, m, spec):
+        env, log = self.fault_env(spec)
+        r = m.run("-q", timeout=60, env=dict(os.environ, **env))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        text = ""
+        if os.path.exists(log):
+            with open(log) as f:
+                text = f.read()
+            os.unlink(log)
+        return text.splitlines()
+
+    def spool_syncs(self, m, lines):
+        return [l for l in lines if " syncfs " in l and " %s -> " % m.maildir in l]
+
+    def test_one_sync_for_a_queue_run(self):
+        if not syncfs_reports_errors():
+            self.skipTest("kernel older than 5.8")
+        m, tokens = self.queue_ten("syncfs")
+        # every syncfs is reported (delayed 1 ms); those of the mail spool
+        # are the group's
+        syncs = self.spool_syncs(m, self.run_with(m, "syncfs:*:*:delay1"))
+        self.assertEqual(len(syncs), 1, syncs)
+        self.assertEqual(set(delivered_tokens(m)), set(tokens))
+        self.assertEqual(m.queue_files(), [])
+        self.assertEqual(m.queue_files("df"), [])
+
+    def test_failed_sync_keeps_the_group_queued(self):
+        """The spool's syncfs fails: the group's messages stay queued (a
+        SYSERR says so) and the next run delivers them again; none lost."""
+        if not syncfs_reports_errors():
+            self.skipTest("kernel older than 5.8")
+        m, tokens = self.queue_ten("syncfs")
+        failed = self.spool_syncs(m, self.run_with(m, "syncfs:%s$:1:EIO" % m.maildir))
+        self.assertEqual(len(failed), 1, failed)
+        self.assertRegex(m.log(), r"SYSERR: syncfs of .*: Input/output error: the mailbox appends of 10 "
+                                  r"messages may not be on disk; they stay queued")
+        self.assertEqual(len(m.queue_files()), 10)
+        r = m.run("-q", timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        got = delivered_tokens(m)
+        self.assertEqual(set(got), set(tokens))
+        self.assertEqual(sorted(got.values()), [2] * 10)     # each twice: the price, never a loss
+        self.assertEqual(m.queue_files(), [])
+
+    def test_fsync_mode_syncs_each_append(self):
+        m, tokens = self.queue_ten("fsync")
+        lines = self.run_with(m, "syncfs:*:*:delay1;fsync:%s/:*:delay1" % m.maildir)
+        self.assertEqual(self.spool_syncs(m, lines), [])
+        self.assertEqual(len([l for l in lines if " fsync (delayed" in l]), 10, lines)
+        self.assertEqual(set(delivered_tokens(m)), set(tokens))
+        self.assertEqual(m.queue_files(), [])
 
 
 # ---------------------------------------------------------------------------
