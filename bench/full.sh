@@ -20,7 +20,7 @@ pf_pids() { local m; m=$(pf_master_pid "$1"); echo "$m $(pgrep -P "$m" | tr '\n'
 
 echo "== machine: $(nproc) CPUs ($(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/{printf "%.1f GiB", $2/1048576}' /proc/meminfo), kernel $(uname -r), $(df -T "$BENCH_DIR" | awk 'NR==2{print $2 " on " $1}') under $BENCH_DIR"
 echo "== peer: Postfix $(postconf -d -h mail_version), private instance on 127.0.0.1:$PF_PORT (fsyncs each queue file before 250, the default); mtad $("$BIN/mtad" -d0.1 -bt </dev/null 2>/dev/null | head -1)"
-echo "== durability: mtad fsyncs df, then writes tf, fsyncs it, renames it to qf and fsyncs the queue directory before 250; Postfix fsyncs the queue file (no directory fsync)"
+echo "== durability: mtad (QueueSync=auto: syncfs on Linux 5.8+) makes df and tf durable (one syncfs per batch of commits, or an fsync of each), renames tf to qf and fsyncs the queue directory before 250; Postfix fsyncs the queue file (no directory fsync)"
 
 # -- 0. what the disk allows -------------------------------------------------------------
 echo "== the queue disk (bench/fsynccost.py, 3000 messages of df+qf, 3 runs): mtad's serial commit pattern vs group commit"
