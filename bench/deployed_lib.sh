@@ -4,13 +4,15 @@
 #     root parent, SMTP server and queue as RunAsUser mail; Postfix: master
 #     as root, smtpd/cleanup/qmgr as postfix, local(8) as the recipient);
 #   - USERS real passwd users (named 1u .. ${USERS}u, the names smtp-source -N
-#     makes), created by make_users and removed by remove_users (on exit),
+#     makes; USER_TAG replaces the "u"), created by make_users and removed
+#     by remove_users (on exit),
 #     each with a mailbox in a spool laid out as Debian's /var/mail
 #     (root:mail 2775).
 USERS=${USERS:-1000}
 ACCEPT_M=${ACCEPT_M:-2000}
-RCPT_USER=1u	# source_rate sends to this user: the first one made
-D=$BENCH_DIR/deployed
+USER_TAG=${USER_TAG:-u}
+RCPT_USER=1$USER_TAG	# source_rate sends to this user: the first one made
+D=${D:-$BENCH_DIR/deployed}
 USERS_MADE=()
 
 remove_users() {
@@ -22,7 +24,7 @@ remove_users() {
 make_users() {
 	local n u
 	for n in $(seq "$USERS"); do
-		u=${n}u
+		u=$n$USER_TAG
 		if getent passwd "$u" >/dev/null; then die "user $u exists already: not ours to use"; fi
 		useradd --badname -M -N -d /nonexistent -s /usr/sbin/nologin "$u" || die "useradd $u failed"
 		USERS_MADE+=("$u")

@@ -12,49 +12,22 @@
 # context switches per message).  Then checks that every mailbox belongs to
 # its user.  The raw outputs stay in $BENCH_DIR/lda/.
 source "$(dirname "$0")/lib.sh"
-USERS=${USERS:-1000}
 TAG=${TAG:-l20}
+USER_TAG=$TAG
+D=$BENCH_DIR/lda
+source "$(dirname "$0")/deployed_lib.sh"
 [ "$(id -u)" = 0 ] || die "lda_profile.sh starts mtad as root: run it as root"
 id mail >/dev/null 2>&1 || die "no user mail (RunAsUser)"
 command -v strace >/dev/null || die "strace is missing: apt-get install strace"
 bench_deps
-D=$BENCH_DIR/lda
 rm -rf "$D"; mkdir -p "$D"
-USERS_MADE=()
-remove_users() {
-	local u
-	for u in "${USERS_MADE[@]}"; do userdel "$u" 2>/dev/null || true; done
-	USERS_MADE=()
-}
 trap 'cleanup_all; remove_users' EXIT
 trap 'exit 130' INT TERM
 
 log "bench: creating $USERS users ${TAG}"
-for n in $(seq "$USERS"); do
-	u=$n$TAG
-	if getent passwd "$u" >/dev/null; then die "user $u exists already: not ours to use"; fi
-	useradd --badname -M -N -d /nonexistent -s /usr/sbin/nologin "$u" || die "useradd $u failed"
-	USERS_MADE+=("$u")
-done
+make_users
 
-setup() {
-	local d=$D/mtad
-	rm -rf "$d"; mkdir -p "$d/mqueue" "$d/clientmqueue" "$d/spool"
-	chown root:mail "$d/spool"; chmod 2775 "$d/spool"
-	cat > "$d/mtad.mc" <<MC
-dnl written by bench/lda_profile.sh: started as root, RunAsUser mail (the default)
-define(\`confDOMAIN_NAME', \`$RCPT_DOMAIN')dnl
-define(\`QUEUE_DIR', \`$d/mqueue')dnl
-define(\`MSP_QUEUE_DIR', \`$d/clientmqueue')dnl
-define(\`confMAILBOX_DIR', \`$d/spool')dnl
-define(\`confPID_FILE', \`$d/mtad.pid')dnl
-define(\`confMAX_DAEMON_CHILDREN', \`0')dnl
-define(\`confDELIVERY_MODE', \`b')dnl
-define(\`ALIAS_FILE', \`')dnl
-FEATURE(\`accept_unresolvable_domains')dnl
-DAEMON_OPTIONS(\`Port=$MTAD_PORT, Addr=127.0.0.1, Name=MTA')dnl
-MC
-}
+setup() { mtad_deployed_setup b; }
 
 in_spool() { cat "$D/mtad/spool"/* 2>/dev/null | grep -c '^From ' || true; }
 
