@@ -130,13 +130,14 @@ int enqueue_replace_body(struct enqueue *eq, const char *data, size_t len, char 
 
 /* ---- the commit, for one message or a batch ----
  *
- * Per message: df flushed and fsynced, tf written and fsynced, renamed to
+ * Per message: df flushed, tf written, both made durable, tf renamed to
  * qf, the directory fsynced; only then does the message exist.  For a
- * batch the steps are taken for all messages together: every file's
- * writeback is started first, so the first fsync's journal commit carries
- * the whole batch and the others find their data already on the disk; the
- * renames follow, then one directory fsync for them all.  No qf is renamed
- * into place before its df and itself are durable. */
+ * batch each step is taken for all its messages together: one syncfs of
+ * the queue's file system (QueueSync=syncfs), or every file's writeback
+ * started and then each fsynced (fsync: on a journalled file system the
+ * first fsync's commit carries the batch); then the renames, then one
+ * directory fsync for them all.  No qf is renamed into place before its df
+ * and itself are durable. */
 
 struct staged {
 	struct enqueue_item *it;
@@ -245,36 +246,43 @@ static void sync_dirs(struct staged *v, size_t n, char type)
 	}
 }
 
-/* syncfs: everything written before it on the file system of each live
- * message's files is durable (data and metadata: the df's and tf's
- * directory entries too), at the cost of one journal commit for the whole
- * batch.  Its errors (Linux >= 5.8 reports writeback errors of the file
- * system since the descriptor was opened, the df of the message) fail
- * every message on that file system. */
+/* syncfs: everything written before it on a file system is durable (data
+ * and metadata: the df's and tf's directory entries too), at the cost of
+ * one flush for the whole batch.  Its errors (Linux >= 5.8 reports the
+ * writeback errors of the file system since the descriptor was opened:
+ * the message's df or tf) fail every message with a file on that file
+ * system.  One syncfs per file system the batch's df and tf files are on
+ * (normally one). */
+static dev_t dev_of(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 ? st.st_dev : (dev_t)-1;
+}
+
 static void sync_fs_all(struct staged *v, size_t n)
 {
+	dev_t done[4];
+	size_t ndone = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (!v[i].live)
-			continue;
-		struct stat a;
-		if (fstat(v[i].it->eq->df_fd, &a) < 0)
-			a.st_dev = 0;
-		int seen = 0;
-		for (size_t k = 0; k < i && !seen; k++) {
-			struct stat b;
-			seen = v[k].live && fstat(v[k].it->eq->df_fd, &b) == 0 && b.st_dev == a.st_dev;
-		}
-		if (seen)
-			continue;
-		if (syncfs(v[i].it->eq->df_fd) < 0) {
+		for (int which = 0; which < 2 && v[i].live; which++) {
+			int fd = which == 0 ? v[i].it->eq->df_fd : v[i].st.fd;
+			dev_t dev = dev_of(fd);
+			int seen = 0;
+			for (size_t k = 0; k < ndone && !seen; k++)
+				seen = done[k] == dev;
+			if (seen)
+				continue;
+			if (syncfs(fd) == 0) {
+				if (ndone < 4)
+					done[ndone++] = dev;
+				continue;
+			}
 			int e = errno;
 			char why[512];
 			snprintf(why, sizeof(why), "syncfs of the queue file system: %s", strerror(e));
-			for (size_t k = i; k < n; k++) {
-				struct stat b;
-				if (v[k].live && fstat(v[k].it->eq->df_fd, &b) == 0 && b.st_dev == a.st_dev)
+			for (size_t k = i; k < n; k++)
+				if (v[k].live && (dev_of(v[k].it->eq->df_fd) == dev || dev_of(v[k].st.fd) == dev))
 					item_fail(&v[k], e, why);
-			}
 		}
 	}
 }
