@@ -26,7 +26,7 @@ struct file_id {
 	dev_t dev;
 	ino_t ino;
 	off_t size;
-	struct timespec mtime;
+	struct timespec mtime, ctime;	/* ctime: a write that put mtime back (touch -r) */
 	int exists;
 };
 
@@ -61,6 +61,7 @@ static struct file_id id_of(const char *path)
 		id.ino = st.st_ino;
 		id.size = st.st_size;
 		id.mtime = st.st_mtim;
+		id.ctime = st.st_ctim;
 	}
 	return id;
 }
@@ -68,7 +69,8 @@ static struct file_id id_of(const char *path)
 static int same_id(const struct file_id *a, const struct file_id *b)
 {
 	return a->exists == b->exists && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
+	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
+	       a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
 }
 
 static uint64_t hash(const char *s)

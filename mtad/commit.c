@@ -12,8 +12,11 @@
 static void commit_run_batch(struct work **v, size_t n)
 {
 	struct enqueue_item items[WORK_BATCH_MAX];
-	if (n > WORK_BATCH_MAX)
-		n = WORK_BATCH_MAX;	/* (workq never hands more) */
+	while (n > WORK_BATCH_MAX) {	/* (workq never hands more: every job is answered all the same) */
+		commit_run_batch(v, WORK_BATCH_MAX);
+		v += WORK_BATCH_MAX;
+		n -= WORK_BATCH_MAX;
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct commit_job *job = (struct commit_job *)v[i];
 		items[i] = (struct enqueue_item){ .eq = &job->eq, .env = &job->env };

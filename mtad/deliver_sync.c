@@ -36,15 +36,19 @@ void deliver_sync_begin(void)
 {
 	if (active || strcmp(enqueue_sync_name(), "syncfs") != 0)
 		return;
-	if (spool_fd < 0)
-		spool_fd = open(conf_str(C_MAILBOX_DIR), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* opened here, in the process that syncs: an open file shared with
+	 * another process (a worker forked later) would share its record of
+	 * the errors already reported, and one of the two would miss them */
+	spool_fd = open(conf_str(C_MAILBOX_DIR), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	active = spool_fd >= 0;	/* (no spool to open: each append fsyncs) */
 }
 
 void deliver_sync_end(void)
 {
-	if (nheld > 0)
-		deliver_sync_now();
+	deliver_sync_flush();
+	if (spool_fd >= 0)
+		close(spool_fd);
+	spool_fd = -1;
 	active = 0;
 	marked = 0;
 }
@@ -101,6 +105,12 @@ void deliver_sync_hold(const char *qfpath, const char *dfpath, int lockfd)
 	snprintf(h->df, sizeof(h->df), "%s", dfpath);
 	h->lockfd = lockfd;
 	if (nheld == DELIVER_SYNC_MAX)
+		deliver_sync_now();
+}
+
+void deliver_sync_flush(void)
+{
+	if (nheld > 0)
 		deliver_sync_now();
 }
 

@@ -30,6 +30,9 @@ int deliver_sync_take_mark(void);
 void deliver_sync_hold(const char *qfpath, const char *dfpath, int lockfd);
 /* Syncs now if what is held is old enough (at each message). */
 void deliver_sync_tick(void);
+/* Syncs now if anything is held (at the end of a destination's group,
+ * before deliveries that may take long, such as SMTP's timeouts). */
+void deliver_sync_flush(void);
 /* Syncs the appends so far and removes the held messages' files; 0, or -1
  * (logged) when the syncfs failed and they stay queued. */
 int deliver_sync_now(void);

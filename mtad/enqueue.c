@@ -248,11 +248,16 @@ static void sync_dirs(struct staged *v, size_t n, char type)
 
 /* syncfs: everything written before it on a file system is durable (data
  * and metadata: the df's and tf's directory entries too), at the cost of
- * one flush for the whole batch.  Its errors (Linux >= 5.8 reports the
- * writeback errors of the file system since the descriptor was opened:
- * the message's df or tf) fail every message with a file on that file
- * system.  One syncfs per file system the batch's df and tf files are on
- * (normally one). */
+ * one flush for the whole batch.  Its errors (the file system's writeback
+ * errors since the descriptor it is given was opened) fail every message
+ * with a file on that file system.  One syncfs per file system the batch's
+ * df and tf files are on (normally one).
+ *
+ * That descriptor may have been opened after another message's df failed
+ * to write back (a df the flusher wrote early): syncfs would not report
+ * it.  So each df and tf is then asked for its own errors since its open
+ * with sync_file_range, which waits on pages already written (no flush:
+ * cheap) and reports the file's writeback errors. */
 static dev_t dev_of(int fd)
 {
 	struct stat st;
@@ -285,10 +290,23 @@ static void sync_fs_all(struct staged *v, size_t n)
 					item_fail(&v[k], e, why);
 		}
 	}
+	for (size_t i = 0; i < n; i++)
+		for (int which = 0; which < 2 && v[i].live; which++) {
+			int fd = which == 0 ? v[i].it->eq->df_fd : v[i].st.fd;
+			unsigned flags = SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER;
+			if (sync_file_range(fd, 0, 0, flags) == 0)
+				continue;
+			int e = errno;
+			char why[512];
+			snprintf(why, sizeof(why), "writeback of the %s file: %s", which == 0 ? "data" : "queue control",
+				 strerror(e));
+			item_fail(&v[i], e, why);
+		}
 }
 
-/* syncfs reports writeback errors only since Linux 5.8: before, it could
- * say 0 for a file that never reached the disk. */
+/* syncfs reports writeback errors only since Linux 5.8, and errors of a
+ * journal commit only since 5.17: before, it could say 0 for a file that
+ * never reached the disk. */
 static int syncfs_reports_errors(void)
 {
 	static int answer = -1;
@@ -296,7 +314,7 @@ static int syncfs_reports_errors(void)
 		struct utsname u;
 		int major = 0, minor = 0;
 		answer = uname(&u) == 0 && sscanf(u.release, "%d.%d", &major, &minor) == 2 &&
-			 (major > 5 || (major == 5 && minor >= 8));
+			 (major > 5 || (major == 5 && minor >= 17));
 	}
 	return answer;
 }

@@ -741,16 +741,49 @@ static ssize_t recv_fds(int sock, char *buf, size_t size, int *fds, int *nfds)
 	return n;
 }
 
+static void agent_loop(int sock);
+
+/* A request "C": a new agent of its own for a process about to be forked
+ * (a queue run's worker), so that no two processes share one socket and
+ * read each other's answers.  The new agent's end is the answer's fd. */
+static void agent_clone(int sock)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		send_fds(sock, "-1", 3, NULL, 0);
+		return;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(sock);
+		close(sv[0]);
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		agent_loop(sv[1]);
+	}
+	close(sv[1]);
+	if (pid < 0)
+		send_fds(sock, "-1", 3, NULL, 0);
+	else
+		send_fds(sock, "0", 2, &sv[0], 1);
+	close(sv[0]);
+}
+
 /* The agent: one request at a time until the delivery process is gone. */
 static void agent_loop(int sock)
 {
 	char req[REQ_MAX + 1];
 	for (;;) {
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;		/* agents made by "C" that ended */
 		int fds[2] = { -1, -1 }, nfds;
 		ssize_t n = recv_fds(sock, req, REQ_MAX, fds, &nfds);
 		if (n <= 0)
 			_exit(0);
 		req[n] = '\0';
+		if (n == 2 && req[0] == 'C' && nfds == 0) {
+			agent_clone(sock);
+			continue;
+		}
 		/* kind\0name\0target\0sender\0rcpt\0: strings, then the headers
 		 * when they fit (else a memfd before the df): nothing more */
 		const char *f[5];
@@ -914,6 +947,35 @@ out:
 	if (hfd >= 0)
 		close(hfd);
 	sb_free(&req);
+}
+
+int lda_channel_new(void)
+{
+	if (lda_sock < 0)
+		return -1;
+	if (send_fds(lda_sock, "C", 2, NULL, 0) < 0)
+		return -1;
+	char buf[16];
+	int rfds[2], nr;
+	ssize_t n = recv_fds(lda_sock, buf, sizeof(buf) - 1, rfds, &nr);
+	if (n > 0 && nr == 1 && buf[0] == '0')
+		return rfds[0];
+	for (int i = 0; i < nr; i++)
+		close(rfds[i]);
+	return -1;
+}
+
+int lda_has_agent(void)
+{
+	return lda_sock >= 0;
+}
+
+void lda_channel_use(int fd)
+{
+	if (lda_sock >= 0 && fd >= 0) {
+		close(lda_sock);
+		lda_sock = fd;
+	}
 }
 
 int lda_deliver(char kind, const char *name, const char *target, const char *sender, const char *rcpt,

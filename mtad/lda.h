@@ -25,6 +25,15 @@
 
 int lda_start(void);
 
+/* Before a fork whose child delivers too (a queue run's worker): a socket
+ * to an agent of the child's own, -1 when this process has no agent (the
+ * child, still root, starts its own) or none could be made.  The child
+ * passes it to lda_channel_use(); the parent closes it. */
+int lda_channel_new(void);
+void lda_channel_use(int fd);
+/* 1 when this process delivers through an agent (it gave up root). */
+int lda_has_agent(void);
+
 /* One local delivery.  kind: 'M' the mailbox of user name ("\user" skips
  * nothing: .forward is the expander's business), 'm' the same without the
  * fsync (the caller makes it durable with a syncfs: deliver.c's group

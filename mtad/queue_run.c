@@ -13,6 +13,7 @@
  * for the daemon's delivery processes. */
 #include "mtad.h"
 #include "deliver_sync.h"
+#include "lda.h"
 #include "config.h"
 #include "maillog.h"
 #include "qid.h"
@@ -261,6 +262,7 @@ static void worker(const char *qdir, const struct idlist *l, const struct group 
 			rate_delay(j);
 			deliver_one(qdir, l, g[k].msgs[j], 0);
 		}
+		deliver_sync_flush();	/* its messages done before it is reported */
 		char out[160];
 		int n = snprintf(out, sizeof(out), "%zu %ld %ld %ld %zu\n", k, deliver_counts.sent - before.sent,
 				 deliver_counts.deferred - before.deferred, deliver_counts.failed - before.failed,
@@ -293,11 +295,22 @@ struct pool {
 static int spawn_worker(struct pool *p, const char *qdir, const struct idlist *l, const struct group *g)
 {
 	int c[2];
-	if (p->n == p->cap || pipe2(c, O_CLOEXEC) < 0)
+	if (p->n == p->cap)
 		return -1;
+	/* a process that gave up root to its agent (a persistent runner after
+	 * its first run) gives each worker an agent of its own */
+	int agent = lda_channel_new();
+	if (lda_has_agent() && agent < 0)
+		return -1;
+	if (pipe2(c, O_CLOEXEC) < 0) {
+		if (agent >= 0)
+			close(agent);
+		return -1;
+	}
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid == 0) {
+		lda_channel_use(agent);
 		close(c[1]);
 		close(p->res[0]);
 		for (size_t o = 0; o < p->n; o++)	/* the others' ends: their EOF is theirs */
@@ -306,6 +319,8 @@ static int spawn_worker(struct pool *p, const char *qdir, const struct idlist *l
 		worker(qdir, l, g, c[0], p->res[1]);
 	}
 	close(c[0]);
+	if (agent >= 0)
+		close(agent);
 	if (pid < 0) {
 		close(c[1]);
 		return -1;
@@ -480,6 +495,7 @@ static void run_serial(const char *qdir, const struct idlist *l, const struct gr
 			t->hosts_down = (long)mci_hosts_down();
 			progress(t, ++done, l->n, 0);
 		}
+		deliver_sync_flush();	/* not held through the next destination's timeouts */
 	}
 	deliver_sync_end();
 	mci_end();

@@ -32,7 +32,7 @@ import time
 import unittest
 
 from harness import MtadTestCase, wait_for, binpath
-from test_privsep import RootCase, have_mail_user, children, send, IS_ROOT
+from test_privsep import RootCase, have_mail_user, children, send, ps_table, IS_ROOT
 
 CACHE_LIFE = 2.0        # lib/pwcache.h PWCACHE_TTL_MS
 
@@ -116,6 +116,60 @@ class AgentSwitchesBack(RootCase):
         m.wait_log(qid + r": to=\|slow, .*mailer=prog, .*stat=Sent")
         for u in users:
             m.wait_log(qid + r": to=<%s@mx\.test\.example>, .*mailer=local, .*stat=Sent" % u.pw_name)
+
+    def test_persistent_runner_gives_each_worker_its_own_agent(self):
+        """sendmail -q1s as root: its first run (one message, no worker)
+        starts the agent and gives up root; a later run with workers must
+        give each an agent of its own.  Sharing the first one's socket, a
+        worker could read another's answer (Sent for a failure).  Each .forward
+        program writes the agent that ran it (its grandparent)."""
+        smrsh, prog, gate = self.slow_program()
+        board = os.path.join(self.tmp, "board")
+        os.makedirs(board)
+        os.chmod(board, 0o1777)
+        out = os.path.join(board, "parents")
+        open(out, "w").close()
+        os.chmod(out, 0o666)                # every user appends
+        rec = os.path.join(smrsh, "rec")
+        with open(rec, "w") as f:
+            # its parent is the agent's worker become the user; the agent is the one above
+            f.write("#!/bin/sh\ncat >/dev/null\ncut -d' ' -f4 /proc/$PPID/stat >>%s\n" % out)
+        os.chmod(rec, 0o755)
+        first = self.add_user()
+        users = [self.add_user() for _ in range(4)]
+        for u, what in [(first, '"|slow"')] + [(u, '"|rec"') for u in users]:
+            fwd = os.path.join(u.pw_dir, ".forward")
+            with open(fwd, "w") as f:
+                f.write(what + "\n")
+            os.chown(fwd, u.pw_uid, u.pw_gid)
+        m = self.mtad(extra="define(`confDELIVERY_MODE', `q')dnl\ndefine(`confSMRSH_DIRECTORY', `%s')dnl\n"
+                      "define(`confMAX_RUNNERS_PER_QUEUE', `4')dnl\n"
+                      "define(`confDESTINATION_CONCURRENCY', `4')dnl\n" % smrsh)
+        q0 = send(m, [first.pw_name + "@mx.test.example"], "Subject: first\r\n\r\nfirst\r\n.\r\n")
+        runner = subprocess.Popen([binpath("mtad"), "-C", m.mc, "-L", m.tag, "-q1s"])
+        try:
+            def slow_running():
+                return re.search(r"/bin/sh %s" % re.escape(prog), ps_table())
+            wait_for(slow_running, what="the first run's program (one message: no worker)")
+            agents = [k for k in children(runner.pid) if comm(k) == "mtad-local"]
+            self.assertEqual(len(agents), 1, children(runner.pid))
+            # queued while the first run is held: the next run sees all twelve
+            qids = [send(m, [u.pw_name + "@mx.test.example"], "Subject: w\r\n\r\nw\r\n.\r\n")
+                    for u in users for _ in range(3)]
+            open(gate, "w").close()
+            m.wait_log(q0 + r": to=\|slow, .*stat=Sent")
+            for q in qids:
+                m.wait_log(q + r": to=\|rec, .*stat=Sent", timeout=30)
+        finally:
+            open(gate, "w").close()
+            runner.terminate()
+            runner.wait(timeout=20)
+        with open(out) as f:
+            parents = f.read().split()
+        print("\nfirst agent %d; the workers' programs ran under %s" % (agents[0], sorted(set(parents))))
+        self.assertEqual(len(parents), 12)
+        self.assertNotIn(str(agents[0]), parents, "a worker used the runner's own agent")
+        self.assertGreater(len(set(parents)), 1, "the workers shared one agent")
 
     def test_agent_that_cannot_return_to_root_stops(self):
         """seteuid(0) refused (tests/e2e/fail_seteuid.c, LD_PRELOAD): the

@@ -4,7 +4,8 @@
  *
  * MTA_FAULT holds rules separated by ';' (or ','):
  *     op:pattern:nth[:errno]
- *   op       fsync (also fdatasync), syncfs, write (also pwrite, writev),
+ *   op       fsync (also fdatasync), syncfs, syncrange (sync_file_range),
+ *            write (also pwrite, writev),
  *            rename, open (also openat, creat), unlink
  *   pattern  a substring of the path: for fd calls the file the descriptor
  *            names (readlink /proc/self/fd/N), for rename the source or the
@@ -46,7 +47,7 @@
 
 #define MAX_RULES 16
 
-enum fop { F_FSYNC, F_SYNCFS, F_WRITE, F_RENAME, F_OPEN, F_UNLINK };
+enum fop { F_FSYNC, F_SYNCFS, F_SYNCRANGE, F_WRITE, F_RENAME, F_OPEN, F_UNLINK };
 
 struct rule {
 	enum fop op;
@@ -101,6 +102,8 @@ static void parse_rules(void)
 			r->op = F_FSYNC;
 		else if (strcmp(f[0], "syncfs") == 0)
 			r->op = F_SYNCFS;
+		else if (strcmp(f[0], "syncrange") == 0)
+			r->op = F_SYNCRANGE;
 		else if (strcmp(f[0], "write") == 0)
 			r->op = F_WRITE;
 		else if (strcmp(f[0], "rename") == 0)
@@ -290,6 +293,17 @@ int syncfs(int fd)
 		return -1;
 	}
 	return next_syncfs(fd);
+}
+
+int sync_file_range(int fd, off_t off, off_t n, unsigned int flags)
+{
+	NEXT(sync_file_range);
+	int e = fd_should_fail(F_SYNCRANGE, "sync_file_range", fd);
+	if (e) {
+		errno = e;
+		return -1;
+	}
+	return next_sync_file_range(fd, off, n, flags);
 }
 
 ssize_t write(int fd, const void *buf, size_t n)

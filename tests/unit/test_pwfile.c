@@ -2,7 +2,8 @@
  * file as glibc's files module does (the first line with it), leaves a
  * name not in the file to NSS, is not used when nsswitch.conf does not put
  * "files" first or when the file holds what it does not read for sure
- * (NIS "+" lines, a broken line), and sees a changed file. */
+ * (NIS "+" lines, a broken line), and sees a changed file, even one
+ * rewritten in place with its old size and mtime. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "pwfile.h"
@@ -124,6 +127,30 @@ static void test_changed_file_seen(void **state)
 	assert_int_equal(pwfile_byname("alice", &pw), 0);
 }
 
+/* Rewritten in place with its old size and its old mtime put back (an
+ * editor's or a script's "touch -r"): only the ctime tells. */
+static void test_rewrite_with_old_mtime_seen(void **state)
+{
+	(void)state;
+	struct pw_entry pw;
+	put(passwd, "alice:x:1001:100:Alice:/home/alice:/bin/sh\n");
+	assert_int_equal(pwfile_byname("alice", &pw), 1);
+	struct stat before, after;
+	assert_int_equal(stat(passwd, &before), 0);
+	do {			/* until the clock has moved on for the ctime */
+		FILE *f = fopen(passwd, "r+");
+		assert_non_null(f);
+		fputs("carol", f);	/* same length as alice */
+		fclose(f);
+		struct timespec ts[2] = { before.st_atim, before.st_mtim };
+		assert_int_equal(utimensat(AT_FDCWD, passwd, ts, 0), 0);
+		assert_int_equal(stat(passwd, &after), 0);
+	} while (after.st_ctim.tv_sec == before.st_ctim.tv_sec && after.st_ctim.tv_nsec == before.st_ctim.tv_nsec);
+	assert_int_equal(after.st_size, before.st_size);
+	assert_int_equal(pwfile_byname("carol", &pw), 1);
+	assert_int_equal(pwfile_byname("alice", &pw), 0);
+}
+
 static void test_many_users(void **state)
 {
 	(void)state;
@@ -151,6 +178,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_not_used_unless_files_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unsure_file_not_used, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changed_file_seen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rewrite_with_old_mtime_seen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_users, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
