@@ -5,6 +5,10 @@
 # Rounds alternate mtad and Postfix (and B, when MTAD_B names the directory
 # of a second mtad build: an A/B of two builds against the same Postfix).
 # Prints each round, the medians and "ratio relay mtad/postfix = X".
+# SETTLE=S waits S seconds before each run: on ext4 without a journal
+# (this machine's /var/tmp) an inode freed in the last 30-35 s is stepped
+# over by every new file (recently_deleted), so back-to-back runs slow
+# each other down; SETTLE=35 makes every run start alike.
 source "$(dirname "$0")/lib.sh"
 ROUNDS=${1:-${ROUNDS:-3}}
 M=${M:-2000}
@@ -21,8 +25,11 @@ wait_sent() {	# logfile pattern count timeout -> 0 when count deliveries are log
 }
 rate_since() { awk -v m="$M" -v a="$1" -v b="$(now)" 'BEGIN{printf "%.1f", m/(b-a)}'; }
 
+settle() { [ "${SETTLE:-0}" = 0 ] || sleep "$SETTLE"; }
+
 mtad_round() {	# BINDIR -> msg/s
 	local BIN=$1 t0
+	settle
 	mtad_setup "$BENCH_DIR/mtad" relay; mtad_start "$BENCH_DIR/mtad"
 	t0=$(now); source_rate "$MTAD_PORT" 20 "$M" 1024 >/dev/null
 	if wait_sent "$BENCH_DIR/mtad/maillog" "stat=Sent" "$M" 120; then rate_since "$t0"; else echo err; fi
@@ -36,6 +43,7 @@ for i in $(seq "$ROUNDS"); do
 	a=$(mtad_round "$BIN"); A+=("$a")
 	b=
 	if [ -n "${MTAD_B:-}" ]; then b=$(mtad_round "$MTAD_B"); B+=("$b"); fi
+	settle
 	pf_setup "$BENCH_DIR/postfix" relay; pf_start "$BENCH_DIR/postfix"
 	t0=$(now); source_rate "$PF_PORT" 20 "$M" 1024 >/dev/null
 	if wait_sent "$BENCH_DIR/postfix/maillog" "status=sent" "$M" 120; then p=$(rate_since "$t0"); else p=err; fi

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 static char log_tag[64] = "mtad";
@@ -90,6 +91,23 @@ static void maillog_diag_hook(int prio, const char *msg)
 	sb_free(&sb);
 }
 
+/* Whether syslog has a socket to take lines.  Without one (no syslog
+ * daemon: containers, a bench) syslog(3) would try socket, connect and
+ * close for every line; asked again every 5 s, so a daemon started later
+ * is found. */
+static int syslog_present(void)
+{
+	static time_t checked;
+	static int present;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	if (checked == 0 || now.tv_sec - checked >= 5) {
+		checked = now.tv_sec ? now.tv_sec : 1;
+		present = access(_PATH_LOG, F_OK) == 0;
+	}
+	return present;
+}
+
 static void emit(const char *qid, const char *text)
 {
 	struct strbuf sb;
@@ -97,7 +115,7 @@ static void emit(const char *qid, const char *text)
 	if (qid)
 		sb_printf(&sb, "%s: ", qid);
 	put_escaped(&sb, text);
-	if (log_syslog)
+	if (log_syslog && syslog_present())
 		syslog(LOG_INFO, "%s", sb.s);
 	write_file_line(sb.s);
 	sb_free(&sb);

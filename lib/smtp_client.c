@@ -717,6 +717,8 @@ enum smtp_result smtp_send_message(struct smtp_client *c, const struct smtp_msg 
 	if (pipelined) {
 		struct strbuf sb;
 		sb_init(&sb);
+		if (m->rset_first)
+			sb_puts(&sb, "RSET\r\n");
 		path_cmd(&sb, c->sendmail_verbs ? "MAIL From" : "MAIL FROM", m->sender, m->mail_params);
 		sb_append(&sb, "\r\n", 2);
 		for (size_t i = 0; i < m->nrcpts; i++) {
@@ -735,6 +737,13 @@ enum smtp_result smtp_send_message(struct smtp_client *c, const struct smtp_msg 
 		*phase = "mail";
 		if (r != SMTP_OK)
 			return r;
+		if (m->rset_first) {
+			r = smtp_read_reply(c, c->t.other);
+			if (r != SMTP_OK)
+				return r;
+			if (c->reply.code / 100 != 2)	/* closing, or confused: not this connection */
+				return fail(c, SMTP_IOERR, "RSET answered %d", c->reply.code);
+		}
 		r = smtp_read_reply(c, c->t.mail);
 		if (r != SMTP_OK)
 			return r;

@@ -161,10 +161,6 @@ struct mci_conn *mci_take(const char *key)
 			drop(i, 1);
 			return NULL;
 		}
-		if (smtp_rset(&cache[i].c) != SMTP_OK) {
-			drop(i, 0);	/* gone or confused: a new connection */
-			return NULL;
-		}
 		struct mci_conn *m = xmalloc(sizeof(*m));
 		*m = cache[i];
 		cache[i] = cache[--ncache];

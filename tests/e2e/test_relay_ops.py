@@ -57,7 +57,8 @@ class HangingPeer:
 class SinkPeer:
     """An SMTP server that takes everything (PIPELINING offered)."""
 
-    def __init__(self, port=0):
+    def __init__(self, port=0, rset_closes=0):
+        self.rset_closes = rset_closes  # the first N RSETs: 421, and the connection closed
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", port))
@@ -108,6 +109,11 @@ class SinkPeer:
                 elif cmd == b"RSET":
                     with self.lock:
                         self.rsets += 1
+                        closing = self.rset_closes > 0
+                        self.rset_closes -= closing
+                    if closing:         # what the client pipelined behind it is lost
+                        c.sendall(b"421 4.4.2 sink.test idle too long, closing\r\n")
+                        return
                     rcpts = []
                     c.sendall(b"250 2.0.0 reset\r\n")
                 elif cmd == b"QUIT":
@@ -300,6 +306,24 @@ class ConnectionReuse(MtadTestCase):
         self.assertGreaterEqual(self.sink.rsets, 20 - self.sink.connections)
         self.assertEqual(len(m.log_lines("stat=Sent")), 20)
         self.assertEqual(m.queue_files(), [])
+
+    def test_rset_pipelined_and_a_refused_one_costs_a_new_connection_only(self):
+        """The probe of a cached connection (RSET, as sendmail and Postfix
+        send) leads the pipelined MAIL group.  A 421 to it means that
+        connection is gone: the message goes over a new one, not deferred."""
+        self.sink.rset_closes = 1
+        m = self.new_mtad(start=False, mc_extra=QUEUE_ONLY + mailertable(self, [("sink.test", self.sink.port)]))
+        queue_messages(m, [["u%d@sink.test" % i] for i in range(4)])
+        r = m.run("-v", "-q", timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(self.sink.transactions), 4)
+        self.assertEqual(self.sink.connections, 2)
+        self.assertEqual(self.sink.rsets, 3)          # one refused, two on the new connection
+        self.assertEqual(len(m.log_lines("stat=Sent")), 4)
+        self.assertEqual(m.log_lines("Deferred"), [])
+        # RSET and MAIL in one write: the transcript shows no reply between them
+        self.assertRegex(r.stdout, r">>> RSET\n>>> MAIL From:")
+        self.assertRegex(r.stdout, r"\n421 4\.4\.2 .*\n\S+ Connecting to \[127\.0\.0\.1\]")
 
     def test_recipients_of_one_domain_in_one_transaction(self):
         m = self.new_mtad(start=False, mc_extra=QUEUE_ONLY + mailertable(self, [("sink.test", self.sink.port)]))

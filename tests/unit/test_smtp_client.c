@@ -312,6 +312,47 @@ static void test_session_pipelined(void **state)
 	pair_close(&p);
 }
 
+/* A cached connection: RSET leads the pipelined group (one round trip,
+ * not two); a 421 to it is a lost connection before any MAIL reply, so
+ * the caller opens a new one and no recipient is decided. */
+static void test_session_rset_first(void **state)
+{
+	(void)state;
+	struct pair p;
+	struct strbuf sent;
+	const char *rcpts[] = { "a@x" };
+	enum smtp_result res[1];
+	const char *phase = NULL;
+	struct smtp_reply mail_reply;
+
+	pair_open(&p, "220 mx\r\n250-mx\r\n250 PIPELINING\r\n"
+		  "250 reset\r\n250 ok\r\n250 ok\r\n354 go\r\n250 queued\r\n");
+	assert_int_equal(smtp_greeting(&p.c), SMTP_OK);
+	assert_int_equal(smtp_ehlo(&p.c, "c"), SMTP_OK);
+	struct smtp_msg m = { .sender = "s@x", .rcpts = rcpts, .nrcpts = 1,
+			      .body = "x\r\n", .len = 3, .pipeline = 1, .rset_first = 1 };
+	assert_int_equal(smtp_send_message(&p.c, &m, res, NULL, &phase), SMTP_OK);
+	assert_int_equal(res[0], SMTP_OK);
+	assert_int_equal(p.c.reply.code, 250);
+	pair_sent(&p, &sent);
+	assert_string_equal(sent.s, "EHLO c\r\nRSET\r\nMAIL FROM:<s@x>\r\nRCPT TO:<a@x>\r\nDATA\r\nx\r\n.\r\n");
+	sb_free(&sent);
+	pair_close(&p);
+
+	pair_open(&p, "220 mx\r\n250-mx\r\n250 PIPELINING\r\n"
+		  "421 4.4.2 idle too long, closing\r\n");
+	assert_int_equal(smtp_greeting(&p.c), SMTP_OK);
+	assert_int_equal(smtp_ehlo(&p.c, "c"), SMTP_OK);
+	smtp_reply_init(&mail_reply);
+	m.mail_reply = &mail_reply;
+	assert_int_equal(smtp_send_message(&p.c, &m, res, NULL, &phase), SMTP_IOERR);
+	assert_int_equal(mail_reply.code, 0);
+	assert_int_equal(res[0], SMTP_IOERR);
+	assert_non_null(strstr(p.c.err.s, "RSET answered 421"));
+	smtp_reply_free(&mail_reply);
+	pair_close(&p);
+}
+
 static void test_session_failures(void **state)
 {
 	(void)state;
@@ -440,6 +481,7 @@ int main(void)
 		cmocka_unit_test(test_dotstuff),
 		cmocka_unit_test(test_session_plain),
 		cmocka_unit_test(test_session_pipelined),
+		cmocka_unit_test(test_session_rset_first),
 		cmocka_unit_test(test_session_failures),
 		cmocka_unit_test(test_starttls_injection),
 		cmocka_unit_test(test_timeout),
