@@ -662,6 +662,38 @@ class DeliveryGroupSync(ReliabilityCase):
         self.assertEqual(sorted(got.values()), [2] * 10)     # each twice: the price, never a loss
         self.assertEqual(m.queue_files(), [])
 
+    def test_group_synced_before_the_next_destination(self):
+        """A queue run that goes on to a destination that hangs (it never
+        greets) has made its mailbox deliveries durable and removed their
+        queue files first: they are not held through the timeout."""
+        if not syncfs_reports_errors():
+            self.skipTest("kernel older than 5.17")
+        from test_relay_ops import HangingPeer, mailertable
+        peer = HangingPeer()
+        self.addCleanup(peer.close)
+        m = self.mtad(mc_extra=QUEUE_ONLY + "define(`confQUEUE_SYNC', `syncfs')dnl\n"
+                      "define(`confMAX_RUNNERS_PER_QUEUE', `1')dnl\n"
+                      "define(`confTO_INITIAL', `60s')dnl\n" + mailertable(self, [("hang.test", peer.port)]))
+        c = m.connect()
+        c.reply()
+        c.cmd("EHLO client.example")
+        local = ["h%02d" % i for i in range(3)]
+        for t in local:                 # older: their group goes first
+            self.assertEqual(session_send(m, t, "alice@%s" % DOMAIN, conn=c), 250)
+        self.assertEqual(session_send(m, "far", "someone@hang.test", conn=c), 250)
+        c.cmd("QUIT")
+        m.stop()
+        run = subprocess.Popen([binpath("mtad"), "-C", m.mc, "-L", m.tag, "-q"])
+        try:
+            wait_for(lambda: peer.conns, what="the run at the hanging destination")
+            # while it waits there, the local group is on disk and gone from the queue
+            wait_for(lambda: len(m.queue_files()) == 1, timeout=5,
+                     what="only the hanging destination's message still queued (%s)" % m.queue_files())
+            self.assertEqual(set(delivered_tokens(m)), set(local))
+        finally:
+            peer.close()
+            run.wait(timeout=90)
+
     def test_fsync_mode_syncs_each_append(self):
         m, tokens = self.queue_ten("fsync")
         lines = self.run_with(m, "syncfs:*:*:delay1;fsync:%s/:*:delay1" % m.maildir)
