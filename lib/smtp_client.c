@@ -796,6 +796,8 @@ enum smtp_result smtp_send_message(struct smtp_client *c, const struct smtp_msg 
 			return data_r;
 	} else {
 		*phase = "mail";
+		if (m->rset_first && (r = smtp_rset(c)) != SMTP_OK)	/* the probe, on its own */
+			return r == SMTP_IOERR ? r : fail(c, SMTP_IOERR, "RSET answered %d", c->reply.code);
 		r = smtp_mail(c, m->sender, m->mail_params);
 		if (m->mail_reply && c->reply.code)
 			smtp_reply_copy(m->mail_reply, &c->reply);

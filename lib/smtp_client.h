@@ -232,9 +232,10 @@ struct smtp_msg {
 	const char *body;		/* header and body, any line endings */
 	size_t len;
 	int pipeline;
-	int rset_first;			/* a cached connection: RSET leads the pipelined group
-					 * (its probe, one round trip fewer); a reply to it
-					 * other than 2xx is SMTP_IOERR before any MAIL reply */
+	int rset_first;			/* a cached connection: RSET first, as its probe (in
+					 * the pipelined group when PIPELINING is on: no
+					 * round trip of its own); a reply to it other than
+					 * 2xx is SMTP_IOERR before any MAIL reply */
 	struct smtp_reply *mail_reply;	/* when not NULL: receives the MAIL reply */
 	struct smtp_reply *data_reply;	/* when not NULL: receives the DATA reply */
 };

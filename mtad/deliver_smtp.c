@@ -402,19 +402,12 @@ void deliver_smtp_group(const struct qf_env *env, int df_fd, const struct route 
 		char key[300];
 		mci_key(key, sizeof(key), hops[h].addr, r->port);
 		struct mci_conn *cached = no_tls ? NULL : mci_take(key);
-		int reused = cached != NULL, rset_first = 0;
+		int reused = cached != NULL;
 		if (cached) {
 			c = cached->c;
 			ssl = cached->ssl;
 			snprintf(hop_tls, sizeof(hop_tls), "%s", cached->tls);
 			free(cached);
-			rset_first = c.esmtp && (c.ext.flags & SMTP_EXT_PIPELINING);
-			if (!rset_first && smtp_rset(&c) != SMTP_OK) {
-				smtp_client_free(&c);	/* gone or confused: a new connection */
-				tls_client_free(ssl);
-				h--;
-				continue;
-			}
 			if (G.verbose)
 				printf("%s... Using cached ESMTP connection to %s via %s...\n", rcpts[0], hops[h].name,
 				       r->mailer);
@@ -473,7 +466,7 @@ void deliver_smtp_group(const struct qf_env *env, int df_fd, const struct route 
 		}
 		struct smtp_msg m = { .sender = sender, .mail_params = params[0] ? params : NULL, .rcpts = wr,
 				      .rcpt_params = wp, .nrcpts = n,
-				      .body = body.s, .len = body.len, .pipeline = 1, .rset_first = rset_first,
+				      .body = body.s, .len = body.len, .pipeline = 1, .rset_first = reused,
 				      .mail_reply = &mail_reply, .data_reply = &data_reply };
 		const char *phase = NULL;
 		enum smtp_result res = smtp_send_message(&c, &m, rr, rreply, &phase);

@@ -41,9 +41,9 @@ struct mci_conn {
 	int in_use;
 };
 void mci_begin(void);
-/* Takes key's cached connection, or NULL.  The caller probes it with RSET
- * (sendmail's smtpprobe, Postfix's smtp_rset_timeout) before its MAIL, in
- * the pipelined group when the server offers PIPELINING. */
+/* Takes key's cached connection, or NULL.  The caller's transaction
+ * probes it with RSET first (struct smtp_msg's rset_first), as sendmail
+ * and Postfix probe a cached connection. */
 struct mci_conn *mci_take(const char *key);
 /* Gives the connection of a finished transaction to the cache (which may
  * QUIT it, or an older one, when full or not caching); c and ssl are owned by

@@ -25,7 +25,7 @@ import subprocess
 import threading
 import unittest
 
-from harness import MtadTestCase, wait_for, binpath
+from harness import MtadTestCase, wait_for, binpath, send_message
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
@@ -383,6 +383,34 @@ class DefaultTag(MtadTestCase):
         finally:
             p.terminate()
             p.wait(timeout=10)
+
+
+@unittest.skipUnless(os.geteuid() == 0 and not os.path.exists("/dev/log"),
+                     "needs root and no syslog daemon (the test binds /dev/log itself)")
+class SyslogSocket(MtadTestCase):
+    """With a syslog socket the log lines reach it as sendmail's do
+    (facility mail, level info, "tag[pid]: "), the same text as LogFile;
+    mtad skips syslog only while /dev/log is absent (lib/maillog.c).  The
+    socket is this test's own, bound at /dev/log and removed after."""
+
+    def test_lines_reach_syslog_as_in_the_log_file(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        s.bind("/dev/log")
+        self.addCleanup(os.unlink, "/dev/log")
+        self.addCleanup(s.close)
+        os.chmod("/dev/log", 0o666)       # the SMTP server may run as RunAsUser
+        s.settimeout(10)
+        m = self.new_mtad()
+        qid = send_message(m, ["alice@mx.test.example"], "Subject: s\r\n\r\nx\r\n.\r\n", "s@example.org")
+        in_file = m.wait_log(re.escape(qid) + r": from=<s@example\.org>")
+        got = []
+        while not any(qid + ": from=" in g for g in got):
+            got.append(s.recv(8192).decode(errors="replace"))
+        line = next(g for g in got if qid + ": from=" in g)
+        # <22>: facility mail (2) * 8 + level info (6)
+        self.assertRegex(line, r"^<22>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d %s\[\d+\]: %s: from="
+                         % (re.escape(m.tag), qid))
+        self.assertEqual(line.split("]: ", 1)[1].rstrip("\n"), in_file.split("]: ", 1)[1])
 
 
 class SubmissionDsn(MtadTestCase):

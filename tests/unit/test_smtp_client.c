@@ -351,6 +351,19 @@ static void test_session_rset_first(void **state)
 	assert_non_null(strstr(p.c.err.s, "RSET answered 421"));
 	smtp_reply_free(&mail_reply);
 	pair_close(&p);
+
+	/* no PIPELINING: the probe on its own, and a 421 to it the same */
+	pair_open(&p, "220 mx\r\n250 mx\r\n421 4.4.2 closing\r\n");
+	assert_int_equal(smtp_greeting(&p.c), SMTP_OK);
+	assert_int_equal(smtp_ehlo(&p.c, "c"), SMTP_OK);
+	smtp_reply_init(&mail_reply);
+	assert_int_equal(smtp_send_message(&p.c, &m, res, NULL, &phase), SMTP_IOERR);
+	assert_int_equal(mail_reply.code, 0);
+	pair_sent(&p, &sent);
+	assert_string_equal(sent.s, "EHLO c\r\nRSET\r\n");	/* nothing after the refused probe */
+	sb_free(&sent);
+	smtp_reply_free(&mail_reply);
+	pair_close(&p);
 }
 
 static void test_session_failures(void **state)
