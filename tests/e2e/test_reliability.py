@@ -584,14 +584,36 @@ class GroupCommit(ReliabilityCase):
 
     def test_one_failed_sync_fails_its_whole_batch_only(self):
         """A syncfs that fails takes the messages of its batch (all 4xx,
-        nothing left of them); the next batch is unaffected."""
+        nothing left of them); the batches before and after are unaffected.
+
+        The batches are forced, not left to timing: the first dot's syncfs
+        is slow (1.5 s) and the other seven dots are sent only once it has
+        begun, so they cannot join it; the second syncfs (the next batch,
+        at least one of the seven) fails, and every later one succeeds."""
         if not syncfs_reports_errors():
             self.skipTest("kernel older than 5.17")
-        env, log = self.fault_env("syncfs:*:1:EIO;syncfs:*:*:delay1500")
+        env, log = self.fault_env("syncfs:*:1:delay1500;syncfs:*:1:EIO;syncfs:*:*:delay1500")
         m = self.mtad(env=env, mc_extra=QUEUE_ONLY + "define(`confQUEUE_SYNC', `syncfs')dnl\n")
-        codes = self.send_together(m)
-        self.assertIn(451, codes)
-        self.assertIn(250, codes)
+        conns = []
+        for i in range(self.N):
+            c = m.connect()
+            c.reply()
+            c.cmd("EHLO client.example")
+            self.assertEqual(c.cmd("MAIL FROM:<s@example.org>")[0], 250)
+            self.assertEqual(c.cmd("RCPT TO:<alice@%s>" % DOMAIN)[0], 250)
+            self.assertEqual(c.cmd("DATA")[0], 354)
+            conns.append(c)
+
+        def first_sync_begun():
+            return os.path.exists(log) and "syncfs (delayed 1500 ms)" in open(log).read()
+
+        conns[0].send(body_for("batch0") + ".\r\n")
+        wait_for(first_sync_begun, what="the first batch's syncfs")
+        for i, c in enumerate(conns[1:], 1):
+            c.send(body_for("batch%d" % i) + ".\r\n")
+        codes = [c.reply()[0] for c in conns]
+        self.assertEqual(codes[0], 250, "the batch before the failed one")
+        self.assertIn(451, codes[1:], "the next batch failed")
         self.assertEqual(set(codes), {250, 451})
         files = queue_listing(m)
         self.assertEqual(len([f for f in files if f.startswith("qf")]), codes.count(250))
