@@ -79,6 +79,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBMTA)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBMTA) -lcmocka $(BASE_LIBS) $(LDLIBS_$*)
 LDLIBS_test_dkim := -lcrypto
 LDLIBS_test_pwcache := -Wl,--wrap=getpwnam_r
+LDLIBS_test_dirsync := -Wl,--wrap=syncfs
 
 test: deps
 	@$(MAKE) --no-print-directory all

@@ -6,7 +6,8 @@
 # completed, from /sys/block/DEV/stat: counts, not timings, so they hold on
 # a loaded machine), and the CPU time of the daemon's processes (parent and
 # children: as root the SMTP server is a child).  Env: BENCH_DIR, MTAD_PORT,
-# M, DEV (vda).
+# M, DEV (vda), SETTLE (seconds to wait before each run, as in relay.sh:
+# on ext4 without a journal back-to-back runs slow each other).
 source "$(dirname "$0")/lib.sh"
 [ $# -ge 2 ] || die "usage: commitab.sh BIN_A BIN_B [ROUNDS] [SESSIONS]"
 trap cleanup_all EXIT
@@ -23,9 +24,11 @@ ticks() {	# utime+stime of MTAD_PID and its children, in clock ticks
 	echo "$t"
 }
 HZ=$(getconf CLK_TCK)
+settle() { [ "${SETTLE:-0}" = 0 ] || sleep "$SETTLE"; }
 for i in $(seq "${3:-3}"); do
 	for who in A B; do
 		if [ $who = A ]; then BIN=$1; else BIN=$2; fi
+		settle
 		mtad_setup "$BENCH_DIR/commitab" q; mtad_start "$BENCH_DIR/commitab"
 		source_rate "$MTAD_PORT" "$S" 200 1024 >/dev/null
 		a=$(snap); c0=$(ticks); r=$(source_rate "$MTAD_PORT" "$S" "$M" 1024); c1=$(ticks); b=$(snap)

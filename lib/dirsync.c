@@ -6,17 +6,26 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define DIRSYNC_DIRS 8		/* queue, qf/, df/, MSP queue: a few at most */
 
+enum sync_kind { SYNC_DIR, SYNC_FS };
+
+/* One shared sync: of a directory (keyed by its path) or of a whole file
+ * system (keyed by its device; the path is the directory it was first
+ * reached through, opened for each syncfs). */
 struct dir_state {
+	enum sync_kind kind;
 	char path[4096];
+	dev_t dev;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	uint64_t started;	/* fsyncs begun */
+	uint64_t started;	/* syncs begun */
 	uint64_t done;		/* the last one finished */
 	int running;
+	int waiting;		/* callers waiting for a sync another issues */
 	int err;		/* errno of the last one finished, 0 if it worked */
 };
 
@@ -36,21 +45,23 @@ static void register_atfork(void)
 	(void)pthread_atfork(NULL, NULL, mark_child);
 }
 
-static int fsync_dir_now(const char *dir)
+/* The directory opened afresh: a sync reports the errors raised after its
+ * descriptor was opened, so every error of the sync itself. */
+static int sync_now(enum sync_kind kind, const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	int rc = fsync(fd);
+	int rc = kind == SYNC_FS ? syncfs(fd) : fsync(fd);
 	int saved = errno;
 	close(fd);
 	errno = saved;
 	return rc;
 }
 
-/* The state of DIR, made on first use; NULL when the table is full or the
- * path too long (the caller then fsyncs alone). */
-static struct dir_state *state_of(const char *dir)
+/* The state of (kind, dir or dev), made on first use; NULL when the table
+ * is full or the path too long (the caller then syncs alone). */
+static struct dir_state *state_of(enum sync_kind kind, const char *dir, dev_t dev)
 {
 	size_t len = strlen(dir);
 	if (len >= sizeof(dirs[0].path))
@@ -58,42 +69,41 @@ static struct dir_state *state_of(const char *dir)
 	struct dir_state *found = NULL;
 	pthread_mutex_lock(&table_mu);
 	for (int i = 0; i < ndirs && found == NULL; i++)
-		if (strcmp(dirs[i].path, dir) == 0)
+		if (dirs[i].kind == kind && (kind == SYNC_FS ? dirs[i].dev == dev : strcmp(dirs[i].path, dir) == 0))
 			found = &dirs[i];
 	if (found == NULL && ndirs < DIRSYNC_DIRS) {
 		found = &dirs[ndirs];
+		found->kind = kind;
 		memcpy(found->path, dir, len + 1);
+		found->dev = dev;
 		pthread_mutex_init(&found->mu, NULL);
 		pthread_cond_init(&found->cv, NULL);
 		found->started = found->done = 0;
-		found->running = found->err = 0;
+		found->running = found->waiting = found->err = 0;
 		ndirs++;
 	}
 	pthread_mutex_unlock(&table_mu);
 	return found;
 }
 
-int dirsync(const char *dir)
+/* Returns once a sync of d that began after the call has finished: the
+ * one running now may have begun before the caller's change, so the
+ * caller needs the next; whoever finds none running issues it for all. */
+static int shared_sync(struct dir_state *d, const char *dir)
 {
-	pthread_once(&atfork_once, register_atfork);
-	if (in_child)
-		return fsync_dir_now(dir);
-	struct dir_state *d = state_of(dir);
-	if (d == NULL)
-		return fsync_dir_now(dir);
 	pthread_mutex_lock(&d->mu);
-	/* The fsync running now may have begun before our entry changed: we
-	 * need the next one. */
 	uint64_t need = d->started + 1;
 	while (d->done < need) {
 		if (d->running) {
+			d->waiting++;
 			pthread_cond_wait(&d->cv, &d->mu);
+			d->waiting--;
 			continue;
 		}
 		d->running = 1;
 		uint64_t gen = ++d->started;
 		pthread_mutex_unlock(&d->mu);
-		int rc = fsync_dir_now(dir);
+		int rc = sync_now(d->kind, d->kind == SYNC_FS ? dir : d->path);
 		int e = rc < 0 ? errno : 0;
 		pthread_mutex_lock(&d->mu);
 		d->running = 0;
@@ -101,7 +111,7 @@ int dirsync(const char *dir)
 		d->err = e;
 		pthread_cond_broadcast(&d->cv);
 	}
-	/* A later fsync that worked covers an earlier one that failed. */
+	/* A later sync that worked covers an earlier one that failed. */
 	int err = d->err;
 	pthread_mutex_unlock(&d->mu);
 	if (err != 0) {
@@ -111,16 +121,69 @@ int dirsync(const char *dir)
 	return 0;
 }
 
+int dirsync(const char *dir)
+{
+	pthread_once(&atfork_once, register_atfork);
+	if (in_child)
+		return sync_now(SYNC_DIR, dir);
+	struct dir_state *d = state_of(SYNC_DIR, dir, 0);
+	if (d == NULL)
+		return sync_now(SYNC_DIR, dir);
+	return shared_sync(d, dir);
+}
+
+int fssync(const char *dir)
+{
+	pthread_once(&atfork_once, register_atfork);
+	struct stat st;
+	if (stat(dir, &st) < 0)
+		return -1;
+	if (in_child)
+		return sync_now(SYNC_FS, dir);
+	struct dir_state *d = state_of(SYNC_FS, dir, st.st_dev);
+	if (d == NULL)
+		return sync_now(SYNC_FS, dir);
+	return shared_sync(d, dir);
+}
+
 unsigned long dirsync_count(const char *dir)
 {
 	unsigned long n = 0;
 	pthread_mutex_lock(&table_mu);
 	for (int i = 0; i < ndirs; i++)
-		if (strcmp(dirs[i].path, dir) == 0) {
+		if (dirs[i].kind == SYNC_DIR && strcmp(dirs[i].path, dir) == 0) {
 			pthread_mutex_lock(&dirs[i].mu);
 			n = (unsigned long)dirs[i].started;
 			pthread_mutex_unlock(&dirs[i].mu);
 		}
 	pthread_mutex_unlock(&table_mu);
 	return n;
+}
+
+/* The count of fssync issued, or with waiting its callers waiting now. */
+static unsigned long fssync_stat(const char *dir, int waiting)
+{
+	struct stat st;
+	if (stat(dir, &st) < 0)
+		return 0;
+	unsigned long n = 0;
+	pthread_mutex_lock(&table_mu);
+	for (int i = 0; i < ndirs; i++)
+		if (dirs[i].kind == SYNC_FS && dirs[i].dev == st.st_dev) {
+			pthread_mutex_lock(&dirs[i].mu);
+			n = waiting ? (unsigned long)dirs[i].waiting : (unsigned long)dirs[i].started;
+			pthread_mutex_unlock(&dirs[i].mu);
+		}
+	pthread_mutex_unlock(&table_mu);
+	return n;
+}
+
+unsigned long fssync_count(const char *dir)
+{
+	return fssync_stat(dir, 0);
+}
+
+unsigned long fssync_waiting(const char *dir)
+{
+	return fssync_stat(dir, 1);
 }

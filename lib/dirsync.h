@@ -17,8 +17,22 @@
 /* 0, or -1 with errno set (open or fsync of the directory failed) */
 int dirsync(const char *dir);
 
+/* The same for a whole file system (syncfs): returns once a syncfs of the
+ * file system holding DIR, begun after the call, has succeeded.  Callers
+ * on one file system share it, whatever directory they name.  What it
+ * makes durable is the file system's business: the data and inodes of
+ * files everywhere, but not always directory entries (ext4 without a
+ * journal writes those after the syncfs's cache flush): a new name still
+ * needs dirsync. */
+int fssync(const char *dir);
+
 /* how many fsyncs of DIR were issued through the shared path (for tests
  * and diagnostics) */
 unsigned long dirsync_count(const char *dir);
+/* how many syncfs of the file system holding DIR were issued through it */
+unsigned long fssync_count(const char *dir);
+/* how many callers wait now for a syncfs of that file system that another
+ * caller issues (for tests) */
+unsigned long fssync_waiting(const char *dir);
 
 #endif

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "maillog.h"
 #include "xalloc.h"
+#include "dirsync.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -145,6 +146,8 @@ struct staged {
 	int live;
 };
 
+static int use_syncfs(void);
+
 static void item_fail(struct staged *x, int err_no, const char *why)
 {
 	struct enqueue_item *it = x->it;
@@ -183,8 +186,10 @@ static void stage_one(struct staged *x)
 		item_fail(x, errno, x->it->err);	/* (the tf is gone already) */
 		return;
 	}
-	(void)sync_file_range(eq->df_fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-	qf_stage_start_sync(&x->st);
+	if (!use_syncfs()) {	/* syncfs submits every dirty file in one plug */
+		(void)sync_file_range(eq->df_fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+		qf_stage_start_sync(&x->st);
+	}
 }
 
 static void sync_one(struct staged *x)
@@ -203,7 +208,12 @@ static void sync_one(struct staged *x)
 
 /* fsyncs the directory of each live message's file of type ('d' or 'q')
  * once per distinct directory; a failure fails every message in it.  For
- * 'd' only directories other than the qf's count (df/ of its own). */
+ * 'd' only directories other than the qf's count (df/ of its own).
+ *
+ * Needed with QueueSync=syncfs too: ext4 without a journal writes its
+ * directory blocks through the block device, which syncfs writes out
+ * after its cache flush, so there a syncfs does not make an entry
+ * durable; a directory fsync does. */
 static void sync_dirs(struct staged *v, size_t n, char type)
 {
 	char done[4][2048];
@@ -246,16 +256,16 @@ static void sync_dirs(struct staged *v, size_t n, char type)
 	}
 }
 
-/* syncfs: everything written before it on a file system is durable (data
- * and metadata: the df's and tf's directory entries too), at the cost of
- * one flush for the whole batch.  Its errors (the file system's writeback
- * errors since the descriptor it is given was opened) fail every message
- * with a file on that file system.  One syncfs per file system the batch's
+/* syncfs: the data and inodes of every file written before it on a file
+ * system are durable, at the cost of one flush for the whole batch;
+ * lib/dirsync's fssync shares it with the other commit thread when both
+ * wait at once.  (Directory entries are made durable by the directory
+ * fsyncs after it: sync_dirs.)  Its errors (those raised while it ran)
+ * fail every message with a file on that file system.  One syncfs per file system the batch's
  * df and tf files are on (normally one).
  *
- * That descriptor may have been opened after another message's df failed
- * to write back (a df the flusher wrote early): syncfs would not report
- * it.  So each df and tf is then asked for its own errors since its open
+ * An error raised before it (a df the flusher wrote early) is not among
+ * them: so each df and tf is then asked for its own errors since its open
  * with sync_file_range, which waits on pages already written (no flush:
  * cheap) and reports the file's writeback errors. */
 static dev_t dev_of(int fd)
@@ -277,7 +287,10 @@ static void sync_fs_all(struct staged *v, size_t n)
 				seen = done[k] == dev;
 			if (seen)
 				continue;
-			if (syncfs(fd) == 0) {
+			char path[2048], dir[2048];
+			qf_path(path, sizeof(path), v[i].it->eq->qdir, which == 0 ? 'd' : 't', v[i].it->eq->qid);
+			path_dirname(dir, sizeof(dir), path);
+			if (fssync(dir) == 0) {
 				if (ndone < 4)
 					done[ndone++] = dev;
 				continue;
@@ -351,12 +364,14 @@ void enqueue_commit_many(struct enqueue_item *items, size_t n)
 		for (size_t i = 0; i < n; i++)
 			if (v[i].live)
 				sync_one(&v[i]);
-		sync_dirs(v, n, 'd');
 	}
+	/* a df/ directory of its own: its new entries too (syncfs may write
+	 * a directory's blocks after its flush, on ext4 without a journal) */
+	sync_dirs(v, n, 'd');
 	for (size_t i = 0; i < n; i++)
 		if (v[i].live && qf_stage_publish(&v[i].st, items[i].err, sizeof(items[i].err)) < 0)
 			item_fail(&v[i], errno, items[i].err);	/* (the tf is gone already) */
-	/* a qf renamed in a directory whose fsync fails is removed again: the
+	/* a qf renamed in a directory whose sync fails is removed again: the
 	 * client gets a 4xx, so no qf of the message may stay */
 	sync_dirs(v, n, 'q');
 	for (size_t i = 0; i < n; i++) {

@@ -1,7 +1,11 @@
 /* Unit tests for lib/dirsync: concurrent callers share directory fsyncs
  * (fewer fsyncs than calls, every caller answered), a missing directory is
  * an error with errno for every caller, and a forked child fsyncs alone
- * even when the parent's state is busy. */
+ * even when the parent's state is busy.  fssync (syncfs shared per file
+ * system) is tested through a wrapped syncfs (-Wl,--wrap=syncfs) that the
+ * test can hold and make fail: every caller that waited for a failed
+ * syncfs gets its error, and a caller is never answered by a syncfs that
+ * began before it called. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +14,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +23,34 @@
 #include <unistd.h>
 
 #include "dirsync.h"
+
+/* ---- the wrapped syncfs ---- */
+int __real_syncfs(int fd);
+static pthread_mutex_t wrap_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wrap_cv = PTHREAD_COND_INITIALIZER;
+static int wrap_hold;		/* syncfs calls block while set */
+static int wrap_in;		/* calls inside the wrapper now */
+static int wrap_fail_call;	/* this call (counted from 1) fails with EIO */
+static int wrap_calls;
+
+int __wrap_syncfs(int fd);
+int __wrap_syncfs(int fd)
+{
+	pthread_mutex_lock(&wrap_mu);
+	int call = ++wrap_calls;
+	wrap_in++;
+	pthread_cond_broadcast(&wrap_cv);
+	while (wrap_hold)
+		pthread_cond_wait(&wrap_cv, &wrap_mu);
+	wrap_in--;
+	int fail = call == wrap_fail_call;
+	pthread_mutex_unlock(&wrap_mu);
+	if (fail) {
+		errno = EIO;
+		return -1;
+	}
+	return __real_syncfs(fd);
+}
 
 #define THREADS 16
 #define CALLS 40
@@ -114,6 +147,99 @@ static void forked_child_syncs_alone(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+struct fs_caller {
+	pthread_t t;
+	int rc, err;
+};
+
+static void *call_fssync(void *arg)
+{
+	struct fs_caller *c = arg;
+	errno = 0;
+	c->rc = fssync(dir);
+	c->err = errno;
+	return NULL;
+}
+
+static void wait_until(int (*cond)(void))
+{
+	while (!cond())
+		sched_yield();	/* a condition polled, not a delay */
+}
+
+static int one_in_syncfs(void)
+{
+	pthread_mutex_lock(&wrap_mu);
+	int yes = wrap_in == 1;
+	pthread_mutex_unlock(&wrap_mu);
+	return yes;
+}
+
+static int two_waiting(void)
+{
+	return fssync_waiting(dir) == 2;
+}
+
+static void fssync_failure_reaches_every_caller_that_waited_for_it(void **state)
+{
+	(void)state;
+	unsigned long before = fssync_count(dir);
+	pthread_mutex_lock(&wrap_mu);
+	wrap_calls = 0;
+	wrap_hold = 1;
+	wrap_fail_call = 2;
+	pthread_mutex_unlock(&wrap_mu);
+
+	/* the first caller's syncfs runs (held); two more arrive meanwhile:
+	 * it began before their writes, so they must wait for the next one */
+	struct fs_caller first = { 0 }, late[2];
+	memset(late, 0, sizeof(late));
+	assert_int_equal(pthread_create(&first.t, NULL, call_fssync, &first), 0);
+	wait_until(one_in_syncfs);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&late[i].t, NULL, call_fssync, &late[i]), 0);
+	wait_until(two_waiting);
+
+	/* let it go: the first gets its syncfs (it worked), the two share the
+	 * second, which fails */
+	pthread_mutex_lock(&wrap_mu);
+	wrap_hold = 0;
+	pthread_cond_broadcast(&wrap_cv);
+	pthread_mutex_unlock(&wrap_mu);
+	pthread_join(first.t, NULL);
+	assert_int_equal(first.rc, 0);
+	for (int i = 0; i < 2; i++) {
+		pthread_join(late[i].t, NULL);
+		assert_int_equal(late[i].rc, -1);
+		assert_int_equal(late[i].err, EIO);
+	}
+	assert_int_equal(fssync_count(dir), before + 2);
+
+	/* the failure is not sticky: the next caller's own syncfs works */
+	assert_int_equal(fssync(dir), 0);
+	assert_int_equal(fssync_count(dir), before + 3);
+	pthread_mutex_lock(&wrap_mu);
+	wrap_fail_call = 0;
+	pthread_mutex_unlock(&wrap_mu);
+}
+
+static void fssync_shared_with_any_directory_of_the_file_system(void **state)
+{
+	(void)state;
+	char sub[128];
+	snprintf(sub, sizeof(sub), "%s/qf", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	unsigned long before = fssync_count(dir);
+	assert_int_equal(fssync(sub), 0);
+	assert_int_equal(fssync_count(dir), before + 1);	/* one counter: the file system's */
+	errno = 0;
+	snprintf(sub, sizeof(sub), "%s/not-there", dir);
+	assert_int_equal(fssync(sub), -1);
+	assert_int_equal(errno, ENOENT);
+	snprintf(sub, sizeof(sub), "%s/qf", dir);
+	assert_int_equal(rmdir(sub), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -121,6 +247,8 @@ int main(void)
 		cmocka_unit_test(single_caller_gets_its_own_fsync),
 		cmocka_unit_test(missing_directory_is_an_error),
 		cmocka_unit_test(forked_child_syncs_alone),
+		cmocka_unit_test(fssync_failure_reaches_every_caller_that_waited_for_it),
+		cmocka_unit_test(fssync_shared_with_any_directory_of_the_file_system),
 	};
 	return cmocka_run_group_tests(tests, make_dir, remove_dir);
 }
