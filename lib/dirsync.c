@@ -1,4 +1,5 @@
-/* dirsync: one directory fsync shared by concurrent callers (dirsync.h). */
+/* dirsync: one directory fsync, or one syncfs of a file system, shared by
+ * concurrent callers (dirsync.h). */
 #include "dirsync.h"
 
 #include <errno.h>
@@ -14,8 +15,8 @@
 enum sync_kind { SYNC_DIR, SYNC_FS };
 
 /* One shared sync: of a directory (keyed by its path) or of a whole file
- * system (keyed by its device; the path is the directory it was first
- * reached through, opened for each syncfs). */
+ * system (keyed by its device; each syncfs opens the directory that the
+ * caller issuing it named). */
 struct dir_state {
 	enum sync_kind kind;
 	char path[4096];
