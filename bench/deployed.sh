@@ -14,7 +14,9 @@
 #     delivery, Postfix local(8));
 #   - the same durability as the other benchmarks (bench/README.md).
 # ROUNDS (3) alternating rounds; medians; a figure whose rounds spread by
-# more than 20% is flagged noisy.  Ends with:
+# more than 20% is flagged noisy.  SETTLE=S waits S seconds before each run
+# (as in relay.sh: on ext4 without a journal back-to-back runs slow each
+# other; SETTLE=30 makes every run start alike).  Ends with:
 #   ratio deployed mtad/postfix = X      (accepted, 20 sessions)
 #   ratio deployed mtad/postfix 100 = X  (accepted, 100 sessions)
 #   ratio deployed end-to-end mtad/postfix = X
@@ -33,10 +35,11 @@ echo "== as deployed: both started as root; $USERS passwd users; spool root:mail
 log "bench: creating $USERS users"
 make_users
 A20M=() A20P=() A100M=() A100P=() EM=() EP=()
+settle() { [ "${SETTLE:-0}" = 0 ] || sleep "$SETTLE"; }
 for i in $(seq "$ROUNDS"); do
-	a=$(accept_deployed_round mtad 20); b=$(accept_deployed_round postfix 20)
-	c=$(accept_deployed_round mtad 100); e=$(accept_deployed_round postfix 100)
-	f=$(e2e_deployed_round mtad); g=$(e2e_deployed_round postfix)
+	settle; a=$(accept_deployed_round mtad 20); settle; b=$(accept_deployed_round postfix 20)
+	settle; c=$(accept_deployed_round mtad 100); settle; e=$(accept_deployed_round postfix 100)
+	settle; f=$(e2e_deployed_round mtad); settle; g=$(e2e_deployed_round postfix)
 	echo "round $i: accepted@20 mtad $a postfix $b; accepted@100 mtad $c postfix $e; end to end mtad $f postfix $g"
 	A20M+=("$a"); A20P+=("$b"); A100M+=("$c"); A100P+=("$e"); EM+=("$f"); EP+=("$g")
 done

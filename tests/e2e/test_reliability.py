@@ -563,9 +563,8 @@ class GroupCommit(ReliabilityCase):
 
     N = 8
 
-    def send_together(self, m):
-        """N sessions, each up to DATA's 354; then every body and dot at
-        once; returns the replies to the dots."""
+    def open_at_data(self, m):
+        """N sessions, each up to DATA's 354."""
         conns = []
         for i in range(self.N):
             c = m.connect()
@@ -575,6 +574,12 @@ class GroupCommit(ReliabilityCase):
             self.assertEqual(c.cmd("RCPT TO:<alice@%s>" % DOMAIN)[0], 250)
             self.assertEqual(c.cmd("DATA")[0], 354)
             conns.append(c)
+        return conns
+
+    def send_together(self, m):
+        """N sessions up to DATA; then every body and dot at once; returns
+        the replies to the dots."""
+        conns = self.open_at_data(m)
         for i, c in enumerate(conns):
             c.send(body_for("batch%d" % i) + ".\r\n")
         return [c.reply()[0] for c in conns]
@@ -621,15 +626,7 @@ class GroupCommit(ReliabilityCase):
             self.skipTest("kernel older than 5.17")
         env, log = self.fault_env("syncfs:*:1:delay1500;syncfs:*:1:EIO;syncfs:*:*:delay300")
         m = self.mtad(env=env, mc_extra=QUEUE_ONLY + "define(`confQUEUE_SYNC', `syncfs')dnl\n")
-        conns = []
-        for i in range(self.N):
-            c = m.connect()
-            c.reply()
-            c.cmd("EHLO client.example")
-            self.assertEqual(c.cmd("MAIL FROM:<s@example.org>")[0], 250)
-            self.assertEqual(c.cmd("RCPT TO:<alice@%s>" % DOMAIN)[0], 250)
-            self.assertEqual(c.cmd("DATA")[0], 354)
-            conns.append(c)
+        conns = self.open_at_data(m)
 
         def first_sync_begun():
             return os.path.exists(log) and "syncfs (delayed 1500 ms)" in open(log).read()
