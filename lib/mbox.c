@@ -3,6 +3,8 @@
 #include "fdio.h"
 #include "strbuf.h"
 #include "timefmt.h"
+#include "dirsync.h"
+#include "qfile.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -162,6 +164,38 @@ static int mbox_check(const char *path, const struct mbox_checks *c, const struc
 	return 0;
 }
 
+/* Opens the mailbox for appending, creating it (mode 0600) when missing;
+ * *created says whether this call made it.  O_NONBLOCK: a FIFO in the
+ * mailbox's place is refused, not waited on. */
+static int mbox_open(const char *path, int *created)
+{
+	int flags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
+	*created = 0;
+	for (int tries = 0; tries < 3; tries++) {
+		int fd = open(path, flags);
+		if (fd >= 0 || errno != ENOENT)
+			return fd;
+		fd = open(path, flags | O_CREAT | O_EXCL, 0600);
+		if (fd >= 0) {
+			*created = 1;
+			return fd;
+		}
+		if (errno != EEXIST)
+			return -1;
+	}
+	return -1;
+}
+
+/* A mailbox made by this delivery: its name made durable too.  A group's
+ * syncfs would not do it on ext4 without a journal (directory blocks are
+ * written after its flush), nor would an fsync of the file everywhere. */
+static int mbox_sync_entry(const char *path)
+{
+	char dir[4200];
+	path_dirname(dir, sizeof(dir), path);
+	return dirsync(dir);
+}
+
 int mbox_deliver_checked(const char *path, const struct mbox_checks *checks, const char *envelope_sender,
 			 time_t when, const char *headers, size_t hlen, int body_fd, char *err, size_t errsize)
 {
@@ -170,8 +204,8 @@ int mbox_deliver_checked(const char *path, const struct mbox_checks *checks, con
 	if (dotlock_take(lockpath, err, errsize) < 0)
 		return -1;
 	int rc = -1;
-	/* O_NONBLOCK: a FIFO in the mailbox's place is refused, not waited on */
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+	int created = 0;
+	int fd = mbox_open(path, &created);
 	if (fd < 0) {
 		snprintf(err, errsize, "cannot open %s: %s", path, strerror(errno));
 		unlink(lockpath);
@@ -206,8 +240,10 @@ int mbox_deliver_checked(const char *path, const struct mbox_checks *checks, con
 	sb_putc(&out, '\n');
 	if (ok)
 		ok = out_flush(fd, &out) == 0;
-	if (ok && !(checks && checks->defer_sync))
+	if (ok && (created || !(checks && checks->defer_sync)))
 		ok = fsync(fd) == 0;
+	if (ok && created)
+		ok = mbox_sync_entry(path) == 0;
 	if (!ok) {
 		snprintf(err, errsize, "write to %s failed: %s", path, strerror(errno));
 		if (ftruncate(fd, oldsize) < 0) {

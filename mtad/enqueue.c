@@ -261,8 +261,8 @@ static void sync_dirs(struct staged *v, size_t n, char type)
  * lib/dirsync's fssync shares it with the other commit thread when both
  * wait at once.  (Directory entries are made durable by the directory
  * fsyncs after it: sync_dirs.)  Its errors (those raised while it ran)
- * fail every message with a file on that file system.  One syncfs per file system the batch's
- * df and tf files are on (normally one).
+ * fail every message with a file on that file system.  One syncfs per
+ * file system the batch's df and tf files are on (normally one).
  *
  * An error raised before it (a df the flusher wrote early) is not among
  * them: so each df and tf is then asked for its own errors since its open

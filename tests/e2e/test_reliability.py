@@ -741,6 +741,27 @@ class DeliveryGroupSync(ReliabilityCase):
             peer.close()
             run.wait(timeout=90)
 
+    def test_new_mailbox_name_synced_in_a_group(self):
+        """A mailbox that the delivery creates has its name made durable
+        (an fsync of the spool directory) before the message leaves the
+        queue, in syncfs mode too: on ext4 without a journal the group's
+        syncfs writes directory blocks after its flush.  If that fsync
+        fails the message stays queued, and the next run delivers it."""
+        if not syncfs_reports_errors():
+            self.skipTest("kernel older than 5.17")
+        m = self.mtad(mc_extra=QUEUE_ONLY + "define(`confQUEUE_SYNC', `syncfs')dnl\n")
+        self.assertFalse(os.path.exists(os.path.join(m.maildir, "alice")))
+        self.assertEqual(session_send(m, "newbox"), 250)
+        m.stop()
+        lines = self.run_with(m, "fsync:%s$:1:EIO" % m.maildir)
+        self.assertTrue([l for l in lines if " fsync %s -> " % m.maildir in l], lines)
+        self.assertEqual(len(m.queue_files()), 1, "deferred, still queued")
+        self.assertNotIn("newbox", delivered_tokens(m))
+        r = m.run("-q", timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(list(delivered_tokens(m)), ["newbox"])
+        self.assertEqual(m.queue_files(), [])
+
     def test_fsync_mode_syncs_each_append(self):
         m, tokens = self.queue_ten("fsync")
         lines = self.run_with(m, "syncfs:*:*:delay1;fsync:%s/:*:delay1" % m.maildir)
