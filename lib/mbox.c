@@ -186,9 +186,10 @@ static int mbox_open(const char *path, int *created)
 	return -1;
 }
 
-/* A mailbox made by this delivery: its name made durable too.  A group's
- * syncfs would not do it on ext4 without a journal (directory blocks are
- * written after its flush), nor would an fsync of the file everywhere. */
+/* A mailbox made by this delivery, fsynced on its own: its name made
+ * durable too (an fsync of the file does not do it everywhere).  With
+ * defer_sync the caller's group does it, with one directory fsync after
+ * its syncfs (mtad/deliver_sync.c). */
 static int mbox_sync_entry(const char *path)
 {
 	char dir[4200];
@@ -240,9 +241,10 @@ int mbox_deliver_checked(const char *path, const struct mbox_checks *checks, con
 	sb_putc(&out, '\n');
 	if (ok)
 		ok = out_flush(fd, &out) == 0;
-	if (ok && (created || !(checks && checks->defer_sync)))
+	int deferred = checks && checks->defer_sync;
+	if (ok && !deferred)
 		ok = fsync(fd) == 0;
-	if (ok && created)
+	if (ok && !deferred && created)
 		ok = mbox_sync_entry(path) == 0;
 	if (!ok) {
 		snprintf(err, errsize, "write to %s failed: %s", path, strerror(errno));

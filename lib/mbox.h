@@ -19,8 +19,10 @@ struct mbox_checks {
 	int single_link;	/* st_nlink must be 1 */
 	int check_owner;	/* and st_uid must be owner */
 	uid_t owner;
-	int defer_sync;		/* no fsync: the caller makes the append durable
-				 * later (a syncfs of the file system) */
+	int defer_sync;		/* no fsync: the caller makes the append, and
+				 * the name of a mailbox this call created,
+				 * durable later (a syncfs of the file system,
+				 * then an fsync of the mailbox's directory) */
 };
 int mbox_deliver_checked(const char *path, const struct mbox_checks *checks, const char *envelope_sender,
 			 time_t when, const char *headers, size_t hlen, int body_fd, char *err, size_t errsize);

@@ -4,13 +4,17 @@
  * QueueSync is syncfs, a mailbox append is not fsynced on its own ('m' to
  * the local delivery agent): a message whose recipients were all
  * delivered keeps its queue files, and their lock, until one syncfs of the
- * mailbox directory's file system has made its appends durable, with those
- * of up to DELIVER_SYNC_MAX messages or of the last second; only then are
- * its qf and df removed.  A message that is not simply done (a recipient
+ * mailbox directory's file system and one fsync of that directory have
+ * made its appends durable, with those of up to DELIVER_SYNC_MAX messages
+ * or of the last second; only then are its qf and df removed.  (The
+ * directory fsync writes the names of mailboxes created in the group and,
+ * on ext4 without a journal, flushes the inodes that the syncfs wrote
+ * after its own flush.)  A message that is not simply done (a recipient
  * deferred or failed, a success DSN wanted) is synced at once, before its
- * queue file changes.  If the syncfs fails, the messages stay queued (a
+ * queue file changes.  If either sync fails, the messages stay queued (a
  * later run delivers them again: a duplicate, never a loss).  Outside a
- * group, or with QueueSync=fsync, each append is fsynced as before. */
+ * group, or with QueueSync=fsync, each append is fsynced as before (and
+ * a mailbox the append created, with its directory). */
 #ifndef MTAD_DELIVER_SYNC_H
 #define MTAD_DELIVER_SYNC_H
 

@@ -743,14 +743,38 @@ class DeliveryGroupSync(ReliabilityCase):
 
     def test_new_mailbox_name_synced_in_a_group(self):
         """A mailbox that the delivery creates has its name made durable
-        (an fsync of the spool directory) before the message leaves the
-        queue, in syncfs mode too: on ext4 without a journal the group's
-        syncfs writes directory blocks after its flush.  If that fsync
-        fails the message stays queued, and the next run delivers it."""
+        before the message leaves the queue, in syncfs mode too: after
+        its syncfs the group fsyncs the spool directory once (on ext4
+        without a journal the syncfs writes directory blocks and inodes
+        after its flush).  If that fsync fails the group stays queued and
+        the next run delivers it again: a duplicate, never a loss."""
         if not syncfs_reports_errors():
             self.skipTest("kernel older than 5.17")
         m = self.mtad(mc_extra=QUEUE_ONLY + "define(`confQUEUE_SYNC', `syncfs')dnl\n")
-        self.assertFalse(os.path.exists(os.path.join(m.maildir, "alice")))
+        users = ("alice", "bob", "carol")
+        for u in users:
+            self.assertFalse(os.path.exists(os.path.join(m.maildir, u)))
+            self.assertEqual(session_send(m, "new-" + u, "%s@%s" % (u, DOMAIN)), 250)
+        m.stop()
+        lines = self.run_with(m, "syncfs:*:*:delay1;fsync:%s$:1:EIO" % m.maildir)
+        failed = [l for l in lines if " fsync %s -> " % m.maildir in l]
+        self.assertEqual(len(failed), 1, lines)     # one for the group, not one a mailbox
+        self.assertEqual(len(self.spool_syncs(m, lines)), 1, lines)
+        self.assertRegex(m.log(), r"SYSERR: fsync of %s: Input/output error: the mailbox appends of 3 "
+                                  r"messages may not be on disk; they stay queued" % re.escape(m.maildir))
+        self.assertEqual(len(m.queue_files()), 3, "still queued")
+        r = m.run("-q", timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        got = delivered_tokens(m)
+        self.assertEqual(sorted(got), sorted("new-" + u for u in users))
+        self.assertEqual(sorted(got.values()), [2, 2, 2])
+        self.assertEqual(m.queue_files(), [])
+
+    def test_fsync_mode_syncs_a_new_mailbox_with_its_directory(self):
+        """Without a group (QueueSync=fsync) a mailbox the append creates
+        is fsynced with its directory: if that fails the append is undone
+        and the message deferred, so the next run delivers it once."""
+        m = self.mtad(mc_extra=QUEUE_ONLY + "define(`confQUEUE_SYNC', `fsync')dnl\n")
         self.assertEqual(session_send(m, "newbox"), 250)
         m.stop()
         lines = self.run_with(m, "fsync:%s$:1:EIO" % m.maildir)
@@ -759,7 +783,7 @@ class DeliveryGroupSync(ReliabilityCase):
         self.assertNotIn("newbox", delivered_tokens(m))
         r = m.run("-q", timeout=60)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(list(delivered_tokens(m)), ["newbox"])
+        self.assertEqual(delivered_tokens(m), {"newbox": 1})
         self.assertEqual(m.queue_files(), [])
 
     def test_fsync_mode_syncs_each_append(self):
