@@ -17,6 +17,10 @@ usage: fsynccost.py DIR [MESSAGES] [BATCH]
   srf:     per batch: create and write all, start the writeback of all
            (sync_file_range WRITE), fsync each, rename all, fsync the
            directory once (mtad's QueueSync=fsync)
+A second line gives the syncfs pattern's steps (microseconds a batch:
+create and write, syncfs, renames, directory fsync) and what one cache
+flush costs alone (fdatasync of a file with nothing to write) and with
+4 KiB to write.
 """
 import ctypes
 from concurrent.futures import ThreadPoolExecutor
@@ -58,15 +62,21 @@ def serial(d, n):
 POOL = ThreadPoolExecutor(max_workers=16)
 
 
+STEPS = [0.0, 0.0, 0.0, 0.0]
+
+
 def group(d, n, batch, use_syncfs):
     dfd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
     t0 = time.perf_counter()
+    STEPS[:] = [0.0, 0.0, 0.0, 0.0]
     for b in range(0, n, batch):
         ids = range(b, min(n, b + batch))
         fds = []
+        ta = time.perf_counter()
         for i in ids:
             fds.append(create("%s/df%06d" % (d, i), DF))
             fds.append(create("%s/tf%06d" % (d, i), QF))
+        tb = time.perf_counter()
         if use_syncfs == "syncfs":
             libc.syncfs(dfd)
         elif use_syncfs == "srf":
@@ -79,9 +89,14 @@ def group(d, n, batch, use_syncfs):
         else:
             for fd in fds:
                 os.fsync(fd)
+        tc = time.perf_counter()
         for i in ids:
             os.rename("%s/tf%06d" % (d, i), "%s/qf%06d" % (d, i))
+        td = time.perf_counter()
         os.fsync(dfd)
+        te = time.perf_counter()
+        for k, dt in enumerate((tb - ta, tc - tb, td - tc, te - td)):
+            STEPS[k] += dt
         for fd in fds:
             os.close(fd)
     el = time.perf_counter() - t0
@@ -89,11 +104,28 @@ def group(d, n, batch, use_syncfs):
     return n / el
 
 
+def flush_cost(d, n):
+    """microseconds a cache flush alone, and with 4 KiB written first"""
+    fd = create("%s/flush" % d, b"x" * 4096)
+    os.fsync(fd)
+    t0 = time.perf_counter()
+    for _ in range(n):
+        os.fdatasync(fd)
+    t1 = time.perf_counter()
+    for _ in range(n):
+        os.pwrite(fd, b"y" * 4096, 0)
+        os.fdatasync(fd)
+    t2 = time.perf_counter()
+    os.close(fd)
+    return (t1 - t0) / n * 1e6, (t2 - t1) / n * 1e6
+
+
 def main():
     d = sys.argv[1]
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
     batch = int(sys.argv[3]) if len(sys.argv) > 3 else 20
     res = {}
+    steps = None
     for name, fn in (("serial", lambda: serial(d, n)),
                      ("group", lambda: group(d, n, batch, "each")),
                      ("threads", lambda: group(d, n, batch, "threads")),
@@ -101,9 +133,16 @@ def main():
                      ("srf", lambda: group(d, n, batch, "srf"))):
         fresh(d)
         res[name] = fn()
+        if name == "syncfs":
+            nb = (n + batch - 1) // batch
+            steps = [x / nb * 1e6 for x in STEPS]
+    fresh(d)
+    alone, written = flush_cost(d, n)
     shutil.rmtree(d, ignore_errors=True)
     print("serial %.0f msg/s; batch %d: fsync each in turn %.0f msg/s, fsyncs in parallel (16 threads) %.0f msg/s, one syncfs %.0f msg/s, writeback started on all then fsync each in turn %.0f msg/s"
           % (res["serial"], batch, res["group"], res["threads"], res["syncfs"], res["srf"]))
+    print("syncfs steps a batch of %d: create and write %.0f us, syncfs %.0f us, renames %.0f us, directory fsync %.0f us; "
+          "a cache flush alone %.0f us, with 4 KiB written %.0f us" % ((batch,) + tuple(steps) + (alone, written)))
 
 
 if __name__ == "__main__":

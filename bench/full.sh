@@ -24,7 +24,7 @@ echo "== durability: mtad (QueueSync=auto: syncfs on Linux 5.8+) makes df and tf
 
 # -- 0. what the disk allows -------------------------------------------------------------
 echo "== the queue disk (bench/fsynccost.py, 3000 messages of df+qf, 3 runs): mtad's serial commit pattern vs group commit"
-for i in 1 2 3; do echo "  $(python3 "$BENCH_SRC/fsynccost.py" "$BENCH_DIR/fsynccost" 3000 20)"; done
+for i in 1 2 3; do python3 "$BENCH_SRC/fsynccost.py" "$BENCH_DIR/fsynccost" 3000 20 | sed 's/^/  /'; done
 
 # -- 1. acceptance at 1, 20, 100 sessions -------------------------------------------
 accept_round() {	# who sessions messages size -> msg/s
