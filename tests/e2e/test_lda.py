@@ -23,6 +23,10 @@ What each test proves:
   the mailbox;
 - a user removed from passwd is refused at RCPT within the cache's life,
   and a message queued for them before is not written to their mailbox;
+- (GroupSyncAsDeployed) with QueueSync=syncfs, a queue run as root makes
+  the new mailboxes of three passwd users durable with one syncfs and one
+  fsync of the spool, done by the delivery process as RunAsUser mail; if
+  that fsync fails the three stay queued and are delivered again;
 - (KeptRunner, also unprivileged) the delivery process for new mail takes
   the next message too, is let go when idle, and goes with the daemon."""
 import os
@@ -307,6 +311,78 @@ def alive(pid):
             return "State:\tZ" not in f.read()
     except (FileNotFoundError, ProcessLookupError):
         return False
+
+
+@unittest.skipUnless(IS_ROOT and have_mail_user(), "needs root and a mail user (the system MTA's case)")
+class GroupSyncAsDeployed(RootCase):
+    """QueueSync=syncfs as deployed: a queue run started as root delivers
+    to the new mailboxes of real passwd users (each created by the agent
+    as its user) and the delivery process, running as RunAsUser mail,
+    makes the group durable with one syncfs and one fsync of the spool
+    (root:mail 2775) before it removes the queue files; if that fsync
+    fails the messages stay queued and the next run delivers them again."""
+
+    def run_queue(self, m, spec):
+        from test_reliability import ASAN, fault_lib, syncfs_reports_errors
+        if not syncfs_reports_errors():
+            self.skipTest("kernel older than 5.17")
+        lib = fault_lib()
+        if lib is None:
+            self.skipTest("libfault.so not built (make all)")
+        log = os.path.join(self.tmp, "faults.log")
+        open(log, "w").close()
+        os.chmod(log, 0o666)            # written by the processes that gave up root too
+        env = dict(os.environ, LD_PRELOAD=lib, MTA_FAULT=spec, MTA_FAULT_LOG=log)
+        if ASAN:
+            env["ASAN_OPTIONS"] = os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"
+        r = subprocess.run([binpath("mtad"), "-C", m.mc, "-L", m.tag, "-q"], env=env, timeout=60,
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(log) as f:
+            lines = f.read().splitlines()
+        spool = " %s -> " % m.maildir
+        return ([l for l in lines if " syncfs " in l and spool in l],
+                [l for l in lines if " fsync " in l and spool in l])
+
+    def queue_three(self, m, tag):
+        users = [self.add_user() for _ in range(3)]
+        for u in users:
+            send(m, [u.pw_name + "@mx.test.example"], "Subject: %s\r\n\r\n%s-%s\r\n.\r\n" % (tag, tag, u.pw_name))
+        for u in users:
+            self.assertFalse(os.path.exists(os.path.join(m.maildir, u.pw_name)))
+        self.assertEqual(len(m.queue_files()), 3)
+        return users
+
+    def copies(self, m, u, tag):
+        with open(os.path.join(m.maildir, u.pw_name), "rb") as f:
+            return f.read().count(("%s-%s" % (tag, u.pw_name)).encode())
+
+    def test_new_mailboxes_synced_once_for_the_group(self):
+        m = self.mtad(extra="define(`confDELIVERY_MODE', `q')dnl\ndefine(`confQUEUE_SYNC', `syncfs')dnl\n")
+        users = self.queue_three(m, "grp")
+        syncs, fsyncs = self.run_queue(m, "syncfs:*:*:delay1;fsync:%s$:*:delay1" % m.maildir)
+        self.assertEqual(len(syncs), 1, syncs)
+        self.assertEqual(len(fsyncs), 1, fsyncs)    # one for the group, not one a mailbox
+        for u in users:
+            st = os.stat(os.path.join(m.maildir, u.pw_name))
+            self.assertEqual((st.st_uid, st.st_gid, st.st_mode & 0o777), (u.pw_uid, self.mailgid, 0o600))
+            self.assertEqual(self.copies(m, u, "grp"), 1)
+        self.assertEqual(m.queue_files(), [])
+        self.assertEqual(m.queue_files("df"), [])
+
+    def test_failed_spool_fsync_keeps_the_group_queued(self):
+        m = self.mtad(extra="define(`confDELIVERY_MODE', `q')dnl\ndefine(`confQUEUE_SYNC', `syncfs')dnl\n")
+        users = self.queue_three(m, "keep")
+        syncs, fsyncs = self.run_queue(m, "fsync:%s$:1:EIO" % m.maildir)
+        self.assertEqual(len(fsyncs), 1, fsyncs)
+        self.assertRegex(m.log(), r"SYSERR: fsync of %s: Input/output error: the mailbox appends of 3 "
+                                  r"messages may not be on disk; they stay queued" % re.escape(m.maildir))
+        self.assertEqual(len(m.queue_files()), 3)
+        r = subprocess.run([binpath("mtad"), "-C", m.mc, "-L", m.tag, "-q"], timeout=60,
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(m.queue_files(), [])
+        self.assertEqual([self.copies(m, u, "keep") for u in users], [2, 2, 2])   # a duplicate, never a loss
 
 
 class KeptRunner(MtadTestCase):
