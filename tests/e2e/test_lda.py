@@ -373,7 +373,7 @@ class GroupSyncAsDeployed(RootCase):
     def test_failed_spool_fsync_keeps_the_group_queued(self):
         m = self.mtad(extra="define(`confDELIVERY_MODE', `q')dnl\ndefine(`confQUEUE_SYNC', `syncfs')dnl\n")
         users = self.queue_three(m, "keep")
-        syncs, fsyncs = self.run_queue(m, "fsync:%s$:1:EIO" % m.maildir)
+        _syncs, fsyncs = self.run_queue(m, "fsync:%s$:1:EIO" % m.maildir)
         self.assertEqual(len(fsyncs), 1, fsyncs)
         self.assertRegex(m.log(), r"SYSERR: fsync of %s: Input/output error: the mailbox appends of 3 "
                                   r"messages may not be on disk; they stay queued" % re.escape(m.maildir))
