@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -131,6 +132,24 @@ int dirsync(const char *dir)
 	if (d == NULL)
 		return sync_now(SYNC_DIR, dir);
 	return shared_sync(d, dir);
+}
+
+void path_dirname(char *buf, size_t size, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (slash == NULL)
+		snprintf(buf, size, ".");
+	else if (slash == path)
+		snprintf(buf, size, "/");
+	else
+		snprintf(buf, size, "%.*s", (int)(slash - path), path);
+}
+
+int dirsync_parent(const char *path)
+{
+	char dir[4096];
+	path_dirname(dir, sizeof(dir), path);
+	return dirsync(dir);
 }
 
 int fssync(const char *dir)

@@ -14,8 +14,15 @@
 #ifndef MTA_DIRSYNC_H
 #define MTA_DIRSYNC_H
 
+#include <stddef.h>
+
 /* 0, or -1 with errno set (open or fsync of the directory failed) */
 int dirsync(const char *dir);
+/* dirsync of the directory holding PATH: makes a name just created or
+ * renamed there durable. */
+int dirsync_parent(const char *path);
+/* Directory part of path into buf ("." for a bare name, "/" for /name). */
+void path_dirname(char *buf, size_t size, const char *path);
 
 /* The same for a whole file system (syncfs): returns once a syncfs of the
  * file system holding DIR, begun after the call, has succeeded.  Callers

@@ -4,7 +4,6 @@
 #include "strbuf.h"
 #include "timefmt.h"
 #include "dirsync.h"
-#include "qfile.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -186,17 +185,6 @@ static int mbox_open(const char *path, int *created)
 	return -1;
 }
 
-/* A mailbox made by this delivery, fsynced on its own: its name made
- * durable too (an fsync of the file does not do it everywhere).  With
- * defer_sync the caller's group does it, with one directory fsync after
- * its syncfs (mtad/deliver_sync.c). */
-static int mbox_sync_entry(const char *path)
-{
-	char dir[4200];
-	path_dirname(dir, sizeof(dir), path);
-	return dirsync(dir);
-}
-
 int mbox_deliver_checked(const char *path, const struct mbox_checks *checks, const char *envelope_sender,
 			 time_t when, const char *headers, size_t hlen, int body_fd, char *err, size_t errsize)
 {
@@ -244,8 +232,11 @@ int mbox_deliver_checked(const char *path, const struct mbox_checks *checks, con
 	int deferred = checks && checks->defer_sync;
 	if (ok && !deferred)
 		ok = fsync(fd) == 0;
+	/* a mailbox this call made: its name durable too (an fsync of the
+	 * file does not do it everywhere); with defer_sync the caller's group
+	 * fsyncs the directory once, after its syncfs (mtad/deliver_sync.c) */
 	if (ok && !deferred && created)
-		ok = mbox_sync_entry(path) == 0;
+		ok = dirsync_parent(path) == 0;
 	if (!ok) {
 		snprintf(err, errsize, "write to %s failed: %s", path, strerror(errno));
 		if (ftruncate(fd, oldsize) < 0) {

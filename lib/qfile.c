@@ -240,17 +240,6 @@ void qf_path(char *buf, size_t size, const char *qdir, char type, const char *qi
 	snprintf(buf, size, "%s/%s%cf%s", qdir, sub, type, qid);
 }
 
-void path_dirname(char *buf, size_t size, const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	if (slash == NULL)
-		snprintf(buf, size, ".");
-	else if (slash == path)
-		snprintf(buf, size, "/");
-	else
-		snprintf(buf, size, "%.*s", (int)(slash - path), path);
-}
-
 /* Shared with concurrent commits of other threads: lib/dirsync. */
 int fsync_dir(const char *dir)
 {

@@ -145,8 +145,6 @@ int qf_parse(const char *text, size_t len, const char *name, struct qf_env *env,
 
 /* fsyncs a directory. */
 int fsync_dir(const char *dir);
-/* Directory part of path into buf. */
-void path_dirname(char *buf, size_t size, const char *path);
 
 /* Calls fn for every qf<ID> in the queue directory (and its qf/ subdirectory);
  * returns the number of IDs or -1 when the directory cannot be read. */

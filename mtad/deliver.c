@@ -10,6 +10,7 @@
 #include "deliver_int.h"
 #include "lda.h"
 #include "deliver_sync.h"
+#include "dirsync.h"
 #include "local.h"
 #include "ldaproute.h"
 #include "masquerade.h"
@@ -711,10 +712,8 @@ static void quarantine_bad(const char *qdir, const char *qid, const char *qfpath
 	char bad[2048];
 	snprintf(bad, sizeof(bad), "%s/Qf%s", qdir, qid);
 	if (rename(qfpath, bad) == 0) {
-		char dir[2048];
 		maillog(qid, "SYSERR: %s; queue file renamed to %s", why, bad);
-		path_dirname(dir, sizeof(dir), bad);
-		fsync_dir(dir);		/* the rename is durable */
+		dirsync_parent(bad);	/* the rename is durable */
 	}
 	else
 		maillog(qid, "SYSERR: %s; cannot rename it: %s", why, strerror(errno));

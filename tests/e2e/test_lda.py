@@ -23,10 +23,12 @@ What each test proves:
   the mailbox;
 - a user removed from passwd is refused at RCPT within the cache's life,
   and a message queued for them before is not written to their mailbox;
-- (GroupSyncAsDeployed) with QueueSync=syncfs, a queue run as root makes
-  the new mailboxes of three passwd users durable with one syncfs and one
-  fsync of the spool, done by the delivery process as RunAsUser mail; if
-  that fsync fails the three stay queued and are delivered again;
+- (MailboxSyncAsDeployed) with QueueSync=syncfs, a queue run as root
+  makes the new mailboxes of three passwd users durable with one syncfs
+  and one fsync of the spool, done by the delivery process as RunAsUser
+  mail; if that fsync fails the three stay queued and are delivered
+  again; with QueueSync=fsync the spool is fsynced once for each new
+  mailbox and not for appends to existing ones;
 - (KeptRunner, also unprivileged) the delivery process for new mail takes
   the next message too, is let go when idle, and goes with the daemon."""
 import os
@@ -314,29 +316,23 @@ def alive(pid):
 
 
 @unittest.skipUnless(IS_ROOT and have_mail_user(), "needs root and a mail user (the system MTA's case)")
-class GroupSyncAsDeployed(RootCase):
-    """QueueSync=syncfs as deployed: a queue run started as root delivers
-    to the new mailboxes of real passwd users (each created by the agent
-    as its user) and the delivery process, running as RunAsUser mail,
-    makes the group durable with one syncfs and one fsync of the spool
-    (root:mail 2775) before it removes the queue files; if that fsync
-    fails the messages stay queued and the next run delivers them again."""
+class MailboxSyncAsDeployed(RootCase):
+    """Mailbox appends made durable as deployed: a queue run started as
+    root delivers to the new mailboxes of real passwd users (each created
+    by the agent as its user).  QueueSync=syncfs: the delivery process,
+    running as RunAsUser mail, makes the group durable with one syncfs and
+    one fsync of the spool (root:mail 2775) before it removes the queue
+    files; if that fsync fails the messages stay queued and the next run
+    delivers them again.  QueueSync=fsync: the agent, as the user, fsyncs
+    the spool after the first append to each new mailbox, and only then."""
 
     def run_queue(self, m, spec):
-        from test_reliability import ASAN, fault_lib, syncfs_reports_errors
+        from test_reliability import fault_env_in, syncfs_reports_errors
         if not syncfs_reports_errors():
             self.skipTest("kernel older than 5.17")
-        lib = fault_lib()
-        if lib is None:
-            self.skipTest("libfault.so not built (make all)")
-        log = os.path.join(self.tmp, "faults.log")
-        open(log, "w").close()
-        os.chmod(log, 0o666)            # written by the processes that gave up root too
-        env = dict(os.environ, LD_PRELOAD=lib, MTA_FAULT=spec, MTA_FAULT_LOG=log)
-        if ASAN:
-            env["ASAN_OPTIONS"] = os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"
-        r = subprocess.run([binpath("mtad"), "-C", m.mc, "-L", m.tag, "-q"], env=env, timeout=60,
-                           capture_output=True, text=True)
+        env, log = fault_env_in(self, self.tmp, spec)
+        r = subprocess.run([binpath("mtad"), "-C", m.mc, "-L", m.tag, "-q"], env=dict(os.environ, **env),
+                           timeout=60, capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stderr)
         with open(log) as f:
             lines = f.read().splitlines()
@@ -383,6 +379,23 @@ class GroupSyncAsDeployed(RootCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(m.queue_files(), [])
         self.assertEqual([self.copies(m, u, "keep") for u in users], [2, 2, 2])   # a duplicate, never a loss
+
+    def test_fsync_mode_syncs_the_spool_for_new_mailboxes_only(self):
+        m = self.mtad(extra="define(`confDELIVERY_MODE', `q')dnl\ndefine(`confQUEUE_SYNC', `fsync')dnl\n")
+        users = self.queue_three(m, "first")
+        syncs, fsyncs = self.run_queue(m, "syncfs:*:*:delay1;fsync:%s$:*:delay1" % m.maildir)
+        self.assertEqual(syncs, [])
+        self.assertEqual(len(fsyncs), 3, fsyncs)    # one a new mailbox
+        for u in users:
+            st = os.stat(os.path.join(m.maildir, u.pw_name))
+            self.assertEqual((st.st_uid, st.st_gid, st.st_mode & 0o777), (u.pw_uid, self.mailgid, 0o600))
+            self.assertEqual(self.copies(m, u, "first"), 1)
+        for u in users:                 # the mailboxes exist now: no spool fsync
+            send(m, [u.pw_name + "@mx.test.example"], "Subject: again\r\n\r\nagain-%s\r\n.\r\n" % u.pw_name)
+        syncs, fsyncs = self.run_queue(m, "syncfs:*:*:delay1;fsync:%s$:*:delay1" % m.maildir)
+        self.assertEqual((syncs, fsyncs), ([], []))
+        self.assertEqual([self.copies(m, u, "again") for u in users], [1, 1, 1])
+        self.assertEqual(m.queue_files(), [])
 
 
 class KeptRunner(MtadTestCase):

@@ -105,6 +105,22 @@ def session_send(m, token, rcpt="alice@" + DOMAIN, conn=None):
         return None
 
 
+def fault_env_in(case, tmp, spec):
+    """The environment that runs a process under libfault with SPEC, and
+    the log it appends to (an empty file anyone may write: a run started
+    as root has processes that gave root up).  Skips case without it."""
+    lib = fault_lib()
+    if lib is None:
+        case.skipTest("build/<variant>/tests/libfault.so not built (make all)")
+    log = os.path.join(tmp, "faults.log")
+    open(log, "w").close()
+    os.chmod(log, 0o666)
+    env = {"LD_PRELOAD": lib, "MTA_FAULT": spec, "MTA_FAULT_LOG": log}
+    if ASAN:
+        env["ASAN_OPTIONS"] = os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"
+    return env, log
+
+
 def syncfs_reports_errors():
     rel = os.uname().release.split(".")
     return (int(rel[0]), int(rel[1].split("-")[0])) >= (5, 17)
@@ -151,14 +167,7 @@ class ReliabilityCase(MtadTestCase):
         return m
 
     def fault_env(self, spec):
-        lib = fault_lib()
-        if lib is None:
-            self.skipTest("build/<variant>/tests/libfault.so not built (make all)")
-        log = os.path.join(self.tmp, "faults.log")
-        env = {"LD_PRELOAD": lib, "MTA_FAULT": spec, "MTA_FAULT_LOG": log}
-        if ASAN:
-            env["ASAN_OPTIONS"] = os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"
-        return env, log
+        return fault_env_in(self, self.tmp, spec)
 
 
 # ---------------------------------------------------------------------------

@@ -240,6 +240,30 @@ static void fssync_shared_with_any_directory_of_the_file_system(void **state)
 	assert_int_equal(rmdir(sub), 0);
 }
 
+static void parent_of_a_path(void **state)
+{
+	(void)state;
+	char buf[64];
+	path_dirname(buf, sizeof(buf), "/var/spool/mqueue/qfX");
+	assert_string_equal(buf, "/var/spool/mqueue");
+	path_dirname(buf, sizeof(buf), "qfX");
+	assert_string_equal(buf, ".");
+	path_dirname(buf, sizeof(buf), "/qfX");
+	assert_string_equal(buf, "/");
+
+	/* dirsync_parent fsyncs the directory holding the name, through the
+	 * shared path (its count), and reports a missing one */
+	char name[160];
+	snprintf(name, sizeof(name), "%s/mailbox", dir);
+	unsigned long before = dirsync_count(dir);
+	assert_int_equal(dirsync_parent(name), 0);
+	assert_int_equal(dirsync_count(dir), before + 1);
+	snprintf(name, sizeof(name), "%s/not-there/mailbox", dir);
+	errno = 0;
+	assert_int_equal(dirsync_parent(name), -1);
+	assert_int_equal(errno, ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -249,6 +273,7 @@ int main(void)
 		cmocka_unit_test(forked_child_syncs_alone),
 		cmocka_unit_test(fssync_failure_reaches_every_caller_that_waited_for_it),
 		cmocka_unit_test(fssync_shared_with_any_directory_of_the_file_system),
+		cmocka_unit_test(parent_of_a_path),
 	};
 	return cmocka_run_group_tests(tests, make_dir, remove_dir);
 }
